@@ -1,0 +1,1 @@
+"""minutekeeper's shell: settings, storage, the CLI and (later) the HTTP API."""

@@ -1,0 +1,67 @@
+"""`minutekeeper`: a thin Typer layer over the same services the API uses.
+
+A user mistake (missing file, bad value, unreachable database) is one line on stderr and
+exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.cli import audit_cmds, consent_cmds
+from app.cli.context import CliState
+from app.core.errors import AppError
+
+app = typer.Typer(
+    name="minutekeeper",
+    help="Self-hosted meeting assistant with a consent gate for training data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(consent_cmds.app, name="consent")
+app.add_typer(audit_cmds.app, name="audit")
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Data folder (database, keys, caches). Env: MINUTEKEEPER_DATA_DIR."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database URL instead of SQLite. Env: MINUTEKEEPER_DATABASE_URL."),
+    ] = None,
+) -> None:
+    ctx.obj = CliState(data_dir=data_dir, database_url=database_url)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point; returns the process exit code."""
+    try:
+        result = app(args=argv, prog_name="minutekeeper", standalone_mode=False)
+    except AppError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        return 1
+    except typer.Abort:
+        typer.echo("error: aborted (no answer given; --yes answers for scripts)", err=True)
+        return 1
+    except typer.Exit as error:
+        return error.exit_code
+    except typer.TyperException as error:  # usage errors: typer prints them with help hints
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        else:
+            typer.echo(f"error: {error}", err=True)
+        return int(getattr(error, "exit_code", 2))
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""`minutekeeper audit ...`: verify the hash chains, sign a checkpoint."""
+
+from __future__ import annotations
+
+import typer
+
+from app.cli.context import state
+
+app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
+
+
+@app.command("verify")
+def verify(ctx: typer.Context) -> None:
+    """Exit 0 if every chain is intact; 1 naming the first bad entry otherwise."""
+    report = state(ctx).service().verify()
+    for chain in report.chains:
+        if chain.ok:
+            counts = f"{chain.entries} entries, {chain.checkpoints} signed checkpoints"
+            typer.echo(f"{chain.chain}: ok ({counts})")
+        else:
+            typer.echo(f"{chain.chain}: BROKEN at entry {chain.first_bad_seq}: {chain.problem}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command("checkpoint")
+def checkpoint(ctx: typer.Context) -> None:
+    """Sign the current end of every chain now (also done every N entries)."""
+    signed = state(ctx).service().checkpoint()
+    typer.echo(f"signed {signed} checkpoint(s)")

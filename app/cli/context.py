@@ -1,0 +1,57 @@
+"""What every command needs: settings, a migrated database, the consent service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+from pydantic import ValidationError
+
+from app.core.db import create_db_engine, migrate
+from app.core.errors import ConfigurationError
+from app.core.settings import Settings
+from consent.domain import Principal, Role
+from consent.service import ConsentService
+
+
+@dataclass
+class CliState:
+    data_dir: Path | None = None
+    database_url: str | None = None
+    _service: ConsentService | None = field(default=None, repr=False)
+
+    def settings(self) -> Settings:
+        overrides: dict[str, Any] = {}
+        if self.data_dir is not None:
+            overrides["data_dir"] = self.data_dir
+        if self.database_url is not None:
+            overrides["database_url"] = self.database_url
+        try:
+            return Settings(**overrides)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "settings"
+            raise ConfigurationError(f"invalid setting {where}: {first['msg']}") from error
+
+    def service(self) -> ConsentService:
+        if self._service is None:
+            settings = self.settings()
+            engine = create_db_engine(settings)
+            migrate(engine)
+            self._service = ConsentService.from_settings(engine, settings)
+        return self._service
+
+    def principal(self, role: Role = Role.MEMBER) -> Principal:
+        """The local user (a member of the local tenant; the admin of a local install)."""
+        settings = self.settings()
+        return self.service().local_principal(
+            tenant_name=settings.local_tenant, user_name=settings.local_user, role=role
+        )
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    assert isinstance(root.obj, CliState)
+    return root.obj

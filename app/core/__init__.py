@@ -1,0 +1,1 @@
+"""The bottom layer: settings, database engine and migrations, the error base class."""

@@ -1,0 +1,34 @@
+"""The one error base class every package's domain errors derive from.
+
+Domain errors carry a stable machine code and a one-line message for people; they know
+nothing about HTTP. The API maps classes to status codes in one table, the CLI prints the
+message and exits 1.
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """A failure the user can act on: bad input, a missing thing, a refused operation."""
+
+    code: str = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigurationError(AppError):
+    code = "configuration_error"
+
+
+class DatabaseUnavailable(AppError):
+    code = "database_unavailable"
+
+
+class NotFound(AppError):
+    code = "not_found"
+
+
+class InvalidInput(AppError):
+    code = "invalid_input"

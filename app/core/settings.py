@@ -1,0 +1,71 @@
+"""Runtime configuration: one pydantic-settings object, environment prefix MINUTEKEEPER_.
+
+Nothing here is created at import time; callers build `Settings()` (or pass their own, as
+tests do with `Settings(data_dir=tmp_path)`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "minutekeeper"
+
+
+class Settings(BaseSettings):
+    """Every knob minutekeeper reads, with where it comes from and why it exists."""
+
+    model_config = SettingsConfigDict(env_prefix="MINUTEKEEPER_", extra="forbid")
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Folder for the SQLite database, the audit signing key and model caches.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the database. Empty means SQLite (WAL) at "
+            "<data_dir>/minutekeeper.db; use postgresql+psycopg://... for several servers."
+        ),
+    )
+    audit_key_path: Path | None = Field(
+        default=None,
+        description=(
+            "Ed25519 private key (PEM) that signs audit checkpoints; kept outside the "
+            "database. Empty means <data_dir>/keys/audit_ed25519.pem, created on first use."
+        ),
+    )
+    checkpoint_every: int = Field(
+        default=100,
+        ge=1,
+        description="Sign a checkpoint of each hash chain every this many appended entries.",
+    )
+    consent_validity_days: int = Field(
+        default=365,
+        ge=1,
+        le=3650,
+        description="How long a given consent stays valid when the person names no end date.",
+    )
+    local_tenant: str = Field(
+        default="local",
+        description="Name of the tenant a single-user local install (the CLI) works in.",
+    )
+    local_user: str = Field(
+        default_factory=lambda: os.environ.get("USER") or "me",
+        description="Display name of the local member the CLI acts as.",
+    )
+
+    def resolved_database_url(self) -> str:
+        """The URL to connect to: the configured one, or SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'minutekeeper.db'}"
+
+    def resolved_audit_key_path(self) -> Path:
+        return self.audit_key_path or self.data_dir / "keys" / "audit_ed25519.pem"

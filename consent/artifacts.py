@@ -1,0 +1,83 @@
+"""Artifacts: an AI output with the input behind it and the people whose words are in it.
+
+The gate reads only an artifact's structured fields (kind, tenant, contributors, capture
+time); the content is stored for capture and export but never consulted (rule 18).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
+
+from consent.chain import canonical_json, sha256_hex
+from consent.domain import Artifact, ArtifactKind, DataClass
+from consent.errors import InvalidValue, TenantMismatch, UnknownArtifact
+from consent.store import ArtifactRecord
+
+MAX_CONTENT_BYTES = 50_000_000
+MAX_CONTRIBUTORS = 10_000
+
+
+def _artifact(row: Row[Any]) -> Artifact:
+    return Artifact(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        kind=ArtifactKind(row.kind),
+        data_class=DataClass(row.data_class),
+        contributors=tuple(row.contributors),
+        captured_at=row.captured_at,
+        content_sha256=row.content_sha256,
+        model_id=row.model_id,
+        prompt_version=row.prompt_version,
+    )
+
+
+def record_artifact(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    kind: ArtifactKind,
+    data_class: DataClass,
+    input: Any,
+    output: Any,
+    contributors: Sequence[str],
+    captured_at: datetime,
+    model_id: str | None = None,
+    prompt_version: str | None = None,
+) -> Artifact:
+    if len(contributors) > MAX_CONTRIBUTORS:
+        raise InvalidValue(f"an artifact can name at most {MAX_CONTRIBUTORS} contributors")
+    content = canonical_json({"input": input, "output": output})
+    if len(content) > MAX_CONTENT_BYTES:
+        raise InvalidValue("artifact content is larger than 50 MB")
+    artifact_id = str(uuid.uuid4())
+    conn.execute(
+        insert(ArtifactRecord).values(
+            id=artifact_id,
+            tenant_id=tenant_id,
+            kind=ArtifactKind(kind).value,
+            data_class=DataClass(data_class).value,
+            input=input,
+            output=output,
+            contributors=list(dict.fromkeys(contributors)),
+            model_id=model_id,
+            prompt_version=prompt_version,
+            captured_at=captured_at,
+            content_sha256=sha256_hex(content),
+        )
+    )
+    return get_artifact(conn, artifact_id, tenant_id=tenant_id)
+
+
+def get_artifact(conn: Connection, artifact_id: str, *, tenant_id: str) -> Artifact:
+    """One artifact of `tenant_id`; another tenant's is refused (rule 15)."""
+    row = conn.execute(select(ArtifactRecord).where(ArtifactRecord.id == artifact_id)).first()
+    if row is None:
+        raise UnknownArtifact(f"no artifact {artifact_id}")
+    if row.tenant_id != tenant_id:
+        raise TenantMismatch(f"artifact {artifact_id} belongs to another tenant")
+    return _artifact(row)

@@ -1,0 +1,178 @@
+"""`audit verify`: walk both hash chains, their signed checkpoints and audited payloads.
+
+The report names the first bad sequence number of each chain and why: an entry whose
+content no longer matches its hash, a link that does not follow the entry before it, a
+missing or reordered entry, a chain shorter than a signed checkpoint, or an audited record
+(decision, notice version, switch change) changed after it was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from consent.chain import (
+    AUDIT,
+    CHAINS,
+    GENESIS_HASH,
+    Chain,
+    canonical_json,
+    checkpoint_message,
+    compute_entry_hash,
+    sha256_hex,
+    signature_is_valid,
+)
+from consent.store import (
+    AuditCheckpointRecord,
+    GateDecisionRecord,
+    NoticeServedRecord,
+    NoticeVersionRecord,
+    TenantSwitchChangeRecord,
+)
+
+# Audit object types whose rows must still hash to what the chain recorded.
+PAYLOAD_TABLES: dict[str, Table] = {
+    "tenant_switch_change": TenantSwitchChangeRecord.__table__,  # type: ignore[dict-item]
+    "notice_version": NoticeVersionRecord.__table__,  # type: ignore[dict-item]
+    "notice_served": NoticeServedRecord.__table__,  # type: ignore[dict-item]
+    "gate_decision": GateDecisionRecord.__table__,  # type: ignore[dict-item]
+}
+_BATCH = 500
+
+
+def row_payload(row: Any) -> dict[str, Any]:
+    """The canonical payload of an audited row: all of its columns."""
+    return dict(row._mapping)
+
+
+@dataclass
+class ChainReport:
+    chain: str
+    entries: int = 0
+    checkpoints: int = 0
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    def fail(self, seq: int, problem: str) -> None:
+        if self.first_bad_seq is None or seq < self.first_bad_seq:
+            self.first_bad_seq, self.problem = seq, problem
+
+    @property
+    def ok(self) -> bool:
+        return self.first_bad_seq is None
+
+
+@dataclass
+class VerifyReport:
+    chains: list[ChainReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(report.ok for report in self.chains)
+
+
+def verify(conn: Connection, *, trusted_public_key: str) -> VerifyReport:
+    """Check every chain; `trusted_public_key` comes from the key file, not the database."""
+    return VerifyReport([_verify_chain(conn, chain, trusted_public_key) for chain in CHAINS])
+
+
+def _verify_chain(conn: Connection, chain: Chain, trusted_key: str) -> ChainReport:
+    report = ChainReport(chain.name)
+    checkpoints = _checkpoints(conn, chain, trusted_key, report)
+    wanted = {cp["seq"] for cp in checkpoints}
+    hashes_at: dict[int, str] = {}
+    pending: dict[str, list[tuple[int, str, str]]] = {}
+    expected, prev = 1, GENESIS_HASH
+    for row in _stream(conn, chain.table):
+        entry = dict(row._mapping)
+        seq = entry["seq"]
+        if seq != expected:
+            report.fail(expected, f"entry {expected} is missing (next entry is {seq})")
+            break
+        if entry["prev_hash"] != prev:
+            report.fail(seq, f"entry {seq} does not link to entry {seq - 1}")
+            break
+        if compute_entry_hash(entry, prev) != entry["entry_hash"]:
+            report.fail(seq, f"entry {seq} was changed: its content does not match its hash")
+            break
+        if seq in wanted:
+            hashes_at[seq] = entry["entry_hash"]
+        if chain is AUDIT and entry["object_type"] in PAYLOAD_TABLES:
+            batch = pending.setdefault(entry["object_type"], [])
+            batch.append((seq, entry["object_id"], entry["payload_sha256"]))
+            if len(batch) >= _BATCH:
+                _check_payloads(
+                    conn, entry["object_type"], pending.pop(entry["object_type"]), report
+                )
+        prev, expected = entry["entry_hash"], expected + 1
+        report.entries += 1
+    for object_type, batch in pending.items():
+        _check_payloads(conn, object_type, batch, report)
+    _match_checkpoints(checkpoints, hashes_at, report)
+    return report
+
+
+def _stream(conn: Connection, table: Table) -> Iterator[Any]:
+    result = conn.execution_options(yield_per=5000).execute(select(table).order_by(table.c.seq))
+    yield from result
+
+
+def _checkpoints(
+    conn: Connection, chain: Chain, trusted_key: str, report: ChainReport
+) -> list[dict[str, Any]]:
+    table: Table = AuditCheckpointRecord.__table__  # type: ignore[assignment]
+    rows = conn.execute(
+        select(table).where(table.c.chain == chain.name).order_by(table.c.seq)
+    ).all()
+    checkpoints = []
+    for row in rows:
+        cp = dict(row._mapping)
+        message = checkpoint_message(chain.name, cp["seq"], cp["entry_hash"], cp["signed_at"])
+        if cp["public_key"] != trusted_key or not signature_is_valid(
+            trusted_key, cp["signature"], message
+        ):
+            report.fail(cp["seq"], f"the checkpoint at entry {cp['seq']} has a bad signature")
+            continue
+        checkpoints.append(cp)
+    report.checkpoints = len(checkpoints)
+    return checkpoints
+
+
+def _match_checkpoints(
+    checkpoints: list[dict[str, Any]], hashes_at: dict[int, str], report: ChainReport
+) -> None:
+    last_good = 0
+    for cp in checkpoints:
+        seq = cp["seq"]
+        if seq > report.entries and report.ok:
+            report.fail(
+                report.entries + 1,
+                f"the chain ends at entry {report.entries} but a checkpoint was signed at "
+                f"entry {seq}: entries {report.entries + 1}..{seq} were removed",
+            )
+            return
+        if seq in hashes_at and hashes_at[seq] != cp["entry_hash"]:
+            report.fail(
+                last_good + 1,
+                f"entries {last_good + 1}..{seq} were rewritten: entry {seq} no longer "
+                "matches its signed checkpoint",
+            )
+            return
+        last_good = seq
+
+
+def _check_payloads(
+    conn: Connection, object_type: str, batch: list[tuple[int, str, str]], report: ChainReport
+) -> None:
+    table = PAYLOAD_TABLES[object_type]
+    ids = [object_id for _, object_id, _ in batch]
+    rows = {row.id: row for row in conn.execute(select(table).where(table.c.id.in_(ids)))}
+    for seq, object_id, payload_sha256 in batch:
+        row = rows.get(object_id)
+        if row is None:
+            report.fail(seq, f"entry {seq}: the {object_type} {object_id} it records is gone")
+        elif sha256_hex(canonical_json(row_payload(row))) != payload_sha256:
+            report.fail(seq, f"entry {seq}: the {object_type} {object_id} was changed")

@@ -1,0 +1,218 @@
+"""Hash chains and signed checkpoints.
+
+Two chains live in the database: the consent ledger (`consent_events`) and the audit chain
+(`audit_entries`: tenant switches, notice versions, served notices, gate decisions). Each
+entry stores `entry_hash = SHA256(0x00 || canonical_json(entry) || prev_hash)` over every
+column but `entry_hash` itself. Every `checkpoint_every` entries the writer signs
+"chain X had hash H at seq N" with an Ed25519 key kept in a file outside the database, so a
+chain rewritten consistently or cut short is still caught.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Connection, Table, insert, select
+
+from app.core.db import utcnow
+from consent.errors import AuditKeyError
+from consent.store import AuditCheckpointRecord, AuditEntryRecord, ConsentEventRecord
+
+GENESIS_HASH = "0" * 64
+
+
+@dataclass(frozen=True)
+class Chain:
+    name: str
+    table: Table
+
+
+LEDGER = Chain("ledger", ConsentEventRecord.__table__)  # type: ignore[arg-type]
+AUDIT = Chain("audit", AuditEntryRecord.__table__)  # type: ignore[arg-type]
+CHAINS = (LEDGER, AUDIT)
+_CHECKPOINTS: Table = AuditCheckpointRecord.__table__  # type: ignore[assignment]
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"cannot canonicalise {type(value).__name__}")
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8, UTC timestamps to the microsecond."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    ).encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def compute_entry_hash(entry: Mapping[str, Any], prev_hash: str) -> str:
+    """The chain link of `entry` (every column but `entry_hash`) after `prev_hash`."""
+    fields = {k: v for k, v in entry.items() if k != "entry_hash"}
+    return sha256_hex(b"\x00" + canonical_json(fields) + bytes.fromhex(prev_hash))
+
+
+def checkpoint_message(chain: str, seq: int, entry_hash: str, signed_at: datetime) -> bytes:
+    return canonical_json(
+        {"chain": chain, "seq": seq, "entry_hash": entry_hash, "signed_at": signed_at}
+    )
+
+
+class Signer:
+    """The Ed25519 key that signs checkpoints, loaded from (or created in) a PEM file."""
+
+    def __init__(self, private_key: Ed25519PrivateKey) -> None:
+        self._key = private_key
+        raw = private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        self.public_key_hex = raw.hex()
+
+    @classmethod
+    def load_or_create(cls, path: Path) -> Signer:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pem = Ed25519PrivateKey.generate().private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            # Exclusive create: two processes starting at once must not write two keys.
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(pem)
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except (OSError, ValueError) as error:
+            raise AuditKeyError(f"cannot read the audit signing key {path}: {error}") from error
+        if not isinstance(key, Ed25519PrivateKey):
+            raise AuditKeyError(f"the audit signing key {path} is not an Ed25519 key")
+        return cls(key)
+
+    def sign(self, message: bytes) -> str:
+        return self._key.sign(message).hex()
+
+
+def signature_is_valid(public_key_hex: str, signature_hex: str, message: bytes) -> bool:
+    try:
+        key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
+        key.verify(bytes.fromhex(signature_hex), message)
+    except (ValueError, InvalidSignature):
+        return False
+    return True
+
+
+class ChainWriter:
+    """Appends entries to the chains inside the caller's `write_transaction`.
+
+    The caller holds the database's writer lock, so reading the tail and inserting the next
+    entry cannot interleave with another writer, in this process or any other.
+    """
+
+    def __init__(
+        self,
+        signer: Signer,
+        *,
+        checkpoint_every: int = 100,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.signer = signer
+        self.checkpoint_every = checkpoint_every
+        self.clock = clock
+
+    def append(self, conn: Connection, chain: Chain, entry: dict[str, Any]) -> dict[str, Any]:
+        """Insert `entry` as the chain's next link; returns it with seq and hashes filled in."""
+        tail = conn.execute(
+            select(chain.table.c.seq, chain.table.c.entry_hash)
+            .order_by(chain.table.c.seq.desc())
+            .limit(1)
+        ).first()
+        seq, prev_hash = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
+        row = {**entry, "seq": seq, "prev_hash": prev_hash}
+        row["entry_hash"] = compute_entry_hash(row, prev_hash)
+        conn.execute(insert(chain.table).values(**row))
+        if seq % self.checkpoint_every == 0:
+            self._sign(conn, chain, seq, row["entry_hash"])
+        return row
+
+    def audit(
+        self,
+        conn: Connection,
+        *,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str,
+        payload: Mapping[str, Any],
+    ) -> int:
+        """Append one audit entry; the chain keeps the payload's hash, never the payload."""
+        row = self.append(
+            conn,
+            AUDIT,
+            {
+                "at": self.clock(),
+                "actor": actor,
+                "action": action,
+                "object_type": object_type,
+                "object_id": object_id,
+                "payload_sha256": sha256_hex(canonical_json(dict(payload))),
+            },
+        )
+        return int(row["seq"])
+
+    def checkpoint(self, conn: Connection) -> int:
+        """Sign the current tail of every chain not yet covered; returns how many were signed."""
+        signed = 0
+        for chain in CHAINS:
+            tail = conn.execute(
+                select(chain.table.c.seq, chain.table.c.entry_hash)
+                .order_by(chain.table.c.seq.desc())
+                .limit(1)
+            ).first()
+            if tail is None:
+                continue
+            last = conn.execute(
+                select(_CHECKPOINTS.c.seq)
+                .where(_CHECKPOINTS.c.chain == chain.name)
+                .order_by(_CHECKPOINTS.c.seq.desc())
+                .limit(1)
+            ).scalar()
+            if last is None or last < tail[0]:
+                self._sign(conn, chain, tail[0], tail[1])
+                signed += 1
+        return signed
+
+    def _sign(self, conn: Connection, chain: Chain, seq: int, entry_hash: str) -> None:
+        signed_at = self.clock()
+        conn.execute(
+            insert(_CHECKPOINTS).values(
+                chain=chain.name,
+                seq=seq,
+                entry_hash=entry_hash,
+                signed_at=signed_at,
+                public_key=self.signer.public_key_hex,
+                signature=self.signer.sign(
+                    checkpoint_message(chain.name, seq, entry_hash, signed_at)
+                ),
+            )
+        )

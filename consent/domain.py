@@ -1,0 +1,182 @@
+"""Consent's values as they cross package boundaries: plain frozen dataclasses and enums."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class SubjectKind(StrEnum):
+    MEMBER = "member"
+    GUEST = "guest"
+    UNKNOWN = "unknown"
+
+
+class Role(StrEnum):
+    MEMBER = "member"
+    ADMIN = "admin"
+    ML_EXPORTER = "ml_exporter"
+
+
+class ConsentState(StrEnum):
+    GIVEN = "given"
+    RENEWED = "renewed"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    INVALIDATED = "invalidated"
+
+
+POSITIVE_STATES = frozenset({ConsentState.GIVEN, ConsentState.RENEWED})
+
+
+class ArtifactKind(StrEnum):
+    TRANSCRIPT = "transcript"
+    MEETING_SUMMARY = "meeting_summary"
+    MEETING_ANSWER = "meeting_answer"
+    CHAT_DRAFT = "chat_draft"
+    CHAT_FINAL = "chat_final"
+
+
+# Kinds whose training examples can be built from the consenting speakers' segments alone.
+SEGMENT_LEVEL_KINDS = frozenset({ArtifactKind.TRANSCRIPT})
+
+
+class DataClass(StrEnum):
+    CUSTOMER_CONTENT = "customer_content"
+    DERIVED_CONTENT = "derived_content"
+
+
+class Result(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    PARTIAL = "partial"
+
+
+# The literal a transcript uses for a speaker nobody could name.
+UNKNOWN_SPEAKER = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: always taken from authentication, never from a request body."""
+
+    tenant_id: str
+    subject_id: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    name: str
+    ai_features_enabled: bool
+    training_sharing_enabled: bool
+    vendor_sharing_enabled: bool
+
+
+@dataclass(frozen=True)
+class Subject:
+    id: str
+    tenant_id: str
+    kind: SubjectKind
+    display_name: str | None
+    erased_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NoticeVersion:
+    id: str
+    notice_id: str
+    tenant_id: str
+    key: str
+    version: int
+    language: str
+    title: str
+    body: str
+    body_sha256: str
+    purposes: tuple[str, ...]
+    artifact_kinds: tuple[str, ...]
+    retention_days: int
+    material_change: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ServedNotice:
+    id: str
+    subject_id: str
+    notice_version_id: str
+    surface: str
+    served_at: datetime
+
+
+@dataclass(frozen=True)
+class ConsentEvent:
+    seq: int
+    id: str
+    tenant_id: str
+    subject_id: str
+    actor_id: str
+    actor_role: str
+    purpose: str
+    scope: str
+    state: ConsentState
+    method: str
+    notice_version_id: str | None
+    served_notice_id: str | None
+    recorded_at: datetime
+    valid_until: datetime | None
+    gpc: bool
+    idempotency_key: str | None
+    entry_hash: str
+
+
+@dataclass(frozen=True)
+class Artifact:
+    id: str
+    tenant_id: str
+    kind: ArtifactKind
+    data_class: DataClass
+    contributors: tuple[str, ...]
+    captured_at: datetime
+    content_sha256: str
+    model_id: str | None = None
+    prompt_version: str | None = None
+
+
+@dataclass(frozen=True)
+class ContributorVerdict:
+    contributor: str
+    allowed: bool
+    reasons: tuple[str, ...]
+    consent_seq: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "contributor": self.contributor,
+            "allowed": self.allowed,
+            "reasons": list(self.reasons),
+            "consent_seq": self.consent_seq,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gate's answer for one artifact and purpose, with everything needed to replay it."""
+
+    artifact_id: str
+    purpose: str
+    result: Result
+    reasons: tuple[str, ...]
+    contributors: tuple[ContributorVerdict, ...]
+    ledger_seq: int
+    rules_version: str
+    decided_at: datetime
+    id: str | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.result is Result.ALLOW

@@ -1,0 +1,83 @@
+"""Consent's domain errors. No HTTP knowledge here: the API maps classes to status codes."""
+
+from __future__ import annotations
+
+from app.core.errors import AppError, InvalidInput, NotFound
+
+
+class ConsentError(AppError):
+    code = "consent_error"
+
+
+class UnknownPurpose(InvalidInput):
+    code = "unknown_purpose"
+
+
+class InvalidNotice(InvalidInput):
+    code = "invalid_notice"
+
+
+class InvalidValue(InvalidInput):
+    code = "invalid_value"
+
+
+class UnknownTenant(NotFound):
+    code = "unknown_tenant"
+
+
+class UnknownSubject(NotFound):
+    code = "unknown_subject"
+
+
+class UnknownNoticeVersion(NotFound):
+    code = "unknown_notice_version"
+
+
+class UnknownArtifact(NotFound):
+    code = "unknown_artifact"
+
+
+class UnknownDecision(NotFound):
+    code = "unknown_decision"
+
+
+class NoticeNotServed(ConsentError):
+    """Consent must point at a notice version this subject was shown (rule 6)."""
+
+    code = "notice_not_served"
+
+
+class ConsentForOtherSubject(ConsentError):
+    """Only the subject consents for themself (rule 7); admins and hosts cannot."""
+
+    code = "consent_for_other_subject"
+
+
+class TenantMismatch(ConsentError):
+    """Something of one tenant was used in another (rule 15)."""
+
+    code = "tenant_mismatch"
+
+
+class ConsentAlreadyExpired(InvalidInput):
+    code = "consent_already_expired"
+
+
+class SubjectCannotConsent(ConsentError):
+    code = "subject_cannot_consent"
+
+
+class IdempotencyConflict(ConsentError):
+    """The same Idempotency-Key was reused with a different request (rule 19)."""
+
+    code = "idempotency_conflict"
+
+
+class ImmutableRecord(ConsentError):
+    """The database refused to change or delete a ledger or audit row."""
+
+    code = "immutable_record"
+
+
+class AuditKeyError(ConsentError):
+    code = "audit_key_error"

@@ -1,0 +1,393 @@
+"""The gate: may this artifact, and the input behind it, be kept for a purpose?
+
+`evaluate` is a pure function of the facts (switches, subjects, consent history, notice
+versions); `decide` gathers those facts from the database at a pinned ledger position,
+`record_decision` stores the answer and appends it to the audit chain, and `replay`
+recomputes a stored decision from the same facts (rule 17). The artifact's content is never
+read here (rule 18).
+
+Rules (ARCHITECTURE.md §3): default deny (1); both tenant switches and the person (2); only
+given/renewed count (3); latest event by server sequence wins, ties to opt-out (4); consent
+must hold from before capture until the decision without a break (5); the consent's notice
+version must cover the purpose and artifact kind, and a later material notice change needs
+fresh consent for new artifacts (6); every contributor must pass, guests and unknown speakers
+never do (8); expired consent denies (12); another tenant's subjects never count (15).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from consent.artifacts import get_artifact
+from consent.audit import row_payload
+from consent.chain import ChainWriter
+from consent.domain import (
+    POSITIVE_STATES,
+    SEGMENT_LEVEL_KINDS,
+    UNKNOWN_SPEAKER,
+    Artifact,
+    ConsentState,
+    ContributorVerdict,
+    Decision,
+    NoticeVersion,
+    Result,
+    Subject,
+    SubjectKind,
+)
+from consent.errors import UnknownDecision
+from consent.ledger import tail_seq
+from consent.notices import versions
+from consent.purposes import CONSENT_PURPOSES, THIRD_PARTY_SHARING, covers, validate_purpose
+from consent.store import (
+    ConsentEventRecord,
+    CurrentConsentRecord,
+    GateDecisionRecord,
+    SubjectRecord,
+)
+from consent.tenants import switches_at
+
+RULES_VERSION = "2026.11.1"
+
+
+class Reason(StrEnum):
+    NO_CONSENT = "NO_CONSENT"
+    TENANT_AI_OFF = "TENANT_AI_OFF"
+    TENANT_SHARING_OFF = "TENANT_SHARING_OFF"
+    TENANT_VENDOR_SHARING_OFF = "TENANT_VENDOR_SHARING_OFF"
+    REFUSED = "REFUSED"
+    WITHDRAWN = "WITHDRAWN"
+    EXPIRED = "EXPIRED"
+    INVALIDATED = "INVALIDATED"
+    NOTICE_VERSION_MISMATCH = "NOTICE_VERSION_MISMATCH"
+    NOTICE_SCOPE_MISMATCH = "NOTICE_SCOPE_MISMATCH"
+    CONSENT_AFTER_CAPTURE = "CONSENT_AFTER_CAPTURE"
+    NON_CONSENTING_CONTRIBUTOR = "NON_CONSENTING_CONTRIBUTOR"
+    NO_CONTRIBUTORS = "NO_CONTRIBUTORS"
+    UNKNOWN_SPEAKER = "UNKNOWN_SPEAKER"
+    UNKNOWN_SUBJECT = "UNKNOWN_SUBJECT"
+    GUEST = "GUEST"
+    FOREIGN_SUBJECT = "FOREIGN_SUBJECT"
+    SUBJECT_ERASED = "SUBJECT_ERASED"
+
+
+_STATE_REASONS = {
+    ConsentState.REFUSED: Reason.REFUSED,
+    ConsentState.WITHDRAWN: Reason.WITHDRAWN,
+    ConsentState.EXPIRED: Reason.EXPIRED,
+    ConsentState.INVALIDATED: Reason.INVALIDATED,
+}
+
+
+@dataclass(frozen=True)
+class ConsentFact:
+    """The part of a ledger event the gate reads."""
+
+    seq: int
+    state: ConsentState
+    notice_version_id: str | None
+    recorded_at: datetime
+    valid_until: datetime | None
+
+    @property
+    def positive(self) -> bool:
+        return self.state in POSITIVE_STATES
+
+
+@dataclass(frozen=True)
+class GateInputs:
+    """Everything a decision depends on, gathered at one ledger position.
+
+    `facts[subject]` holds the subject's last event at or before the artifact's capture
+    (if any) followed by every later event up to `ledger_seq`, in server order.
+    """
+
+    artifact: Artifact
+    purpose: str
+    switches_at_capture: dict[str, bool]
+    switches_now: dict[str, bool]
+    subjects: dict[str, Subject]
+    facts: dict[str, list[ConsentFact]]
+    notices: dict[str, NoticeVersion]
+    ledger_seq: int
+    decided_at: datetime
+
+
+def required_switches(purpose: str) -> tuple[tuple[str, Reason], ...]:
+    sharing = (
+        ("vendor_sharing_enabled", Reason.TENANT_VENDOR_SHARING_OFF)
+        if covers(THIRD_PARTY_SHARING, purpose)
+        else ("training_sharing_enabled", Reason.TENANT_SHARING_OFF)
+    )
+    return (("ai_features_enabled", Reason.TENANT_AI_OFF), sharing)
+
+
+def evaluate(inputs: GateInputs) -> Decision:
+    """The decision the rules give for `inputs`; pure, so it replays exactly."""
+    tenant_reasons = [
+        reason
+        for switch, reason in required_switches(inputs.purpose)
+        if not (inputs.switches_at_capture[switch] and inputs.switches_now[switch])
+    ]
+    verdicts = tuple(_contributor(c, inputs) for c in inputs.artifact.contributors)
+    allowed = [v for v in verdicts if v.allowed]
+    reasons: list[str] = [r.value for r in tenant_reasons]
+    if not verdicts:
+        reasons.append(Reason.NO_CONTRIBUTORS.value)
+    elif len(allowed) < len(verdicts):
+        reasons.append(Reason.NON_CONSENTING_CONTRIBUTOR.value)
+        reasons.extend(sorted({r for v in verdicts for r in v.reasons}))
+    if not reasons:
+        result = Result.ALLOW
+    elif not tenant_reasons and allowed and inputs.artifact.kind in SEGMENT_LEVEL_KINDS:
+        result = Result.PARTIAL
+    else:
+        result = Result.DENY
+    return Decision(
+        artifact_id=inputs.artifact.id,
+        purpose=inputs.purpose,
+        result=result,
+        reasons=tuple(reasons),
+        contributors=verdicts,
+        ledger_seq=inputs.ledger_seq,
+        rules_version=RULES_VERSION,
+        decided_at=inputs.decided_at,
+    )
+
+
+def _contributor(contributor: str, inputs: GateInputs) -> ContributorVerdict:
+    def deny(*reasons: Reason, seq: int | None = None) -> ContributorVerdict:
+        return ContributorVerdict(contributor, False, tuple(r.value for r in reasons), seq)
+
+    if contributor == UNKNOWN_SPEAKER:
+        return deny(Reason.UNKNOWN_SPEAKER)
+    subject = inputs.subjects.get(contributor)
+    if subject is None:
+        return deny(Reason.UNKNOWN_SUBJECT)
+    if subject.tenant_id != inputs.artifact.tenant_id:
+        return deny(Reason.FOREIGN_SUBJECT)
+    if subject.kind is SubjectKind.UNKNOWN:
+        return deny(Reason.UNKNOWN_SPEAKER)
+    if subject.kind is SubjectKind.GUEST:
+        return deny(Reason.GUEST)
+    if subject.erased_at is not None and subject.erased_at <= inputs.decided_at:
+        return deny(Reason.SUBJECT_ERASED)
+    facts = inputs.facts.get(contributor, [])
+    if not facts:
+        return deny(Reason.NO_CONSENT)
+    latest = facts[-1]
+    if not latest.positive:
+        return deny(_STATE_REASONS[latest.state], seq=latest.seq)
+    if latest.valid_until is not None and latest.valid_until <= inputs.decided_at:
+        return deny(Reason.EXPIRED, seq=latest.seq)
+    at_capture = facts[0]
+    captured_at = inputs.artifact.captured_at
+    if (
+        at_capture.recorded_at > captured_at
+        or not all(f.positive for f in facts)
+        or (at_capture.valid_until is not None and at_capture.valid_until <= captured_at)
+    ):
+        return deny(Reason.CONSENT_AFTER_CAPTURE, seq=latest.seq)
+    notice_reason = _notice_problem(at_capture, inputs) or _notice_problem(latest, inputs)
+    if notice_reason is not None:
+        return deny(notice_reason, seq=latest.seq)
+    return ContributorVerdict(contributor, True, (), latest.seq)
+
+
+def _notice_problem(fact: ConsentFact, inputs: GateInputs) -> Reason | None:
+    notice = inputs.notices.get(fact.notice_version_id or "")
+    if notice is None or notice.created_at > inputs.decided_at:
+        return Reason.NOTICE_VERSION_MISMATCH
+    if not any(covers(p, inputs.purpose) for p in notice.purposes):
+        return Reason.NOTICE_SCOPE_MISMATCH
+    if inputs.artifact.kind.value not in notice.artifact_kinds:
+        return Reason.NOTICE_SCOPE_MISMATCH
+    superseded = any(
+        other.notice_id == notice.notice_id
+        and other.version > notice.version
+        and other.material_change
+        and other.created_at <= inputs.artifact.captured_at
+        for other in inputs.notices.values()
+    )
+    return Reason.NOTICE_VERSION_MISMATCH if superseded else None
+
+
+# --- gathering the facts -----------------------------------------------------------
+
+
+def gather(
+    conn: Connection,
+    artifact: Artifact,
+    *,
+    purpose: str,
+    ledger_seq: int,
+    decided_at: datetime,
+) -> GateInputs:
+    """Read what `evaluate` needs, as of `ledger_seq` and `decided_at`.
+
+    The current-consent projection answers for every subject whose newest event predates
+    the capture and the pin (the common case, one query for all); the ledger is read only
+    for the others.
+    """
+    ids = [c for c in artifact.contributors if c != UNKNOWN_SPEAKER]
+    purposes = [p for p in CONSENT_PURPOSES if covers(p, purpose)]
+    subjects = _subjects(conn, ids)
+    facts: dict[str, list[ConsentFact]] = {}
+    projected = conn.execute(
+        select(CurrentConsentRecord).where(
+            CurrentConsentRecord.subject_id.in_(ids),
+            CurrentConsentRecord.purpose.in_(purposes),
+        )
+    ).all()
+    by_subject: dict[str, list[Any]] = {}
+    for row in projected:
+        by_subject.setdefault(row.subject_id, []).append(row)
+    for subject_id, rows in by_subject.items():
+        if all(r.last_seq <= ledger_seq and r.recorded_at <= artifact.captured_at for r in rows):
+            newest = max(rows, key=lambda r: r.last_seq)
+            facts[subject_id] = [_fact(newest, seq=newest.last_seq)]
+        else:
+            facts[subject_id] = _ledger_facts(
+                conn, subject_id, purposes, captured_at=artifact.captured_at, up_to=ledger_seq
+            )
+    return GateInputs(
+        artifact=artifact,
+        purpose=purpose,
+        switches_at_capture=switches_at(conn, artifact.tenant_id, artifact.captured_at),
+        switches_now=switches_at(conn, artifact.tenant_id, decided_at),
+        subjects=subjects,
+        facts={k: v for k, v in facts.items() if v},
+        notices={v.id: v for v in versions(conn, artifact.tenant_id)},
+        ledger_seq=ledger_seq,
+        decided_at=decided_at,
+    )
+
+
+def _fact(row: Any, *, seq: int) -> ConsentFact:
+    return ConsentFact(
+        seq=seq,
+        state=ConsentState(row.state),
+        notice_version_id=row.notice_version_id,
+        recorded_at=row.recorded_at,
+        valid_until=row.valid_until,
+    )
+
+
+def _ledger_facts(
+    conn: Connection, subject_id: str, purposes: list[str], *, captured_at: datetime, up_to: int
+) -> list[ConsentFact]:
+    e = ConsentEventRecord
+    mine = (e.subject_id == subject_id, e.purpose.in_(purposes), e.seq <= up_to)
+    before = conn.execute(
+        select(e).where(*mine, e.recorded_at <= captured_at).order_by(e.seq.desc()).limit(1)
+    ).first()
+    after = conn.execute(select(e).where(*mine, e.recorded_at > captured_at).order_by(e.seq)).all()
+    rows = ([before] if before is not None else []) + list(after)
+    # Within one sequence number an opt-out sorts last, so it wins a tie (rule 4).
+    rows.sort(key=lambda r: (r.seq, ConsentState(r.state) not in POSITIVE_STATES))
+    return [_fact(r, seq=r.seq) for r in rows]
+
+
+def _subjects(conn: Connection, ids: Iterable[str]) -> dict[str, Subject]:
+    rows = conn.execute(select(SubjectRecord).where(SubjectRecord.id.in_(list(ids)))).all()
+    return {r.id: Subject(r.id, r.tenant_id, SubjectKind(r.kind), None, r.erased_at) for r in rows}
+
+
+# --- deciding, storing, replaying --------------------------------------------------
+
+
+def decide(
+    conn: Connection,
+    *,
+    tenant_id: str,
+    artifact_id: str,
+    purpose: str,
+    decided_at: datetime,
+    ledger_seq: int | None = None,
+) -> Decision:
+    """Decide at `ledger_seq` (default: the ledger's tail now) without storing anything."""
+    purpose = validate_purpose(purpose)
+    artifact = get_artifact(conn, artifact_id, tenant_id=tenant_id)
+    pin = tail_seq(conn) if ledger_seq is None else ledger_seq
+    return evaluate(gather(conn, artifact, purpose=purpose, ledger_seq=pin, decided_at=decided_at))
+
+
+def record_decision(
+    conn: Connection, writer: ChainWriter, decision: Decision, *, tenant_id: str, actor_id: str
+) -> Decision:
+    """Store `decision` and append it to the audit chain; returns it with its id."""
+    decision_id = str(uuid.uuid4())
+    conn.execute(
+        insert(GateDecisionRecord).values(
+            id=decision_id,
+            tenant_id=tenant_id,
+            artifact_id=decision.artifact_id,
+            purpose=decision.purpose,
+            result=decision.result.value,
+            reasons=list(decision.reasons),
+            contributors=[v.as_json() for v in decision.contributors],
+            ledger_seq=decision.ledger_seq,
+            rules_version=decision.rules_version,
+            decided_at=decision.decided_at,
+        )
+    )
+    row = conn.execute(select(GateDecisionRecord).where(GateDecisionRecord.id == decision_id)).one()
+    writer.audit(
+        conn,
+        actor=actor_id,
+        action="gate.decided",
+        object_type="gate_decision",
+        object_id=decision_id,
+        payload=row_payload(row),
+    )
+    return _decision(row)
+
+
+def _decision(row: Any) -> Decision:
+    return Decision(
+        id=row.id,
+        artifact_id=row.artifact_id,
+        purpose=row.purpose,
+        result=Result(row.result),
+        reasons=tuple(row.reasons),
+        contributors=tuple(
+            ContributorVerdict(
+                c["contributor"], c["allowed"], tuple(c["reasons"]), c["consent_seq"]
+            )
+            for c in row.contributors
+        ),
+        ledger_seq=row.ledger_seq,
+        rules_version=row.rules_version,
+        decided_at=row.decided_at,
+    )
+
+
+def get_decision(conn: Connection, decision_id: str, *, tenant_id: str) -> Decision:
+    row = conn.execute(
+        select(GateDecisionRecord).where(
+            GateDecisionRecord.id == decision_id, GateDecisionRecord.tenant_id == tenant_id
+        )
+    ).first()
+    if row is None:
+        raise UnknownDecision(f"no decision {decision_id}")
+    return _decision(row)
+
+
+def replay(conn: Connection, decision_id: str, *, tenant_id: str) -> tuple[Decision, Decision]:
+    """The stored decision and the one the same facts give now; equal unless tampered with."""
+    stored = get_decision(conn, decision_id, tenant_id=tenant_id)
+    again = decide(
+        conn,
+        tenant_id=tenant_id,
+        artifact_id=stored.artifact_id,
+        purpose=stored.purpose,
+        decided_at=stored.decided_at,
+        ledger_seq=stored.ledger_seq,
+    )
+    return stored, again

@@ -1,0 +1,345 @@
+"""The consent ledger: insert-only events ordered by a server sequence (rules 3, 4, 7, 14, 19).
+
+Every event is appended to the `ledger` hash chain while the caller holds the writer lock,
+and the current-consent projection is updated in the same transaction, so a read after the
+write returns never sees an older state. The projection can always be rebuilt from the ledger.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from consent.chain import LEDGER, ChainWriter
+from consent.domain import (
+    POSITIVE_STATES,
+    ConsentEvent,
+    ConsentState,
+    Principal,
+    SubjectKind,
+)
+from consent.errors import (
+    ConsentAlreadyExpired,
+    ConsentForOtherSubject,
+    IdempotencyConflict,
+    InvalidNotice,
+    InvalidValue,
+    SubjectCannotConsent,
+)
+from consent.notices import get_version, last_served
+from consent.purposes import TRAIN_AI_SYSTEM, covers, validate_purpose
+from consent.store import ConsentEventRecord, CurrentConsentRecord
+from consent.tenants import get_subject
+
+SCOPE_ALL = "all"
+METHODS = ("explicit", "gpc", "system")
+MAX_VALIDITY = timedelta(days=3650)
+MAX_IDEMPOTENCY_KEY = 200
+
+
+def _event(row: Mapping[str, Any]) -> ConsentEvent:
+    return ConsentEvent(
+        seq=row["seq"],
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        subject_id=row["subject_id"],
+        actor_id=row["actor_id"],
+        actor_role=row["actor_role"],
+        purpose=row["purpose"],
+        scope=row["scope"],
+        state=ConsentState(row["state"]),
+        method=row["method"],
+        notice_version_id=row["notice_version_id"],
+        served_notice_id=row["served_notice_id"],
+        recorded_at=row["recorded_at"],
+        valid_until=row["valid_until"],
+        gpc=row["gpc"],
+        idempotency_key=row["idempotency_key"],
+        entry_hash=row["entry_hash"],
+    )
+
+
+def record(
+    conn: Connection,
+    writer: ChainWriter,
+    actor: Principal,
+    *,
+    purpose: str,
+    state: ConsentState,
+    subject_id: str | None = None,
+    notice_version_id: str | None = None,
+    valid_until: datetime | None = None,
+    validity: timedelta = timedelta(days=365),
+    method: str = "explicit",
+    gpc: bool = False,
+    idempotency_key: str | None = None,
+) -> ConsentEvent:
+    """Append one decision of `actor` about their own consent, after checking all of it.
+
+    Nothing is written when any check fails. Naming another subject is refused whatever
+    the actor's role: an admin or a host never consents for someone else.
+    """
+    now = writer.clock()
+    purpose, valid_until = check_request(
+        actor,
+        purpose=purpose,
+        state=state,
+        subject_id=subject_id,
+        valid_until=valid_until,
+        validity=validity,
+        now=now,
+    )
+    if method not in METHODS:
+        raise InvalidValue(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+    subject = get_subject(conn, actor.subject_id, tenant_id=actor.tenant_id)
+    if subject.kind is not SubjectKind.MEMBER or subject.erased_at is not None:
+        raise SubjectCannotConsent(f"a {subject.kind.value} subject cannot record consent")
+    if idempotency_key is not None:
+        replayed = _replay_idempotent(
+            conn, actor, idempotency_key, purpose=purpose, state=state, notice=notice_version_id
+        )
+        if replayed is not None:
+            return replayed
+    served_id = None
+    if notice_version_id is not None or state in POSITIVE_STATES:
+        served_id = _check_notice(conn, actor, purpose, notice_version_id)
+    row = writer.append(
+        conn,
+        LEDGER,
+        {
+            "id": str(uuid.uuid4()),
+            "tenant_id": actor.tenant_id,
+            "subject_id": actor.subject_id,
+            "actor_id": actor.subject_id,
+            "actor_role": actor.role.value,
+            "purpose": purpose,
+            "scope": SCOPE_ALL,
+            "state": state.value,
+            "method": method,
+            "notice_version_id": notice_version_id,
+            "served_notice_id": served_id,
+            "recorded_at": now,
+            "valid_until": valid_until,
+            "gpc": gpc,
+            "idempotency_key": idempotency_key,
+        },
+    )
+    _project(conn, row)
+    return _event(row)
+
+
+def check_request(
+    actor: Principal,
+    *,
+    purpose: str,
+    state: ConsentState,
+    subject_id: str | None,
+    valid_until: datetime | None,
+    validity: timedelta,
+    now: datetime,
+) -> tuple[str, datetime | None]:
+    """The checks that need no database: purpose, whose consent, validity period.
+
+    Returns the purpose and the consent's end (None for an opt-out). Callers that show a
+    notice before recording run this first, so bad input is refused before anything is shown.
+    """
+    purpose = validate_purpose(purpose)
+    if subject_id is not None and subject_id != actor.subject_id:
+        raise ConsentForOtherSubject("only the person themself can record their consent")
+    if state not in POSITIVE_STATES:
+        return purpose, None
+    valid_until = valid_until or now + validity
+    if valid_until <= now:
+        raise ConsentAlreadyExpired("valid_until lies in the past: that consent would be expired")
+    if valid_until - now > MAX_VALIDITY:
+        raise InvalidValue("consent can be valid for at most ten years")
+    return purpose, valid_until
+
+
+def _check_notice(
+    conn: Connection, actor: Principal, purpose: str, notice_version_id: str | None
+) -> str:
+    if notice_version_id is None:
+        raise InvalidNotice("giving consent needs the notice version the person was shown")
+    version = get_version(conn, notice_version_id, tenant_id=actor.tenant_id)
+    if not any(covers(granted, purpose) for granted in version.purposes):
+        raise InvalidNotice(
+            f"notice version {version.version} of {version.key!r} does not cover {purpose!r}"
+        )
+    return last_served(conn, subject_id=actor.subject_id, version_id=notice_version_id).id
+
+
+def _replay_idempotent(
+    conn: Connection,
+    actor: Principal,
+    key: str,
+    *,
+    purpose: str,
+    state: ConsentState,
+    notice: str | None,
+) -> ConsentEvent | None:
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidValue(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
+        )
+    row = conn.execute(
+        select(ConsentEventRecord).where(
+            ConsentEventRecord.subject_id == actor.subject_id,
+            ConsentEventRecord.idempotency_key == key,
+        )
+    ).first()
+    if row is None:
+        return None
+    if (row.purpose, row.state, row.notice_version_id) != (purpose, state.value, notice):
+        raise IdempotencyConflict("this Idempotency-Key was already used for a different request")
+    return _event(row._mapping)
+
+
+def _project(conn: Connection, row: dict[str, Any]) -> None:
+    values = {
+        "tenant_id": row["tenant_id"],
+        "subject_id": row["subject_id"],
+        "purpose": row["purpose"],
+        "scope": row["scope"],
+        "last_seq": row["seq"],
+        "state": row["state"],
+        "notice_version_id": row["notice_version_id"],
+        "recorded_at": row["recorded_at"],
+        "valid_until": row["valid_until"],
+    }
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(CurrentConsentRecord).values(**values)
+    keys = ("subject_id", "purpose", "scope")
+    conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={k: v for k, v in values.items() if k not in keys},
+        )
+    )
+
+
+def honour_gpc(conn: Connection, writer: ChainWriter, actor: Principal) -> ConsentEvent | None:
+    """A request with `Sec-GPC: 1` opts its subject out of training (rule 14).
+
+    Writes nothing when the subject is already opted out, so the header on every request
+    does not grow the ledger.
+    """
+    state = current_state(conn, actor.subject_id, TRAIN_AI_SYSTEM)
+    if state is not None and state not in POSITIVE_STATES:
+        return None
+    return record(
+        conn,
+        writer,
+        actor,
+        purpose=TRAIN_AI_SYSTEM,
+        state=ConsentState.REFUSED if state is None else ConsentState.WITHDRAWN,
+        method="gpc",
+        gpc=True,
+    )
+
+
+def current_state(conn: Connection, subject_id: str, purpose: str) -> ConsentState | None:
+    row = conn.execute(
+        select(CurrentConsentRecord.state).where(
+            CurrentConsentRecord.subject_id == subject_id,
+            CurrentConsentRecord.purpose == purpose,
+            CurrentConsentRecord.scope == SCOPE_ALL,
+        )
+    ).first()
+    return ConsentState(row.state) if row else None
+
+
+def history(conn: Connection, subject_id: str) -> list[ConsentEvent]:
+    """Every event of the subject, oldest first: the person's receipt."""
+    rows = conn.execute(
+        select(ConsentEventRecord)
+        .where(ConsentEventRecord.subject_id == subject_id)
+        .order_by(ConsentEventRecord.seq)
+    ).all()
+    return [_event(row._mapping) for row in rows]
+
+
+def tail_seq(conn: Connection) -> int:
+    return int(
+        conn.execute(select(func.coalesce(func.max(ConsentEventRecord.seq), 0))).scalar_one()
+    )
+
+
+def events_for(conn: Connection, subject_ids: list[str], *, up_to_seq: int) -> list[ConsentEvent]:
+    rows = conn.execute(
+        select(ConsentEventRecord)
+        .where(
+            ConsentEventRecord.subject_id.in_(subject_ids),
+            ConsentEventRecord.seq <= up_to_seq,
+        )
+        .order_by(ConsentEventRecord.seq)
+    ).all()
+    return [_event(row._mapping) for row in rows]
+
+
+def rebuild_projection(conn: Connection) -> int:
+    """Recompute the current-consent projection from the ledger; returns its row count."""
+    conn.execute(delete(CurrentConsentRecord))
+    latest = (
+        select(func.max(ConsentEventRecord.seq).label("seq"))
+        .group_by(
+            ConsentEventRecord.subject_id, ConsentEventRecord.purpose, ConsentEventRecord.scope
+        )
+        .subquery()
+    )
+    e = ConsentEventRecord
+    rows = conn.execute(
+        select(
+            e.tenant_id,
+            e.subject_id,
+            e.purpose,
+            e.scope,
+            e.seq,
+            e.state,
+            e.notice_version_id,
+            e.recorded_at,
+            e.valid_until,
+        ).join(latest, and_(latest.c.seq == e.seq))
+    ).all()
+    for row in rows:
+        _project(conn, dict(row._mapping))
+    return len(rows)
+
+
+def expire_due(conn: Connection, writer: ChainWriter, *, now: datetime) -> int:
+    """Write an `expired` event for every consent whose valid_until has passed (rule 12)."""
+    due = conn.execute(
+        select(CurrentConsentRecord).where(
+            CurrentConsentRecord.state.in_([s.value for s in POSITIVE_STATES]),
+            CurrentConsentRecord.valid_until <= now,
+        )
+    ).all()
+    for row in due:
+        appended = writer.append(
+            conn,
+            LEDGER,
+            {
+                "id": str(uuid.uuid4()),
+                "tenant_id": row.tenant_id,
+                "subject_id": row.subject_id,
+                "actor_id": "system",
+                "actor_role": "system",
+                "purpose": row.purpose,
+                "scope": row.scope,
+                "state": ConsentState.EXPIRED.value,
+                "method": "system",
+                "notice_version_id": row.notice_version_id,
+                "served_notice_id": None,
+                "recorded_at": now,
+                "valid_until": None,
+                "gpc": False,
+                "idempotency_key": None,
+            },
+        )
+        _project(conn, appended)
+    return len(due)

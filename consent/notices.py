@@ -1,0 +1,301 @@
+"""Notices: immutable, versioned texts a person is shown before deciding (rule 6).
+
+Publishing the same content again creates no version. A version that widens the purposes or
+artifact kinds is always a material change; an admin may mark any other edit material too.
+A material change means consent given to an older version no longer covers new artifacts.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
+
+from consent.audit import row_payload
+from consent.chain import ChainWriter, sha256_hex
+from consent.domain import ArtifactKind, NoticeVersion, ServedNotice
+from consent.errors import (
+    InvalidNotice,
+    NoticeNotServed,
+    TenantMismatch,
+    UnknownNoticeVersion,
+)
+from consent.purposes import TAXONOMY, validate_purpose
+from consent.store import NoticeRecord, NoticeServedRecord, NoticeVersionRecord
+from consent.tenants import get_subject, get_tenant
+
+DEFAULT_NOTICE_KEY = "training"
+MAX_TITLE = 200
+MAX_BODY = 100_000
+SURFACES = ("cli", "web", "api", "email")
+SHIPPED_NOTICE = Path(__file__).parent / "notice_texts" / "training.toml"
+
+
+@dataclass(frozen=True)
+class NoticeDraft:
+    """What an admin publishes; validated before anything is written."""
+
+    key: str
+    title: str
+    body: str
+    purposes: tuple[str, ...]
+    artifact_kinds: tuple[str, ...]
+    retention_days: int = 365
+    language: str = "en"
+    material_change: bool = False
+
+    def validated(self) -> NoticeDraft:
+        key = self.key.strip()
+        if not key or len(key) > 64 or not key.replace("_", "").replace("-", "").isalnum():
+            raise InvalidNotice("notice key must be 1 to 64 letters, digits, '-' or '_'")
+        title = self.title.strip()
+        if not title or len(title) > MAX_TITLE:
+            raise InvalidNotice(f"notice title must be 1 to {MAX_TITLE} characters")
+        body = unicodedata.normalize("NFC", self.body.strip())
+        if not body or len(body) > MAX_BODY:
+            raise InvalidNotice(f"notice body must be 1 to {MAX_BODY} characters")
+        if not self.purposes:
+            raise InvalidNotice("a notice must name at least one purpose")
+        purposes = tuple(sorted({validate_purpose(p, allowed=TAXONOMY) for p in self.purposes}))
+        valid_kinds = {kind.value for kind in ArtifactKind}
+        unknown = sorted(set(self.artifact_kinds) - valid_kinds)
+        if unknown or not self.artifact_kinds:
+            raise InvalidNotice(
+                f"unknown artifact kinds {unknown}; valid kinds: {', '.join(sorted(valid_kinds))}"
+            )
+        if not 1 <= self.retention_days <= 3650:
+            raise InvalidNotice("retention_days must be between 1 and 3650")
+        if not 2 <= len(self.language) <= 16:
+            raise InvalidNotice("language must be a language tag such as 'en'")
+        return NoticeDraft(
+            key=key,
+            title=title,
+            body=body,
+            purposes=purposes,
+            artifact_kinds=tuple(sorted(set(self.artifact_kinds))),
+            retention_days=self.retention_days,
+            language=self.language,
+            material_change=self.material_change,
+        )
+
+
+def load_notice_file(path: Path | None) -> NoticeDraft:
+    """Read a notice from a TOML file; `None` reads the notice the project ships."""
+    source = path if path is not None else "shipped notice"
+    try:
+        text = SHIPPED_NOTICE.read_text("utf-8") if path is None else path.read_text("utf-8")
+        data = tomllib.loads(text)
+    except FileNotFoundError as error:
+        raise InvalidNotice(f"notice file {path} does not exist") from error
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InvalidNotice(f"cannot read notice file {source}: {error}") from error
+    try:
+        return NoticeDraft(
+            key=str(data.get("key", DEFAULT_NOTICE_KEY)),
+            title=str(data["title"]),
+            body=str(data["body"]),
+            purposes=tuple(str(p) for p in data["purposes"]),
+            artifact_kinds=tuple(str(k) for k in data["artifact_kinds"]),
+            retention_days=int(data.get("retention_days", 365)),
+            language=str(data.get("language", "en")),
+            material_change=bool(data.get("material_change", False)),
+        ).validated()
+    except KeyError as error:
+        raise InvalidNotice(f"notice file {source} lacks the field {error.args[0]!r}") from error
+    except (TypeError, ValueError) as error:
+        raise InvalidNotice(f"notice file {source} has a malformed field: {error}") from error
+
+
+def _version(row: Row[Any], tenant_id: str, key: str) -> NoticeVersion:
+    return NoticeVersion(
+        id=row.id,
+        notice_id=row.notice_id,
+        tenant_id=tenant_id,
+        key=key,
+        version=row.version,
+        language=row.language,
+        title=row.title,
+        body=row.body,
+        body_sha256=row.body_sha256,
+        purposes=tuple(row.purposes),
+        artifact_kinds=tuple(row.artifact_kinds),
+        retention_days=row.retention_days,
+        material_change=row.material_change,
+        created_at=row.created_at,
+    )
+
+
+def publish(
+    conn: Connection, writer: ChainWriter, tenant_id: str, draft: NoticeDraft, *, actor_id: str
+) -> tuple[NoticeVersion, bool]:
+    """Publish `draft`; returns the version and whether a new one was created."""
+    draft = draft.validated()
+    get_tenant(conn, tenant_id)
+    notice_id = conn.execute(
+        select(NoticeRecord.id).where(
+            NoticeRecord.tenant_id == tenant_id, NoticeRecord.key == draft.key
+        )
+    ).scalar()
+    if notice_id is None:
+        notice_id = str(uuid.uuid4())
+        conn.execute(insert(NoticeRecord).values(id=notice_id, tenant_id=tenant_id, key=draft.key))
+    latest = current(conn, tenant_id, draft.key)
+    body_sha256 = sha256_hex(draft.body.encode("utf-8"))
+    if latest is not None and _same_content(latest, draft, body_sha256):
+        return latest, False
+    widened = latest is not None and (
+        not set(draft.purposes) <= set(latest.purposes)
+        or not set(draft.artifact_kinds) <= set(latest.artifact_kinds)
+    )
+    version_id = str(uuid.uuid4())
+    conn.execute(
+        insert(NoticeVersionRecord).values(
+            id=version_id,
+            notice_id=notice_id,
+            version=1 if latest is None else latest.version + 1,
+            language=draft.language,
+            title=draft.title,
+            body=draft.body,
+            body_sha256=body_sha256,
+            purposes=list(draft.purposes),
+            artifact_kinds=list(draft.artifact_kinds),
+            retention_days=draft.retention_days,
+            material_change=latest is None or draft.material_change or widened,
+            created_at=writer.clock(),
+        )
+    )
+    row = conn.execute(
+        select(NoticeVersionRecord).where(NoticeVersionRecord.id == version_id)
+    ).one()
+    writer.audit(
+        conn,
+        actor=actor_id,
+        action="notice.version_published",
+        object_type="notice_version",
+        object_id=version_id,
+        payload=row_payload(row),
+    )
+    return _version(row, tenant_id, draft.key), True
+
+
+def _same_content(latest: NoticeVersion, draft: NoticeDraft, body_sha256: str) -> bool:
+    return (
+        latest.body_sha256 == body_sha256
+        and latest.title == draft.title
+        and latest.language == draft.language
+        and set(latest.purposes) == set(draft.purposes)
+        and set(latest.artifact_kinds) == set(draft.artifact_kinds)
+        and latest.retention_days == draft.retention_days
+    )
+
+
+def _versions_query(tenant_id: str) -> Any:
+    return (
+        select(NoticeVersionRecord, NoticeRecord.key)
+        .join(NoticeRecord, NoticeRecord.id == NoticeVersionRecord.notice_id)
+        .where(NoticeRecord.tenant_id == tenant_id)
+    )
+
+
+def current(
+    conn: Connection, tenant_id: str, key: str = DEFAULT_NOTICE_KEY
+) -> NoticeVersion | None:
+    row = conn.execute(
+        _versions_query(tenant_id)
+        .where(NoticeRecord.key == key)
+        .order_by(NoticeVersionRecord.version.desc())
+        .limit(1)
+    ).first()
+    return _version(row, tenant_id, row.key) if row else None
+
+
+def versions(conn: Connection, tenant_id: str) -> list[NoticeVersion]:
+    """Every notice version of the tenant, oldest first (used by the gate)."""
+    rows = conn.execute(_versions_query(tenant_id).order_by(NoticeVersionRecord.created_at)).all()
+    return [_version(row, tenant_id, row.key) for row in rows]
+
+
+def get_version(conn: Connection, version_id: str, *, tenant_id: str) -> NoticeVersion:
+    """One version; a version of another tenant is refused (rule 15)."""
+    row = conn.execute(
+        select(NoticeVersionRecord, NoticeRecord.key, NoticeRecord.tenant_id)
+        .join(NoticeRecord, NoticeRecord.id == NoticeVersionRecord.notice_id)
+        .where(NoticeVersionRecord.id == version_id)
+    ).first()
+    if row is None:
+        raise UnknownNoticeVersion(f"no notice version {version_id}")
+    if row.tenant_id != tenant_id:
+        raise TenantMismatch(f"notice version {version_id} belongs to another tenant")
+    return _version(row, tenant_id, row.key)
+
+
+def serve(
+    conn: Connection,
+    writer: ChainWriter,
+    *,
+    tenant_id: str,
+    subject_id: str,
+    version_id: str,
+    surface: str,
+) -> ServedNotice:
+    """Record that `subject_id` was shown `version_id` (before they decide)."""
+    if surface not in SURFACES:
+        raise InvalidNotice(f"unknown surface {surface!r}; valid: {', '.join(SURFACES)}")
+    get_subject(conn, subject_id, tenant_id=tenant_id)
+    get_version(conn, version_id, tenant_id=tenant_id)
+    served_id = str(uuid.uuid4())
+    conn.execute(
+        insert(NoticeServedRecord).values(
+            id=served_id,
+            tenant_id=tenant_id,
+            subject_id=subject_id,
+            notice_version_id=version_id,
+            surface=surface,
+            served_at=writer.clock(),
+        )
+    )
+    row = conn.execute(select(NoticeServedRecord).where(NoticeServedRecord.id == served_id)).one()
+    writer.audit(
+        conn,
+        actor=subject_id,
+        action="notice.served",
+        object_type="notice_served",
+        object_id=served_id,
+        payload=row_payload(row),
+    )
+    return ServedNotice(
+        id=served_id,
+        subject_id=subject_id,
+        notice_version_id=version_id,
+        surface=surface,
+        served_at=row.served_at,
+    )
+
+
+def last_served(conn: Connection, *, subject_id: str, version_id: str) -> ServedNotice:
+    """The latest time `subject_id` was shown `version_id`; never shown is an error."""
+    row = conn.execute(
+        select(NoticeServedRecord)
+        .where(
+            NoticeServedRecord.subject_id == subject_id,
+            NoticeServedRecord.notice_version_id == version_id,
+        )
+        .order_by(NoticeServedRecord.served_at.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NoticeNotServed(
+            f"notice version {version_id} was never shown to this person; show it first"
+        )
+    return ServedNotice(
+        id=row.id,
+        subject_id=row.subject_id,
+        notice_version_id=row.notice_version_id,
+        surface=row.surface,
+        served_at=row.served_at,
+    )

@@ -1,0 +1,223 @@
+"""Consent's tables. Rows are `*Record`; they never leave this package as ORM objects.
+
+Insert-only tables (see `IMMUTABLE_TABLES`) are protected by database triggers created in
+the migration: the store itself refuses UPDATE and DELETE on the ledger, the audit chain and
+the facts decisions rest on.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, UTCDateTime
+
+ID = String(36)
+HASH = String(64)
+
+
+class TenantRecord(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    ai_features_enabled: Mapped[bool] = mapped_column(Boolean)
+    training_sharing_enabled: Mapped[bool] = mapped_column(Boolean)
+    vendor_sharing_enabled: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TenantSwitchChangeRecord(Base):
+    """Every change of a tenant's switches: the history decisions replay against."""
+
+    __tablename__ = "tenant_switch_changes"
+    __table_args__ = (Index("ix_tenant_switch_changes_tenant_at", "tenant_id", "changed_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    actor_id: Mapped[str] = mapped_column(String(200))
+    ai_features_enabled: Mapped[bool] = mapped_column(Boolean)
+    training_sharing_enabled: Mapped[bool] = mapped_column(Boolean)
+    vendor_sharing_enabled: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SubjectRecord(Base):
+    __tablename__ = "subjects"
+    __table_args__ = (Index("ix_subjects_tenant_name", "tenant_id", "display_name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NoticeRecord(Base):
+    __tablename__ = "notices"
+    __table_args__ = (Index("uq_notices_tenant_key", "tenant_id", "key", unique=True),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    key: Mapped[str] = mapped_column(String(64))
+
+
+class NoticeVersionRecord(Base):
+    __tablename__ = "notice_versions"
+    __table_args__ = (
+        Index("uq_notice_versions_notice_version", "notice_id", "version", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ForeignKey("notices.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[str] = mapped_column(HASH)
+    purposes: Mapped[list[str]] = mapped_column(JSON)
+    artifact_kinds: Mapped[list[str]] = mapped_column(JSON)
+    retention_days: Mapped[int] = mapped_column(Integer)
+    material_change: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NoticeServedRecord(Base):
+    __tablename__ = "notices_served"
+    __table_args__ = (
+        Index("ix_notices_served_subject_version", "subject_id", "notice_version_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    notice_version_id: Mapped[str] = mapped_column(ForeignKey("notice_versions.id"))
+    surface: Mapped[str] = mapped_column(String(32))
+    served_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConsentEventRecord(Base):
+    """The ledger: insert-only, ordered by a server sequence, hash-chained."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (
+        Index("ix_consent_events_subject_purpose_seq", "subject_id", "purpose", "seq"),
+        Index("uq_consent_events_idempotency", "subject_id", "idempotency_key", unique=True),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[str] = mapped_column(ID, unique=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    actor_id: Mapped[str] = mapped_column(String(200))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(16))
+    notice_version_id: Mapped[str | None] = mapped_column(ForeignKey("notice_versions.id"))
+    served_notice_id: Mapped[str | None] = mapped_column(ForeignKey("notices_served.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    gpc: Mapped[bool] = mapped_column(Boolean)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    prev_hash: Mapped[str] = mapped_column(HASH)
+    entry_hash: Mapped[str] = mapped_column(HASH)
+
+
+class CurrentConsentRecord(Base):
+    """Projection of the ledger: the newest event per (subject, purpose, scope).
+
+    Derived data, rebuilt from the ledger by `ledger.rebuild_projection`.
+    """
+
+    __tablename__ = "current_consent"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    notice_version_id: Mapped[str | None] = mapped_column(String(36))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ArtifactRecord(Base):
+    __tablename__ = "artifacts"
+    __table_args__ = (Index("ix_artifacts_tenant_captured", "tenant_id", "captured_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    data_class: Mapped[str] = mapped_column(String(32))
+    input: Mapped[Any] = mapped_column(JSON)
+    output: Mapped[Any] = mapped_column(JSON)
+    contributors: Mapped[list[str]] = mapped_column(JSON)
+    model_id: Mapped[str | None] = mapped_column(String(200))
+    prompt_version: Mapped[str | None] = mapped_column(String(64))
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    content_sha256: Mapped[str] = mapped_column(HASH)
+
+
+class GateDecisionRecord(Base):
+    __tablename__ = "gate_decisions"
+    __table_args__ = (Index("ix_gate_decisions_artifact", "artifact_id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    artifact_id: Mapped[str] = mapped_column(ForeignKey("artifacts.id"))
+    purpose: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    contributors: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)
+    rules_version: Mapped[str] = mapped_column(String(32))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntryRecord(Base):
+    """The audit chain: hashes and ids only, never raw personal data (rule 13)."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64))
+    payload_sha256: Mapped[str] = mapped_column(HASH)
+    prev_hash: Mapped[str] = mapped_column(HASH)
+    entry_hash: Mapped[str] = mapped_column(HASH)
+
+
+class AuditCheckpointRecord(Base):
+    """A signed statement "chain X had entry_hash H at seq N"."""
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (Index("uq_audit_checkpoints_chain_seq", "chain", "seq", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chain: Mapped[str] = mapped_column(String(16))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    entry_hash: Mapped[str] = mapped_column(HASH)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    public_key: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+
+
+IMMUTABLE_TABLES: tuple[str, ...] = (
+    ConsentEventRecord.__tablename__,
+    AuditEntryRecord.__tablename__,
+    AuditCheckpointRecord.__tablename__,
+    NoticeVersionRecord.__tablename__,
+    NoticeServedRecord.__tablename__,
+    TenantSwitchChangeRecord.__tablename__,
+    GateDecisionRecord.__tablename__,
+)

@@ -1,0 +1,209 @@
+"""Tenants with their switches, and the subjects (people) that belong to them.
+
+An admin switch never counts as anyone's consent: the switches only gate whether a
+tenant's data may be kept at all (rule 2). Every switch change is its own insert-only row,
+so a decision can be replayed against the switches as they were.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from consent.audit import row_payload
+from consent.chain import ChainWriter
+from consent.domain import Subject, SubjectKind, Tenant
+from consent.errors import InvalidValue, TenantMismatch, UnknownSubject, UnknownTenant
+from consent.store import SubjectRecord, TenantRecord, TenantSwitchChangeRecord
+
+MAX_NAME = 200
+SWITCHES = ("ai_features_enabled", "training_sharing_enabled", "vendor_sharing_enabled")
+
+
+def clean_name(value: str, *, what: str) -> str:
+    name = value.strip()
+    if not name or len(name) > MAX_NAME or not name.isprintable():
+        raise InvalidValue(f"{what} must be 1 to {MAX_NAME} printable characters")
+    return name
+
+
+def _tenant(row: Row[Any]) -> Tenant:
+    return Tenant(
+        id=row.id,
+        name=row.name,
+        ai_features_enabled=row.ai_features_enabled,
+        training_sharing_enabled=row.training_sharing_enabled,
+        vendor_sharing_enabled=row.vendor_sharing_enabled,
+    )
+
+
+def _subject(row: Row[Any]) -> Subject:
+    return Subject(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        kind=SubjectKind(row.kind),
+        display_name=row.display_name,
+        erased_at=row.erased_at,
+    )
+
+
+def create_tenant(
+    conn: Connection,
+    writer: ChainWriter,
+    name: str,
+    *,
+    actor_id: str,
+    ai_features_enabled: bool = True,
+    training_sharing_enabled: bool = False,
+    vendor_sharing_enabled: bool = False,
+) -> Tenant:
+    """A new tenant. AI features start on, sharing for training starts off (opt-in)."""
+    name = clean_name(name, what="tenant name")
+    if conn.execute(select(TenantRecord.id).where(TenantRecord.name == name)).first():
+        raise InvalidValue(f"a tenant named {name!r} exists already")
+    tenant_id = str(uuid.uuid4())
+    switches = {
+        "ai_features_enabled": ai_features_enabled,
+        "training_sharing_enabled": training_sharing_enabled,
+        "vendor_sharing_enabled": vendor_sharing_enabled,
+    }
+    conn.execute(
+        insert(TenantRecord).values(id=tenant_id, name=name, created_at=writer.clock(), **switches)
+    )
+    _record_switches(conn, writer, tenant_id, switches, actor_id=actor_id, action="tenant.created")
+    return get_tenant(conn, tenant_id)
+
+
+def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
+    row = conn.execute(select(TenantRecord).where(TenantRecord.id == tenant_id)).first()
+    if row is None:
+        raise UnknownTenant(f"no tenant {tenant_id}")
+    return _tenant(row)
+
+
+def find_tenant(conn: Connection, name: str) -> Tenant | None:
+    row = conn.execute(select(TenantRecord).where(TenantRecord.name == name)).first()
+    return _tenant(row) if row else None
+
+
+def set_switches(
+    conn: Connection,
+    writer: ChainWriter,
+    tenant_id: str,
+    *,
+    actor_id: str,
+    ai_features_enabled: bool | None = None,
+    training_sharing_enabled: bool | None = None,
+    vendor_sharing_enabled: bool | None = None,
+) -> Tenant:
+    """Change some switches; a change to the values they already have records nothing."""
+    current = get_tenant(conn, tenant_id)
+    asked = {
+        "ai_features_enabled": ai_features_enabled,
+        "training_sharing_enabled": training_sharing_enabled,
+        "vendor_sharing_enabled": vendor_sharing_enabled,
+    }
+    switches = {k: getattr(current, k) if v is None else v for k, v in asked.items()}
+    if all(switches[k] == getattr(current, k) for k in SWITCHES):
+        return current
+    conn.execute(update(TenantRecord).where(TenantRecord.id == tenant_id).values(**switches))
+    _record_switches(
+        conn, writer, tenant_id, switches, actor_id=actor_id, action="tenant.switches_changed"
+    )
+    return get_tenant(conn, tenant_id)
+
+
+def _record_switches(
+    conn: Connection,
+    writer: ChainWriter,
+    tenant_id: str,
+    switches: dict[str, bool],
+    *,
+    actor_id: str,
+    action: str,
+) -> None:
+    change_id = str(uuid.uuid4())
+    conn.execute(
+        insert(TenantSwitchChangeRecord).values(
+            id=change_id,
+            tenant_id=tenant_id,
+            actor_id=actor_id,
+            changed_at=writer.clock(),
+            **switches,
+        )
+    )
+    row = conn.execute(
+        select(TenantSwitchChangeRecord).where(TenantSwitchChangeRecord.id == change_id)
+    ).one()
+    writer.audit(
+        conn,
+        actor=actor_id,
+        action=action,
+        object_type="tenant_switch_change",
+        object_id=change_id,
+        payload=row_payload(row),
+    )
+
+
+def switches_at(conn: Connection, tenant_id: str, at: datetime) -> dict[str, bool]:
+    """The tenant's switches as they stood at `at` (all off before the tenant existed)."""
+    row = conn.execute(
+        select(TenantSwitchChangeRecord)
+        .where(
+            TenantSwitchChangeRecord.tenant_id == tenant_id,
+            TenantSwitchChangeRecord.changed_at <= at,
+        )
+        .order_by(TenantSwitchChangeRecord.changed_at.desc())
+        .limit(1)
+    ).first()
+    return {k: bool(getattr(row, k)) if row else False for k in SWITCHES}
+
+
+def add_subject(
+    conn: Connection,
+    tenant_id: str,
+    *,
+    kind: SubjectKind,
+    display_name: str | None,
+    created_at: datetime,
+) -> Subject:
+    get_tenant(conn, tenant_id)
+    name = clean_name(display_name, what="display name") if display_name is not None else None
+    subject_id = str(uuid.uuid4())
+    conn.execute(
+        insert(SubjectRecord).values(
+            id=subject_id,
+            tenant_id=tenant_id,
+            kind=kind.value,
+            display_name=name,
+            created_at=created_at,
+        )
+    )
+    return get_subject(conn, subject_id)
+
+
+def get_subject(conn: Connection, subject_id: str, *, tenant_id: str | None = None) -> Subject:
+    """The subject; with `tenant_id`, one of another tenant is refused (rule 15)."""
+    row = conn.execute(select(SubjectRecord).where(SubjectRecord.id == subject_id)).first()
+    if row is None:
+        raise UnknownSubject(f"no subject {subject_id}")
+    if tenant_id is not None and row.tenant_id != tenant_id:
+        raise TenantMismatch(f"subject {subject_id} belongs to another tenant")
+    return _subject(row)
+
+
+def find_member(conn: Connection, tenant_id: str, display_name: str) -> Subject | None:
+    row = conn.execute(
+        select(SubjectRecord)
+        .where(
+            SubjectRecord.tenant_id == tenant_id,
+            SubjectRecord.display_name == display_name,
+            SubjectRecord.kind == SubjectKind.MEMBER.value,
+        )
+        .order_by(SubjectRecord.created_at)
+        .limit(1)
+    ).first()
+    return _subject(row) if row else None

@@ -1,0 +1,1 @@
+"""What users ask for: transcription, summaries, compose (one package each)."""

@@ -1,0 +1,1 @@
+"""ML model runtimes behind small protocols (ASR, diarization, embeddings, LLM)."""
