@@ -6,7 +6,6 @@ exit code 1, never a traceback.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -61,7 +60,3 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(f"error: {error}", err=True)
         return int(getattr(error, "exit_code", 2))
     return result if isinstance(result, int) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""`python -m app.cli` runs the same entry point as the `minutekeeper` script."""
+
+import sys
+
+from app.cli import main
+
+sys.exit(main())

@@ -1,0 +1,195 @@
+"""Tampering with a real SQLite database file is caught by `minutekeeper audit verify`.
+
+The attacker here has the database file and drops the insert-only triggers first; they do
+not have the signing key, which lives outside the database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.core.db import create_db_engine, migrate
+from app.core.settings import Settings
+from consent.chain import GENESIS_HASH, compute_entry_hash
+from consent.domain import ArtifactKind, ConsentState, DataClass
+from consent.service import ConsentService
+from consent.store import ConsentEventRecord
+from tests.conftest import make_world
+
+EVENTS = 12
+
+
+def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder with 12 ledger events, decisions and a checkpoint at the end."""
+    data_dir = tmp_path_factory.mktemp("pristine")
+    settings = Settings(data_dir=data_dir, checkpoint_every=5)
+    engine = create_db_engine(settings)
+    migrate(engine)
+    world = make_world(ConsentService.from_settings(engine, settings))
+    people = [world.member(f"person{i}") for i in range(4)]
+    for i in range(EVENTS):
+        person = people[i % 4]
+        if i % 3 == 2:
+            world.service.record(person, ConsentState.WITHDRAWN)
+        else:
+            world.give(person)
+    artifact = world.service.record_artifact(
+        world.tenant_id,
+        kind=ArtifactKind.MEETING_SUMMARY,
+        data_class=DataClass.DERIVED_CONTENT,
+        input="x",
+        output="y",
+        contributors=[p.subject_id for p in people],
+    )
+    world.service.decide(world.tenant_id, artifact.id)
+    world.service.checkpoint()
+    engine.dispose()
+    return data_dir
+
+
+@pytest.fixture
+def data_dir(pristine: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "data"
+    copy.mkdir()
+    for item in pristine.rglob("*"):
+        if item.is_file():
+            target = copy / item.relative_to(pristine)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(item.read_bytes())
+    return copy
+
+
+def tamper(data_dir: Path, *statements: str) -> None:
+    db = sqlite3.connect(data_dir / "minutekeeper.db", isolation_level=None)
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        db.execute(f"DROP TRIGGER {name}")
+    for statement in statements:
+        db.execute(statement)
+    db.close()
+
+
+COLUMNS = (
+    "id, tenant_id, subject_id, actor_id, actor_role, purpose, scope, state, method, "
+    "notice_version_id, served_notice_id, recorded_at, valid_until, gpc, idempotency_key, "
+    "prev_hash, entry_hash"
+)
+
+
+def flip_a_byte(d: Path) -> None:
+    tamper(d, "UPDATE consent_events SET state = 'withdrawN' WHERE seq = 4")
+
+
+def delete_middle(d: Path) -> None:
+    tamper(d, "DELETE FROM consent_events WHERE seq = 4")
+
+
+def swap_two(d: Path) -> None:
+    tamper(
+        d,
+        "UPDATE consent_events SET seq = -4 WHERE seq = 4",
+        "UPDATE consent_events SET seq = 4 WHERE seq = 5",
+        "UPDATE consent_events SET seq = 5 WHERE seq = -4",
+    )
+
+
+def duplicate_entry(d: Path) -> None:
+    tamper(
+        d,
+        f"INSERT INTO consent_events (seq, {COLUMNS.replace('id, ', '', 1)}, id) "
+        f"SELECT {EVENTS + 1}, {COLUMNS.replace('id, ', '', 1)}, 'dup' FROM consent_events "
+        "WHERE seq = 4",
+    )
+
+
+def drop_tail(d: Path) -> None:
+    tamper(d, "DELETE FROM consent_events WHERE seq > 9")
+
+
+def change_a_decision(d: Path) -> None:
+    tamper(d, "UPDATE gate_decisions SET result = 'allow', reasons = '[]'")
+
+
+def forge_checkpoint(d: Path) -> None:
+    tamper(d, "UPDATE audit_checkpoints SET entry_hash = '" + "ab" * 32 + "' WHERE seq = 5")
+
+
+def rewrite_consistently(d: Path) -> None:
+    """Change entry 3 and recompute every hash from there, as an attacker who read the code
+    but has no signing key: only the signed checkpoints can catch this."""
+    tamper(d, "UPDATE consent_events SET state = 'given' WHERE seq = 3")
+    db = sqlite3.connect(d / "minutekeeper.db", isolation_level=None)
+    db.row_factory = sqlite3.Row
+    rows = db.execute("SELECT * FROM consent_events ORDER BY seq").fetchall()
+    settings = Settings(data_dir=d)
+    engine = create_db_engine(settings)
+
+
+    with engine.connect() as conn:
+        typed = [
+            dict(r._mapping)
+            for r in conn.execute(select(ConsentEventRecord).order_by(ConsentEventRecord.seq))
+        ]
+    engine.dispose()
+    prev = GENESIS_HASH
+    for raw, entry in zip(rows, typed, strict=True):
+        entry["prev_hash"] = prev
+        new_hash = compute_entry_hash(entry, prev)
+        db.execute(
+            "UPDATE consent_events SET prev_hash = ?, entry_hash = ? WHERE seq = ?",
+            (prev, new_hash, raw["seq"]),
+        )
+        prev = new_hash
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("attack", "chain", "first_bad"),
+    [
+        (flip_a_byte, "ledger", 4),
+        (delete_middle, "ledger", 4),
+        (swap_two, "ledger", 4),
+        (duplicate_entry, "ledger", EVENTS + 1),
+        (drop_tail, "ledger", 10),
+        (forge_checkpoint, "ledger", 5),
+        (rewrite_consistently, "ledger", 1),
+    ],
+)
+def test_audit_verify_names_the_first_bad_entry(
+    data_dir: Path, attack: Callable[[Path], None], chain: str, first_bad: int
+) -> None:
+    assert run_cli(data_dir, "audit", "verify").returncode == 0
+    attack(data_dir)
+    result = run_cli(data_dir, "audit", "verify")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{chain}: BROKEN at entry {first_bad}:" in result.stdout, result.stdout
+
+
+def test_a_changed_decision_breaks_the_audit_chain(data_dir: Path) -> None:
+    change_a_decision(data_dir)
+    result = run_cli(data_dir, "audit", "verify")
+    assert result.returncode == 1
+    assert "audit: BROKEN at entry" in result.stdout and "gate_decision" in result.stdout
+
+
+def test_intact_chain_verifies(data_dir: Path) -> None:
+    result = run_cli(data_dir, "audit", "verify")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"ledger: ok ({EVENTS} entries" in result.stdout
