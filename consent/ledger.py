@@ -42,7 +42,7 @@ MAX_VALIDITY = timedelta(days=3650)
 MAX_IDEMPOTENCY_KEY = 200
 
 
-def _event(row: Mapping[str, Any]) -> ConsentEvent:
+def _event(row: Mapping[Any, Any]) -> ConsentEvent:
     return ConsentEvent(
         seq=row["seq"],
         id=row["id"],

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, insert, select
 
 from consent.audit import row_payload
 from consent.chain import ChainWriter, sha256_hex
@@ -111,7 +111,7 @@ def load_notice_file(path: Path | None) -> NoticeDraft:
         raise InvalidNotice(f"notice file {source} has a malformed field: {error}") from error
 
 
-def _version(row: Row[Any], tenant_id: str, key: str) -> NoticeVersion:
+def _version(row: Any, tenant_id: str, key: str) -> NoticeVersion:
     return NoticeVersion(
         id=row.id,
         notice_id=row.notice_id,

@@ -141,7 +141,6 @@ def rewrite_consistently(d: Path) -> None:
     settings = Settings(data_dir=d)
     engine = create_db_engine(settings)
 
-
     with engine.connect() as conn:
         typed = [
             dict(r._mapping)

@@ -57,7 +57,14 @@ def summary_of(
 
 @pytest.mark.parametrize(
     "purpose",
-    ["Train_ai_system", "train_ai_system.", "train_ai_syst\u0435m", " train_ai_system", "x" * 5000, ""],
+    [
+        "Train_ai_system",
+        "train_ai_system.",
+        "train_ai_syst\u0435m",
+        " train_ai_system",
+        "x" * 5000,
+        "",
+    ],
     ids=["case", "trailing-dot", "cyrillic-e", "leading-space", "oversized", "empty"],
 )
 def test_malformed_purpose_is_refused_and_writes_nothing(world: World, purpose: str) -> None:

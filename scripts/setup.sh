@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets minutekeeper up in .venv (Python 3.11) with its pinned dependencies and dev tools.
+# Safe to run again: an existing .venv is reused and brought up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip<26"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" \
+  2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+echo "minutekeeper is set up: .venv/bin/minutekeeper --help"
