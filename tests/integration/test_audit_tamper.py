@@ -15,15 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.core.db import create_db_engine, migrate
+from app.core.db import create_db_engine
 from app.core.settings import Settings
 from consent.chain import GENESIS_HASH, compute_entry_hash
-from consent.domain import ArtifactKind, ConsentState, DataClass
-from consent.service import ConsentService
 from consent.store import ConsentEventRecord
-from tests.conftest import make_world
-
-EVENTS = 12
+from tests.integration.tampering import EVENTS, tamper
 
 
 def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -36,35 +32,6 @@ def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder with 12 ledger events, decisions and a checkpoint at the end."""
-    data_dir = tmp_path_factory.mktemp("pristine")
-    settings = Settings(data_dir=data_dir, checkpoint_every=5)
-    engine = create_db_engine(settings)
-    migrate(engine)
-    world = make_world(ConsentService.from_settings(engine, settings))
-    people = [world.member(f"person{i}") for i in range(4)]
-    for i in range(EVENTS):
-        person = people[i % 4]
-        if i % 3 == 2:
-            world.service.record(person, ConsentState.WITHDRAWN)
-        else:
-            world.give(person)
-    artifact = world.service.record_artifact(
-        world.tenant_id,
-        kind=ArtifactKind.MEETING_SUMMARY,
-        data_class=DataClass.DERIVED_CONTENT,
-        input="x",
-        output="y",
-        contributors=[p.subject_id for p in people],
-    )
-    world.service.decide(world.tenant_id, artifact.id)
-    world.service.checkpoint()
-    engine.dispose()
-    return data_dir
-
-
 @pytest.fixture
 def data_dir(pristine: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "data"
@@ -75,15 +42,6 @@ def data_dir(pristine: Path, tmp_path: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(item.read_bytes())
     return copy
-
-
-def tamper(data_dir: Path, *statements: str) -> None:
-    db = sqlite3.connect(data_dir / "minutekeeper.db", isolation_level=None)
-    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
-        db.execute(f"DROP TRIGGER {name}")
-    for statement in statements:
-        db.execute(statement)
-    db.close()
 
 
 COLUMNS = (
