@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, insert, select
 
 from consent.chain import canonical_json, sha256_hex
 from consent.domain import Artifact, ArtifactKind, DataClass
@@ -22,7 +22,7 @@ MAX_CONTENT_BYTES = 50_000_000
 MAX_CONTRIBUTORS = 10_000
 
 
-def _artifact(row: Row[Any]) -> Artifact:
+def _artifact(row: Any) -> Artifact:
     return Artifact(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -75,7 +75,13 @@ def record_artifact(
 
 def get_artifact(conn: Connection, artifact_id: str, *, tenant_id: str) -> Artifact:
     """One artifact of `tenant_id`; another tenant's is refused (rule 15)."""
-    row = conn.execute(select(ArtifactRecord).where(ArtifactRecord.id == artifact_id)).first()
+    a = ArtifactRecord
+    # Only the structured fields: the content can be megabytes and the gate never reads it.
+    row = conn.execute(
+        select(a.id, a.tenant_id, a.kind, a.data_class, a.contributors, a.captured_at,
+               a.content_sha256, a.model_id, a.prompt_version)
+        .where(a.id == artifact_id)
+    ).first()  # fmt: skip
     if row is None:
         raise UnknownArtifact(f"no artifact {artifact_id}")
     if row.tenant_id != tenant_id:

@@ -16,13 +16,14 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Insert, Select, Table, insert, select
 
 from app.core.db import utcnow
 from consent.errors import AuditKeyError
@@ -31,10 +32,24 @@ from consent.store import AuditCheckpointRecord, AuditEntryRecord, ConsentEventR
 GENESIS_HASH = "0" * 64
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Chain:
+    """One chain's table, with its hot statements built once (appends are the hot path)."""
+
     name: str
     table: Table
+
+    @cached_property
+    def tail(self) -> Select[int, str]:
+        return (
+            select(self.table.c.seq, self.table.c.entry_hash)
+            .order_by(self.table.c.seq.desc())
+            .limit(1)
+        )
+
+    @cached_property
+    def insert(self) -> Insert:
+        return insert(self.table)
 
 
 LEDGER = Chain("ledger", ConsentEventRecord.__table__)  # type: ignore[arg-type]
@@ -142,15 +157,11 @@ class ChainWriter:
 
     def append(self, conn: Connection, chain: Chain, entry: dict[str, Any]) -> dict[str, Any]:
         """Insert `entry` as the chain's next link; returns it with seq and hashes filled in."""
-        tail = conn.execute(
-            select(chain.table.c.seq, chain.table.c.entry_hash)
-            .order_by(chain.table.c.seq.desc())
-            .limit(1)
-        ).first()
+        tail = conn.execute(chain.tail).first()
         seq, prev_hash = (tail[0] + 1, tail[1]) if tail else (1, GENESIS_HASH)
         row = {**entry, "seq": seq, "prev_hash": prev_hash}
         row["entry_hash"] = compute_entry_hash(row, prev_hash)
-        conn.execute(insert(chain.table).values(**row))
+        conn.execute(chain.insert, row)
         if seq % self.checkpoint_every == 0:
             self._sign(conn, chain, seq, row["entry_hash"])
         return row
@@ -184,11 +195,7 @@ class ChainWriter:
         """Sign the current tail of every chain not yet covered; returns how many were signed."""
         signed = 0
         for chain in CHAINS:
-            tail = conn.execute(
-                select(chain.table.c.seq, chain.table.c.entry_hash)
-                .order_by(chain.table.c.seq.desc())
-                .limit(1)
-            ).first()
+            tail = conn.execute(chain.tail).first()
             if tail is None:
                 continue
             last = conn.execute(

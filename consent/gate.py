@@ -23,7 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from consent.artifacts import get_artifact
 from consent.audit import row_payload
@@ -36,19 +36,19 @@ from consent.domain import (
     ConsentState,
     ContributorVerdict,
     Decision,
-    NoticeVersion,
     Result,
     Subject,
     SubjectKind,
 )
 from consent.errors import UnknownDecision
 from consent.ledger import tail_seq
-from consent.notices import versions
 from consent.purposes import CONSENT_PURPOSES, THIRD_PARTY_SHARING, covers, validate_purpose
 from consent.store import (
     ConsentEventRecord,
     CurrentConsentRecord,
     GateDecisionRecord,
+    NoticeRecord,
+    NoticeVersionRecord,
     SubjectRecord,
 )
 from consent.tenants import switches_at
@@ -101,6 +101,19 @@ class ConsentFact:
 
 
 @dataclass(frozen=True)
+class NoticeTerms:
+    """What the gate reads of a notice version: what it covers, and when it changed."""
+
+    id: str
+    notice_id: str
+    version: int
+    purposes: tuple[str, ...]
+    artifact_kinds: tuple[str, ...]
+    material_change: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class GateInputs:
     """Everything a decision depends on, gathered at one ledger position.
 
@@ -114,7 +127,7 @@ class GateInputs:
     switches_now: dict[str, bool]
     subjects: dict[str, Subject]
     facts: dict[str, list[ConsentFact]]
-    notices: dict[str, NoticeVersion]
+    notices: dict[str, NoticeTerms]
     ledger_seq: int
     decided_at: datetime
 
@@ -135,7 +148,8 @@ def evaluate(inputs: GateInputs) -> Decision:
         for switch, reason in required_switches(inputs.purpose)
         if not (inputs.switches_at_capture[switch] and inputs.switches_now[switch])
     ]
-    verdicts = tuple(_contributor(c, inputs) for c in inputs.artifact.contributors)
+    stale = _superseded(inputs)
+    verdicts = tuple(_contributor(c, inputs, stale) for c in inputs.artifact.contributors)
     allowed = [v for v in verdicts if v.allowed]
     reasons: list[str] = [r.value for r in tenant_reasons]
     if not verdicts:
@@ -161,7 +175,20 @@ def evaluate(inputs: GateInputs) -> Decision:
     )
 
 
-def _contributor(contributor: str, inputs: GateInputs) -> ContributorVerdict:
+def _superseded(inputs: GateInputs) -> frozenset[str]:
+    """Notice versions followed by a material change published before the capture."""
+    captured_at = inputs.artifact.captured_at
+    changes = [
+        n for n in inputs.notices.values() if n.material_change and n.created_at <= captured_at
+    ]
+    return frozenset(
+        n.id
+        for n in inputs.notices.values()
+        if any(c.notice_id == n.notice_id and c.version > n.version for c in changes)
+    )
+
+
+def _contributor(contributor: str, inputs: GateInputs, stale: frozenset[str]) -> ContributorVerdict:
     def deny(*reasons: Reason, seq: int | None = None) -> ContributorVerdict:
         return ContributorVerdict(contributor, False, tuple(r.value for r in reasons), seq)
 
@@ -194,31 +221,49 @@ def _contributor(contributor: str, inputs: GateInputs) -> ContributorVerdict:
         or (at_capture.valid_until is not None and at_capture.valid_until <= captured_at)
     ):
         return deny(Reason.CONSENT_AFTER_CAPTURE, seq=latest.seq)
-    notice_reason = _notice_problem(at_capture, inputs) or _notice_problem(latest, inputs)
+    notice_reason = _notice_problem(at_capture, inputs, stale) or _notice_problem(
+        latest, inputs, stale
+    )
     if notice_reason is not None:
         return deny(notice_reason, seq=latest.seq)
     return ContributorVerdict(contributor, True, (), latest.seq)
 
 
-def _notice_problem(fact: ConsentFact, inputs: GateInputs) -> Reason | None:
+def _notice_problem(fact: ConsentFact, inputs: GateInputs, stale: frozenset[str]) -> Reason | None:
     notice = inputs.notices.get(fact.notice_version_id or "")
-    if notice is None or notice.created_at > inputs.decided_at:
+    if notice is None or notice.created_at > inputs.decided_at or notice.id in stale:
         return Reason.NOTICE_VERSION_MISMATCH
     if not any(covers(p, inputs.purpose) for p in notice.purposes):
         return Reason.NOTICE_SCOPE_MISMATCH
     if inputs.artifact.kind.value not in notice.artifact_kinds:
         return Reason.NOTICE_SCOPE_MISMATCH
-    superseded = any(
-        other.notice_id == notice.notice_id
-        and other.version > notice.version
-        and other.material_change
-        and other.created_at <= inputs.artifact.captured_at
-        for other in inputs.notices.values()
-    )
-    return Reason.NOTICE_VERSION_MISMATCH if superseded else None
+    return None
 
 
 # --- gathering the facts -----------------------------------------------------------
+# Built once: a decision runs these for every artifact, and building a statement with 50
+# literal ids costs more than running it.
+
+_SUBJECTS = select(
+    SubjectRecord.id, SubjectRecord.tenant_id, SubjectRecord.kind, SubjectRecord.erased_at
+).where(SubjectRecord.id.in_(bindparam("ids", expanding=True)))
+_PROJECTION = select(CurrentConsentRecord).where(
+    CurrentConsentRecord.subject_id.in_(bindparam("ids", expanding=True)),
+    CurrentConsentRecord.purpose.in_(bindparam("purposes", expanding=True)),
+)
+_NOTICE_TERMS = (
+    select(
+        NoticeVersionRecord.id,
+        NoticeVersionRecord.notice_id,
+        NoticeVersionRecord.version,
+        NoticeVersionRecord.purposes,
+        NoticeVersionRecord.artifact_kinds,
+        NoticeVersionRecord.material_change,
+        NoticeVersionRecord.created_at,
+    )
+    .join(NoticeRecord, NoticeRecord.id == NoticeVersionRecord.notice_id)
+    .where(NoticeRecord.tenant_id == bindparam("tenant_id"))
+)
 
 
 def gather(
@@ -239,12 +284,7 @@ def gather(
     purposes = [p for p in CONSENT_PURPOSES if covers(p, purpose)]
     subjects = _subjects(conn, ids)
     facts: dict[str, list[ConsentFact]] = {}
-    projected = conn.execute(
-        select(CurrentConsentRecord).where(
-            CurrentConsentRecord.subject_id.in_(ids),
-            CurrentConsentRecord.purpose.in_(purposes),
-        )
-    ).all()
+    projected = conn.execute(_PROJECTION, {"ids": ids, "purposes": purposes}).all()
     by_subject: dict[str, list[Any]] = {}
     for row in projected:
         by_subject.setdefault(row.subject_id, []).append(row)
@@ -263,7 +303,7 @@ def gather(
         switches_now=switches_at(conn, artifact.tenant_id, decided_at),
         subjects=subjects,
         facts={k: v for k, v in facts.items() if v},
-        notices={v.id: v for v in versions(conn, artifact.tenant_id)},
+        notices=_notice_terms(conn, artifact.tenant_id),
         ledger_seq=ledger_seq,
         decided_at=decided_at,
     )
@@ -294,8 +334,19 @@ def _ledger_facts(
     return [_fact(r, seq=r.seq) for r in rows]
 
 
+def _notice_terms(conn: Connection, tenant_id: str) -> dict[str, NoticeTerms]:
+    rows = conn.execute(_NOTICE_TERMS, {"tenant_id": tenant_id}).all()
+    return {
+        r.id: NoticeTerms(
+            r.id, r.notice_id, r.version, tuple(r.purposes), tuple(r.artifact_kinds),
+            r.material_change, r.created_at,
+        )
+        for r in rows
+    }  # fmt: skip
+
+
 def _subjects(conn: Connection, ids: Iterable[str]) -> dict[str, Subject]:
-    rows = conn.execute(select(SubjectRecord).where(SubjectRecord.id.in_(list(ids)))).all()
+    rows = conn.execute(_SUBJECTS, {"ids": list(ids)}).all()
     return {r.id: Subject(r.id, r.tenant_id, SubjectKind(r.kind), None, r.erased_at) for r in rows}
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, select
+from sqlalchemy import Connection, and_, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from consent.chain import LEDGER, ChainWriter
@@ -30,11 +31,19 @@ from consent.errors import (
     InvalidNotice,
     InvalidValue,
     SubjectCannotConsent,
+    TenantMismatch,
+    UnknownNoticeVersion,
+    UnknownSubject,
 )
-from consent.notices import get_version, last_served
+from consent.notices import last_served
 from consent.purposes import TRAIN_AI_SYSTEM, covers, validate_purpose
-from consent.store import ConsentEventRecord, CurrentConsentRecord
-from consent.tenants import get_subject
+from consent.store import (
+    ConsentEventRecord,
+    CurrentConsentRecord,
+    NoticeRecord,
+    NoticeVersionRecord,
+    SubjectRecord,
+)
 
 SCOPE_ALL = "all"
 METHODS = ("explicit", "gpc", "system")
@@ -96,9 +105,7 @@ def record(
     )
     if method not in METHODS:
         raise InvalidValue(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
-    subject = get_subject(conn, actor.subject_id, tenant_id=actor.tenant_id)
-    if subject.kind is not SubjectKind.MEMBER or subject.erased_at is not None:
-        raise SubjectCannotConsent(f"a {subject.kind.value} subject cannot record consent")
+    _check_can_consent(conn, actor)
     if idempotency_key is not None:
         replayed = _replay_idempotent(
             conn, actor, idempotency_key, purpose=purpose, state=state, notice=notice_version_id
@@ -161,16 +168,39 @@ def check_request(
     return purpose, valid_until
 
 
+# Built once: every append runs these checks.
+_SUBJECT = select(SubjectRecord.tenant_id, SubjectRecord.kind, SubjectRecord.erased_at).where(
+    SubjectRecord.id == bindparam("subject_id")
+)
+_NOTICE = (
+    select(NoticeVersionRecord.version, NoticeVersionRecord.purposes, NoticeRecord.tenant_id)
+    .join(NoticeRecord, NoticeRecord.id == NoticeVersionRecord.notice_id)
+    .where(NoticeVersionRecord.id == bindparam("version_id"))
+)
+
+
+def _check_can_consent(conn: Connection, actor: Principal) -> None:
+    subject = conn.execute(_SUBJECT, {"subject_id": actor.subject_id}).first()
+    if subject is None:
+        raise UnknownSubject(f"no subject {actor.subject_id}")
+    if subject.tenant_id != actor.tenant_id:
+        raise TenantMismatch(f"subject {actor.subject_id} belongs to another tenant")
+    if subject.kind != SubjectKind.MEMBER.value or subject.erased_at is not None:
+        raise SubjectCannotConsent(f"a {subject.kind} subject cannot record consent")
+
+
 def _check_notice(
     conn: Connection, actor: Principal, purpose: str, notice_version_id: str | None
 ) -> str:
     if notice_version_id is None:
         raise InvalidNotice("giving consent needs the notice version the person was shown")
-    version = get_version(conn, notice_version_id, tenant_id=actor.tenant_id)
+    version = conn.execute(_NOTICE, {"version_id": notice_version_id}).first()
+    if version is None:
+        raise UnknownNoticeVersion(f"no notice version {notice_version_id}")
+    if version.tenant_id != actor.tenant_id:
+        raise TenantMismatch(f"notice version {notice_version_id} belongs to another tenant")
     if not any(covers(granted, purpose) for granted in version.purposes):
-        raise InvalidNotice(
-            f"notice version {version.version} of {version.key!r} does not cover {purpose!r}"
-        )
+        raise InvalidNotice(f"notice version {version.version} does not cover {purpose!r}")
     return last_served(conn, subject_id=actor.subject_id, version_id=notice_version_id).id
 
 
@@ -200,27 +230,29 @@ def _replay_idempotent(
     return _event(row._mapping)
 
 
-def _project(conn: Connection, row: dict[str, Any]) -> None:
-    values = {
-        "tenant_id": row["tenant_id"],
-        "subject_id": row["subject_id"],
-        "purpose": row["purpose"],
-        "scope": row["scope"],
-        "last_seq": row["seq"],
-        "state": row["state"],
-        "notice_version_id": row["notice_version_id"],
-        "recorded_at": row["recorded_at"],
-        "valid_until": row["valid_until"],
-    }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(CurrentConsentRecord).values(**values)
-    keys = ("subject_id", "purpose", "scope")
-    conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={k: v for k, v in values.items() if k not in keys},
-        )
+_PROJECTED = (
+    "tenant_id", "subject_id", "purpose", "scope", "state", "notice_version_id",
+    "recorded_at", "valid_until",
+)  # fmt: skip
+_PROJECTION_KEY = ("subject_id", "purpose", "scope")
+
+
+@lru_cache(maxsize=2)
+def _upsert(dialect_name: str) -> Any:
+    """The projection upsert for one dialect, built once: it runs on every append."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(CurrentConsentRecord)
+    updated = [c for c in (*_PROJECTED, "last_seq") if c not in _PROJECTION_KEY]
+    return statement.on_conflict_do_update(
+        index_elements=list(_PROJECTION_KEY),
+        set_={c: statement.excluded[c] for c in updated},
     )
+
+
+def _project(conn: Connection, row: Mapping[str, Any]) -> None:
+    values = {c: row[c] for c in _PROJECTED}
+    values["last_seq"] = row["seq"]
+    conn.execute(_upsert(conn.dialect.name), values)
 
 
 def honour_gpc(conn: Connection, writer: ChainWriter, actor: Principal) -> ConsentEvent | None:
@@ -264,10 +296,12 @@ def history(conn: Connection, subject_id: str) -> list[ConsentEvent]:
     return [_event(row._mapping) for row in rows]
 
 
+_TAIL_SEQ = select(func.coalesce(func.max(ConsentEventRecord.seq), 0))
+
+
 def tail_seq(conn: Connection) -> int:
-    return int(
-        conn.execute(select(func.coalesce(func.max(ConsentEventRecord.seq), 0))).scalar_one()
-    )
+    """The ledger position now: the highest sequence number written."""
+    return int(conn.execute(_TAIL_SEQ).scalar_one())
 
 
 def events_for(conn: Connection, subject_ids: list[str], *, up_to_seq: int) -> list[ConsentEvent]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from consent.audit import row_payload
 from consent.chain import ChainWriter, sha256_hex
@@ -214,12 +214,6 @@ def current(
     return _version(row, tenant_id, row.key) if row else None
 
 
-def versions(conn: Connection, tenant_id: str) -> list[NoticeVersion]:
-    """Every notice version of the tenant, oldest first (used by the gate)."""
-    rows = conn.execute(_versions_query(tenant_id).order_by(NoticeVersionRecord.created_at)).all()
-    return [_version(row, tenant_id, row.key) for row in rows]
-
-
 def get_version(conn: Connection, version_id: str, *, tenant_id: str) -> NoticeVersion:
     """One version; a version of another tenant is refused (rule 15)."""
     row = conn.execute(
@@ -277,17 +271,26 @@ def serve(
     )
 
 
+_LAST_SERVED = (
+    select(
+        NoticeServedRecord.id,
+        NoticeServedRecord.subject_id,
+        NoticeServedRecord.notice_version_id,
+        NoticeServedRecord.surface,
+        NoticeServedRecord.served_at,
+    )
+    .where(
+        NoticeServedRecord.subject_id == bindparam("subject_id"),
+        NoticeServedRecord.notice_version_id == bindparam("version_id"),
+    )
+    .order_by(NoticeServedRecord.served_at.desc())
+    .limit(1)
+)
+
+
 def last_served(conn: Connection, *, subject_id: str, version_id: str) -> ServedNotice:
     """The latest time `subject_id` was shown `version_id`; never shown is an error."""
-    row = conn.execute(
-        select(NoticeServedRecord)
-        .where(
-            NoticeServedRecord.subject_id == subject_id,
-            NoticeServedRecord.notice_version_id == version_id,
-        )
-        .order_by(NoticeServedRecord.served_at.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_LAST_SERVED, {"subject_id": subject_id, "version_id": version_id}).first()
     if row is None:
         raise NoticeNotServed(
             f"notice version {version_id} was never shown to this person; show it first"

@@ -11,8 +11,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
+from app.core.db import UTCDateTime
 from consent.audit import row_payload
 from consent.chain import ChainWriter
 from consent.domain import Subject, SubjectKind, Tenant
@@ -148,17 +149,20 @@ def _record_switches(
     )
 
 
+_SWITCHES_AT = (
+    select(TenantSwitchChangeRecord)
+    .where(
+        TenantSwitchChangeRecord.tenant_id == bindparam("tenant_id"),
+        TenantSwitchChangeRecord.changed_at <= bindparam("at", type_=UTCDateTime()),
+    )
+    .order_by(TenantSwitchChangeRecord.changed_at.desc())
+    .limit(1)
+)
+
+
 def switches_at(conn: Connection, tenant_id: str, at: datetime) -> dict[str, bool]:
     """The tenant's switches as they stood at `at` (all off before the tenant existed)."""
-    row = conn.execute(
-        select(TenantSwitchChangeRecord)
-        .where(
-            TenantSwitchChangeRecord.tenant_id == tenant_id,
-            TenantSwitchChangeRecord.changed_at <= at,
-        )
-        .order_by(TenantSwitchChangeRecord.changed_at.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_SWITCHES_AT, {"tenant_id": tenant_id, "at": at}).first()
     return {k: bool(getattr(row, k)) if row else False for k in SWITCHES}
 
 

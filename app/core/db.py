@@ -84,7 +84,7 @@ def create_db_engine(settings: Settings) -> Engine:
     if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+        return create_engine(url, connect_args={"connect_timeout": 5})
     raise DatabaseUnavailable(
         f"unsupported database URL scheme {url.drivername!r}: use sqlite:/// or postgresql://"
     )
