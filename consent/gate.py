@@ -17,13 +17,12 @@ never do (8); expired consent denies (12); another tenant's subjects never count
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, and_, bindparam, insert, select
 
 from consent.artifacts import get_artifact
 from consent.audit import row_payload
@@ -51,7 +50,7 @@ from consent.store import (
     NoticeVersionRecord,
     SubjectRecord,
 )
-from consent.tenants import switches_at
+from consent.tenants import switch_history, switches_as_of
 
 RULES_VERSION = "2026.11.1"
 
@@ -244,12 +243,27 @@ def _notice_problem(fact: ConsentFact, inputs: GateInputs, stale: frozenset[str]
 # Built once: a decision runs these for every artifact, and building a statement with 50
 # literal ids costs more than running it.
 
-_SUBJECTS = select(
-    SubjectRecord.id, SubjectRecord.tenant_id, SubjectRecord.kind, SubjectRecord.erased_at
-).where(SubjectRecord.id.in_(bindparam("ids", expanding=True)))
-_PROJECTION = select(CurrentConsentRecord).where(
-    CurrentConsentRecord.subject_id.in_(bindparam("ids", expanding=True)),
-    CurrentConsentRecord.purpose.in_(bindparam("purposes", expanding=True)),
+# Each subject with its projected consent rows (none: no event yet), in one round trip.
+_SUBJECTS_AND_CONSENT = (
+    select(
+        SubjectRecord.id,
+        SubjectRecord.tenant_id,
+        SubjectRecord.kind,
+        SubjectRecord.erased_at,
+        CurrentConsentRecord.last_seq,
+        CurrentConsentRecord.state,
+        CurrentConsentRecord.notice_version_id,
+        CurrentConsentRecord.recorded_at,
+        CurrentConsentRecord.valid_until,
+    )
+    .outerjoin(
+        CurrentConsentRecord,
+        and_(
+            CurrentConsentRecord.subject_id == SubjectRecord.id,
+            CurrentConsentRecord.purpose.in_(bindparam("purposes", expanding=True)),
+        ),
+    )
+    .where(SubjectRecord.id.in_(bindparam("ids", expanding=True)))
 )
 _NOTICE_TERMS = (
     select(
@@ -282,12 +296,15 @@ def gather(
     """
     ids = [c for c in artifact.contributors if c != UNKNOWN_SPEAKER]
     purposes = [p for p in CONSENT_PURPOSES if covers(p, purpose)]
-    subjects = _subjects(conn, ids)
-    facts: dict[str, list[ConsentFact]] = {}
-    projected = conn.execute(_PROJECTION, {"ids": ids, "purposes": purposes}).all()
+    subjects: dict[str, Subject] = {}
     by_subject: dict[str, list[Any]] = {}
-    for row in projected:
-        by_subject.setdefault(row.subject_id, []).append(row)
+    for row in conn.execute(_SUBJECTS_AND_CONSENT, {"ids": ids, "purposes": purposes}):
+        subjects[row.id] = Subject(
+            row.id, row.tenant_id, SubjectKind(row.kind), None, row.erased_at
+        )
+        if row.last_seq is not None:
+            by_subject.setdefault(row.id, []).append(row)
+    facts: dict[str, list[ConsentFact]] = {}
     for subject_id, rows in by_subject.items():
         if all(r.last_seq <= ledger_seq and r.recorded_at <= artifact.captured_at for r in rows):
             newest = max(rows, key=lambda r: r.last_seq)
@@ -296,11 +313,12 @@ def gather(
             facts[subject_id] = _ledger_facts(
                 conn, subject_id, purposes, captured_at=artifact.captured_at, up_to=ledger_seq
             )
+    history = switch_history(conn, artifact.tenant_id, until=decided_at)
     return GateInputs(
         artifact=artifact,
         purpose=purpose,
-        switches_at_capture=switches_at(conn, artifact.tenant_id, artifact.captured_at),
-        switches_now=switches_at(conn, artifact.tenant_id, decided_at),
+        switches_at_capture=switches_as_of(history, artifact.captured_at),
+        switches_now=switches_as_of(history, decided_at),
         subjects=subjects,
         facts={k: v for k, v in facts.items() if v},
         notices=_notice_terms(conn, artifact.tenant_id),
@@ -343,11 +361,6 @@ def _notice_terms(conn: Connection, tenant_id: str) -> dict[str, NoticeTerms]:
         )
         for r in rows
     }  # fmt: skip
-
-
-def _subjects(conn: Connection, ids: Iterable[str]) -> dict[str, Subject]:
-    rows = conn.execute(_SUBJECTS, {"ids": list(ids)}).all()
-    return {r.id: Subject(r.id, r.tenant_id, SubjectKind(r.kind), None, r.erased_at) for r in rows}
 
 
 # --- deciding, storing, replaying --------------------------------------------------

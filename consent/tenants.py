@@ -149,21 +149,34 @@ def _record_switches(
     )
 
 
-_SWITCHES_AT = (
+_SWITCH_HISTORY = (
     select(TenantSwitchChangeRecord)
     .where(
         TenantSwitchChangeRecord.tenant_id == bindparam("tenant_id"),
-        TenantSwitchChangeRecord.changed_at <= bindparam("at", type_=UTCDateTime()),
+        TenantSwitchChangeRecord.changed_at <= bindparam("until", type_=UTCDateTime()),
     )
-    .order_by(TenantSwitchChangeRecord.changed_at.desc())
-    .limit(1)
+    .order_by(TenantSwitchChangeRecord.changed_at)
 )
 
 
-def switches_at(conn: Connection, tenant_id: str, at: datetime) -> dict[str, bool]:
-    """The tenant's switches as they stood at `at` (all off before the tenant existed)."""
-    row = conn.execute(_SWITCHES_AT, {"tenant_id": tenant_id, "at": at}).first()
-    return {k: bool(getattr(row, k)) if row else False for k in SWITCHES}
+def switch_history(
+    conn: Connection, tenant_id: str, *, until: datetime
+) -> list[tuple[datetime, dict[str, bool]]]:
+    """Every switch setting of the tenant up to `until`, oldest first (switches change rarely)."""
+    rows = conn.execute(_SWITCH_HISTORY, {"tenant_id": tenant_id, "until": until}).all()
+    return [(row.changed_at, {k: bool(getattr(row, k)) for k in SWITCHES}) for row in rows]
+
+
+def switches_as_of(
+    history: list[tuple[datetime, dict[str, bool]]], at: datetime
+) -> dict[str, bool]:
+    """The switches standing at `at`; all off before the tenant existed."""
+    standing = dict.fromkeys(SWITCHES, False)
+    for changed_at, switches in history:
+        if changed_at > at:
+            break
+        standing = switches
+    return standing
 
 
 def add_subject(

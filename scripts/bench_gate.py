@@ -42,7 +42,7 @@ from time import perf_counter
 from sqlalchemy import Engine, exc, insert, text
 from sqlalchemy.engine.url import make_url
 
-from app.core.db import create_db_engine, migrate, utcnow, write_transaction
+from app.core.db import create_db_engine, migrate, read_transaction, utcnow, write_transaction
 from app.core.settings import Settings
 from consent import ledger
 from consent.chain import GENESIS_HASH, compute_entry_hash
@@ -85,6 +85,8 @@ class Figures:
     decide_ms: list[float] = field(default_factory=list)
     stored_ms: list[float] = field(default_factory=list)
     rss_mib: float = 0.0
+    bare_append_per_s: float = 0.0
+    bare_read_ms: list[float] = field(default_factory=list)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -232,6 +234,25 @@ def bench_appends(svc: ConsentService, appends: int) -> tuple[float, list[float]
     return appends / (perf_counter() - started), times
 
 
+def bench_bare(engine: Engine, samples: int) -> tuple[float, list[float]]:
+    """The baseline, on the same engine: a one-row INSERT per write transaction (the same
+    writer lock as an append), and a primary-key SELECT per read transaction."""
+    with write_transaction(engine) as conn:
+        conn.execute(text("CREATE TABLE bench_bare (id INTEGER PRIMARY KEY, v VARCHAR(64))"))
+    statement = text("INSERT INTO bench_bare (id, v) VALUES (:id, :v)")
+    started = perf_counter()
+    for i in range(samples):
+        with write_transaction(engine) as conn:
+            conn.execute(statement, {"id": i, "v": uuid.uuid4().hex})
+    rate = samples / (perf_counter() - started)
+
+    def read() -> None:
+        with read_transaction(engine) as conn:
+            conn.execute(text("SELECT v FROM bench_bare WHERE id = 1")).first()
+
+    return rate, timed_ms(read, samples)
+
+
 def profile_decisions(svc: ConsentService, tenant_id: str, artifact_id: str) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -308,6 +329,8 @@ def measure(
         profile_decisions(svc, tenant_id, artifact.id)
     print(f"  appends via ConsentService.record: {args.appends:,}", flush=True)
     figures.append_per_s, figures.append_ms = bench_appends(svc, args.appends)
+    print(f"  baseline: bare transactions: {args.appends:,}", flush=True)
+    figures.bare_append_per_s, figures.bare_read_ms = bench_bare(svc.engine, args.appends)
     report(figures)
 
 
@@ -364,6 +387,14 @@ def report(f: Figures) -> None:
     print(
         f"  [{f.backend}] decision p99 {p99:.3f} ms vs target <= {DECIDE_P99_TARGET_MS} ms: "
         f"ratio {p99 / DECIDE_P99_TARGET_MS:.2f}x of budget {verdict}"
+    )
+    bare_p50 = percentile(f.bare_read_ms, 50)
+    print(
+        f"  [{f.backend}] against the bare baseline in this run: append "
+        f"{f.append_per_s / f.bare_append_per_s:.2f}x the rate of a one-row INSERT transaction "
+        f"({f.bare_append_per_s:,.0f}/s); decision p50 "
+        f"{percentile(f.decide_ms, 50) / bare_p50:.1f}x a one-row SELECT transaction "
+        f"({bare_p50:.3f} ms)"
     )
 
 
