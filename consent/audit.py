@@ -84,7 +84,22 @@ def _verify_chain(conn: Connection, chain: Chain, trusted_key: str) -> ChainRepo
     checkpoints = _checkpoints(conn, chain, trusted_key, report)
     wanted = {cp["seq"] for cp in checkpoints}
     hashes_at: dict[int, str] = {}
-    pending: dict[str, list[tuple[int, str, str]]] = {}
+    payloads = _Payloads(conn, report)
+    for entry in _linked_entries(conn, chain, report):
+        report.entries += 1
+        if entry["seq"] in wanted:
+            hashes_at[entry["seq"]] = entry["entry_hash"]
+        if chain is AUDIT:
+            payloads.add(entry)
+    payloads.flush()
+    _match_checkpoints(checkpoints, hashes_at, report)
+    return report
+
+
+def _linked_entries(
+    conn: Connection, chain: Chain, report: ChainReport
+) -> Iterator[dict[str, Any]]:
+    """The chain's entries in order, stopping at (and reporting) the first broken link."""
     expected, prev = 1, GENESIS_HASH
     rows = _stream(conn, chain.table)
     while True:
@@ -93,35 +108,57 @@ def _verify_chain(conn: Connection, chain: Chain, trusted_key: str) -> ChainRepo
         except (ValueError, TypeError, exc.StatementError) as error:
             # A value the column type cannot even read was written behind the store's back.
             report.fail(expected, f"entry {expected} was changed: unreadable value ({error})")
-            break
+            return
         if row is None:
-            break
+            return
         entry = dict(row._mapping)
         seq = entry["seq"]
         if seq != expected:
             report.fail(expected, f"entry {expected} is missing (next entry is {seq})")
-            break
+            return
         if entry["prev_hash"] != prev:
             report.fail(seq, f"entry {seq} does not link to entry {seq - 1}")
-            break
+            return
         if compute_entry_hash(entry, prev) != entry["entry_hash"]:
             report.fail(seq, f"entry {seq} was changed: its content does not match its hash")
-            break
-        if seq in wanted:
-            hashes_at[seq] = entry["entry_hash"]
-        if chain is AUDIT and entry["object_type"] in PAYLOAD_TABLES:
-            batch = pending.setdefault(entry["object_type"], [])
-            batch.append((seq, entry["object_id"], entry["payload_sha256"]))
-            if len(batch) >= _BATCH:
-                _check_payloads(
-                    conn, entry["object_type"], pending.pop(entry["object_type"]), report
-                )
+            return
+        yield entry
         prev, expected = entry["entry_hash"], expected + 1
-        report.entries += 1
-    for object_type, batch in pending.items():
-        _check_payloads(conn, object_type, batch, report)
-    _match_checkpoints(checkpoints, hashes_at, report)
-    return report
+
+
+class _Payloads:
+    """Checks audited rows against the payload hashes the chain recorded, in batches."""
+
+    def __init__(self, conn: Connection, report: ChainReport) -> None:
+        self.conn, self.report = conn, report
+        self.pending: dict[str, list[tuple[int, str, str]]] = {}
+
+    def add(self, entry: dict[str, Any]) -> None:
+        object_type = entry["object_type"]
+        if object_type not in PAYLOAD_TABLES:
+            return
+        batch = self.pending.setdefault(object_type, [])
+        batch.append((entry["seq"], entry["object_id"], entry["payload_sha256"]))
+        if len(batch) >= _BATCH:
+            self._check(object_type, self.pending.pop(object_type))
+
+    def flush(self) -> None:
+        for object_type, batch in self.pending.items():
+            self._check(object_type, batch)
+        self.pending.clear()
+
+    def _check(self, object_type: str, batch: list[tuple[int, str, str]]) -> None:
+        table = PAYLOAD_TABLES[object_type]
+        ids = [object_id for _, object_id, _ in batch]
+        rows = {r.id: r for r in self.conn.execute(select(table).where(table.c.id.in_(ids)))}
+        for seq, object_id, payload_sha256 in batch:
+            row = rows.get(object_id)
+            if row is None:
+                self.report.fail(
+                    seq, f"entry {seq}: the {object_type} {object_id} it records is gone"
+                )
+            elif sha256_hex(canonical_json(row_payload(row))) != payload_sha256:
+                self.report.fail(seq, f"entry {seq}: the {object_type} {object_id} was changed")
 
 
 def _stream(conn: Connection, table: Table) -> Iterator[Any]:
@@ -171,17 +208,3 @@ def _match_checkpoints(
             )
             return
         last_good = seq
-
-
-def _check_payloads(
-    conn: Connection, object_type: str, batch: list[tuple[int, str, str]], report: ChainReport
-) -> None:
-    table = PAYLOAD_TABLES[object_type]
-    ids = [object_id for _, object_id, _ in batch]
-    rows = {row.id: row for row in conn.execute(select(table).where(table.c.id.in_(ids)))}
-    for seq, object_id, payload_sha256 in batch:
-        row = rows.get(object_id)
-        if row is None:
-            report.fail(seq, f"entry {seq}: the {object_type} {object_id} it records is gone")
-        elif sha256_hex(canonical_json(row_payload(row))) != payload_sha256:
-            report.fail(seq, f"entry {seq}: the {object_type} {object_id} was changed")
