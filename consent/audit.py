@@ -31,14 +31,15 @@ from consent.store import (
     NoticeServedRecord,
     NoticeVersionRecord,
     TenantSwitchChangeRecord,
+    table_of,
 )
 
 # Audit object types whose rows must still hash to what the chain recorded.
 PAYLOAD_TABLES: dict[str, Table] = {
-    "tenant_switch_change": TenantSwitchChangeRecord.__table__,  # type: ignore[dict-item]
-    "notice_version": NoticeVersionRecord.__table__,  # type: ignore[dict-item]
-    "notice_served": NoticeServedRecord.__table__,  # type: ignore[dict-item]
-    "gate_decision": GateDecisionRecord.__table__,  # type: ignore[dict-item]
+    "tenant_switch_change": table_of(TenantSwitchChangeRecord),
+    "notice_version": table_of(NoticeVersionRecord),
+    "notice_served": table_of(NoticeServedRecord),
+    "gate_decision": table_of(GateDecisionRecord),
 }
 _BATCH = 500
 
@@ -169,7 +170,7 @@ def _stream(conn: Connection, table: Table) -> Iterator[Any]:
 def _checkpoints(
     conn: Connection, chain: Chain, trusted_key: str, report: ChainReport
 ) -> list[dict[str, Any]]:
-    table: Table = AuditCheckpointRecord.__table__  # type: ignore[assignment]
+    table = table_of(AuditCheckpointRecord)
     rows = conn.execute(
         select(table).where(table.c.chain == chain.name).order_by(table.c.seq)
     ).all()

@@ -27,7 +27,12 @@ from sqlalchemy import Connection, Insert, Select, Table, insert, select
 
 from app.core.db import utcnow
 from consent.errors import AuditKeyError
-from consent.store import AuditCheckpointRecord, AuditEntryRecord, ConsentEventRecord
+from consent.store import (
+    AuditCheckpointRecord,
+    AuditEntryRecord,
+    ConsentEventRecord,
+    table_of,
+)
 
 GENESIS_HASH = "0" * 64
 
@@ -52,10 +57,10 @@ class Chain:
         return insert(self.table)
 
 
-LEDGER = Chain("ledger", ConsentEventRecord.__table__)  # type: ignore[arg-type]
-AUDIT = Chain("audit", AuditEntryRecord.__table__)  # type: ignore[arg-type]
+LEDGER = Chain("ledger", table_of(ConsentEventRecord))
+AUDIT = Chain("audit", table_of(AuditEntryRecord))
 CHAINS = (LEDGER, AUDIT)
-_CHECKPOINTS: Table = AuditCheckpointRecord.__table__  # type: ignore[assignment]
+_CHECKPOINTS = table_of(AuditCheckpointRecord)
 
 
 def _json_default(value: Any) -> Any:

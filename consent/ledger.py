@@ -304,18 +304,6 @@ def tail_seq(conn: Connection) -> int:
     return int(conn.execute(_TAIL_SEQ).scalar_one())
 
 
-def events_for(conn: Connection, subject_ids: list[str], *, up_to_seq: int) -> list[ConsentEvent]:
-    rows = conn.execute(
-        select(ConsentEventRecord)
-        .where(
-            ConsentEventRecord.subject_id.in_(subject_ids),
-            ConsentEventRecord.seq <= up_to_seq,
-        )
-        .order_by(ConsentEventRecord.seq)
-    ).all()
-    return [_event(row._mapping) for row in rows]
-
-
 def rebuild_projection(conn: Connection) -> int:
     """Recompute the current-consent projection from the ledger; returns its row count."""
     conn.execute(delete(CurrentConsentRecord))

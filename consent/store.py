@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UTCDateTime
@@ -210,6 +220,13 @@ class AuditCheckpointRecord(Base):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     public_key: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(128))
+
+
+def table_of(record: type[Base]) -> Table:
+    """The Core table behind a `*Record` class, typed as one."""
+    table = record.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 IMMUTABLE_TABLES: tuple[str, ...] = (

@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 from app.core.db import create_db_engine, migrate
 from app.core.settings import Settings
 from consent.domain import ConsentState, Principal, Role, SubjectKind
-from consent.notices import NoticeDraft, load_notice_file
+from consent.notices import load_notice_file
 from consent.service import ConsentService
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -140,21 +141,20 @@ class World:
     def other(self, kind: SubjectKind, name: str | None = None) -> str:
         return self.service.add_subject(self.tenant_id, kind=kind, display_name=name).id
 
-    def give(self, person: Principal, **kwargs: object) -> int:
+    def give(self, person: Principal, **kwargs: Any) -> int:
         version = self.service.current_notice(self.tenant_id)
         self.service.serve_notice(person, version.id, surface="web")
         event = self.service.record(
             person,
             ConsentState.GIVEN,
             notice_version_id=version.id,
-            **kwargs,  # type: ignore[arg-type]
+            **kwargs,
         )
         return event.seq
 
-    def publish(self, **changes: object) -> None:
-        draft = load_notice_file(None)
-        fields = {**draft.__dict__, **changes}
-        self.service.publish_notice(self.admin, NoticeDraft(**fields))  # type: ignore[arg-type]
+    def publish(self, **changes: Any) -> None:
+        """Publish the shipped notice with `changes` (a new version unless nothing changed)."""
+        self.service.publish_notice(self.admin, replace(load_notice_file(None), **changes))
 
 
 def make_world(service: ConsentService, name: str = "acme") -> World:

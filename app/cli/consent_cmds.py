@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -53,7 +54,7 @@ def notice_publish(
     """Publish a notice version (the same content again creates no new version)."""
     draft = load_notice_file(file)
     if material:
-        draft = type(draft)(**{**draft.__dict__, "material_change": True})
+        draft = replace(draft, material_change=True)
     cli = state(ctx)
     version, created = cli.service().publish_notice(cli.principal(Role.ADMIN), draft)
     word = "published" if created else "unchanged, still"
