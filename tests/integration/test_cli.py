@@ -110,6 +110,21 @@ def test_malformed_notice_file_names_the_problem(ready: Path, tmp_path: Path) ->
     )
 
 
+def test_oversized_or_unknown_notice_values_are_refused(ready: Path, tmp_path: Path) -> None:
+    head = 'title = "T"\npurposes = ["train_ai_system"]\n'
+    cases = {
+        'artifact_kinds = ["transcript"]\nbody = "' + "x" * 100_001 + '"': "notice body must be",
+        'artifact_kinds = ["voiceprint"]\nbody = "B"': "unknown artifact kinds ['voiceprint']",
+        'artifact_kinds = ["transcript"]\nbody = "B"\nretention_days = -1': "retention_days",
+    }
+    for tail, message in cases.items():
+        notice = tmp_path / "notice.toml"
+        notice.write_text(head + tail)
+        result = mk(ready, "consent", "notice", "publish", "--file", str(notice))
+        assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert "version 1" in mk(ready, "consent", "notice", "show").stdout
+
+
 def test_giving_consent_before_any_notice_exists_explains_what_to_do(tmp_path: Path) -> None:
     result = mk(tmp_path, "consent", "give", "--yes")
     assert result.returncode == 1 and "consent notice publish" in result.stderr
