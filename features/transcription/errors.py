@@ -1,0 +1,35 @@
+"""Transcription's domain errors (no HTTP knowledge; the API maps them)."""
+
+from __future__ import annotations
+
+from app.core.errors import AppError, InvalidInput, NotFound
+
+
+class TranscriptionError(AppError):
+    code = "transcription_error"
+
+
+class InputNotFound(NotFound):
+    code = "input_not_found"
+
+
+class UnreadableAudio(InvalidInput):
+    """Not audio, corrupt or truncated: PyAV could not decode it."""
+
+    code = "unreadable_audio"
+
+
+class InvalidSubtitles(InvalidInput):
+    """A WebVTT or SRT file with broken cues; the message names the line."""
+
+    code = "invalid_subtitles"
+
+
+class InvalidTranscript(InvalidInput):
+    """A transcript JSON that does not match the schema; the message names the field."""
+
+    code = "invalid_transcript"
+
+
+class InvalidSpeakerMapping(InvalidInput):
+    code = "invalid_speaker_mapping"

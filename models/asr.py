@@ -1,0 +1,57 @@
+"""Speech recognition behind the `Transcriber` protocol.
+
+Results cross the package boundary as plain frozen dataclasses; CTranslate2 and
+faster-whisper objects never leave `models/`. Audio comes in as 16 kHz mono float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+SAMPLE_RATE = 16_000
+
+# Called with the share of the audio done so far, from 0.0 to 1.0.
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class AsrWord:
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class AsrSegment:
+    start: float
+    end: float
+    text: str
+    words: tuple[AsrWord, ...]
+
+
+@dataclass(frozen=True)
+class AsrResult:
+    language: str
+    language_probability: float
+    duration: float
+    segments: tuple[AsrSegment, ...]
+
+
+class Transcriber(Protocol):
+    """Turns speech into timed text with word timestamps."""
+
+    name: str
+
+    def transcribe(
+        self,
+        audio: np.ndarray,
+        *,
+        language: str | None = None,
+        hotwords: str | None = None,
+        progress: Progress | None = None,
+    ) -> AsrResult: ...

@@ -1,0 +1,19 @@
+"""Model errors: an unknown name, a missing package, a model that cannot be loaded."""
+
+from __future__ import annotations
+
+from app.core.errors import AppError
+
+
+class ModelError(AppError):
+    code = "model_error"
+
+
+class UnknownModel(ModelError):
+    code = "unknown_model"
+
+
+class ModelUnavailable(ModelError):
+    """A model package is not installed, a file is corrupt, or a hub name needs a network."""
+
+    code = "model_unavailable"
