@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli import audit_cmds, consent_cmds
+from app.cli import audit_cmds, consent_cmds, transcribe_cmds
 from app.cli.context import CliState
 from app.core.errors import AppError
 
@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 app.add_typer(consent_cmds.app, name="consent")
 app.add_typer(audit_cmds.app, name="audit")
+app.add_typer(transcribe_cmds.models_app, name="models")
+app.command("transcribe")(transcribe_cmds.transcribe)
 
 
 @app.callback()

@@ -61,6 +61,29 @@ class Settings(BaseSettings):
         description="Display name of the local member the CLI acts as.",
     )
 
+    model_cache_dir: Path | None = Field(
+        default=None,
+        description="Where prepared models live. Empty means <data_dir>/models.",
+    )
+    asr_model: str = Field(
+        default="base",
+        description=(
+            "Whisper model for faster-whisper: 'base' is the embedded default (offline); any "
+            "other size name (small, large-v3, distil-large-v3, ...) needs a network once, "
+            "or give a local CTranslate2 model folder."
+        ),
+    )
+    asr_device: str = Field(default="cpu", description="cpu, cuda or auto.")
+    asr_compute_type: str = Field(
+        default="int8", description="CTranslate2 compute type (int8 on CPU, float16 on GPU)."
+    )
+    asr_threads: int = Field(
+        default=0, ge=0, le=256, description="CPU threads for ASR; 0 lets CTranslate2 choose."
+    )
+    diarizer: str = Field(
+        default="resemblyzer", description="Speaker diarization backend for single-channel audio."
+    )
+
     def resolved_database_url(self) -> str:
         """The URL to connect to: the configured one, or SQLite in the data directory."""
         if self.database_url:
@@ -69,3 +92,6 @@ class Settings(BaseSettings):
 
     def resolved_audit_key_path(self) -> Path:
         return self.audit_key_path or self.data_dir / "keys" / "audit_ed25519.pem"
+
+    def resolved_model_cache_dir(self) -> Path:
+        return self.model_cache_dir or self.data_dir / "models"

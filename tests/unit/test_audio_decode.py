@@ -1,0 +1,47 @@
+"""Decoding with PyAV: containers, channels, the mixdown, and files that are not audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from features.transcription import audio
+from features.transcription.errors import InputNotFound, UnreadableAudio
+from models.asr import SAMPLE_RATE
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "audio"
+
+
+def test_stereo_mixdown_is_the_mean_of_the_channels_and_never_clips() -> None:
+    (mixed,) = audio.decode(FIXTURES / "stereo_two_channels.wav")
+    left, right = audio.decode(FIXTURES / "stereo_two_channels.wav", split_channels=True)
+    assert np.allclose(mixed, (left + right) / 2, atol=1e-6)
+    assert np.abs(mixed).max() <= 1.0
+
+
+@pytest.mark.parametrize("name", ["one_speaker.flac", "one_speaker.mp3", "one_speaker.ogg"])
+def test_containers_decode_to_16k_mono_float32(name: str) -> None:
+    (samples,) = audio.decode(FIXTURES / name)
+    assert samples.dtype == np.float32
+    assert len(samples) / SAMPLE_RATE == pytest.approx(
+        audio.probe_seconds(FIXTURES / name), abs=0.1
+    )
+
+
+def test_empty_wav_decodes_to_nothing() -> None:
+    assert [len(x) for x in audio.decode(FIXTURES / "empty.wav")] == [0]
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        ("not_audio.wav", UnreadableAudio, "not readable audio"),
+        ("truncated.flac", UnreadableAudio, "truncated"),
+        ("missing.wav", InputNotFound, "no such file"),
+    ],
+)
+def test_unreadable_files_are_refused(name: str, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        audio.decode(FIXTURES / name)
