@@ -134,7 +134,9 @@ def _as_mono_float(audio: np.ndarray) -> np.ndarray:
     wav = np.asarray(audio, dtype=np.float32)
     if wav.ndim != 1:
         raise ModelError("diarization needs mono audio: a one-dimensional array")
-    return np.clip(np.nan_to_num(wav), -1.0, 1.0)
+    if not np.isfinite(wav).all():
+        wav = np.nan_to_num(wav)
+    return np.clip(wav, -1.0, 1.0)
 
 
 def speech_frames(wav: np.ndarray, *, threshold: float) -> np.ndarray:
