@@ -9,6 +9,8 @@ from features.transcription.transcript import Word
 from models.asr import AsrSegment, AsrWord
 from models.diarization import SpeakerTurn
 
+MAX_PAUSE_S = 1.5
+
 
 @dataclass(frozen=True)
 class Piece:
@@ -38,23 +40,27 @@ def speaker_at(start: float, end: float, turns: list[SpeakerTurn]) -> str:
 def attribute(
     segments: tuple[AsrSegment, ...], turns: list[SpeakerTurn], *, default: str
 ) -> list[Piece]:
-    """Split ASR segments into single-speaker pieces (`default` when there are no turns)."""
+    """Split ASR segments into single-speaker pieces (`default` when there are no turns).
+
+    A piece also ends at a pause longer than `MAX_PAUSE_S` between two words: Whisper can
+    run one segment across a long silence (a participant's own track is mostly silence),
+    and a segment's timestamps must say when its words were spoken.
+    """
     pieces: list[Piece] = []
     for segment in segments:
-        if not turns:
-            pieces.append(_piece(default, segment.words, segment))
-        elif not segment.words:
-            pieces.append(_piece(speaker_at(segment.start, segment.end, turns), (), segment))
+        if segment.words:
+            pieces.extend(_split(segment, turns, default))
         else:
-            pieces.extend(_split(segment, turns))
+            speaker = speaker_at(segment.start, segment.end, turns) if turns else default
+            pieces.append(_piece(speaker, (), segment))
     return [piece for piece in pieces if piece.text]
 
 
-def _split(segment: AsrSegment, turns: list[SpeakerTurn]) -> list[Piece]:
+def _split(segment: AsrSegment, turns: list[SpeakerTurn], default: str) -> list[Piece]:
     runs: list[tuple[str, list[AsrWord]]] = []
     for word in segment.words:
-        speaker = speaker_at(word.start, word.end, turns)
-        if runs and runs[-1][0] == speaker:
+        speaker = speaker_at(word.start, word.end, turns) if turns else default
+        if runs and runs[-1][0] == speaker and word.start - runs[-1][1][-1].end <= MAX_PAUSE_S:
             runs[-1][1].append(word)
         else:
             runs.append((speaker, [word]))

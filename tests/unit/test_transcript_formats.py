@@ -83,3 +83,14 @@ def test_a_segment_is_split_at_the_word_where_the_speaker_changes() -> None:
 def test_without_turns_everything_is_the_default_speaker() -> None:
     segment = AsrSegment(0.0, 1.0, "hello", ())
     assert [p.speaker for p in align.attribute((segment,), [], default="C2")] == ["C2"]
+
+
+def test_a_long_pause_inside_a_segment_starts_a_new_piece() -> None:
+    words = (AsrWord(0.0, 0.4, " Morning.", 0.9), AsrWord(15.0, 15.3, " No,", 0.9),
+             AsrWord(15.4, 15.8, " wait.", 0.9))  # fmt: skip
+    segment = AsrSegment(0.0, 15.8, "Morning. No, wait.", words)
+    pieces = align.attribute((segment,), [], default="Bob")
+    assert [(p.start, p.end, p.text) for p in pieces] == [
+        (0.0, 0.4, "Morning."),
+        (15.0, 15.8, "No, wait."),
+    ]
