@@ -17,3 +17,7 @@ class ModelUnavailable(ModelError):
     """A model package is not installed, a file is corrupt, or a hub name needs a network."""
 
     code = "model_unavailable"
+
+
+class UnsupportedLanguage(ModelError):
+    code = "unsupported_language"

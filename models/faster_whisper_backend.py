@@ -13,7 +13,7 @@ import numpy as np
 
 from models.asr import SAMPLE_RATE, AsrResult, AsrSegment, AsrWord, Progress
 from models.embedded import WHISPER_BASE, prepare
-from models.errors import ModelUnavailable, UnknownModel
+from models.errors import ModelUnavailable, UnknownModel, UnsupportedLanguage
 
 
 def hub_model_names() -> list[str]:
@@ -77,6 +77,11 @@ class FasterWhisperTranscriber:
         hotwords: str | None = None,
         progress: Progress | None = None,
     ) -> AsrResult:
+        if language is not None and language not in self._model.supported_languages:
+            raise UnsupportedLanguage(
+                f"unknown language {language!r} for {self.name}; valid codes: "
+                + ", ".join(self._model.supported_languages)
+            )
         duration = len(audio) / SAMPLE_RATE
         if duration == 0:
             return AsrResult(language or "", 0.0, 0.0, ())

@@ -75,6 +75,7 @@ def test_a_vtt_file_is_read_without_asr(data_dir: Path, tmp_path: Path) -> None:
         (["--track", "A=x.wav", "--track", "A=y.wav"], "'A' is given twice"),
         (["--track", "A"], "NAME=VALUE"),
         ([str(FIXTURES / "one_speaker.flac"), "--format", "docx"], "unknown format"),
+        ([str(FIXTURES / "one_speaker.flac"), "--language", "klingon"], "unknown language"),
         ([], "give one recording"),
     ],
 )
