@@ -14,8 +14,6 @@ import typer
 from app.cli.context import state
 from consent.domain import ConsentEvent, ConsentState, Role
 from consent.errors import InvalidValue
-from consent.ledger import check_request
-from consent.notices import DEFAULT_NOTICE_KEY, load_notice_file
 from consent.purposes import TRAIN_AI_SYSTEM
 
 app = typer.Typer(help="Notices, tenant switches and your own consent.", no_args_is_help=True)
@@ -52,6 +50,8 @@ def notice_publish(
     ] = False,
 ) -> None:
     """Publish a notice version (the same content again creates no new version)."""
+    from consent.notices import load_notice_file
+
     draft = load_notice_file(file)
     if material:
         draft = replace(draft, material_change=True)
@@ -64,7 +64,7 @@ def notice_publish(
 @notice_app.command("show")
 def notice_show(
     ctx: typer.Context,
-    key: Annotated[str, typer.Option(help="Notice key.")] = DEFAULT_NOTICE_KEY,
+    key: Annotated[str, typer.Option(help="Notice key.")] = "training",
     as_json: AsJson = False,
 ) -> None:
     """Print the current version of a notice."""
@@ -133,6 +133,8 @@ def give(
     yes: Annotated[bool, typer.Option("--yes", help="Accept without a prompt.")] = False,
 ) -> None:
     """Show the notice, record that you saw it, and record your consent."""
+    from consent.ledger import check_request
+
     cli = state(ctx)
     service, me = cli.service(), cli.principal()
     # Refuse bad input before the notice is shown and its serving recorded.

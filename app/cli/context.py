@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from pydantic import ValidationError
 
-from app.core.db import create_db_engine, migrate
 from app.core.errors import ConfigurationError
 from app.core.settings import Settings
 from consent.domain import Principal, Role
-from consent.service import ConsentService
+
+if TYPE_CHECKING:
+    from consent.service import ConsentService
 
 
 @dataclass
@@ -36,6 +37,10 @@ class CliState:
             raise ConfigurationError(f"invalid setting {where}: {first['msg']}") from error
 
     def service(self) -> ConsentService:
+        # Imported here: the database stack costs ~0.3 s that `--help` and `transcribe` skip.
+        from app.core.db import create_db_engine, migrate
+        from consent.service import ConsentService
+
         if self._service is None:
             settings = self.settings()
             engine = create_db_engine(settings)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli.context import state
 from app.cli.output import progress_bar, write_output
-from features.transcription import audio, formats, service
 from features.transcription.errors import InvalidSpeakerMapping
-from features.transcription.transcript import Transcript
-from models import registry
-from models.embedded import WHISPER_BASE, prepare
+
+if TYPE_CHECKING:
+    from features.transcription import service
+    from features.transcription.transcript import Transcript
+
+# Audio, numpy and model code load inside the commands that use them, so other commands
+# (and --help) start fast.
 
 # Recordings longer than this get a progress bar (on stderr, unless --quiet).
 PROGRESS_AFTER_S = 60.0
@@ -55,6 +58,8 @@ def transcribe(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Transcribe a recording, per-participant tracks or a multi-channel recording."""
+    from features.transcription import formats, service
+
     if fmt not in formats.FORMATS:
         raise InvalidSpeakerMapping(f"unknown format {fmt!r}; choose: {', '.join(formats.FORMATS)}")
     if (recording is None) == (not track):
@@ -81,6 +86,9 @@ def _run(
     model: str | None,
     quiet: bool,
 ) -> Transcript:
+    from features.transcription import audio, service
+    from models import registry
+
     if recording is not None and service.is_transcript_file(recording):
         return service.read_transcript(recording)
     settings = state(ctx).settings()
@@ -108,6 +116,8 @@ def _run(
 @models_app.command("list")
 def models_list(ctx: typer.Context) -> None:
     """The models minutekeeper uses, and whether each is ready offline."""
+    from models import registry
+
     for role, name, status, note in registry.catalog(state(ctx).settings()):
         typer.echo(f"{role:<12} {name:<26} {status:<24} {note}")
 
@@ -115,6 +125,8 @@ def models_list(ctx: typer.Context) -> None:
 @models_app.command("prepare")
 def models_prepare(ctx: typer.Context) -> None:
     """Assemble and verify the embedded models in the model cache (done once)."""
+    from models.embedded import WHISPER_BASE, prepare
+
     cache = state(ctx).settings().resolved_model_cache_dir()
     with progress_bar("whisper base", enabled=True) as progress:
         path = prepare(WHISPER_BASE, cache, progress=lambda done, total: progress(done / total))
