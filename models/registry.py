@@ -10,6 +10,9 @@ from models.asr import Transcriber
 from models.diarization import Diarizer
 from models.embedded import WHISPER_BASE, is_prepared
 from models.errors import UnknownModel
+from models.gemma_embedded import GEMMA_GGUF
+from models.gemma_embedded import is_prepared as gemma_prepared
+from models.llm import EMBEDDED_LLM, TextGenerator
 
 
 def build_transcriber(settings: Settings, *, model: str | None = None) -> Transcriber:
@@ -41,6 +44,42 @@ def build_diarizer(settings: Settings, *, name: str | None = None) -> Diarizer:
     return factory(settings)
 
 
+def _ctranslate2(settings: Settings, model: str) -> TextGenerator:
+    from models.ctranslate2_generator import CTranslate2Generator
+
+    return CTranslate2Generator(
+        model,
+        cache_dir=settings.resolved_model_cache_dir(),
+        device="cuda" if settings.asr_device == "cuda" else "cpu",
+        threads=settings.llm_threads,
+    )
+
+
+def _transformers(settings: Settings, model: str) -> TextGenerator:
+    from models.transformers_generator import TransformersGenerator
+
+    return TransformersGenerator(
+        model, cache_dir=settings.resolved_model_cache_dir(), threads=settings.llm_threads
+    )
+
+
+GENERATORS: dict[str, Callable[[Settings, str], TextGenerator]] = {
+    "ctranslate2": _ctranslate2,
+    "transformers": _transformers,
+}
+
+
+def build_generator(
+    settings: Settings, *, model: str | None = None, backend: str | None = None
+) -> TextGenerator:
+    chosen = backend or settings.llm_backend
+    factory = GENERATORS.get(chosen)
+    if factory is None:
+        valid = ", ".join(sorted(GENERATORS))
+        raise UnknownModel(f"unknown LLM backend {chosen!r}; valid: {valid}")
+    return factory(settings, model or settings.llm_model)
+
+
 def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
     """(role, name, state, note) for `minutekeeper models list`."""
     cache = settings.resolved_model_cache_dir()
@@ -50,9 +89,14 @@ def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
         asr_state = "prepared"
     else:
         asr_state = "installed, not prepared"
+    if not GEMMA_GGUF.installed():
+        llm_state = "missing package"
+    else:
+        llm_state = "prepared" if gemma_prepared(cache) else "installed, not prepared"
     return [
         ("asr", "base", asr_state, f"embedded Whisper base, {WHISPER_BASE.license}, offline"),
         ("asr", "tiny … large-v3, distil-*", "hub", "faster-whisper size names need a network"),
         ("vad", "silero", "bundled", "inside faster-whisper"),
         ("diarization", "resemblyzer", "bundled", "voice encoder ships its weights"),
+        ("llm", EMBEDDED_LLM, llm_state, "embedded Gemma 3 270M GGUF, Gemma terms, offline"),
     ]

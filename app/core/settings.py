@@ -84,6 +84,24 @@ class Settings(BaseSettings):
         default="resemblyzer", description="Speaker diarization backend for single-channel audio."
     )
 
+    llm_model: str = Field(
+        default="gemma3-270m",
+        description=(
+            "Text generation model: 'gemma3-270m' is the embedded default (offline); or a "
+            "local transformers causal-LM folder, or a CTranslate2 model folder."
+        ),
+    )
+    llm_backend: str = Field(
+        default="ctranslate2",
+        description="ctranslate2 (int8, fast on CPU) or transformers (plain generate).",
+    )
+    llm_threads: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="CPU threads for generation; 0 lets the backend choose.",
+    )
+
     def resolved_database_url(self) -> str:
         """The URL to connect to: the configured one, or SQLite in the data directory."""
         if self.database_url:

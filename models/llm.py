@@ -1,0 +1,178 @@
+"""Text generation behind the `TextGenerator` protocol.
+
+Prompts come in as chat messages (rendered with the tokenizer's chat template when it has
+one, otherwise as a plain "System: …\\nUser: …\\nAssistant:" prompt) or as a raw string that
+is continued as it is. Results cross the package boundary as the frozen `Generation`;
+tensors and CTranslate2 objects never leave `models/`.
+
+A model is named by the embedded default (`gemma3-270m`) or by a local folder holding a
+Hugging Face causal LM (config.json, weights, tokenizer) or a CTranslate2 conversion of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from models.errors import ModelError, ModelUnavailable, UnknownModel
+
+EMBEDDED_LLM = "gemma3-270m"
+DEFAULT_CONTEXT = 2048
+_ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str  # "system", "user" or "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str  # "stop" (end token or stop string) or "length"
+
+
+class TextGenerator(Protocol):
+    """Continues a prompt; greedy (deterministic) at temperature 0."""
+
+    name: str
+    context_length: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def generate(
+        self,
+        messages: list[ChatMessage] | str,
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: list[str] | None = None,
+    ) -> Generation: ...
+
+
+def plain_prompt(messages: Sequence[ChatMessage]) -> str:
+    """The few-shot-free fallback format for tokenizers without a chat template."""
+    lines = [f"{_ROLES.get(m.role, m.role.title())}: {m.content}" for m in messages]
+    return "\n".join([*lines, "Assistant:"])
+
+
+def render_prompt(tokenizer: Any, messages: list[ChatMessage] | str) -> tuple[str, bool]:
+    """(prompt text, whether it already holds the special tokens a template adds)."""
+    if isinstance(messages, str):
+        return messages, False
+    if getattr(tokenizer, "chat_template", None):
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        text = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        return str(text), True
+    return plain_prompt(messages), False
+
+
+def encode(tokenizer: Any, messages: list[ChatMessage] | str) -> list[int]:
+    text, templated = render_prompt(tokenizer, messages)
+    return list(tokenizer(text, add_special_tokens=not templated)["input_ids"])
+
+
+def end_token_ids(tokenizer: Any, folder: Path | None = None) -> set[int]:
+    """The tokenizer's end token and those in the folder's generation_config.json (chat
+    models often end a turn with a token other than the tokenizer's eos)."""
+    found: set[int] = set()
+    extra = _read_json(folder / "generation_config.json") if folder else {}
+    for eos in (tokenizer.eos_token_id, extra.get("eos_token_id")):
+        if isinstance(eos, int):
+            found.add(eos)
+        elif isinstance(eos, list):
+            found.update(i for i in eos if isinstance(i, int))
+    return found
+
+
+def cut_at_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
+    """The text up to the earliest stop string, and whether one was found."""
+    hits = [i for s in stop or () if s and (i := text.find(s)) >= 0]
+    return (text[: min(hits)], True) if hits else (text, False)
+
+
+def stop_reached(tokenizer: Any, ids: Sequence[int], stop: Sequence[str] | None) -> bool:
+    """Whether the newest tokens complete a stop string; decodes only a short tail, so the
+    check stays cheap per step (earlier tokens were checked at their own step)."""
+    if not stop or not ids:
+        return False
+    window = max(len(s) for s in stop) + 2  # a token yields at least one character
+    return cut_at_stop(tokenizer.decode(list(ids[-window:])), stop)[1]
+
+
+def check_fits(prompt_tokens: int, max_new_tokens: int, context_length: int) -> None:
+    """Refuse a prompt the model cannot see whole, rather than truncate it silently."""
+    if prompt_tokens + max_new_tokens > context_length:
+        raise ModelError(
+            f"the prompt ({prompt_tokens} tokens) plus {max_new_tokens} new tokens exceeds "
+            f"the model's context of {context_length} tokens; split the input into chunks"
+        )
+
+
+def context_length_of(folder: Path, tokenizer: Any = None) -> int:
+    """The model's context window from its config.json (or the tokenizer), for chunking."""
+    config = _read_json(folder / "config.json")
+    config = config.get("text_config", config)
+    for key in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        if isinstance(config.get(key), int):
+            return int(config[key])
+    limit = getattr(tokenizer, "model_max_length", None)
+    return int(limit) if isinstance(limit, int) and limit < 10**7 else DEFAULT_CONTEXT
+
+
+def resolve_model_path(name: str, *, cache_dir: Path) -> Path:
+    """A local model folder: the embedded default prepared into the cache, or a path."""
+    if name == EMBEDDED_LLM:
+        from models.gemma_embedded import prepare_gemma
+
+        return prepare_gemma(cache_dir)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelUnavailable(f"{path} holds no config.json, so it is not a model folder")
+        return path
+    if os.sep in name or name.startswith((".", "~")) or path.exists():
+        raise ModelUnavailable(f"LLM model folder {name!r} does not exist")
+    raise UnknownModel(
+        f"unknown LLM {name!r}; valid: {EMBEDDED_LLM} (embedded), or a local model folder "
+        "(Hugging Face causal LM or its CTranslate2 conversion); hub names need a network"
+    )
+
+
+def load_tokenizer(folder: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError, KeyError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelUnavailable(f"cannot load the tokenizer in {folder}: {reason}") from error
+
+
+def publish_folder(staging: Path, target: Path, *, marker: str) -> None:
+    """Move a finished folder into place; if another process won the race, keep theirs."""
+    (staging / marker).write_text("complete\n")
+    try:
+        os.replace(staging, target)
+    except OSError:
+        if not target.exists():
+            raise
+        if not (target / marker).is_file():  # a stale, partial target is replaced
+            shutil.rmtree(target)
+            os.replace(staging, target)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,106 @@
+"""`TransformersGenerator`: plain `model.generate` on CPU (float32), for architectures
+CTranslate2 does not convert and as the reference the faster backend is checked against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+
+from models.errors import ModelUnavailable
+from models.llm import (
+    ChatMessage,
+    Generation,
+    check_fits,
+    context_length_of,
+    cut_at_stop,
+    encode,
+    end_token_ids,
+    load_tokenizer,
+    resolve_model_path,
+    stop_reached,
+)
+
+
+class TransformersGenerator:
+    """Loads the model once; `generate` can then be called any number of times."""
+
+    def __init__(self, model: str, *, cache_dir: Path, threads: int = 0) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        self.name = model
+        folder = resolve_model_path(model, cache_dir=cache_dir)
+        if threads > 0:
+            torch.set_num_threads(threads)
+        self._tokenizer = load_tokenizer(folder)
+        self._ends = end_token_ids(self._tokenizer, folder)
+        try:
+            loaded = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+        except (OSError, ValueError, KeyError, RuntimeError) as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ModelUnavailable(f"cannot load LLM {model!r} ({folder}): {reason}") from error
+        self._model: Any = cast(Any, loaded).eval()
+        self.context_length = context_length_of(folder, self._tokenizer)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt_ids(self, messages: list[ChatMessage] | str) -> list[int]:
+        return encode(self._tokenizer, messages)
+
+    def generate(
+        self,
+        messages: list[ChatMessage] | str,
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: list[str] | None = None,
+    ) -> Generation:
+        import torch
+
+        prompt = self.prompt_ids(messages)
+        check_fits(len(prompt), max_new_tokens, self.context_length)
+        inputs = torch.tensor([prompt], dtype=torch.long)
+        with torch.inference_mode():
+            output = self._model.generate(
+                inputs,
+                attention_mask=torch.ones_like(inputs),
+                max_new_tokens=max_new_tokens,
+                **_sampling(temperature),
+                pad_token_id=self._pad_id(),
+                stopping_criteria=_stop_criteria(self._tokenizer, stop, len(prompt)),
+            )
+        ids = [int(i) for i in output[0, len(prompt) :]]
+        ended = bool(ids) and ids[-1] in self._ends
+        ids = ids[:-1] if ended else ids
+        text, cut = cut_at_stop(self._tokenizer.decode(ids, skip_special_tokens=True), stop)
+        reason = "stop" if ended or cut or len(ids) < max_new_tokens else "length"
+        return Generation(text, len(prompt), len(ids), reason)
+
+    def _pad_id(self) -> int | None:
+        pad = self._tokenizer.pad_token_id
+        if pad is not None:
+            return int(pad)
+        ends = sorted(self._ends)
+        return ends[0] if ends else None
+
+
+def _sampling(temperature: float) -> dict[str, Any]:
+    if temperature > 0:
+        return {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
+    return {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
+
+
+def _stop_criteria(tokenizer: Any, stop: list[str] | None, prompt_length: int) -> Any:
+    """Ends generation once the new text holds a stop string (checked on decoded text,
+    which works for any tokenizer, unlike transformers' token-level `stop_strings`)."""
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _StopStrings(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            import torch
+
+            hit = stop_reached(tokenizer, input_ids[0, prompt_length:].tolist(), stop)
+            return torch.full((input_ids.shape[0],), hit, dtype=torch.bool)
+
+    return StoppingCriteriaList([_StopStrings()] if stop else [])

