@@ -18,10 +18,9 @@ from models.errors import ModelUnavailable
 from models.llm import (
     ChatMessage,
     Generation,
+    TokenizedGenerator,
     check_fits,
     context_length_of,
-    cut_at_stop,
-    encode,
     end_token_ids,
     load_tokenizer,
     publish_folder,
@@ -87,7 +86,7 @@ def _travels(name: str) -> bool:
     return name in _TOKENIZER_FILES or name.lower().startswith(_NOTICE_PREFIXES)
 
 
-class CTranslate2Generator:
+class CTranslate2Generator(TokenizedGenerator):
     """Loads (and if needed converts) the model once; `generate` can be called repeatedly."""
 
     def __init__(
@@ -117,12 +116,6 @@ class CTranslate2Generator:
             reason = str(error).splitlines()[0]
             raise ModelUnavailable(f"cannot load LLM {model!r} ({folder}): {reason}") from error
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def prompt_ids(self, messages: list[ChatMessage] | str) -> list[int]:
-        return encode(self._tokenizer, messages)
-
     def generate(
         self,
         messages: list[ChatMessage] | str,
@@ -134,9 +127,7 @@ class CTranslate2Generator:
         prompt = self.prompt_ids(messages)
         check_fits(len(prompt), max_new_tokens, self.context_length)
         ids, stopped = self._decode(prompt, max_new_tokens, temperature, stop)
-        text, cut = cut_at_stop(self._tokenizer.decode(ids, skip_special_tokens=True), stop)
-        reason = "stop" if stopped or cut or len(ids) < max_new_tokens else "length"
-        return Generation(text, len(prompt), len(ids), reason)
+        return self._finish(prompt, ids, ended=stopped, stop=stop, max_new_tokens=max_new_tokens)
 
     def _decode(
         self, prompt: list[int], limit: int, temperature: float, stop: list[str] | None

@@ -58,6 +58,32 @@ class TextGenerator(Protocol):
     ) -> Generation: ...
 
 
+class TokenizedGenerator:
+    """What both backends share: counting and encoding with the model's tokenizer, and
+    turning generated ids into a `Generation`."""
+
+    _tokenizer: Any
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt_ids(self, messages: list[ChatMessage] | str) -> list[int]:
+        return encode(self._tokenizer, messages)
+
+    def _finish(
+        self,
+        prompt: Sequence[int],
+        ids: Sequence[int],
+        *,
+        ended: bool,
+        stop: Sequence[str] | None,
+        max_new_tokens: int,
+    ) -> Generation:
+        text, cut = cut_at_stop(self._tokenizer.decode(list(ids), skip_special_tokens=True), stop)
+        reason = "stop" if ended or cut or len(ids) < max_new_tokens else "length"
+        return Generation(text, len(prompt), len(ids), reason)
+
+
 def plain_prompt(messages: Sequence[ChatMessage]) -> str:
     """The few-shot-free fallback format for tokenizers without a chat template."""
     lines = [f"{_ROLES.get(m.role, m.role.title())}: {m.content}" for m in messages]

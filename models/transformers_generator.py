@@ -10,10 +10,9 @@ from models.errors import ModelUnavailable
 from models.llm import (
     ChatMessage,
     Generation,
+    TokenizedGenerator,
     check_fits,
     context_length_of,
-    cut_at_stop,
-    encode,
     end_token_ids,
     load_tokenizer,
     resolve_model_path,
@@ -21,7 +20,7 @@ from models.llm import (
 )
 
 
-class TransformersGenerator:
+class TransformersGenerator(TokenizedGenerator):
     """Loads the model once; `generate` can then be called any number of times."""
 
     def __init__(self, model: str, *, cache_dir: Path, threads: int = 0) -> None:
@@ -41,12 +40,6 @@ class TransformersGenerator:
             raise ModelUnavailable(f"cannot load LLM {model!r} ({folder}): {reason}") from error
         self._model: Any = cast(Any, loaded).eval()
         self.context_length = context_length_of(folder, self._tokenizer)
-
-    def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def prompt_ids(self, messages: list[ChatMessage] | str) -> list[int]:
-        return encode(self._tokenizer, messages)
 
     def generate(
         self,
@@ -73,9 +66,7 @@ class TransformersGenerator:
         ids = [int(i) for i in output[0, len(prompt) :]]
         ended = bool(ids) and ids[-1] in self._ends
         ids = ids[:-1] if ended else ids
-        text, cut = cut_at_stop(self._tokenizer.decode(ids, skip_special_tokens=True), stop)
-        reason = "stop" if ended or cut or len(ids) < max_new_tokens else "length"
-        return Generation(text, len(prompt), len(ids), reason)
+        return self._finish(prompt, ids, ended=ended, stop=stop, max_new_tokens=max_new_tokens)
 
     def _pad_id(self) -> int | None:
         pad = self._tokenizer.pad_token_id
