@@ -55,6 +55,9 @@ class Result(StrEnum):
     PARTIAL = "partial"
 
 
+# The notice a person is shown before deciding on training use (a fresh install ships one).
+DEFAULT_NOTICE_KEY = "training"
+
 # The literal a transcript uses for a speaker nobody could name.
 UNKNOWN_SPEAKER = "UNKNOWN"
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, insert, select
 
 from consent.audit import row_payload
 from consent.chain import ChainWriter, sha256_hex
-from consent.domain import ArtifactKind, NoticeVersion, ServedNotice
+from consent.domain import DEFAULT_NOTICE_KEY, ArtifactKind, NoticeVersion, ServedNotice
 from consent.errors import (
     InvalidNotice,
     NoticeNotServed,
@@ -29,7 +29,6 @@ from consent.purposes import TAXONOMY, validate_purpose
 from consent.store import NoticeRecord, NoticeServedRecord, NoticeVersionRecord
 from consent.tenants import get_subject, get_tenant
 
-DEFAULT_NOTICE_KEY = "training"
 MAX_TITLE = 200
 MAX_BODY = 100_000
 SURFACES = ("cli", "web", "api", "email")

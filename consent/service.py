@@ -19,6 +19,7 @@ from consent import artifacts, gate, ledger, notices, tenants
 from consent.audit import VerifyReport, verify
 from consent.chain import ChainWriter, Signer
 from consent.domain import (
+    DEFAULT_NOTICE_KEY,
     Artifact,
     ArtifactKind,
     ConsentEvent,
@@ -124,9 +125,7 @@ class ConsentService:
                 conn, self.writer, admin.tenant_id, draft, actor_id=admin.subject_id
             )
 
-    def current_notice(
-        self, tenant_id: str, key: str = notices.DEFAULT_NOTICE_KEY
-    ) -> NoticeVersion:
+    def current_notice(self, tenant_id: str, key: str = DEFAULT_NOTICE_KEY) -> NoticeVersion:
         with read_transaction(self.engine) as conn:
             version = notices.current(conn, tenant_id, key)
         if version is None:

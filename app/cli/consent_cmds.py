@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.context import state
-from consent.domain import ConsentEvent, ConsentState, Role
+from consent.domain import DEFAULT_NOTICE_KEY, ConsentEvent, ConsentState, Role
 from consent.errors import InvalidValue
 from consent.purposes import TRAIN_AI_SYSTEM
 
@@ -64,7 +64,7 @@ def notice_publish(
 @notice_app.command("show")
 def notice_show(
     ctx: typer.Context,
-    key: Annotated[str, typer.Option(help="Notice key.")] = "training",
+    key: Annotated[str, typer.Option(help="Notice key.")] = DEFAULT_NOTICE_KEY,
     as_json: AsJson = False,
 ) -> None:
     """Print the current version of a notice."""

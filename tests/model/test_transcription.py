@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import jiwer
 import pytest
@@ -137,6 +136,6 @@ def test_unknown_model_lists_the_valid_ones(model_settings: Settings) -> None:
         registry.build_transcriber(model_settings, model="whisper-gigantic")
 
 
-def test_hotwords_include_the_roster(tmp_path: Path) -> None:
+def test_hotwords_include_the_roster() -> None:
     request = service.TranscribeRequest(hotwords="Quillon", speaker_names={"S1": "Alice"})
     assert request.hints(["Bob"]) == "Quillon, Alice, Bob"
