@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from models.errors import ModelError, ModelUnavailable, UnknownModel
+from models.paths import local_model_folder
 
 EMBEDDED_LLM = "gemma3-270m"
 DEFAULT_CONTEXT = 2048
@@ -160,13 +161,9 @@ def resolve_model_path(name: str, *, cache_dir: Path) -> Path:
         from models.gemma_embedded import prepare_gemma
 
         return prepare_gemma(cache_dir)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ModelUnavailable(f"{path} holds no config.json, so it is not a model folder")
-        return path
-    if os.sep in name or name.startswith((".", "~")) or path.exists():
-        raise ModelUnavailable(f"LLM model folder {name!r} does not exist")
+    folder = local_model_folder(name, role="LLM")
+    if folder is not None:
+        return folder
     raise UnknownModel(
         f"unknown LLM {name!r}; valid: {EMBEDDED_LLM} (embedded), or a local model folder "
         "(Hugging Face causal LM or its CTranslate2 conversion); hub names need a network"

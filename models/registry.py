@@ -9,6 +9,7 @@ from app.core.settings import Settings
 from models.asr import Transcriber
 from models.diarization import Diarizer
 from models.embedded import WHISPER_BASE, is_prepared
+from models.embeddings import EMBEDDED_EMBEDDER, Embedder
 from models.errors import UnknownModel
 from models.gemma_embedded import GEMMA_GGUF
 from models.gemma_embedded import is_prepared as gemma_prepared
@@ -80,6 +81,37 @@ def build_generator(
     return factory(settings, model or settings.llm_model)
 
 
+def _ct2_embedder(settings: Settings, model: str) -> Embedder:
+    from models.embeddings import CTranslate2Embedder
+
+    return CTranslate2Embedder(
+        model, cache_dir=settings.resolved_model_cache_dir(), threads=settings.llm_threads
+    )
+
+
+def _st_embedder(settings: Settings, model: str) -> Embedder:
+    from models.embeddings import SentenceTransformersEmbedder
+
+    return SentenceTransformersEmbedder(model, threads=settings.llm_threads)
+
+
+EMBEDDERS: dict[str, Callable[[Settings, str], Embedder]] = {
+    "ctranslate2": _ct2_embedder,
+    "sentence-transformers": _st_embedder,
+}
+
+
+def build_embedder(
+    settings: Settings, *, model: str | None = None, backend: str | None = None
+) -> Embedder:
+    chosen = backend or settings.embedding_backend
+    factory = EMBEDDERS.get(chosen)
+    if factory is None:
+        valid = ", ".join(sorted(EMBEDDERS))
+        raise UnknownModel(f"unknown embedding backend {chosen!r}; valid: {valid}")
+    return factory(settings, model or settings.embedding_model)
+
+
 def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
     """(role, name, state, note) for `minutekeeper models list`."""
     cache = settings.resolved_model_cache_dir()
@@ -98,5 +130,6 @@ def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
         ("asr", "tiny … large-v3, distil-*", "hub", "faster-whisper size names need a network"),
         ("vad", "silero", "bundled", "inside faster-whisper"),
         ("diarization", "resemblyzer", "bundled", "voice encoder ships its weights"),
+        ("embeddings", EMBEDDED_EMBEDDER, "bundled", "all-MiniLM-L6-v2, MIT, offline"),
         ("llm", EMBEDDED_LLM, llm_state, "embedded Gemma 3 270M GGUF, Gemma terms, offline"),
     ]

@@ -71,12 +71,12 @@ def transcribe(
         diarize=diarize,
         speaker_names=_pairs(speaker, option="--speaker"),
     )
-    transcript = _run(ctx, recording, _pairs(track, option="--track"), request,
+    transcript = obtain_transcript(ctx, recording, _pairs(track, option="--track"), request,
                       channels=channels_are_speakers, model=model, quiet=quiet)  # fmt: skip
     write_output(formats.render(transcript, fmt), output)
 
 
-def _run(
+def obtain_transcript(
     ctx: typer.Context,
     recording: Path | None,
     tracks: dict[str, str],

@@ -95,6 +95,18 @@ class Settings(BaseSettings):
         default="ctranslate2",
         description="ctranslate2 (int8, fast on CPU) or transformers (plain generate).",
     )
+    embedding_model: str = Field(
+        default="all-minilm-l6-v2",
+        description=(
+            "Sentence embeddings for summaries, questions and the grounding check: "
+            "'all-minilm-l6-v2' is the embedded default (offline), or a local "
+            "sentence-transformers folder."
+        ),
+    )
+    embedding_backend: str = Field(
+        default="ctranslate2",
+        description="ctranslate2 (int8, fast on CPU) or sentence-transformers (PyTorch).",
+    )
     llm_threads: int = Field(
         default=0,
         ge=0,

@@ -1,4 +1,5 @@
-"""Real backends, built once per test session: the embedded Whisper base, Resemblyzer."""
+"""Real backends, built once per test session: the embedded Whisper base, Resemblyzer,
+the embedded sentence-embedding model."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from app.core.settings import Settings
 from models import registry
 from models.asr import Transcriber
 from models.diarization import Diarizer
+from models.embeddings import Embedder
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "audio"
 
@@ -27,3 +29,8 @@ def transcriber(model_settings: Settings) -> Transcriber:
 @pytest.fixture(scope="session")
 def diarizer(model_settings: Settings) -> Diarizer:
     return registry.build_diarizer(model_settings)
+
+
+@pytest.fixture(scope="session")
+def embedder(model_settings: Settings) -> Embedder:
+    return registry.build_embedder(model_settings)

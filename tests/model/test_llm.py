@@ -5,90 +5,24 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from models.ctranslate2_generator import CTranslate2Generator, converted_path
 from models.errors import ModelError, ModelUnavailable, UnknownModel
-from models.llm import ChatMessage, Generation, cut_at_stop, plain_prompt
+from models.llm import Generation, cut_at_stop, plain_prompt
 from models.transformers_generator import TransformersGenerator
-
-SENTENCES = (
-    "the meeting starts at nine and ends at ten",
-    "we agreed to ship the release on friday",
-    "alice will write the notes bob reviews the budget carol asks about risks",
-    "system user assistant : summary action decision",
-)
-WORDS = " ".join(SENTENCES).split()
-TEMPLATE = (
-    "{% for m in messages %}<{{ m['role'] }}> {{ m['content'] }} </{{ m['role'] }}> "
-    "{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}"
-)
-PROMPT = "the meeting starts at nine and"
-CHAT = [ChatMessage("system", "summary"), ChatMessage("user", "the meeting starts at nine")]
-
-
-def _tokenizer(chat_template: str | None) -> Any:
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    specials = ["<unk>", "<s>", "</s>", "<pad>"]
-    roles = [f"<{r}>" for r in ("system", "user", "assistant")]
-    roles += [f"</{r}>" for r in ("system", "user", "assistant")]
-    vocab = {t: i for i, t in enumerate(dict.fromkeys([*specials, *roles, *WORDS]))}
-    core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    core.post_processor = processors.TemplateProcessing(
-        single="<s> $A", special_tokens=[("<s>", vocab["<s>"])]
-    )
-    fast: Any = PreTrainedTokenizerFast  # untyped constructor
-    return fast(
-        tokenizer_object=core,
-        bos_token="<s>",
-        eos_token="</s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        chat_template=chat_template,
-    )
-
-
-def _tiny_llama(folder: Path, *, chat_template: str | None) -> Path:
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tokenizer = _tokenizer(chat_template)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(config)
-    with torch.no_grad():  # larger weights make the random model's greedy choices clear-cut
-        for parameter in model.parameters():
-            parameter.mul_(8.0 if parameter.dim() > 1 else 1.0)
-    model.save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    (folder / "LICENSE").write_text("test weights, no rights reserved\n")
-    return folder
+from tests.model.tiny_llm import CHAT, PROMPT, TEMPLATE, build_tokenizer, tiny_llama
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _tiny_llama(tmp_path_factory.mktemp("tiny-llama"), chat_template=TEMPLATE)
+    return tiny_llama(tmp_path_factory.mktemp("tiny-llama"), chat_template=TEMPLATE)
 
 
 @pytest.fixture(scope="module")
 def plain_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _tiny_llama(tmp_path_factory.mktemp("tiny-plain"), chat_template=None)
+    return tiny_llama(tmp_path_factory.mktemp("tiny-plain"), chat_template=None)
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +32,9 @@ def eos_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
     from transformers import LlamaForCausalLM
 
-    folder = _tiny_llama(tmp_path_factory.mktemp("tiny-eos"), chat_template=None)
+    folder = tiny_llama(tmp_path_factory.mktemp("tiny-eos"), chat_template=None)
     model = LlamaForCausalLM.from_pretrained(str(folder))
-    tokenizer = _tokenizer(None)
+    tokenizer = build_tokenizer(None)
     with torch.no_grad():
         logits = model(torch.tensor([tokenizer(PROMPT)["input_ids"]])).logits[0, -1]
         head = model.lm_head.weight

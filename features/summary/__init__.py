@@ -1,0 +1,1 @@
+"""Meeting summaries and questions answered from a meeting, every line citing its source."""

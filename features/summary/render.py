@@ -1,0 +1,139 @@
+"""Summaries as Markdown (citations are `[12:31]` links to segment anchors) and as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from features.summary.summary import ActionItem, Answer, Chapter, Citation, Point, Summary
+from features.transcription.transcript import Transcript
+
+FORMATS = ("md", "json")
+
+
+def clock(seconds: float) -> str:
+    """12:31, or 1:02:03 past an hour."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def _cite(citations: Sequence[Citation]) -> str:
+    return " ".join(f"[[{clock(c.start)}]](#{c.segment_id})" for c in citations)
+
+
+def _line(point: Point) -> str:
+    return f"{point.text} {_cite(point.citations)}".strip()
+
+
+def _action(item: ActionItem) -> str:
+    owner = f"**{item.owner}**: " if item.owner else "**(no owner)**: "
+    due = ""
+    if item.due is not None:
+        due = f" — due **{item.due.isoformat()}** ({item.due_phrase})"
+    elif item.due_phrase:
+        due = f" — due {item.due_phrase}"
+    return f"- [ ] {owner}{item.task}{due} {_cite(item.citations)}".rstrip()
+
+
+def _chapter(number: int, chapter: Chapter) -> str:
+    span = f"{clock(chapter.start)}-{clock(chapter.end)}"
+    return f"{number}. **{chapter.title}** ({span}) {_cite(chapter.citations)}".rstrip()
+
+
+def to_markdown(
+    summary: Summary, transcript: Transcript | None = None, *, title: str = "Meeting summary"
+) -> str:
+    """The summary, and (when given) the transcript with an anchor per segment, so every
+    citation link lands on the words it cites."""
+    facts = [f"engine: {summary.engine}"]
+    if summary.meeting_date:
+        facts.append(f"meeting date: {summary.meeting_date.isoformat()}")
+    if transcript is not None:
+        facts.append(f"{clock(transcript.duration)} long, {len(transcript.speakers)} speaker(s)")
+    out = [f"# {title}", "", f"_{' · '.join(facts)}_", ""]
+    sections: list[tuple[str, list[str]]] = [
+        ("Overview", [" ".join(_line(p) for p in summary.overview)] if summary.overview else []),
+        ("Key points", [f"- {_line(p)}" for p in summary.key_points]),
+        ("Decisions", [f"- {_line(p)}" for p in summary.decisions]),
+        ("Action items", [_action(a) for a in summary.action_items]),
+        ("Open questions", [f"- {_line(p)}" for p in summary.open_questions]),
+        ("Chapters", [_chapter(i, c) for i, c in enumerate(summary.chapters, start=1)]),
+        ("Notes", [f"- {note}" for note in summary.notes]),
+    ]
+    for heading, lines in sections:
+        if lines or heading in {"Overview", "Decisions", "Action items"}:
+            out += [f"## {heading}", "", *(lines or ["_None._"]), ""]
+    if transcript is not None and transcript.segments:
+        out += _transcript(transcript)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _transcript(transcript: Transcript) -> list[str]:
+    names = {s.id: s.name or s.id for s in transcript.speakers}
+    lines = ["## Transcript", "", "<details><summary>Show the transcript</summary>", ""]
+    for segment in transcript.segments:
+        who = names.get(segment.speaker, segment.speaker)
+        lines.append(
+            f'<a id="{segment.id}"></a>**[{clock(segment.start)}] {who}:** {segment.text}  '
+        )
+    return [*lines, "", "</details>", ""]
+
+
+def _citations(citations: Sequence[Citation]) -> list[dict[str, Any]]:
+    return [{"segment_id": c.segment_id, "start": c.start, "at": clock(c.start)} for c in citations]
+
+
+def _point(point: Point) -> dict[str, Any]:
+    return {"text": point.text, "citations": _citations(point.citations)}
+
+
+def to_dict(summary: Summary) -> dict[str, Any]:
+    return {
+        "engine": summary.engine,
+        "meeting_date": summary.meeting_date.isoformat() if summary.meeting_date else None,
+        "overview": [_point(p) for p in summary.overview],
+        "key_points": [_point(p) for p in summary.key_points],
+        "decisions": [_point(p) for p in summary.decisions],
+        "action_items": [
+            {
+                "task": a.task,
+                "owner": a.owner,
+                "due": a.due.isoformat() if a.due else None,
+                "due_phrase": a.due_phrase,
+                "citations": _citations(a.citations),
+            }
+            for a in summary.action_items
+        ],
+        "open_questions": [_point(p) for p in summary.open_questions],
+        "chapters": [
+            {"title": c.title, "start": c.start, "end": c.end, "citations": _citations(c.citations)}
+            for c in summary.chapters
+        ],
+        "notes": list(summary.notes),
+        "dropped_claims": summary.dropped_claims,
+    }
+
+
+def render(summary: Summary, fmt: str, transcript: Transcript | None = None) -> str:
+    if fmt == "json":
+        return json.dumps(to_dict(summary), indent=2, ensure_ascii=False) + "\n"
+    return to_markdown(summary, transcript)
+
+
+def render_answer(answer: Answer, fmt: str) -> str:
+    if fmt == "json":
+        body = {
+            "question": answer.question,
+            "answer": answer.text,
+            "found": answer.found,
+            "engine": answer.engine,
+            "citations": _citations(answer.citations),
+            "notes": list(answer.notes),
+        }
+        return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    lines = [f"{answer.text} {_cite(answer.citations)}".rstrip()]
+    lines += [f"_Note: {note}_" for note in answer.notes]
+    return "\n\n".join(lines) + "\n"

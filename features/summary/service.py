@@ -1,0 +1,250 @@
+"""`summarize_meeting` and `answer_question`: one service for the CLI and the API.
+
+Preprocess (sentences, embeddings) -> engine -> postprocess (grounding, assembly). Users
+always get a summary: when the LLM cannot produce valid JSON, the extractive summary is
+returned with a note saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import TypeVar
+
+import numpy as np
+
+from features.summary import extractive, items, prompts
+from features.summary.classifier import ACTION, DECISION, ItemClassifier
+from features.summary.errors import (
+    ContextTooSmall,
+    InvalidModelOutput,
+    UnknownEngine,
+    UnsupportedTranscriptLanguage,
+)
+from features.summary.grounding import Claim, Grounder
+from features.summary.llm_engine import AnswerOut, Draft, LlmSummarizer, generate_json
+from features.summary.summary import Answer, Summary
+from features.summary.text import Sentence, sentences
+from features.transcription.transcript import Transcript
+from models.embeddings import Embedder
+from models.llm import TextGenerator
+
+ENGINES = ("extractive", "llm", "hybrid")
+# The default scored best on scripts/eval_summary.py with every item grounded (README).
+DEFAULT_ENGINE = "extractive"
+LANGUAGES = ("en",)
+# `ask`: a sentence less similar than this to the question is not an answer to it.
+RELEVANCE = 0.35
+RETRIEVE = 6
+Item = TypeVar("Item")
+
+
+@dataclass(frozen=True)
+class SummaryRequest:
+    engine: str = DEFAULT_ENGINE
+    meeting_date: date | None = None
+
+
+def check_engine(
+    engine: str, generator: TextGenerator | None = None, *, built: bool = False
+) -> None:
+    """A known engine name; with `built`, also that the LLM engines were given a model."""
+    if engine not in ENGINES:
+        raise UnknownEngine(f"unknown summary engine {engine!r}; valid: {', '.join(ENGINES)}")
+    if built and engine != "extractive" and generator is None:
+        raise UnknownEngine(f"the {engine} engine needs a text generation model")
+
+
+def check_language(transcript: Transcript) -> None:
+    language = (transcript.language or "en").lower()
+    if language.split("-")[0] not in LANGUAGES:
+        raise UnsupportedTranscriptLanguage(
+            f"this transcript is in {language!r}; summaries handle English only (the "
+            "embedded sentence-embedding model and the action-item patterns are English)"
+        )
+
+
+def summarize_meeting(
+    transcript: Transcript,
+    *,
+    embedder: Embedder,
+    generator: TextGenerator | None = None,
+    request: SummaryRequest | None = None,
+) -> Summary:
+    request = request or SummaryRequest()
+    check_engine(request.engine, generator, built=True)
+    check_language(transcript)
+    said = sentences(transcript)
+    if not said:
+        note = "The transcript is empty: nobody said anything that could be summarized."
+        return Summary((), (), (), (), (), (), engine=request.engine, notes=(note,),
+                       meeting_date=request.meeting_date)  # fmt: skip
+    vectors = embedder.embed([s.text for s in said])
+    base = _extractive(transcript, said, vectors, embedder, request.meeting_date)
+    if request.engine == "extractive":
+        return base
+    assert generator is not None
+    grounder = Grounder(said, embedder)
+    roster = sorted({s.speaker for s in said})
+    llm = LlmSummarizer(generator, grounder, roster=roster, meeting_date=request.meeting_date)
+    draft = Draft()
+    try:
+        if request.engine == "llm":
+            draft = llm.summarize(said)
+        else:
+            draft.overview = llm.overview([*base.overview, *base.key_points], draft)
+    except InvalidModelOutput:
+        return _fallback(base, generator)
+    except ContextTooSmall as error:
+        return replace(base, notes=(*base.notes, f"{error.message}; this summary is extractive."))
+    return _merge(base, draft, engine=request.engine)
+
+
+def _extractive(
+    transcript: Transcript,
+    said: Sequence[Sentence],
+    vectors: np.ndarray,
+    embedder: Embedder,
+    meeting_date: date | None,
+) -> Summary:
+    picked = extractive.select(said, vectors, duration=transcript.duration)
+    roster = sorted({s.speaker for s in said} | {s.name for s in transcript.speakers if s.name})
+    classifier = ItemClassifier(embedder)
+    found_actions = items.action_items(said, meeting_date=meeting_date, roster=roster)
+    found_decisions = items.decisions(said)
+    grounder = Grounder(said, embedder)
+    actions = [
+        a
+        for a in _confirmed(found_actions, vectors, classifier, ACTION)
+        if grounder.supported(Claim(a.task, tuple(c.segment_id for c in a.citations)))
+    ]  # a task cut out of a garbled sentence may no longer say what the sentence says
+    decided = _confirmed(found_decisions, vectors, classifier, DECISION)
+    notes: tuple[str, ...] = ()
+    if meeting_date is None and any(a.due_phrase for a in actions):
+        notes = ("Due dates are not resolved to days: give the meeting date (--date).",)
+    if len(said) < 3:
+        notes = (*notes, "The transcript is very short; so is this summary.")
+    return Summary(
+        overview=picked.overview,
+        key_points=picked.key_points,
+        decisions=tuple(decided),
+        action_items=tuple(actions),
+        open_questions=tuple(p for p, _ in items.open_questions(said)),
+        chapters=picked.chapters,
+        engine="extractive",
+        meeting_date=meeting_date,
+        notes=notes,
+    )
+
+
+def _confirmed(
+    found: Sequence[tuple[Item, Sentence]],
+    vectors: np.ndarray,
+    classifier: ItemClassifier,
+    label: str,
+) -> list[Item]:
+    if not found:
+        return []
+    rows = vectors[[sentence.index for _, sentence in found]]
+    return [
+        item for (item, _), ok in zip(found, classifier.confirms(rows, label), strict=True) if ok
+    ]
+
+
+def _fallback(base: Summary, generator: TextGenerator) -> Summary:
+    note = (
+        f"The language model ({generator.name}) did not answer in valid JSON, even when asked "
+        "again; this summary is extractive instead."
+    )
+    return replace(base, notes=(*base.notes, note))
+
+
+def _merge(base: Summary, draft: Draft, *, engine: str) -> Summary:
+    """The LLM's grounded items; the extractive ones where the LLM kept none of a kind."""
+    notes = [*base.notes, *draft.notes]
+    if draft.dropped:
+        notes.append(f"{draft.dropped} generated claim(s) were dropped: their citations do not "
+                     "support them.")  # fmt: skip
+    if not draft.overview:
+        notes.append("No generated overview sentence passed the grounding check; the overview "
+                     "is extractive.")  # fmt: skip
+    if engine == "hybrid":
+        return replace(base, overview=tuple(draft.overview) or base.overview, engine=engine,
+                       notes=tuple(notes), dropped_claims=draft.dropped)  # fmt: skip
+    return Summary(
+        overview=tuple(draft.overview) or base.overview,
+        key_points=tuple(draft.key_points) or base.key_points,
+        decisions=tuple(draft.decisions) or base.decisions,
+        action_items=tuple(draft.action_items) or base.action_items,
+        open_questions=tuple(draft.open_questions) or base.open_questions,
+        chapters=base.chapters,
+        engine=engine,
+        meeting_date=base.meeting_date,
+        notes=tuple(notes),
+        dropped_claims=draft.dropped,
+    )
+
+
+def answer_question(
+    transcript: Transcript,
+    question: str,
+    *,
+    embedder: Embedder,
+    generator: TextGenerator | None = None,
+    engine: str = DEFAULT_ENGINE,
+) -> Answer:
+    """Retrieve the sentences closest to the question; quote them (extractive) or let the
+    LLM answer from them, keeping the answer only if its citations support it."""
+    check_engine(engine, generator, built=True)
+    check_language(transcript)
+    if not question.strip():
+        from app.core.errors import InvalidInput
+
+        raise InvalidInput("the question is empty")
+    said = sentences(transcript)
+    if not said:
+        return Answer(question, "The transcript is empty.", (), found=False, engine=engine)
+    vectors = embedder.embed([s.text for s in said])
+    (asked,) = embedder.embed([question])
+    scores = vectors @ asked
+    ranked = [int(i) for i in np.argsort(-scores, kind="stable")[:RETRIEVE]]
+    hits = [i for i in ranked if scores[i] >= RELEVANCE]
+    if not hits:
+        text = "The meeting does not seem to discuss this."
+        return Answer(question, text, (), found=False, engine="extractive")
+    quoted = sorted(hits[:3])
+    extract = Answer(
+        question,
+        " ".join(f"{said[i].speaker}: {said[i].text}" for i in quoted),
+        tuple(said[i].citation for i in quoted),
+        found=True,
+        engine="extractive",
+    )
+    if engine == "extractive" or generator is None:
+        return extract
+    return _generated_answer(question, said, hits, extract, embedder, generator)
+
+
+def _generated_answer(
+    question: str,
+    said: Sequence[Sentence],
+    hits: Sequence[int],
+    extract: Answer,
+    embedder: Embedder,
+    generator: TextGenerator,
+) -> Answer:
+    context = [said[j] for i in sorted(hits) for j in range(max(i - 1, 0), min(i + 2, len(said)))]
+    lines = prompts.transcript_lines(list(dict.fromkeys(context)))
+    grounder = Grounder(said, embedder)
+    try:
+        out = generate_json(generator, prompts.question_messages(lines, question), AnswerOut,
+                            max_new=256)  # fmt: skip
+    except InvalidModelOutput:
+        note = f"The language model ({generator.name}) did not answer in valid JSON; quoted."
+        return replace(extract, notes=(note,))
+    if grounder.supported(Claim(out.answer, tuple(out.segments))):
+        citations = grounder.citations(out.segments)
+        return Answer(question, out.answer.strip(), citations, found=True, engine="llm")
+    note = "The generated answer was not supported by its citations; quoted instead."
+    return replace(extract, notes=(note,))

@@ -1,0 +1,76 @@
+"""The `Summary`: what `summarize` produces. Every item cites the transcript segments it
+comes from (segment id and start time), so a reader can check it against the meeting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Citation:
+    segment_id: str
+    start: float  # seconds from the start of the meeting
+
+
+@dataclass(frozen=True)
+class Point:
+    """One sentence of the overview, a key point, a decision or an open question."""
+
+    text: str
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    task: str
+    owner: str | None  # a speaker or roster name; None when nobody took it on
+    due: date | None
+    due_phrase: str | None  # the words the date was read from, e.g. "by Thursday"
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    title: str
+    start: float
+    end: float
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
+class Summary:
+    overview: tuple[Point, ...]
+    key_points: tuple[Point, ...]
+    decisions: tuple[Point, ...]
+    action_items: tuple[ActionItem, ...]
+    open_questions: tuple[Point, ...]
+    chapters: tuple[Chapter, ...]
+    engine: str  # extractive | llm | hybrid (what actually produced it)
+    meeting_date: date | None = None
+    # What the reader should know: a fallback taken, claims dropped by the grounding check.
+    notes: tuple[str, ...] = field(default=())
+    dropped_claims: int = 0
+
+    def items(self) -> tuple[Point | ActionItem | Chapter, ...]:
+        """Everything that carries citations, for checks that every item is grounded."""
+        return (
+            *self.overview,
+            *self.key_points,
+            *self.decisions,
+            *self.action_items,
+            *self.open_questions,
+            *self.chapters,
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """`ask`: an answer from the meeting, or `found=False` when the meeting does not say."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    found: bool
+    engine: str
+    notes: tuple[str, ...] = field(default=())

@@ -1,0 +1,270 @@
+"""Summaries and `ask` with the real embedded embedding model; the LLM engine with a
+scripted generator (a real class that satisfies `TextGenerator`) and a tiny random Llama."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from features.summary import service
+from features.summary.errors import UnknownEngine, UnsupportedTranscriptLanguage
+from features.summary.grounding import Claim, Grounder
+from features.summary.summary import Summary
+from features.summary.text import sentences
+from features.transcription.service import read_transcript
+from features.transcription.transcript import Segment, Speaker, Transcript
+from models.embeddings import Embedder
+from models.llm import ChatMessage, Generation
+from tests.model.tiny_llm import TEMPLATE, tiny_llama
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+MEETING_DATE = date(2026, 11, 23)
+
+
+@pytest.fixture(scope="module")
+def meeting() -> Transcript:
+    return read_transcript(EXAMPLES / "meeting.vtt")
+
+
+@pytest.fixture(scope="module")
+def summary(meeting: Transcript, embedder: Embedder) -> Summary:
+    request = service.SummaryRequest(meeting_date=MEETING_DATE)
+    return service.summarize_meeting(meeting, embedder=embedder, request=request)
+
+
+class ScriptedGenerator:
+    """Answers each call with the next scripted reply (a function of the prompt)."""
+
+    name = "scripted"
+
+    def __init__(self, *replies: str | Callable[[str], str], context_length: int = 8192) -> None:
+        self.replies = list(replies)
+        self.prompts: list[str] = []
+        self.context_length = context_length
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def generate(
+        self,
+        messages: list[ChatMessage] | str,
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 0.0,
+        stop: list[str] | None = None,
+    ) -> Generation:
+        prompt = messages if isinstance(messages, str) else "\n".join(m.content for m in messages)
+        self.prompts.append(prompt)
+        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
+        text = reply(prompt) if callable(reply) else reply
+        return Generation(text, self.count_tokens(prompt), len(text.split()), "stop")
+
+
+def test_example_meeting_summary_finds_every_scripted_action_item(summary: Summary) -> None:
+    script = json.loads((EXAMPLES / "meeting_script.json").read_text())
+    expected = {(a["owner"], a["due_date"]) for a in script["expected"]["action_items"]}
+    found = {(a.owner, a.due.isoformat() if a.due else None) for a in summary.action_items}
+    assert found == expected
+    assert len(summary.decisions) == len(script["expected"]["decisions"])
+    assert [q.citations[0].segment_id for q in summary.open_questions] == ["s0021"]
+
+
+def test_every_item_cites_real_segments_that_support_it(
+    summary: Summary, meeting: Transcript, embedder: Embedder
+) -> None:
+    ids = {s.id: s for s in meeting.segments}
+    grounder = Grounder(sentences(meeting), embedder)
+    assert 3 <= len(summary.overview) <= 6 and summary.chapters
+    for item in summary.items():
+        assert item.citations
+        for citation in item.citations:
+            segment = ids[citation.segment_id]
+            assert segment.start - 0.01 <= citation.start <= segment.end + 0.01
+        text = getattr(item, "text", None) or getattr(item, "task", None)
+        if text and not hasattr(item, "title"):
+            assert grounder.supported(Claim(text, tuple(c.segment_id for c in item.citations)))
+
+
+def test_extractive_sentences_all_come_from_the_meeting(summary: Summary) -> None:
+    spoken = " ".join(s.text for s in read_transcript(EXAMPLES / "meeting.vtt").segments)
+    for point in (*summary.overview, *summary.key_points):
+        assert point.text.rstrip(".?!") in spoken
+
+
+def _transcript(*lines: tuple[str, str], language: str = "en") -> Transcript:
+    segments = tuple(
+        Segment(f"s{i + 1:04d}", who, i * 5.0, i * 5.0 + 4, text)
+        for i, (who, text) in enumerate(lines)
+    )
+    speakers = tuple(Speaker(n, n, "track") for n in sorted({w for w, _ in lines}))
+    return Transcript(segments, speakers, len(lines) * 5.0, "test", language)
+
+
+def test_empty_transcript_gives_an_honest_empty_summary(embedder: Embedder) -> None:
+    result = service.summarize_meeting(_transcript(), embedder=embedder)
+    assert result.items() == () and "empty" in result.notes[0]
+
+
+def test_one_line_meeting_summary_says_only_that_line(embedder: Embedder) -> None:
+    result = service.summarize_meeting(
+        _transcript(("Ann", "The budget review moves to March.")), embedder=embedder
+    )
+    assert [p.text for p in result.overview] == ["The budget review moves to March."]
+    assert result.key_points == () and result.action_items == ()
+    assert any("very short" in note for note in result.notes)
+
+
+def test_a_transcript_in_another_language_is_refused_by_name(embedder: Embedder) -> None:
+    german = _transcript(("Ann", "Wir verschieben das Budget auf März."), language="de")
+    with pytest.raises(UnsupportedTranscriptLanguage, match="'de'"):
+        service.summarize_meeting(german, embedder=embedder)
+
+
+def test_unknown_engine_lists_the_valid_ones(embedder: Embedder) -> None:
+    with pytest.raises(UnknownEngine, match="extractive, llm, hybrid"):
+        service.summarize_meeting(
+            _transcript(("Ann", "Hello there everyone.")),
+            embedder=embedder,
+            request=service.SummaryRequest(engine="magic"),
+        )
+
+
+GOOD = {
+    "overview": [
+        {
+            "text": "The team decided to ship offline mode in December.",
+            "segments": ["s0007"],
+        },
+        {"text": "Penguins migrate across the Antarctic ice in winter.", "segments": ["s0002"]},
+    ],
+    "key_points": [{"text": "Calendar sync moves to January.", "segments": ["s0007"]}],
+    "decisions": [],
+    "action_items": [
+        {
+            "task": "Send the draft of the sync design document",
+            "owner": "bob",
+            "due": "by Thursday",
+            "segments": ["s0008"],
+        }
+    ],
+    "open_questions": [],
+}
+
+
+def _llm(
+    meeting: Transcript, embedder: Embedder, generator: object, engine: str = "llm"
+) -> Summary:
+    request = service.SummaryRequest(engine=engine, meeting_date=MEETING_DATE)
+    return service.summarize_meeting(
+        meeting,
+        embedder=embedder,
+        generator=generator,
+        request=request,  # type: ignore[arg-type]
+    )
+
+
+def test_llm_claims_are_kept_only_when_their_citations_support_them(
+    meeting: Transcript, embedder: Embedder
+) -> None:
+    result = _llm(meeting, embedder, ScriptedGenerator(json.dumps(GOOD)))
+    assert result.engine == "llm"
+    assert [p.text for p in result.overview] == [GOOD["overview"][0]["text"]]
+    assert result.dropped_claims == 1 and any("dropped" in n for n in result.notes)
+    (action,) = result.action_items
+    assert (action.owner, action.due) == ("Bob", date(2026, 11, 26))
+
+
+def test_invalid_json_is_retried_once_with_a_reminder(
+    meeting: Transcript, embedder: Embedder
+) -> None:
+    generator = ScriptedGenerator("Sure! Here is the summary: overview", json.dumps(GOOD))
+    result = _llm(meeting, embedder, generator)
+    assert result.engine == "llm" and len(generator.prompts) == 2
+    assert "not valid JSON" in generator.prompts[1]
+
+
+def test_invalid_json_twice_falls_back_to_extractive_and_says_so(
+    meeting: Transcript, embedder: Embedder, summary: Summary
+) -> None:
+    generator = ScriptedGenerator('{"overview": "not a list"}', "no json at all")
+    result = _llm(meeting, embedder, generator)
+    assert len(generator.prompts) == 2
+    assert result.engine == "extractive" and result.overview == summary.overview
+    assert "did not answer in valid JSON" in result.notes[-1]
+
+
+def test_a_long_meeting_is_chunked_to_the_context_and_reduced(
+    meeting: Transcript, embedder: Embedder
+) -> None:
+    reduced = {"overview": [GOOD["overview"][0]]}
+    generator = ScriptedGenerator(
+        lambda prompt: json.dumps(reduced if "Notes from a meeting" in prompt else GOOD),
+        context_length=1000,
+    )
+    result = _llm(meeting, embedder, generator)
+    parts = [p for p in generator.prompts if "Transcript (part" in p]
+    assert len(parts) >= 2 and any(f"part {len(parts)} of {len(parts)}" in p for p in parts)
+    seen = "\n".join(parts)
+    assert all(f"[{s.id}]" in seen for s in meeting.segments)  # nothing truncated away
+    assert any("summarized in" in n for n in result.notes)
+    assert [p.text for p in result.overview] == [GOOD["overview"][0]["text"]]
+
+
+def test_hybrid_keeps_extractive_items_and_a_grounded_generated_overview(
+    meeting: Transcript, embedder: Embedder, summary: Summary
+) -> None:
+    overview = {"overview": [GOOD["overview"][0], GOOD["overview"][1]]}
+    result = _llm(meeting, embedder, ScriptedGenerator(json.dumps(overview)), engine="hybrid")
+    assert result.engine == "hybrid"
+    assert [p.text for p in result.overview] == [GOOD["overview"][0]["text"]]
+    assert result.action_items == summary.action_items and result.dropped_claims == 1
+
+
+def test_llm_engine_on_a_real_tiny_model_falls_back_when_it_writes_no_json(
+    meeting: Transcript, embedder: Embedder, tmp_path: Path
+) -> None:
+    from models.ctranslate2_generator import CTranslate2Generator
+
+    folder = tiny_llama(tmp_path / "tiny", chat_template=TEMPLATE, context=4096)
+    generator = CTranslate2Generator(str(folder), cache_dir=tmp_path / "cache")
+    result = _llm(meeting, embedder, generator)
+    assert result.engine == "extractive" and "valid JSON" in result.notes[-1]
+
+
+def test_a_model_whose_context_cannot_hold_the_prompt_falls_back_and_says_why(
+    meeting: Transcript, embedder: Embedder
+) -> None:
+    result = _llm(meeting, embedder, ScriptedGenerator("{}", context_length=300))
+    assert result.engine == "extractive"
+    assert "context (300 tokens) is too small" in result.notes[-1]
+
+
+def test_ask_quotes_where_the_meeting_answers(meeting: Transcript, embedder: Embedder) -> None:
+    answer = service.answer_question(meeting, "When does calendar sync ship?", embedder=embedder)
+    assert answer.found and "January" in answer.text
+    assert "s0007" in {c.segment_id for c in answer.citations}
+
+
+def test_ask_says_so_when_the_meeting_does_not_answer(
+    meeting: Transcript, embedder: Embedder
+) -> None:
+    answer = service.answer_question(meeting, "What is the capital of Mongolia?", embedder=embedder)
+    assert not answer.found and answer.citations == ()
+
+
+def test_ask_with_an_llm_keeps_a_supported_generated_answer(
+    meeting: Transcript, embedder: Embedder
+) -> None:
+    reply = {"answer": "Calendar sync moves to January.", "segments": ["s0007"]}
+    answer = service.answer_question(
+        meeting,
+        "When does calendar sync ship?",
+        embedder=embedder,
+        generator=ScriptedGenerator(json.dumps(reply)),  # type: ignore[arg-type]
+        engine="llm",
+    )
+    assert (answer.engine, answer.text) == ("llm", reply["answer"])

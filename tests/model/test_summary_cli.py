@@ -1,0 +1,90 @@
+"""`minutekeeper summarize` and `minutekeeper ask` through the installed console script."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.model.conftest import FIXTURES
+from tests.model.test_transcribe_cli import mk
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+VTT = str(EXAMPLES / "meeting.vtt")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("summary-cli")
+
+
+def test_summarize_a_subtitle_file_as_json(data_dir: Path) -> None:
+    result = mk(data_dir, "summarize", VTT, "--date", "2026-11-23", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["engine"] == "extractive"
+    owners = sorted(a["owner"] for a in summary["action_items"])
+    assert owners == ["Alice", "Bob", "Bob", "Bob", "Carol", "Carol"]
+    first = summary["action_items"][0]
+    assert (first["due"], first["due_phrase"]) == ("2026-11-26", "by Thursday")
+    assert first["citations"][0] == {"segment_id": "s0008", "start": 43.15, "at": "00:43"}
+
+
+def test_summarize_markdown_links_citations_to_transcript_anchors(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "summary.md"
+    result = mk(data_dir, "summarize", VTT, "--date", "2026-11-23", "-o", str(out))
+    assert result.returncode == 0 and result.stdout == ""
+    text = out.read_text()
+    for heading in ("## Overview", "## Action items", "## Decisions", "## Chapters"):
+        assert heading in text
+    assert "[[00:43]](#s0008)" in text and '<a id="s0008"></a>' in text
+    assert "due **2026-11-26** (by Thursday)" in text
+
+
+def test_summarize_a_recording_end_to_end(data_dir: Path) -> None:
+    result = mk(data_dir, "summarize", str(FIXTURES / "two_speakers.wav"), "--no-transcript")
+    assert result.returncode == 0, result.stderr
+    assert "## Overview" in result.stdout and "(#s0001)" in result.stdout
+    assert "## Transcript" not in result.stdout
+
+
+def test_ask_answers_with_a_citation(data_dir: Path) -> None:
+    result = mk(data_dir, "ask", VTT, "When does calendar sync ship?", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["found"] and "January" in answer["answer"]
+    assert answer["citations"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["summarize", "missing.wav"], "no such file"),
+        (["summarize", VTT, "--engine", "magic"], "valid: extractive, llm, hybrid"),
+        (["summarize", VTT, "--format", "pdf"], "choose: md, json"),
+        (["summarize", VTT, "--date", "2026-13-01"], "--date takes YYYY-MM-DD"),
+        (["summarize", VTT, "--llm", "no-such-model", "--engine", "llm"], "unknown LLM"),
+        (["ask", VTT, "  "], "the question is empty"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(data_dir: Path, args: list[str], message: str) -> None:
+    result = mk(data_dir, *args)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_transcript_json_names_the_field(data_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    good = mk(data_dir, "transcribe", VTT, "--format", "json").stdout
+    transcript = json.loads(good)
+    transcript["segments"][2]["start"] = "soon"
+    broken.write_text(json.dumps(transcript))
+    result = mk(data_dir, "summarize", str(broken))
+    assert result.returncode == 1 and "segments[2].start" in result.stderr
+    not_json = tmp_path / "not.json"
+    not_json.write_text("{not json")
+    assert "error:" in mk(data_dir, "summarize", str(not_json)).stderr
