@@ -26,7 +26,7 @@ EMBEDDED_EMBEDDER = "all-minilm-l6-v2"
 # all-MiniLM-L6-v2 was trained on sequences of up to 128 word pieces; longer input is cut
 # there (a meeting utterance rarely is; the cut tail would hardly move the mean anyway).
 MAX_TOKENS = 128
-_BATCH = 64
+_BATCH = 32  # fastest on 2 cores for meeting sentences (scripts/bench_summary.py)
 
 
 class Embedder(Protocol):

@@ -24,6 +24,7 @@ import random
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -105,8 +106,9 @@ def main() -> int:
     if args.engine != "extractive":
         generator = build_generator(settings, model=args.llm)
     rouge, rng = Rouge(), random.Random(0)
-    supported = total = hits = asked = 0
+    supported = total = hits = asked = dropped = 0
     seconds = []
+    engines: Counter[str] = Counter()
     for meeting in qmsum.meetings(args.limit):
         began = time.perf_counter()
         summary = service.summarize_meeting(
@@ -116,6 +118,8 @@ def main() -> int:
             request=service.SummaryRequest(engine=args.engine),
         )
         seconds.append(time.perf_counter() - began)
+        engines[summary.engine] += 1
+        dropped += summary.dropped_claims
         produced = "\n".join(p.text for p in (*summary.overview, *summary.key_points))
         rouge.add(args.engine, meeting.reference, produced)
         rouge.add("first 250 words", meeting.reference, first_words(meeting, 250))
@@ -135,6 +139,8 @@ def main() -> int:
         print(f"{name:<22} {r1:6.2f} {r2:6.2f} {rl:7.2f}")
     print(f"citation support: {supported}/{total} items = {supported / max(total, 1):.1%}")
     print(f"time per meeting: mean {np.mean(seconds):.1f} s, max {np.max(seconds):.1f} s")
+    made_by = ", ".join(f"{name} {count}" for name, count in engines.most_common())
+    print(f"summaries made by: {made_by}; generated claims dropped by grounding: {dropped}")
     if asked:
         print(f"ask span hit: {hits}/{asked} = {hits / asked:.1%}")
     r1 = rouge.mean(args.engine)[0]

@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
-# The main job until summaries land: transcribe the example meeting the project ships
-# (embedded Whisper base, diarization), then the consent walkthrough of a local install, in a
-# throwaway data folder: an admin publishes the notice and turns training sharing on, the
-# local user reads it and agrees, sees what the gate now decides, withdraws with one command,
-# and the audit chain verifies.
+# The consent walkthrough of a local install, in a throwaway data folder: an admin publishes
+# the notice and turns training sharing on, the local user reads it and agrees, sees what
+# the gate now decides, withdraws with one command, and the audit chain verifies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MINUTEKEEPER_DATA_DIR="${MINUTEKEEPER_DATA_DIR:-$(mktemp -d)}"
@@ -12,7 +10,6 @@ mk() {
   .venv/bin/minutekeeper "$@"
 }
 echo "data folder: $MINUTEKEEPER_DATA_DIR"
-mk transcribe examples/meeting.flac --format text --hotwords "Tallyloop, diarization, Grafana"
 mk consent notice publish
 mk consent status
 mk consent tenant set --training-sharing on

@@ -57,7 +57,7 @@ def summarize(
 
     if fmt not in render.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; choose: {', '.join(render.FORMATS)}")
-    chosen = engine or service.DEFAULT_ENGINE
+    chosen = engine or state(ctx).settings().summary_engine
     service.check_engine(chosen)
     day = _date(meeting_date)
     transcript = _transcript(ctx, recording, track, channels_are_speakers, speaker, language,
@@ -89,7 +89,7 @@ def ask(
 
     if fmt not in render.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; choose: {', '.join(render.FORMATS)}")
-    chosen = engine or service.DEFAULT_ENGINE
+    chosen = engine or state(ctx).settings().summary_engine
     service.check_engine(chosen)
     transcript = _transcript(ctx, recording, track, False, speaker, language, None, quiet)
     embedder, generator = _models(ctx, chosen, llm)

@@ -95,6 +95,13 @@ class Settings(BaseSettings):
         default="ctranslate2",
         description="ctranslate2 (int8, fast on CPU) or transformers (plain generate).",
     )
+    summary_engine: str = Field(
+        default="extractive",
+        description=(
+            "How summaries are written: extractive (sentences of the meeting, the default), "
+            "llm (the language model, claims checked against their citations) or hybrid."
+        ),
+    )
     embedding_model: str = Field(
         default="all-minilm-l6-v2",
         description=(

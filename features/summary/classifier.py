@@ -8,6 +8,7 @@ and drops ones that only look like it on the surface ("I'll be honest with you")
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -101,3 +102,13 @@ class ItemClassifier:
 
     def confirms(self, vectors: np.ndarray, label: str) -> Sequence[bool]:
         return [bool(p >= MIN_PROBABILITY) for p in self.probability(vectors, label)]
+
+
+_TRAINED: weakref.WeakKeyDictionary[Embedder, ItemClassifier] = weakref.WeakKeyDictionary()
+
+
+def classifier_for(embedder: Embedder) -> ItemClassifier:
+    """The classifier trained on this embedder's vectors, trained once per embedder."""
+    if embedder not in _TRAINED:
+        _TRAINED[embedder] = ItemClassifier(embedder)
+    return _TRAINED[embedder]

@@ -96,6 +96,7 @@ def _cover(
     weight = {w: math.log1p(f) for w, f in frequency.items() if f >= 2}
     covered: set[str] = set()
     chosen: list[int] = []
+    closest = np.zeros(len(vectors))  # each sentence's highest similarity to a chosen one
     length = 0
     while length < SUMMARY_WORDS:
         best, best_gain = None, 0.0
@@ -105,13 +106,14 @@ def _cover(
             gain = sum(weight.get(w, 0.0) for w in words[i] - covered) / sentences[i].words
             gain *= 1 + SALIENCE_WEIGHT * float(salience[i])
             if chosen:
-                gain *= 1 - REDUNDANCY * max(float(vectors[i] @ vectors[j]) for j in chosen)
+                gain *= 1 - REDUNDANCY * float(closest[i])
             if gain > best_gain:
                 best, best_gain = i, gain
         if best is None:
             break
         chosen.append(best)
         covered |= words[best]
+        closest = np.maximum(closest, vectors @ vectors[best])
         length += sentences[best].words
     return chosen or [max(candidates, key=lambda i: float(salience[i]))]
 

@@ -21,6 +21,7 @@ from features.summary.summary import Citation
 from features.summary.text import Sentence
 from models.embeddings import Embedder
 
+_JOINED_MAX = 4  # sentences; longer segments pass the embedder's 128-token window
 SUPPORT_THRESHOLD = 0.43  # calibrate_grounding.py: keeps 77 % supported, 15 % unsupported
 
 
@@ -33,8 +34,16 @@ class Claim:
 class Grounder:
     """Checks claims against the meeting, embedding each cited source once."""
 
-    def __init__(self, sentences: Sequence[Sentence], embedder: Embedder) -> None:
+    def __init__(
+        self,
+        sentences: Sequence[Sentence],
+        embedder: Embedder,
+        *,
+        vectors: np.ndarray | None = None,
+    ) -> None:
+        """`vectors`: the sentences' embeddings when the caller has them already."""
         self._embedder = embedder
+        self._vectors = vectors
         self._by_segment: dict[str, list[Sentence]] = {}
         for sentence in sentences:
             self._by_segment.setdefault(sentence.segment_id, []).append(sentence)
@@ -59,8 +68,17 @@ class Grounder:
         return self.support(claim) >= threshold
 
     def _sources(self, segment_id: str) -> np.ndarray:
+        """Each sentence of the segment, and the segment whole when it is short enough for
+        the embedder to read all of it (a claim may join two of its sentences)."""
         if segment_id not in self._cache:
-            parts = [s.text for s in self._by_segment[segment_id]]
-            texts = [" ".join(parts), *parts] if len(parts) > 1 else parts
-            self._cache[segment_id] = self._embedder.embed(texts)
+            said = self._by_segment[segment_id]
+            joined = [" ".join(s.text for s in said)] if 1 < len(said) <= _JOINED_MAX else []
+            if self._vectors is not None:
+                known = self._vectors[[s.index for s in said]].copy()
+                missing = [i for i, row in enumerate(known) if not row.any()]  # not embedded
+                if missing:
+                    known[missing] = self._embedder.embed([said[i].text for i in missing])
+                self._cache[segment_id] = np.vstack([known, self._embedder.embed(joined)])
+            else:
+                self._cache[segment_id] = self._embedder.embed([*joined, *(s.text for s in said)])
         return self._cache[segment_id]

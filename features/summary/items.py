@@ -207,19 +207,21 @@ def _asked_task(previous: Turn | None) -> tuple[str, Sentence] | None:
     return None
 
 
+def _mentioned(text: str, roster: Sequence[str], exclude: str) -> list[str]:
+    """Roster names that occur in the text (a cheap test before the name patterns)."""
+    lowered = text.lower()
+    return [name for name in roster if name != exclude and name.lower() in lowered]
+
+
 def _addressee(text: str, roster: Sequence[str], *, exclude: str) -> str | None:
-    for name in roster:
-        if name != exclude and re.search(
-            rf"(?:^|,\s*){re.escape(name)}\b|\b{re.escape(name)}\?", text
-        ):
+    for name in _mentioned(text, roster, exclude):
+        if re.search(rf"(?:^|,\s*){re.escape(name)}\b|\b{re.escape(name)}\?", text):
             return name
     return None
 
 
 def _third_person(text: str, roster: Sequence[str], *, exclude: str) -> tuple[str, str] | None:
-    for name in roster:
-        if name == exclude:
-            continue
+    for name in _mentioned(text, roster, exclude):
         pattern = (
             rf"\b{re.escape(name)}(?:\s+is|'s)\s+(?:going to|gonna)\s+(?P<task>[a-z].*)"
             rf"|\b{re.escape(name)}(?:\s+will|'ll)\s+(?P<task2>[a-z].*)"
@@ -241,9 +243,7 @@ def _told(text: str, roster: Sequence[str], *, exclude: str) -> tuple[str, str] 
     """ "Diego, set up a prep call by Tuesday." -- a task given by name, in the imperative."""
     if text.rstrip().endswith("?"):
         return None
-    for name in roster:
-        if name == exclude:
-            continue
+    for name in _mentioned(text, roster, exclude):
         lead = rf"^(?:(?:okay|so|and|then|right),?\s+)?{re.escape(name)},\s+(?:please\s+)?"
         match = re.match(lead + r"(?P<task>(?-i:[a-z])[a-z'-]*\s.*)", text, _FLAGS)
         if match and not _NOT_IMPERATIVE.match(match.group("task")):

@@ -15,7 +15,7 @@ from typing import TypeVar
 import numpy as np
 
 from features.summary import extractive, items, prompts
-from features.summary.classifier import ACTION, DECISION, ItemClassifier
+from features.summary.classifier import ACTION, DECISION, ItemClassifier, classifier_for
 from features.summary.errors import (
     ContextTooSmall,
     InvalidModelOutput,
@@ -24,7 +24,7 @@ from features.summary.errors import (
 )
 from features.summary.grounding import Claim, Grounder
 from features.summary.llm_engine import AnswerOut, Draft, LlmSummarizer, generate_json
-from features.summary.summary import Answer, Summary
+from features.summary.summary import ActionItem, Answer, Point, Summary
 from features.summary.text import Sentence, sentences
 from features.transcription.transcript import Transcript
 from models.embeddings import Embedder
@@ -80,13 +80,18 @@ def summarize_meeting(
         note = "The transcript is empty: nobody said anything that could be summarized."
         return Summary((), (), (), (), (), (), engine=request.engine, notes=(note,),
                        meeting_date=request.meeting_date)  # fmt: skip
-    vectors = embedder.embed([s.text for s in said])
-    base = _extractive(transcript, said, vectors, embedder, request.meeting_date)
+    roster = sorted({s.speaker for s in said} | {s.name for s in transcript.speakers if s.name})
+    found = Found(
+        actions=items.action_items(said, meeting_date=request.meeting_date, roster=roster),
+        decisions=items.decisions(said),
+        questions=items.open_questions(said),
+    )
+    vectors = _embed(said, embedder, also=[s.index for s in found.sentences()])
+    base = _extractive(transcript, said, vectors, embedder, found, request.meeting_date)
     if request.engine == "extractive":
         return base
     assert generator is not None
-    grounder = Grounder(said, embedder)
-    roster = sorted({s.speaker for s in said})
+    grounder = Grounder(said, embedder, vectors=vectors)
     llm = LlmSummarizer(generator, grounder, roster=roster, meeting_date=request.meeting_date)
     draft = Draft()
     try:
@@ -101,25 +106,47 @@ def summarize_meeting(
     return _merge(base, draft, engine=request.engine)
 
 
+@dataclass(frozen=True)
+class Found:
+    """What the cue patterns found, each with the sentence it was found in."""
+
+    actions: list[tuple[ActionItem, Sentence]]
+    decisions: list[tuple[Point, Sentence]]
+    questions: list[tuple[Point, Sentence]]
+
+    def sentences(self) -> list[Sentence]:
+        return [s for _, s in (*self.actions, *self.decisions, *self.questions)]
+
+
+def _embed(said: Sequence[Sentence], embedder: Embedder, *, also: Sequence[int]) -> np.ndarray:
+    """Embeddings of the sentences the extractive engine reads: those long enough to carry
+    a point, and those items were found in. The rest ("Yeah.", "Okay, sure.") stay zero
+    rows, which the grounding check fills in if a claim cites them; skipping them keeps the
+    longest meetings within the time budget (scripts/bench_summary.py)."""
+    wanted = {s.index for s in said if s.words >= extractive.MIN_WORDS} or set(range(len(said)))
+    rows = sorted(wanted | set(also))
+    vectors = np.zeros((len(said), embedder.dimension), dtype=np.float32)
+    vectors[rows] = embedder.embed([said[i].text for i in rows])
+    return vectors
+
+
 def _extractive(
     transcript: Transcript,
     said: Sequence[Sentence],
     vectors: np.ndarray,
     embedder: Embedder,
+    found: Found,
     meeting_date: date | None,
 ) -> Summary:
     picked = extractive.select(said, vectors, duration=transcript.duration)
-    roster = sorted({s.speaker for s in said} | {s.name for s in transcript.speakers if s.name})
-    classifier = ItemClassifier(embedder)
-    found_actions = items.action_items(said, meeting_date=meeting_date, roster=roster)
-    found_decisions = items.decisions(said)
-    grounder = Grounder(said, embedder)
+    classifier = classifier_for(embedder)
+    grounder = Grounder(said, embedder, vectors=vectors)
     actions = [
         a
-        for a in _confirmed(found_actions, vectors, classifier, ACTION)
+        for a in _confirmed(found.actions, vectors, classifier, ACTION)
         if grounder.supported(Claim(a.task, tuple(c.segment_id for c in a.citations)))
     ]  # a task cut out of a garbled sentence may no longer say what the sentence says
-    decided = _confirmed(found_decisions, vectors, classifier, DECISION)
+    decided = _confirmed(found.decisions, vectors, classifier, DECISION)
     notes: tuple[str, ...] = ()
     if meeting_date is None and any(a.due_phrase for a in actions):
         notes = ("Due dates are not resolved to days: give the meeting date (--date).",)
@@ -130,7 +157,7 @@ def _extractive(
         key_points=picked.key_points,
         decisions=tuple(decided),
         action_items=tuple(actions),
-        open_questions=tuple(p for p, _ in items.open_questions(said)),
+        open_questions=tuple(p for p, _ in found.questions),
         chapters=picked.chapters,
         engine="extractive",
         meeting_date=meeting_date,
@@ -223,7 +250,8 @@ def answer_question(
     )
     if engine == "extractive" or generator is None:
         return extract
-    return _generated_answer(question, said, hits, extract, embedder, generator)
+    grounder = Grounder(said, embedder, vectors=vectors)
+    return _generated_answer(question, said, hits, extract, grounder, generator)
 
 
 def _generated_answer(
@@ -231,12 +259,11 @@ def _generated_answer(
     said: Sequence[Sentence],
     hits: Sequence[int],
     extract: Answer,
-    embedder: Embedder,
+    grounder: Grounder,
     generator: TextGenerator,
 ) -> Answer:
     context = [said[j] for i in sorted(hits) for j in range(max(i - 1, 0), min(i + 2, len(said)))]
     lines = prompts.transcript_lines(list(dict.fromkeys(context)))
-    grounder = Grounder(said, embedder)
     try:
         out = generate_json(generator, prompts.question_messages(lines, question), AnswerOut,
                             max_new=256)  # fmt: skip
