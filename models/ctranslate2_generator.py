@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +71,8 @@ def convert(source: Path, *, cache_dir: Path, quantization: str = "int8") -> Pat
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         converter = TransformersConverter(str(source), low_cpu_mem_usage=True)
-        converter.convert(str(staging), quantization=quantization, force=True)
+        with _quiet_transformers():
+            converter.convert(str(staging), quantization=quantization, force=True)
         for item in source.iterdir():
             if item.is_file() and _travels(item.name):
                 shutil.copyfile(item, staging / item.name)
@@ -80,6 +83,23 @@ def convert(source: Path, *, cache_dir: Path, quantization: str = "int8") -> Pat
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No progress bars or deprecation chatter from transformers on the user's terminal
+    while a model is converted (it happens once, on first use)."""
+    from transformers.utils import logging as hf_logging
+
+    logging: Any = hf_logging  # its setters are untyped
+    level = logging.get_verbosity()
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
+        logging.enable_progress_bar()
 
 
 def _travels(name: str) -> bool:

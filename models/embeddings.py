@@ -91,7 +91,7 @@ class CTranslate2Embedder:
         source = resolve_embedding_path(model)
         self.name = model
         self._pooling = pooling_of(source)
-        self._tokenizer = load_tokenizer(source)
+        self._tokens = _word_pieces(load_tokenizer(source))
         try:
             self._encoder = ctranslate2.Encoder(
                 str(convert(source, cache_dir=cache_dir)),
@@ -107,16 +107,27 @@ class CTranslate2Embedder:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return out
-        ids = self._tokenizer(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]
-        order = np.argsort([len(row) for row in ids], kind="stable")  # little padding per batch
+        pieces = [e.tokens for e in self._tokens.encode_batch(list(texts))]
+        order = np.argsort([len(row) for row in pieces], kind="stable")  # little padding
         for begin in range(0, len(order), _BATCH):
             batch = order[begin : begin + _BATCH]
-            tokens = [self._tokenizer.convert_ids_to_tokens(ids[i]) for i in batch]
+            tokens = [pieces[i] for i in batch]
             hidden = np.asarray(self._encoder.forward_batch(tokens).last_hidden_state)
             for row, index in enumerate(batch):
-                states = hidden[row, : len(ids[index])]
+                states = hidden[row, : len(pieces[index])]
                 out[index] = states[0] if self._pooling == "cls" else states.mean(axis=0)
         return _unit(out)
+
+
+def _word_pieces(tokenizer: Any) -> Any:
+    """A copy of the fast tokenizer's core that yields word pieces directly, truncated at
+    MAX_TOKENS and unpadded (the model's tokenizer.json may pad every input to 128)."""
+    from tokenizers import Tokenizer
+
+    core = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    core.no_padding()
+    core.enable_truncation(MAX_TOKENS)
+    return core
 
 
 class SentenceTransformersEmbedder:

@@ -91,29 +91,34 @@ def _cover(
     """Greedy concept coverage: each step takes the sentence that adds the most not yet
     covered content words (weighted by log frequency in the meeting) per word of length,
     scaled up by its salience and down by its similarity to what is already chosen (MMR)."""
-    words = {i: set(content_words(sentences[i].text)) for i in candidates}
-    frequency = Counter(w for ws in words.values() for w in ws)
+    words = [set(content_words(sentences[i].text)) for i in candidates]
+    frequency = Counter(w for ws in words for w in ws)
     weight = {w: math.log1p(f) for w, f in frequency.items() if f >= 2}
-    covered: set[str] = set()
+    holders: dict[str, list[int]] = {}  # word -> positions in `candidates` that hold it
+    for position, ws in enumerate(words):
+        for w in ws & weight.keys():
+            holders.setdefault(w, []).append(position)
+    uncovered = np.array([sum(weight.get(w, 0.0) for w in ws) for ws in words])
+    boost = np.array([(1 + SALIENCE_WEIGHT * float(salience[i])) / sentences[i].words
+                      for i in candidates])  # fmt: skip
+    rows = vectors[candidates]
+    closest = np.zeros(len(candidates))  # each one's highest similarity to a chosen one
+    taken = np.zeros(len(candidates), dtype=bool)
     chosen: list[int] = []
-    closest = np.zeros(len(vectors))  # each sentence's highest similarity to a chosen one
     length = 0
     while length < SUMMARY_WORDS:
-        best, best_gain = None, 0.0
-        for i in candidates:
-            if i in chosen:
-                continue
-            gain = sum(weight.get(w, 0.0) for w in words[i] - covered) / sentences[i].words
-            gain *= 1 + SALIENCE_WEIGHT * float(salience[i])
-            if chosen:
-                gain *= 1 - REDUNDANCY * float(closest[i])
-            if gain > best_gain:
-                best, best_gain = i, gain
-        if best is None:
+        gain = uncovered * boost * (1 - REDUNDANCY * closest) if chosen else uncovered * boost
+        gain[taken] = 0.0
+        position = int(np.argmax(gain))
+        if gain[position] <= 0:
             break
+        best = candidates[position]
+        taken[position] = True
         chosen.append(best)
-        covered |= words[best]
-        closest = np.maximum(closest, vectors @ vectors[best])
+        for w in words[position] & weight.keys():
+            for holder in holders.pop(w, []):  # each word counts once, for the first taker
+                uncovered[holder] -= weight[w]
+        closest = np.maximum(closest, rows @ vectors[best])
         length += sentences[best].words
     return chosen or [max(candidates, key=lambda i: float(salience[i]))]
 
@@ -181,9 +186,11 @@ def chapter_bounds(vectors: np.ndarray) -> list[tuple[int, int]]:
 def _title(
     sentences: Sequence[Sentence], begin: int, end: int, bounds: list[tuple[int, int]]
 ) -> str:
-    """The chapter's most distinctive content words (frequent here, rare in other chapters)."""
+    """The chapter's most distinctive content words (frequent here, rare in other chapters);
+    people's names say who spoke, not what about, so they are left out."""
+    names = {w for s in sentences for w in _TOKEN.findall(s.speaker.lower())}
     counts = [
-        Counter(w for s in sentences[b:e] for w in _TOKEN.findall(s.text.lower()) if w not in _STOP)
+        Counter(w for s in sentences[b:e] for w in content_words(s.text) if w not in names)
         for b, e in bounds
     ]
     here = counts[bounds.index((begin, end))]
