@@ -9,5 +9,6 @@ cd "$(dirname "$0")/.."
 command=(.venv/bin/minutekeeper summarize examples/meeting.flac
   --date 2026-11-23 --hotwords "Tallyloop, diarization, Grafana"
   --speaker S1=Alice --speaker S2=Bob --speaker S3=Carol --no-transcript)
-printf '$ %s\n\n' "${command[*]}" >&2
+show() { for word in "$@"; do [[ $word == *" "* ]] && printf " '%s'" "$word" || printf ' %s' "$word"; done; }
+{ printf '$'; show "${command[@]}"; printf '\n\n'; } >&2
 "${command[@]}"

@@ -8,7 +8,7 @@ Cue patterns find the candidates and say who is meant:
 - an offer taken ("Can someone…?" / "I'll do it."): whoever took it owns the asked-for task;
 - a third person ("Raj is going to change…"), when the name is on the roster.
 A hedge ("maybe", "at some point") or a past tense is not a commitment. The classifier
-(`items_classifier.py`) drops candidates whose embedding reads like small talk.
+(`classifier.py`) drops candidates whose embedding reads like small talk.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from features.summary.dates import PHRASE, Due, find_due
-from features.summary.summary import ActionItem, Citation, Point
+from features.summary.summary import ActionItem, Point
 from features.summary.text import Sentence
 
 _FLAGS = re.IGNORECASE
@@ -317,7 +317,3 @@ def open_questions(sentences: Sequence[Sentence]) -> list[tuple[Point, Sentence]
                 cited = sorted({sentence.citation, support[0].citation}, key=lambda c: c.start)
                 found.append((Point(text, tuple(cited)), sentence))
     return found
-
-
-def citations_of(items: Sequence[tuple[object, Sentence]]) -> set[Citation]:
-    return {sentence.citation for _, sentence in items}
