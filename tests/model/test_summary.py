@@ -4,7 +4,6 @@ scripted generator (a real class that satisfies `TextGenerator`) and a tiny rand
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from features.summary.text import sentences
 from features.transcription.service import read_transcript
 from features.transcription.transcript import Segment, Speaker, Transcript
 from models.embeddings import Embedder
-from models.llm import ChatMessage, Generation
+from tests.fakes import ScriptedGenerator
 from tests.model.tiny_llm import TEMPLATE, tiny_llama
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -34,34 +33,6 @@ def meeting() -> Transcript:
 def summary(meeting: Transcript, embedder: Embedder) -> Summary:
     request = service.SummaryRequest(meeting_date=MEETING_DATE)
     return service.summarize_meeting(meeting, embedder=embedder, request=request)
-
-
-class ScriptedGenerator:
-    """Answers each call with the next scripted reply (a function of the prompt)."""
-
-    name = "scripted"
-
-    def __init__(self, *replies: str | Callable[[str], str], context_length: int = 8192) -> None:
-        self.replies = list(replies)
-        self.prompts: list[str] = []
-        self.context_length = context_length
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def generate(
-        self,
-        messages: list[ChatMessage] | str,
-        *,
-        max_new_tokens: int = 256,
-        temperature: float = 0.0,
-        stop: list[str] | None = None,
-    ) -> Generation:
-        prompt = messages if isinstance(messages, str) else "\n".join(m.content for m in messages)
-        self.prompts.append(prompt)
-        reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
-        text = reply(prompt) if callable(reply) else reply
-        return Generation(text, self.count_tokens(prompt), len(text.split()), "stop")
 
 
 def test_example_meeting_summary_finds_every_scripted_action_item(summary: Summary) -> None:

@@ -1,0 +1,152 @@
+"""`draft_message`: a reply, a meeting follow-up or a rewrite, checked before it is shown.
+
+Preprocess (fit the thread to the model's window, build the prompt) -> generate -> clean
+(no echo, no labels, no next turn) -> check (asked-for names, dates and numbers present,
+length in band, nothing from messages the user was not shown). A draft that fails a check
+is regenerated once (or replaced by an alternative that passes); what still fails is
+reported with the draft, never hidden.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from features.compose import checks, prompts
+from features.compose.draft import ComposeRequest, Draft
+from features.compose.errors import EmptyDraft, InvalidChoice
+from features.compose.thread import Message, Thread
+from features.summary.render import clock
+from features.summary.summary import Summary
+from models.llm import ChatMessage, TextGenerator
+
+MAX_NEW = {"short": 96, "medium": 220, "long": 480}
+RETRY_TEMPERATURE = 0.7
+_QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and curly quotes
+
+
+def draft_message(
+    thread: Thread,
+    request: ComposeRequest,
+    *,
+    generator: TextGenerator,
+    meeting: Summary | None = None,
+) -> Draft:
+    notes: list[str] = []
+    used: tuple[Message, ...] = ()
+    items: tuple[str, ...] = ()
+    if request.mode == "reply":
+        if not thread.visible():
+            raise InvalidChoice("the thread has no messages to reply to")
+        used = fit(thread.visible(), generator, request, notes)
+        if not request.instruction.strip():
+            notes.append("No instruction given: the reply answers the thread alone.")
+        messages = prompts.reply(used, user=request.user, instruction=request.instruction,
+                                 tone=request.tone, length=request.length)  # fmt: skip
+    elif request.mode == "followup":
+        if meeting is None:
+            raise InvalidChoice("followup needs a meeting (its summary)")
+        text, items = meeting_notes(meeting)
+        messages = prompts.followup(text, user=request.user, instruction=request.instruction,
+                                    tone=request.tone, length=request.length)  # fmt: skip
+    else:
+        messages = prompts.rewrite(request.instruction, user=request.user, tone=request.tone,
+                                   length=request.length)  # fmt: skip
+    texts, failed = _generate(messages, request, generator, thread.hidden())
+    return Draft(
+        text=texts[0],
+        alternatives=tuple(texts[1:]),
+        used_messages=tuple(m.id for m in used),
+        used_items=items,
+        notes=tuple(notes),
+        failed_checks=tuple(failed),
+    )
+
+
+def fit(
+    messages: Sequence[Message], generator: TextGenerator, request: ComposeRequest, notes: list[str]
+) -> tuple[Message, ...]:
+    """The newest messages that fit the window, plus the ones they reply to; older ones are
+    left out (and the draft says how many), never cut in the middle."""
+    empty = prompts.reply([], user=request.user, instruction=request.instruction,
+                          tone=request.tone, length=request.length)  # fmt: skip
+    overhead = sum(generator.count_tokens(m.content) for m in empty) + 32
+    budget = generator.context_length - MAX_NEW[request.length] - overhead
+    by_id = {m.id: m for m in messages}
+    kept: dict[str, Message] = {}
+    used = 0
+    for message in reversed(messages):
+        chain = [message]
+        while chain[-1].reply_to in by_id and chain[-1].reply_to not in kept:
+            chain.append(by_id[chain[-1].reply_to])
+        cost = sum(generator.count_tokens(f"{m.author}: {m.text}") + 1 for m in chain)
+        if message.id in kept or used + cost > budget:
+            continue
+        kept.update((m.id, m) for m in chain)
+        used += cost
+    if not kept:
+        raise InvalidChoice("the newest message alone is longer than the model's window")
+    left_out = len(messages) - len(kept)
+    if left_out:
+        notes.append(f"{left_out} earlier message(s) did not fit the model's window and "
+                     "were left out.")  # fmt: skip
+    return tuple(m for m in messages if m.id in kept)
+
+
+def meeting_notes(summary: Summary) -> tuple[str, tuple[str, ...]]:
+    """Decisions and action items (owner, task, due date) as prompt lines, with the
+    segments they come from."""
+    lines, cited = [], []
+    for point in summary.decisions:
+        lines.append(f"- Decided: {point.text}")
+        cited += [c.segment_id for c in point.citations]
+    for item in summary.action_items:
+        due = f" by {item.due.isoformat()}" if item.due else ""
+        lines.append(f"- {item.owner or 'Someone'}: {item.task}{due}")
+        cited += [c.segment_id for c in item.citations]
+    if not lines:
+        lines = [f"- {p.text} [{clock(p.citations[0].start)}]" for p in summary.overview]
+        cited = [p.citations[0].segment_id for p in summary.overview]
+    return "\n".join(lines), tuple(dict.fromkeys(cited))
+
+
+def _generate(
+    messages: list[ChatMessage],
+    request: ComposeRequest,
+    generator: TextGenerator,
+    hidden: Sequence[Message],
+) -> tuple[list[str], list[str]]:
+    """n drafts, the first one passing its checks if any does; one regeneration if none."""
+    drafts: list[tuple[str, list[str]]] = []
+    tries = request.n + 1  # one regeneration beyond the alternatives asked for
+    for attempt in range(tries):
+        temperature = 0.0 if attempt == 0 else RETRY_TEMPERATURE
+        out = generator.generate(messages, max_new_tokens=MAX_NEW[request.length],
+                                 temperature=temperature, stop=prompts.STOP)  # fmt: skip
+        text = clean(out.text, user=request.user)
+        if not text:
+            continue
+        found = checks.problems(
+            text,
+            instruction=request.instruction,
+            length=request.length,
+            hidden=hidden,
+            check_entities=request.mode != "rewrite",
+        )
+        drafts.append((text, found))
+        if len(drafts) >= request.n and any(not p for _, p in drafts):
+            break
+    if not drafts:
+        raise EmptyDraft(f"the language model ({generator.name}) returned no text, twice")
+    drafts.sort(key=lambda d: len(d[1]))  # stable: passing drafts first, in the order made
+    return [text for text, _ in drafts[: request.n]], drafts[0][1]
+
+
+def clean(text: str, *, user: str) -> str:
+    """The message alone: no role label or the user's own name in front, no quotes around
+    it, nothing after a line that starts a new turn."""
+    text = re.split(r"\n\s*(?:User|System|Assistant|Thread)\s*:", text)[0].strip()
+    text = re.sub(rf"^(?:assistant|{re.escape(user)})\s*:\s*", "", text, flags=re.I)
+    if len(text) > 1 and text[0] in _QUOTES and text[-1] in _QUOTES:
+        text = text[1:-1].strip()
+    return text

@@ -1,0 +1,133 @@
+"""Compose with a scripted generator: prompts, cleaning, checks and regeneration, fitting a
+long thread to the window, and bad input."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from features.compose import checks
+from features.compose.draft import ComposeRequest
+from features.compose.errors import EmptyDraft, InvalidChoice, InvalidThread
+from features.compose.service import clean, draft_message
+from features.compose.thread import Message, Thread, parse_json, parse_lines
+from features.summary.summary import ActionItem, Citation, Point, Summary
+from tests.fakes import ScriptedGenerator
+
+THREAD = parse_lines("Ann: Is the deck ready?\nBen: I think Dana has it.\nAnn: Dana?")
+
+
+def request(**fields: object) -> ComposeRequest:
+    return ComposeRequest(user="Dana", **fields)  # type: ignore[arg-type]
+
+
+def test_a_reply_speaks_as_the_user_about_the_thread() -> None:
+    generator = ScriptedGenerator("Dana: Yes, the deck is ready, I will send it by Friday.")
+    draft = draft_message(THREAD, request(instruction="say it goes out by Friday"),
+                          generator=generator)  # fmt: skip
+    assert draft.text == "Yes, the deck is ready, I will send it by Friday."
+    assert draft.failed_checks == () and draft.used_messages == ("m1", "m2", "m3")
+    prompt = generator.prompts[0]
+    assert "Write Dana's reply" in prompt and "Ann: Dana?" in prompt
+
+
+def test_a_draft_missing_what_was_asked_is_regenerated_once() -> None:
+    generator = ScriptedGenerator("Yes, it is ready.", "Yes, it is ready for Ben on Friday.")
+    draft = draft_message(THREAD, request(instruction="tell Ben it is ready for Friday"),
+                          generator=generator)  # fmt: skip
+    assert draft.text == "Yes, it is ready for Ben on Friday." and draft.failed_checks == ()
+    assert len(generator.prompts) == 2
+
+
+def test_a_draft_that_still_fails_says_what_is_wrong() -> None:
+    draft = draft_message(THREAD, request(instruction="mention the 300 euros"),
+                          generator=ScriptedGenerator("Yes, it is ready."))  # fmt: skip
+    assert draft.failed_checks and "300" in draft.failed_checks[0]
+
+
+def test_a_model_that_returns_nothing_is_an_error_not_an_empty_draft() -> None:
+    with pytest.raises(EmptyDraft, match="returned no text"):
+        draft_message(THREAD, request(), generator=ScriptedGenerator("   "))
+
+
+def test_no_instruction_replies_from_the_thread_alone() -> None:
+    draft = draft_message(THREAD, request(), generator=ScriptedGenerator("Yes, it is ready."))
+    assert any("No instruction" in note for note in draft.notes)
+
+
+def test_a_long_thread_keeps_the_newest_messages_and_what_they_answer() -> None:
+    old = [Message(f"m{i}", "Ann", "filler " * 40) for i in range(1, 30)]
+    root = Message("q", "Ben", "Who owns the budget review?")
+    newest = Message("r", "Ann", "Dana, can you answer Ben?", reply_to="q")
+    thread = Thread((root, *old, newest))
+    generator = ScriptedGenerator("I own the budget review.", context_length=600)
+    draft = draft_message(thread, request(), generator=generator)
+    assert draft.used_messages[0] == "q" and draft.used_messages[-1] == "r"
+    assert any("left out" in note for note in draft.notes)
+    assert len(draft.used_messages) < len(thread.messages)
+
+
+def test_a_draft_repeating_a_message_the_user_was_not_shown_fails_its_check() -> None:
+    secret = Message("s", "Ben", "the layoffs will be announced on the ninth of May", shown=False)
+    thread = Thread((*THREAD.messages, secret))
+    leak = "Sure, and the layoffs will be announced on the ninth of May."
+    generator = ScriptedGenerator(leak)
+    draft = draft_message(thread, request(), generator=generator)
+    assert "secret" not in generator.prompts[0] and "layoffs" not in generator.prompts[0]
+    assert any("not shown (s)" in problem for problem in draft.failed_checks)
+
+
+def test_followup_draws_on_decisions_and_action_items() -> None:
+    meeting = Summary(
+        overview=(),
+        key_points=(),
+        decisions=(Point("Ship offline mode in December.", (Citation("s0007", 36.0),)),),
+        action_items=(
+            ActionItem(
+                "Send the sync design",
+                "Bob",
+                date(2026, 11, 26),
+                "by Thursday",
+                (Citation("s0008", 43.0),),
+            ),
+        ),
+        open_questions=(),
+        chapters=(),
+        engine="extractive",
+    )
+    generator = ScriptedGenerator("Thanks all: offline mode ships in December; Bob sends the "
+                                  "sync design by 2026-11-26.")  # fmt: skip
+    draft = draft_message(Thread(()), request(mode="followup", length="medium"),
+                          generator=generator, meeting=meeting)  # fmt: skip
+    assert draft.used_items == ("s0007", "s0008")
+    assert "- Bob: Send the sync design by 2026-11-26" in generator.prompts[0]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"tone": "sarcastic"}, "choose: neutral, friendly, formal, concise"),
+        ({"length": "epic"}, "choose: short, medium, long"),
+        ({"mode": "rewrite"}, "rewrite needs the text"),
+        ({"n": 9}, "1 to 5"),
+    ],
+)
+def test_unknown_choices_list_the_valid_ones(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidChoice, match=message):
+        request(**fields)
+
+
+def test_thread_files_name_the_bad_field_or_line() -> None:
+    with pytest.raises(InvalidThread, match=r"messages\[1\]\.author"):
+        parse_json('{"messages": [{"author": "a", "text": "b"}, {"text": "c"}]}')
+    with pytest.raises(InvalidThread, match="line 2"):
+        parse_lines("Ann: hello\nthis line has no speaker")
+
+
+def test_cleaning_removes_labels_quotes_and_the_next_turn() -> None:
+    assert clean('Dana: "Sure, tomorrow."\nUser: next', user="Dana") == "Sure, tomorrow."
+
+
+def test_required_entities_come_from_the_instruction() -> None:
+    assert checks.required("Tell Ben it costs 300 euros, due by Friday") == ["Friday", "300", "Ben"]
