@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli import audit_cmds, consent_cmds, summary_cmds, transcribe_cmds
+from app.cli import audit_cmds, compose_cmds, consent_cmds, summary_cmds, transcribe_cmds
 from app.cli.context import CliState
 from app.core.errors import AppError
 
@@ -27,6 +27,7 @@ app.add_typer(transcribe_cmds.models_app, name="models")
 app.command("transcribe")(transcribe_cmds.transcribe)
 app.command("summarize")(summary_cmds.summarize)
 app.command("ask")(summary_cmds.ask)
+app.command("compose")(compose_cmds.compose)
 
 
 @app.callback()

@@ -30,7 +30,13 @@ def words(text: str) -> int:
 
 
 def problems(
-    text: str, *, instruction: str, length: str, hidden: Sequence[Message], check_entities: bool
+    text: str,
+    *,
+    instruction: str,
+    length: str,
+    hidden: Sequence[Message],
+    check_entities: bool,
+    prompt: Sequence[str] = (),
 ) -> list[str]:
     """What is wrong with a draft; empty when it passes."""
     found = []
@@ -43,6 +49,8 @@ def problems(
         found.append(f"{words(text)} words, outside the {length} band ({low}-{high})")
     if _LABEL.search(text):
         found.append("contains a role or prompt label")
+    if any(_shares_run(text, part) for part in prompt):
+        found.append("repeats the prompt instead of answering it")
     for message in hidden:
         if _shares_run(text, message.text):
             found.append(f"repeats a message the user was not shown ({message.id})")

@@ -132,6 +132,9 @@ def _generate(
             length=request.length,
             hidden=hidden,
             check_entities=request.mode != "rewrite",
+            prompt=[m.content for m in messages if m.role != "assistant"]
+            if request.mode != "rewrite"
+            else [m.content for m in messages[:1]],
         )
         drafts.append((text, found))
         if len(drafts) >= request.n and any(not p for _, p in drafts):

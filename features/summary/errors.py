@@ -27,3 +27,7 @@ class ContextTooSmall(SummaryError):
     """The model's context cannot hold even the instructions and one line of transcript."""
 
     code = "context_too_small"
+
+
+class InvalidSummaryFile(InvalidInput):
+    code = "invalid_summary_file"

@@ -137,3 +137,49 @@ def render_answer(answer: Answer, fmt: str) -> str:
     lines = [f"{answer.text} {_cite(answer.citations)}".rstrip()]
     lines += [f"_Note: {note}_" for note in answer.notes]
     return "\n\n".join(lines) + "\n"
+
+
+def from_dict(data: dict[str, Any], *, where: str = "summary") -> Summary:
+    """A summary written by `to_dict` (`summarize --format json`), read back; a malformed
+    one is an error naming the field."""
+    from datetime import date
+
+    from features.summary.errors import InvalidSummaryFile
+
+    def cites(value: Any, at: str) -> tuple[Citation, ...]:
+        if not isinstance(value, list):
+            raise InvalidSummaryFile(f"{where}: {at}.citations: expected a list")
+        try:
+            return tuple(Citation(str(c["segment_id"]), float(c["start"])) for c in value)
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidSummaryFile(f"{where}: {at}.citations: {error}") from error
+
+    def points(key: str) -> tuple[Point, ...]:
+        found = []
+        for i, item in enumerate(data.get(key) or []):
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise InvalidSummaryFile(f"{where}: {key}[{i}].text: expected a string")
+            found.append(Point(item["text"], cites(item.get("citations"), f"{key}[{i}]")))
+        return tuple(found)
+
+    actions = []
+    for i, item in enumerate(data.get("action_items") or []):
+        at = f"action_items[{i}]"
+        if not isinstance(item, dict) or not isinstance(item.get("task"), str):
+            raise InvalidSummaryFile(f"{where}: {at}.task: expected a string")
+        try:
+            due = date.fromisoformat(item["due"]) if item.get("due") else None
+        except (TypeError, ValueError) as error:
+            raise InvalidSummaryFile(f"{where}: {at}.due: expected YYYY-MM-DD") from error
+        actions.append(ActionItem(item["task"], item.get("owner"), due, item.get("due_phrase"),
+                                  cites(item.get("citations"), at)))  # fmt: skip
+    return Summary(
+        overview=points("overview"),
+        key_points=points("key_points"),
+        decisions=points("decisions"),
+        action_items=tuple(actions),
+        open_questions=points("open_questions"),
+        chapters=(),
+        engine=str(data.get("engine", "extractive")),
+        notes=tuple(str(n) for n in data.get("notes") or []),
+    )

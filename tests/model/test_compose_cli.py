@@ -1,0 +1,79 @@
+"""`minutekeeper compose` through the installed console script, on a tiny random Llama
+(real CTranslate2 backend; its words are random, so its drafts fail their checks and say so)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.model.test_transcribe_cli import mk
+from tests.model.tiny_llm import TEMPLATE, tiny_llama
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("compose-cli")
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tiny_llama(tmp_path_factory.mktemp("tiny"), chat_template=TEMPLATE, context=4096)
+    return str(folder)
+
+
+@pytest.fixture(scope="module")
+def thread(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("thread") / "thread.txt"
+    path.write_text("Ann: Is the deck ready?\nBen: Dana has it.\nAnn: Dana, can you confirm?\n")
+    return str(path)
+
+
+def test_compose_a_reply_reports_its_checks(data_dir: Path, model: str, thread: str) -> None:
+    result = mk(data_dir, "compose", "--thread", thread, "--instruction", "say it costs 300 euros",
+                "--user", "Dana", "--llm", model, "--format", "json", "--n", "2")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    draft = json.loads(result.stdout)
+    assert draft["text"].strip() and draft["used_messages"] == ["m1", "m2", "m3"]
+    assert len(draft["alternatives"]) <= 1
+    assert draft["failed_checks"]  # its vocabulary has no "300"
+
+
+def test_followup_from_a_summary_file(data_dir: Path, model: str, tmp_path: Path) -> None:
+    summary = mk(data_dir, "summarize", str(EXAMPLES / "meeting.vtt"), "--date", "2026-11-23",
+                 "--format", "json")  # fmt: skip
+    path = tmp_path / "summary.json"
+    path.write_text(summary.stdout)
+    result = mk(data_dir, "compose", "--mode", "followup", "--meeting", str(path), "--llm",
+                model, "--format", "json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "s0008" in json.loads(result.stdout)["used_items"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--tone", "sarcastic"], "choose: neutral, friendly, formal, concise"),
+        (["--length", "epic"], "choose: short, medium, long"),
+        (["--mode", "followup"], "followup needs a meeting"),
+        (["--meeting", "missing.json", "--mode", "followup"], "no such file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_1(
+    data_dir: Path, thread: str, args: list[str], message: str
+) -> None:
+    result = mk(data_dir, "compose", "--thread", thread, *args)
+    assert result.returncode == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_thread_and_a_malformed_summary_are_named(data_dir: Path, tmp_path: Path) -> None:
+    missing = mk(data_dir, "compose", "--thread", str(tmp_path / "nope.txt"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"action_items": [{"task": "x", "due": "soon", "citations": []}]}))
+    result = mk(data_dir, "compose", "--mode", "followup", "--meeting", str(bad))
+    assert result.returncode == 1 and "action_items[0].due" in result.stderr
