@@ -25,6 +25,15 @@ def required(instruction: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def lost_words(original: str, text: str) -> list[str]:
+    """A rewrite keeps the facts: the original's longer words (4+ letters) it dropped, when
+    it dropped more than half of them."""
+    wanted = list(dict.fromkeys(w for w in re.findall(r"[a-z]{4,}", original.lower())))
+    said = set(re.findall(r"[a-z]+", text.lower()))
+    missing = [w for w in wanted if w not in said]
+    return missing if len(missing) * 2 > len(wanted) else []
+
+
 def words(text: str) -> int:
     return len(re.findall(r"\S+", text))
 

@@ -136,6 +136,8 @@ def _generate(
             if request.mode != "rewrite"
             else [m.content for m in messages[:1]],
         )
+        if request.mode == "rewrite" and (lost := checks.lost_words(request.instruction, text)):
+            found.append(f"drops what the original says: {', '.join(lost)}")
         drafts.append((text, found))
         if len(drafts) >= request.n and any(not p for _, p in drafts):
             break

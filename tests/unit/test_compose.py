@@ -131,3 +131,12 @@ def test_cleaning_removes_labels_quotes_and_the_next_turn() -> None:
 
 def test_required_entities_come_from_the_instruction() -> None:
     assert checks.required("Tell Ben it costs 300 euros, due by Friday") == ["Friday", "300", "Ben"]
+
+
+def test_a_rewrite_must_keep_what_the_original_says() -> None:
+    polite = "Could you please send the deck as soon as possible?"
+    generator = ScriptedGenerator("I want to know what you are doing.", polite)
+    ask = request(mode="rewrite", tone="formal", instruction="pls send deck asap")
+    draft = draft_message(Thread(()), ask, generator=generator)
+    assert draft.text == polite
+    assert draft.failed_checks == () and len(generator.prompts) == 2
