@@ -131,6 +131,11 @@ def _chapters(
     duration: float,
 ) -> tuple[Chapter, ...]:
     bounds = chapter_bounds(vectors)
+    names = {w for s in sentences for w in _TOKEN.findall(s.speaker.lower())}
+    counts = [  # people's names say who spoke, not what about
+        Counter(w for s in sentences[b:e] for w in content_words(s.text) if w not in names)
+        for b, e in bounds
+    ]
     chapters = []
     for begin, end in bounds:
         inside = [i for i in candidates if begin <= i < end] or list(range(begin, end))
@@ -139,7 +144,7 @@ def _chapters(
         last = sentences[end - 1].end if end < len(sentences) else max(duration, sentences[-1].end)
         chapters.append(
             Chapter(
-                title=_title(sentences, begin, end, bounds),
+                title=_title(counts, bounds.index((begin, end))),
                 start=round(sentences[begin].start, 2),
                 end=round(last, 2),
                 citations=(sentences[begin].citation, sentences[central].citation),
@@ -183,21 +188,13 @@ def chapter_bounds(vectors: np.ndarray) -> list[tuple[int, int]]:
     return list(itertools.pairwise(edges))
 
 
-def _title(
-    sentences: Sequence[Sentence], begin: int, end: int, bounds: list[tuple[int, int]]
-) -> str:
-    """The chapter's most distinctive content words (frequent here, rare in other chapters);
-    people's names say who spoke, not what about, so they are left out."""
-    names = {w for s in sentences for w in _TOKEN.findall(s.speaker.lower())}
-    counts = [
-        Counter(w for s in sentences[b:e] for w in content_words(s.text) if w not in names)
-        for b, e in bounds
-    ]
-    here = counts[bounds.index((begin, end))]
+def _title(counts: list[Counter[str]], chapter: int) -> str:
+    """The chapter's most distinctive content words (frequent here, rare in other chapters)."""
+    here = counts[chapter]
     spread = Counter(w for c in counts for w in c)
 
     def weight(word: str) -> float:
-        return here[word] * math.log(1 + len(bounds) / spread[word])
+        return here[word] * math.log(1 + len(counts) / spread[word])
 
     ranked = sorted((w for w in here if here[w] >= 2 or len(here) < 12), key=lambda w: -weight(w))
     words = ranked[:3] or ["discussion"]

@@ -87,11 +87,11 @@ def summarize_meeting(
         questions=items.open_questions(said),
     )
     vectors = _embed(said, embedder, also=[s.index for s in found.sentences()])
-    base = _extractive(transcript, said, vectors, embedder, found, request.meeting_date)
+    grounder = Grounder(said, embedder, vectors=vectors)
+    base = _extractive(transcript, said, vectors, embedder, grounder, found, request.meeting_date)
     if request.engine == "extractive":
         return base
     assert generator is not None
-    grounder = Grounder(said, embedder, vectors=vectors)
     llm = LlmSummarizer(generator, grounder, roster=roster, meeting_date=request.meeting_date)
     draft = Draft()
     try:
@@ -135,12 +135,12 @@ def _extractive(
     said: Sequence[Sentence],
     vectors: np.ndarray,
     embedder: Embedder,
+    grounder: Grounder,
     found: Found,
     meeting_date: date | None,
 ) -> Summary:
     picked = extractive.select(said, vectors, duration=transcript.duration)
     classifier = classifier_for(embedder)
-    grounder = Grounder(said, embedder, vectors=vectors)
     actions = [
         a
         for a in _confirmed(found.actions, vectors, classifier, ACTION)
