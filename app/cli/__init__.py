@@ -11,7 +11,14 @@ from typing import Annotated
 
 import typer
 
-from app.cli import audit_cmds, compose_cmds, consent_cmds, summary_cmds, transcribe_cmds
+from app.cli import (
+    audit_cmds,
+    compose_cmds,
+    consent_cmds,
+    meeting_cmds,
+    summary_cmds,
+    transcribe_cmds,
+)
 from app.cli.context import CliState
 from app.core.errors import AppError
 
@@ -24,10 +31,12 @@ app = typer.Typer(
 app.add_typer(consent_cmds.app, name="consent")
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(transcribe_cmds.models_app, name="models")
+app.add_typer(meeting_cmds.app, name="meetings")
 app.command("transcribe")(transcribe_cmds.transcribe)
 app.command("summarize")(summary_cmds.summarize)
 app.command("ask")(summary_cmds.ask)
 app.command("compose")(compose_cmds.compose)
+app.command("feedback")(compose_cmds.feedback)
 
 
 @app.callback()

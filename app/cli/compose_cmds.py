@@ -1,4 +1,5 @@
-"""`minutekeeper compose`: draft a chat message from a thread, an instruction, a meeting."""
+"""`minutekeeper compose` drafts a chat message from a thread, an instruction, a meeting;
+`minutekeeper feedback` records the text that was actually sent."""
 
 from __future__ import annotations
 
@@ -26,35 +27,58 @@ def compose(
     tone: Annotated[str, typer.Option(help="neutral, friendly, formal or concise.")] = "neutral",
     length: Annotated[str, typer.Option(help="short, medium or long.")] = "short",
     meeting: Annotated[
+        str | None, typer.Option(help="A saved meeting's id (see `meetings list`), for followup.")
+    ] = None,
+    summary_file: Annotated[
         Path | None,
-        typer.Option(help="The meeting's summary (summarize --format json), for followup."),
+        typer.Option("--summary", help="Or a summary file (summarize --format json)."),
     ] = None,
     n: Annotated[int, typer.Option(help="Drafts to offer (1 to 5).")] = 1,
     user: Annotated[str | None, typer.Option(help="Who the draft speaks as.")] = None,
     llm: Annotated[str | None, typer.Option(help="LLM name or folder.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
-    """Draft a reply to a thread, a follow-up after a meeting, or a rewrite of your text."""
+    """Draft a reply to a thread, a follow-up after a meeting, or a rewrite of your text.
+
+    The draft is kept with an id; `minutekeeper feedback ID --sent TEXT` records what you
+    actually sent.
+    """
     from features.compose.draft import ComposeRequest
     from features.compose.service import draft_message
+    from features.compose.store import record_draft
     from features.compose.thread import Thread, load_thread
     from models import registry
 
     if fmt not in ("text", "json"):
         raise InvalidInput(f"unknown format {fmt!r}; choose: text, json")
-    settings = state(ctx).settings()
+    cli = state(ctx)
+    settings = cli.settings()
     request = ComposeRequest(instruction=instruction, mode=mode, tone=tone, length=length,
                              user=user or settings.local_user, n=n)  # fmt: skip
     if mode == "reply" and thread is None:
         raise InvalidInput("reply needs --thread FILE")
-    if mode == "followup" and meeting is None:
-        raise InvalidInput("followup needs a meeting: --meeting SUMMARY.json")
+    if meeting is not None and summary_file is not None:
+        raise InvalidInput("give --meeting ID or --summary FILE, not both")
+    if mode == "followup" and meeting is None and summary_file is None:
+        raise InvalidInput("followup needs a meeting: --meeting ID (see `meetings list`)")
     loaded = load_thread(thread) if thread is not None else Thread(())
-    summary = _meeting(meeting) if meeting is not None else None
+    me = cli.principal()
+    summary = _summary_file(summary_file) if summary_file is not None else None
+    if meeting is not None:
+        from features.meetings.store import find_meeting
+
+        stored = find_meeting(cli.engine(), me.tenant_id, meeting)
+        if stored.summary is None:
+            raise InvalidInput(f"meeting {stored.info.id} has no summary yet")
+        summary, meeting = stored.summary, stored.info.id
     generator = registry.build_generator(settings, model=llm)
     draft = draft_message(loaded, request, generator=generator, meeting=summary)
+    draft_id = record_draft(cli.engine(), tenant_id=me.tenant_id, author_id=me.subject_id,
+                            request=request, thread=loaded.messages, draft=draft,
+                            model_id=generator.name, meeting_id=meeting)  # fmt: skip
     if fmt == "json":
         body = {
+            "id": draft_id,
             "text": draft.text,
             "alternatives": list(draft.alternatives),
             "used_messages": list(draft.used_messages),
@@ -67,18 +91,54 @@ def compose(
     lines = [draft.text, *(f"\n(alternative) {a}" for a in draft.alternatives)]
     lines += [f"\nnote: {note}" for note in draft.notes]
     lines += [f"\ncheck failed: {problem}" for problem in draft.failed_checks]
+    lines += [f"\ndraft {draft_id}: after sending, `minutekeeper feedback {draft_id} --sent ...`"]
     write_output("\n".join(lines) + "\n", None)
 
 
-def _meeting(path: Path) -> Summary:
+def feedback(
+    ctx: typer.Context,
+    draft: Annotated[str, typer.Argument(help="The draft's id (compose prints it).")],
+    sent: Annotated[str | None, typer.Option(help="The message as you sent it.")] = None,
+    sent_file: Annotated[
+        Path | None, typer.Option(help="Or a file holding it ('-' reads stdin).")
+    ] = None,
+    rating: Annotated[int | None, typer.Option(help="How good the draft was, 1 to 5.")] = None,
+) -> None:
+    """Record the text you actually sent for a draft, and optionally rate the draft."""
+    from features.compose.store import record_feedback
+
+    if (sent is None) == (sent_file is None):
+        raise InvalidInput("give the sent message once: --sent TEXT or --sent-file FILE")
+    text = sent if sent is not None else _read_text(sent_file)
+    cli = state(ctx)
+    me = cli.principal()
+    recorded = record_feedback(cli.engine(), tenant_id=me.tenant_id, author_id=me.subject_id,
+                               draft_id=draft, sent_text=text, rating=rating)  # fmt: skip
+    rated = f", rated {recorded.rating}/5" if recorded.rating is not None else ""
+    typer.echo(f"recorded what you sent for draft {recorded.draft_id}{rated}")
+
+
+def _read_text(path: Path | None) -> str:
+    assert path is not None
+    if str(path) == "-":
+        return typer.get_text_stream("stdin").read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise InvalidInput(f"{path}: no such file") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInput(f"{path}: cannot read it as UTF-8 text ({error})") from error
+
+
+def _summary_file(path: Path) -> Summary:
     from features.summary.render import from_dict
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as error:
-        raise InvalidInput(f"meeting {path}: no such file") from error
+        raise InvalidInput(f"summary {path}: no such file") from error
     except (OSError, ValueError) as error:
-        raise InvalidInput(f"meeting {path}: not a summary JSON file ({error})") from error
+        raise InvalidInput(f"summary {path}: not a summary JSON file ({error})") from error
     if not isinstance(data, dict):
-        raise InvalidInput(f"meeting {path}: expected a summary object")
+        raise InvalidInput(f"summary {path}: expected a summary object")
     return from_dict(data, where=str(path))

@@ -14,6 +14,8 @@ from app.core.settings import Settings
 from consent.domain import Principal, Role
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from consent.service import ConsentService
 
 
@@ -22,6 +24,7 @@ class CliState:
     data_dir: Path | None = None
     database_url: str | None = None
     _service: ConsentService | None = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
 
     def settings(self) -> Settings:
         overrides: dict[str, Any] = {}
@@ -36,16 +39,22 @@ class CliState:
             where = ".".join(str(part) for part in first["loc"]) or "settings"
             raise ConfigurationError(f"invalid setting {where}: {first['msg']}") from error
 
-    def service(self) -> ConsentService:
+    def engine(self) -> Engine:
+        """The database, migrated to the newest schema on first use."""
         # Imported here: the database stack costs ~0.3 s that `--help` and `transcribe` skip.
         from app.core.db import create_db_engine, migrate
+
+        if self._engine is None:
+            engine = create_db_engine(self.settings())
+            migrate(engine)
+            self._engine = engine
+        return self._engine
+
+    def service(self) -> ConsentService:
         from consent.service import ConsentService
 
         if self._service is None:
-            settings = self.settings()
-            engine = create_db_engine(settings)
-            migrate(engine)
-            self._service = ConsentService.from_settings(engine, settings)
+            self._service = ConsentService.from_settings(self.engine(), self.settings())
         return self._service
 
     def principal(self, role: Role = Role.MEMBER) -> Principal:

@@ -49,10 +49,18 @@ def summarize(
         bool, typer.Option("--transcript/--no-transcript", help="Append the cited transcript.")
     ] = True,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here.")] = None,
+    save: Annotated[
+        bool, typer.Option("--save/--no-save", help="Keep the meeting (see `meetings list`).")
+    ] = True,
+    title: Annotated[str | None, typer.Option(help="The saved meeting's title.")] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Summarize a meeting: overview, key points, decisions, action items, open questions and
-    chapters, every line citing the moments it comes from."""
+    """Summarize a meeting, every line citing the moments it comes from.
+
+    The summary has an overview, key points, decisions, action items, open questions and
+    chapters. The meeting is saved, so that `compose --mode followup --meeting ID` can
+    draft its follow-up.
+    """
     from features.summary import render, service
 
     if fmt not in render.FORMATS:
@@ -60,6 +68,7 @@ def summarize(
     chosen = engine or state(ctx).settings().summary_engine
     service.check_engine(chosen)
     day = _date(meeting_date)
+    owner = state(ctx).principal() if save else None  # a database problem shows up now
     transcript = _transcript(ctx, recording, track, channels_are_speakers, speaker, language,
                              hotwords, quiet)  # fmt: skip
     embedder, generator = _models(ctx, chosen, llm)
@@ -70,6 +79,20 @@ def summarize(
         request=service.SummaryRequest(engine=chosen, meeting_date=day),
     )
     write_output(render.render(summary, fmt, transcript if with_transcript else None), output)
+    if owner is not None:
+        from features.meetings.store import save_meeting
+
+        name = title or _title(recording, track)
+        saved = save_meeting(state(ctx).engine(), tenant_id=owner.tenant_id,
+                             owner_id=owner.subject_id, title=name, transcript=transcript,
+                             summary=summary)  # fmt: skip
+        typer.echo(f"saved as meeting {saved.id}", err=True)
+
+
+def _title(recording: Path | None, tracks: list[str]) -> str:
+    if recording is not None:
+        return recording.stem
+    return "meeting of " + ", ".join(pair.split("=", 1)[0] for pair in tracks)
 
 
 def ask(

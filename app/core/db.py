@@ -16,10 +16,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, exc, text
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Row,
+    Select,
+    create_engine,
+    event,
+    exc,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from app.core.errors import DatabaseUnavailable
@@ -142,6 +154,19 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
+def row_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction for ordinary rows (meetings, drafts), outside any hash chain.
+
+    SQLite starts it with BEGIN IMMEDIATE, so it never has to upgrade a read lock mid-way
+    (which fails at once when another writer holds it); PostgreSQL takes no ledger lock.
+    """
+    with _unavailable_as_app_error(engine), engine.connect() as conn:
+        conn = conn.execution_options(**{_WRITE_OPTION: True})
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     """A read-only transaction that sees one consistent snapshot of the database."""
     with _unavailable_as_app_error(engine), engine.connect() as conn:
@@ -161,3 +186,20 @@ def migrate(engine: Engine) -> None:
     with write_transaction(engine) as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+MIN_PREFIX = 4  # the shortest id prefix a person may type instead of a whole id
+
+
+def rows_by_id_or_prefix(
+    conn: Connection, query: Select[Any], column: ColumnElement[Any], ref: str
+) -> list[Row[Any]]:
+    """The row whose id is `ref`, else up to two rows whose id starts with it (two mean
+    the prefix is ambiguous); nothing for a prefix shorter than `MIN_PREFIX`."""
+    ref = ref.strip().lower()
+    if len(ref) < MIN_PREFIX:
+        return []
+    exact = conn.execute(query.where(column == ref)).all()
+    if exact:
+        return list(exact)
+    return list(conn.execute(query.where(column.startswith(ref, autoescape=True)).limit(2)).all())

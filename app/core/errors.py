@@ -32,3 +32,9 @@ class NotFound(AppError):
 
 class InvalidInput(AppError):
     code = "invalid_input"
+
+
+class Conflict(AppError):
+    """The request contradicts what is already recorded."""
+
+    code = "conflict"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import AppError, InvalidInput
+from app.core.errors import AppError, Conflict, InvalidInput, NotFound
 
 
 class ComposeError(AppError):
@@ -21,3 +21,21 @@ class EmptyDraft(ComposeError):
     """The model returned nothing usable, even after a second try."""
 
     code = "empty_draft"
+
+
+class DraftNotFound(NotFound):
+    code = "draft_not_found"
+
+
+class AmbiguousDraft(InvalidInput):
+    code = "ambiguous_draft"
+
+
+class InvalidFeedback(InvalidInput):
+    code = "invalid_feedback"
+
+
+class FeedbackConflict(Conflict):
+    """The draft already has different feedback; one draft takes one."""
+
+    code = "feedback_conflict"

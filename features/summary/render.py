@@ -173,13 +173,30 @@ def from_dict(data: dict[str, Any], *, where: str = "summary") -> Summary:
             raise InvalidSummaryFile(f"{where}: {at}.due: expected YYYY-MM-DD") from error
         actions.append(ActionItem(item["task"], item.get("owner"), due, item.get("due_phrase"),
                                   cites(item.get("citations"), at)))  # fmt: skip
+    chapters = []
+    for i, item in enumerate(data.get("chapters") or []):
+        at = f"chapters[{i}]"
+        try:
+            span = (str(item["title"]), float(item["start"]), float(item["end"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidSummaryFile(f"{where}: {at}: needs title, start and end") from error
+        chapters.append(Chapter(*span, cites(item.get("citations"), at)))
+    try:
+        day = date.fromisoformat(data["meeting_date"]) if data.get("meeting_date") else None
+    except (TypeError, ValueError) as error:
+        raise InvalidSummaryFile(f"{where}: meeting_date: expected YYYY-MM-DD") from error
+    dropped = data.get("dropped_claims", 0)
+    if not isinstance(dropped, int):
+        raise InvalidSummaryFile(f"{where}: dropped_claims: expected a whole number")
     return Summary(
         overview=points("overview"),
         key_points=points("key_points"),
         decisions=points("decisions"),
         action_items=tuple(actions),
         open_questions=points("open_questions"),
-        chapters=(),
+        chapters=tuple(chapters),
         engine=str(data.get("engine", "extractive")),
+        meeting_date=day,
         notes=tuple(str(n) for n in data.get("notes") or []),
+        dropped_claims=dropped,
     )

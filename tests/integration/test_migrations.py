@@ -7,7 +7,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
-import consent.store  # noqa: F401  (registers consent's tables on Base.metadata)
+# Imported for their side effect: each registers its tables on Base.metadata.
+import consent.store  # noqa: F401
+import features.compose.store  # drafts, feedback
+import features.meetings.store  # noqa: F401  (meetings)
 from app.core.db import Base, migrate
 
 

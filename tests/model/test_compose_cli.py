@@ -42,15 +42,46 @@ def test_compose_a_reply_reports_its_checks(data_dir: Path, model: str, thread: 
     assert draft["failed_checks"]  # its vocabulary has no "300"
 
 
-def test_followup_from_a_summary_file(data_dir: Path, model: str, tmp_path: Path) -> None:
-    summary = mk(data_dir, "summarize", str(EXAMPLES / "meeting.vtt"), "--date", "2026-11-23",
-                 "--format", "json")  # fmt: skip
-    path = tmp_path / "summary.json"
-    path.write_text(summary.stdout)
-    result = mk(data_dir, "compose", "--mode", "followup", "--meeting", str(path), "--llm",
+def test_followup_from_a_saved_meeting_then_feedback(data_dir: Path, model: str) -> None:
+    summarized = mk(data_dir, "summarize", str(EXAMPLES / "meeting.vtt"), "--date", "2026-11-23",
+                    "--format", "json", "--title", "Weekly sync")  # fmt: skip
+    assert summarized.returncode == 0, summarized.stderr
+    meeting_id = summarized.stderr.split("saved as meeting ")[1].split()[0]
+    listed = mk(data_dir, "meetings", "list", "--json")
+    assert any(
+        m["id"] == meeting_id and m["title"] == "Weekly sync" for m in json.loads(listed.stdout)
+    )
+    shown = mk(data_dir, "meetings", "show", meeting_id[:8], "--format", "json")
+    assert json.loads(shown.stdout) == json.loads(summarized.stdout)
+
+    result = mk(data_dir, "compose", "--mode", "followup", "--meeting", meeting_id[:8], "--llm",
                 model, "--format", "json")  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "s0008" in json.loads(result.stdout)["used_items"]
+    draft = json.loads(result.stdout)
+    assert "s0008" in draft["used_items"]
+
+    sent = mk(
+        data_dir, "feedback", draft["id"], "--sent", "Thanks all, notes below.", "--rating", "4"
+    )
+    assert sent.returncode == 0 and "rated 4/5" in sent.stdout, sent.stderr
+    again = mk(
+        data_dir, "feedback", draft["id"], "--sent", "Thanks all, notes below.", "--rating", "4"
+    )
+    assert again.returncode == 0, again.stderr  # the same feedback twice is one record
+    other = mk(data_dir, "feedback", draft["id"], "--sent", "Something else.")
+    assert other.returncode == 1 and "already has feedback" in other.stderr
+
+
+def test_followup_from_a_summary_file(data_dir: Path, model: str, tmp_path: Path) -> None:
+    summary = mk(data_dir, "summarize", str(EXAMPLES / "meeting.vtt"), "--date", "2026-11-23",
+                 "--format", "json", "--no-save")  # fmt: skip
+    assert "saved as meeting" not in summary.stderr
+    path = tmp_path / "summary.json"
+    path.write_text(summary.stdout)
+    result = mk(data_dir, "compose", "--mode", "followup", "--summary", str(path), "--llm",
+                model)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "minutekeeper feedback" in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -59,7 +90,8 @@ def test_followup_from_a_summary_file(data_dir: Path, model: str, tmp_path: Path
         (["--tone", "sarcastic"], "choose: neutral, friendly, formal, concise"),
         (["--length", "epic"], "choose: short, medium, long"),
         (["--mode", "followup"], "followup needs a meeting"),
-        (["--meeting", "missing.json", "--mode", "followup"], "no such file"),
+        (["--meeting", "0123abcd", "--mode", "followup"], "no meeting '0123abcd'"),
+        (["--summary", "missing.json", "--mode", "followup"], "no such file"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_1(
@@ -75,5 +107,19 @@ def test_a_missing_thread_and_a_malformed_summary_are_named(data_dir: Path, tmp_
     assert missing.returncode == 1 and "no such file" in missing.stderr
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"action_items": [{"task": "x", "due": "soon", "citations": []}]}))
-    result = mk(data_dir, "compose", "--mode", "followup", "--meeting", str(bad))
+    result = mk(data_dir, "compose", "--mode", "followup", "--summary", str(bad))
     assert result.returncode == 1 and "action_items[0].due" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["0123abcd", "--sent", "hi"], "no draft '0123abcd' of yours"),
+        (["0123abcd"], "--sent TEXT or --sent-file FILE"),
+        (["0123abcd", "--sent", "   "], "the sent text is empty"),
+        (["0123abcd", "--sent", "hi", "--rating", "9"], "rating must be 1 to 5"),
+    ],
+)
+def test_bad_feedback_is_one_line_and_exit_1(data_dir: Path, args: list[str], message: str) -> None:
+    result = mk(data_dir, "feedback", *args)
+    assert result.returncode == 1 and message in result.stderr, result.stderr

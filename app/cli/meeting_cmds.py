@@ -1,0 +1,74 @@
+"""`minutekeeper meetings ...`: the meetings `summarize` saved, by id."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from app.cli.context import state
+from app.cli.output import write_output
+from app.core.errors import InvalidInput
+
+app = typer.Typer(help="Meetings saved by summarize: list and show them.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Your tenant's meetings, newest first."""
+    from features.meetings.store import list_meetings
+    from features.summary.render import clock
+
+    cli = state(ctx)
+    found = list_meetings(cli.engine(), cli.principal().tenant_id)
+    if as_json:
+        rows = [
+            {
+                "id": m.id,
+                "title": m.title,
+                "source": m.source,
+                "duration": m.duration,
+                "meeting_date": m.meeting_date.isoformat() if m.meeting_date else None,
+                "created_at": m.created_at.isoformat(),
+                "summarized": m.summarized,
+            }
+            for m in found
+        ]
+        write_output(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", None)
+        return
+    if not found:
+        typer.echo("No meetings yet: `minutekeeper summarize RECORDING` saves one.")
+        return
+    for m in found:
+        day = m.meeting_date.isoformat() if m.meeting_date else f"{m.created_at:%Y-%m-%d}"
+        typer.echo(f"{m.id}  {day}  {clock(m.duration):>8}  {m.title}")
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    meeting: Annotated[str, typer.Argument(help="Meeting id (or its first characters).")],
+    fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
+    with_transcript: Annotated[
+        bool, typer.Option("--transcript/--no-transcript", help="Append the cited transcript.")
+    ] = True,
+) -> None:
+    """A saved meeting's summary (with its transcript)."""
+    from features.meetings.store import find_meeting
+    from features.summary import render
+    from features.transcription.formats import render as render_transcript
+
+    if fmt not in render.FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; choose: {', '.join(render.FORMATS)}")
+    cli = state(ctx)
+    stored = find_meeting(cli.engine(), cli.principal().tenant_id, meeting)
+    if stored.summary is None:
+        shown = render_transcript(stored.transcript, "json" if fmt == "json" else "text")
+        write_output(shown, None)
+        return
+    transcript = stored.transcript if with_transcript else None
+    write_output(render.render(stored.summary, fmt, transcript), None)

@@ -1,0 +1,1 @@
+"""Meetings kept in the database: a transcript and its summary, named by id."""

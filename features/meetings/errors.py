@@ -1,0 +1,13 @@
+"""Meeting lookups that fail: no such meeting, or a prefix that names several."""
+
+from __future__ import annotations
+
+from app.core.errors import InvalidInput, NotFound
+
+
+class MeetingNotFound(NotFound):
+    code = "meeting_not_found"
+
+
+class AmbiguousMeeting(InvalidInput):
+    code = "ambiguous_meeting"

@@ -1,0 +1,158 @@
+"""Stored meetings: the transcript and its summary, kept per tenant, so later commands
+(a follow-up draft, a question, capture for training) can name a meeting by its id.
+
+Rows are `*Record` and stay in this module; callers get the frozen `StoredMeeting`. Every
+lookup is scoped to one tenant: an id from another tenant reads as "no such meeting".
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import (
+    Base,
+    UTCDateTime,
+    read_transaction,
+    row_transaction,
+    rows_by_id_or_prefix,
+    utcnow,
+)
+from features.meetings.errors import AmbiguousMeeting, MeetingNotFound
+from features.summary.render import from_dict as summary_from_dict
+from features.summary.render import to_dict as summary_to_dict
+from features.summary.summary import Summary
+from features.transcription.formats import from_dict as transcript_from_dict
+from features.transcription.formats import to_dict as transcript_to_dict
+from features.transcription.transcript import Transcript
+
+LIST_LIMIT = 50
+
+
+class MeetingRecord(Base):
+    __tablename__ = "meetings"
+    __table_args__ = (Index("ix_meetings_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(500))
+    language: Mapped[str | None] = mapped_column(String(16))
+    duration: Mapped[float] = mapped_column(Float)
+    meeting_date: Mapped[date | None] = mapped_column(Date)
+    transcript: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class MeetingInfo:
+    """What a listing shows, without loading the transcript."""
+
+    id: str
+    title: str
+    source: str
+    duration: float
+    meeting_date: date | None
+    created_at: datetime
+    summarized: bool
+
+
+@dataclass(frozen=True)
+class StoredMeeting:
+    info: MeetingInfo
+    tenant_id: str
+    owner_id: str
+    transcript: Transcript
+    summary: Summary | None
+
+
+def save_meeting(
+    engine: Engine,
+    *,
+    tenant_id: str,
+    owner_id: str,
+    title: str,
+    transcript: Transcript,
+    summary: Summary | None = None,
+    meeting_id: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> MeetingInfo:
+    """Keep a meeting; `meeting_id` lets a job key its result by its own id (a retried job
+    then finds its meeting instead of making a second one)."""
+    values = {
+        "id": meeting_id or str(uuid.uuid4()),
+        "tenant_id": tenant_id,
+        "owner_id": owner_id,
+        "title": title[:200],
+        "source": transcript.source[:500],
+        "language": transcript.language,
+        "duration": transcript.duration,
+        "meeting_date": summary.meeting_date if summary else None,
+        "transcript": transcript_to_dict(transcript),
+        "summary": summary_to_dict(summary) if summary else None,
+        "created_at": clock(),
+    }
+    with row_transaction(engine) as conn:
+        conn.execute(insert(MeetingRecord).values(**values))
+    return _info(values, summarized=summary is not None)
+
+
+def find_meeting(engine: Engine, tenant_id: str, ref: str) -> StoredMeeting:
+    """The tenant's meeting with id `ref`, or the only one whose id starts with it."""
+    table = MeetingRecord.__table__
+    query = select(table).where(table.c.tenant_id == tenant_id)
+    with read_transaction(engine) as conn:
+        rows = rows_by_id_or_prefix(conn, query, table.c.id, ref)
+    if not rows:
+        raise MeetingNotFound(
+            f"no meeting {ref!r}; `minutekeeper meetings list` shows the meetings you have"
+        )
+    if len(rows) > 1:
+        raise AmbiguousMeeting(f"{ref!r} starts more than one meeting id; type more of it")
+    row = rows[0]._mapping
+    where = f"meeting {row['id']}"
+    return StoredMeeting(
+        info=_info(row, summarized=row["summary"] is not None),
+        tenant_id=row["tenant_id"],
+        owner_id=row["owner_id"],
+        transcript=transcript_from_dict(row["transcript"], where=f"{where} transcript"),
+        summary=summary_from_dict(row["summary"], where=f"{where} summary")
+        if row["summary"] is not None
+        else None,
+    )
+
+
+def list_meetings(engine: Engine, tenant_id: str, *, limit: int = LIST_LIMIT) -> list[MeetingInfo]:
+    """The tenant's newest meetings first."""
+    table = MeetingRecord.__table__
+    columns = [c for c in table.c if c.name not in ("transcript", "summary")]
+    query = (
+        select(*columns, table.c.summary.is_not(None).label("summarized"))
+        .where(table.c.tenant_id == tenant_id)
+        .order_by(table.c.created_at.desc(), table.c.id)
+        .limit(limit)
+    )
+    with read_transaction(engine) as conn:
+        rows = conn.execute(query).all()
+    return [_info(r._mapping, summarized=bool(r.summarized)) for r in rows]
+
+
+def _info(values: Mapping[Any, Any], *, summarized: bool) -> MeetingInfo:
+    return MeetingInfo(
+        id=values["id"],
+        title=values["title"],
+        source=values["source"],
+        duration=values["duration"],
+        meeting_date=values["meeting_date"],
+        created_at=values["created_at"],
+        summarized=summarized,
+    )
