@@ -20,6 +20,7 @@ from models.errors import ModelUnavailable
 from models.llm import (
     ChatMessage,
     Generation,
+    OnToken,
     TokenizedGenerator,
     check_fits,
     context_length_of,
@@ -143,14 +144,20 @@ class CTranslate2Generator(TokenizedGenerator):
         max_new_tokens: int = 256,
         temperature: float = 0.0,
         stop: list[str] | None = None,
+        on_token: OnToken | None = None,
     ) -> Generation:
         prompt = self.prompt_ids(messages)
         check_fits(len(prompt), max_new_tokens, self.context_length)
-        ids, stopped = self._decode(prompt, max_new_tokens, temperature, stop)
+        ids, stopped = self._decode(prompt, max_new_tokens, temperature, stop, on_token)
         return self._finish(prompt, ids, ended=stopped, stop=stop, max_new_tokens=max_new_tokens)
 
     def _decode(
-        self, prompt: list[int], limit: int, temperature: float, stop: list[str] | None
+        self,
+        prompt: list[int],
+        limit: int,
+        temperature: float,
+        stop: list[str] | None,
+        on_token: OnToken | None,
     ) -> tuple[list[int], bool]:
         """Generated ids (end token excluded), stopping early once a stop string appears."""
         sampling: dict[str, Any] = {"sampling_topk": 1}
@@ -166,6 +173,8 @@ class CTranslate2Generator(TokenizedGenerator):
             if step.token_id in self._ends:
                 return ids, True
             ids.append(step.token_id)
+            if on_token is not None:
+                on_token(len(ids))
             if stop_reached(self._tokenizer, ids, stop):
                 return ids, True
             if len(ids) >= limit:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,6 +41,11 @@ class Generation:
     finish_reason: str  # "stop" (end token or stop string) or "length"
 
 
+# Called after each generated token with the number generated so far (progress, and the
+# time to the first token); it sees no text, so a caller cannot show an unchecked draft.
+OnToken = Callable[[int], None]
+
+
 class TextGenerator(Protocol):
     """Continues a prompt; greedy (deterministic) at temperature 0."""
 
@@ -56,6 +61,7 @@ class TextGenerator(Protocol):
         max_new_tokens: int = 256,
         temperature: float = 0.0,
         stop: list[str] | None = None,
+        on_token: OnToken | None = None,
     ) -> Generation: ...
 
 
@@ -173,8 +179,13 @@ def resolve_model_path(name: str, *, cache_dir: Path) -> Path:
 def load_tokenizer(folder: Path) -> Any:
     from transformers import AutoTokenizer
 
+    options: dict[str, Any] = {}
+    if "model_type" not in _read_json(folder / "config.json"):
+        # A CTranslate2 folder's config.json names no model type, which transformers 5
+        # mistakes for an old Mistral tokenizer and warns about on every load.
+        options["fix_mistral_regex"] = False
     try:
-        return AutoTokenizer.from_pretrained(str(folder))
+        return AutoTokenizer.from_pretrained(str(folder), **options)
     except (OSError, ValueError, KeyError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelUnavailable(f"cannot load the tokenizer in {folder}: {reason}") from error

@@ -10,6 +10,7 @@ from models.errors import ModelUnavailable
 from models.llm import (
     ChatMessage,
     Generation,
+    OnToken,
     TokenizedGenerator,
     check_fits,
     context_length_of,
@@ -48,6 +49,7 @@ class TransformersGenerator(TokenizedGenerator):
         max_new_tokens: int = 256,
         temperature: float = 0.0,
         stop: list[str] | None = None,
+        on_token: OnToken | None = None,
     ) -> Generation:
         import torch
 
@@ -62,6 +64,7 @@ class TransformersGenerator(TokenizedGenerator):
                 **_sampling(temperature),
                 pad_token_id=self._pad_id(),
                 stopping_criteria=_stop_criteria(self._tokenizer, stop, len(prompt)),
+                streamer=_counter(on_token) if on_token is not None else None,
             )
         ids = [int(i) for i in output[0, len(prompt) :]]
         ended = bool(ids) and ids[-1] in self._ends
@@ -95,3 +98,23 @@ def _stop_criteria(tokenizer: Any, stop: list[str] | None, prompt_length: int) -
             return torch.full((input_ids.shape[0],), hit, dtype=torch.bool)
 
     return StoppingCriteriaList([_StopStrings()] if stop else [])
+
+
+def _counter(on_token: OnToken) -> Any:
+    """A transformers streamer that reports each new token's count (its first `put` is the
+    prompt, which is skipped)."""
+    from transformers.generation.streamers import BaseStreamer
+
+    class _Counter(BaseStreamer):
+        def __init__(self) -> None:
+            self.seen = -1  # the prompt arrives first
+
+        def put(self, value: Any) -> None:
+            self.seen += 1
+            if self.seen > 0:
+                on_token(self.seen)
+
+        def end(self) -> None:
+            pass
+
+    return _Counter()

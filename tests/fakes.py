@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from models.llm import ChatMessage, Generation
+from models.llm import ChatMessage, Generation, OnToken
 
 
 class ScriptedGenerator:
@@ -27,9 +27,13 @@ class ScriptedGenerator:
         max_new_tokens: int = 256,
         temperature: float = 0.0,
         stop: list[str] | None = None,
+        on_token: OnToken | None = None,
     ) -> Generation:
         prompt = messages if isinstance(messages, str) else "\n".join(m.content for m in messages)
         self.prompts.append(prompt)
         reply = self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
         text = reply(prompt) if callable(reply) else reply
+        for count in range(1, len(text.split()) + 1):
+            if on_token is not None:
+                on_token(count)
         return Generation(text, self.count_tokens(prompt), len(text.split()), "stop")

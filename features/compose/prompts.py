@@ -46,9 +46,33 @@ def lines(messages: Sequence[Message]) -> str:
     return "\n".join(f"{m.author}: {m.text}" for m in messages)
 
 
+def _reply_ask(user: str, tone: str, length: str) -> str:
+    return f"Write {user}'s reply {_TONES[tone]}, in {_LENGTHS[length]}."
+
+
+def _followup_ask(user: str, tone: str, length: str) -> str:
+    return (
+        f"Write {user}'s follow-up message to the meeting's participants {_TONES[tone]}, in "
+        f"{_LENGTHS[length]}: what was decided and who does what by when."
+    )
+
+
+def _rewrite_ask(user: str, tone: str, length: str) -> str:
+    return f"Rewrite this message by {user} {_TONES[tone]}, in {_LENGTHS[length]}, same facts:"
+
+
+def scaffolding(mode: str, *, user: str, tone: str, length: str) -> list[str]:
+    """The prompt's own words, without the user's content (thread, notes, instruction): a
+    draft that repeats them echoes the prompt instead of answering it. Repeating the
+    content is often right (the instruction says what to say)."""
+    ask = {"reply": _reply_ask, "followup": _followup_ask, "rewrite": _rewrite_ask}[mode]
+    example = [m.content for m in _EXAMPLE] if mode == "reply" else []
+    return [system(user).content, ask(user, tone, length), *example]
+
+
 def reply(messages: Sequence[Message], *, user: str, instruction: str, tone: str,
           length: str) -> list[ChatMessage]:  # fmt: skip
-    ask = f"Write {user}'s reply {_TONES[tone]}, in {_LENGTHS[length]}."
+    ask = _reply_ask(user, tone, length)
     if instruction.strip():
         ask += f" Instruction: {instruction.strip()}"
     return [system(user), *_EXAMPLE, ChatMessage("user", f"Thread:\n{lines(messages)}\n{ask}")]
@@ -56,15 +80,12 @@ def reply(messages: Sequence[Message], *, user: str, instruction: str, tone: str
 
 def followup(notes: str, *, user: str, instruction: str, tone: str,
              length: str) -> list[ChatMessage]:  # fmt: skip
-    ask = (
-        f"Write {user}'s follow-up message to the meeting's participants {_TONES[tone]}, in "
-        f"{_LENGTHS[length]}: what was decided and who does what by when."
-    )
+    ask = _followup_ask(user, tone, length)
     if instruction.strip():
         ask += f" Instruction: {instruction.strip()}"
     return [system(user), ChatMessage("user", f"Meeting notes:\n{notes}\n{ask}")]
 
 
 def rewrite(text: str, *, user: str, tone: str, length: str) -> list[ChatMessage]:
-    ask = f"Rewrite this message by {user} {_TONES[tone]}, in {_LENGTHS[length]}, same facts:"
+    ask = _rewrite_ask(user, tone, length)
     return [system(user), ChatMessage("user", f"{ask}\n{text.strip()}")]

@@ -18,7 +18,7 @@ from features.compose.errors import EmptyDraft, InvalidChoice
 from features.compose.thread import Message, Thread
 from features.summary.render import clock
 from features.summary.summary import Summary
-from models.llm import ChatMessage, TextGenerator
+from models.llm import ChatMessage, OnToken, TextGenerator
 
 MAX_NEW = {"short": 96, "medium": 220, "long": 480}
 RETRY_TEMPERATURE = 0.7
@@ -31,7 +31,10 @@ def draft_message(
     *,
     generator: TextGenerator,
     meeting: Summary | None = None,
+    on_token: OnToken | None = None,
 ) -> Draft:
+    """A checked draft. `on_token` follows generation (its count restarts with each
+    attempt); it sees no text, since only a checked draft may be shown."""
     notes: list[str] = []
     used: tuple[Message, ...] = ()
     items: tuple[str, ...] = ()
@@ -52,7 +55,7 @@ def draft_message(
     else:
         messages = prompts.rewrite(request.instruction, user=request.user, tone=request.tone,
                                    length=request.length)  # fmt: skip
-    texts, failed = _generate(messages, request, generator, thread.hidden())
+    texts, failed = _generate(messages, request, generator, thread.hidden(), on_token)
     return Draft(
         text=texts[0],
         alternatives=tuple(texts[1:]),
@@ -115,6 +118,7 @@ def _generate(
     request: ComposeRequest,
     generator: TextGenerator,
     hidden: Sequence[Message],
+    on_token: OnToken | None = None,
 ) -> tuple[list[str], list[str]]:
     """n drafts, the first one passing its checks if any does; one regeneration if none."""
     drafts: list[tuple[str, list[str]]] = []
@@ -122,19 +126,21 @@ def _generate(
     for attempt in range(tries):
         temperature = 0.0 if attempt == 0 else RETRY_TEMPERATURE
         out = generator.generate(messages, max_new_tokens=MAX_NEW[request.length],
-                                 temperature=temperature, stop=prompts.STOP)  # fmt: skip
+                                 temperature=temperature, stop=prompts.STOP,
+                                 on_token=on_token)  # fmt: skip
         text = clean(out.text, user=request.user)
         if not text:
             continue
+        scaffolding = prompts.scaffolding(
+            request.mode, user=request.user, tone=request.tone, length=request.length
+        )
         found = checks.problems(
             text,
             instruction=request.instruction,
             length=request.length,
             hidden=hidden,
             check_entities=request.mode != "rewrite",
-            prompt=[m.content for m in messages if m.role != "assistant"]
-            if request.mode != "rewrite"
-            else [m.content for m in messages[:1]],
+            prompt=scaffolding,
         )
         if request.mode == "rewrite" and (lost := checks.lost_words(request.instruction, text)):
             found.append(f"drops what the original says: {', '.join(lost)}")

@@ -95,15 +95,19 @@ def test_ctranslate2_int8_converts_once_and_carries_tokenizer_and_license(
     assert direct.generate(PROMPT, max_new_tokens=6) == result
 
 
+def _backend(
+    backend: str, tiny_model: Path, cache: Path, reference: TransformersGenerator
+) -> TransformersGenerator | CTranslate2Generator:
+    if backend == "transformers":
+        return reference
+    return CTranslate2Generator(str(tiny_model), cache_dir=cache, compute_type="float32")
+
+
 @pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
 def test_stop_sequence_cuts_text_at_first_occurrence(
     backend: str, tiny_model: Path, cache: Path, reference: TransformersGenerator
 ) -> None:
-    generator = (
-        reference
-        if backend == "transformers"
-        else CTranslate2Generator(str(tiny_model), cache_dir=cache, compute_type="float32")
-    )
+    generator = _backend(backend, tiny_model, cache, reference)
     full = generator.generate(PROMPT, max_new_tokens=10).text
     words = full.split()
     assert len(words) >= 3
@@ -111,6 +115,17 @@ def test_stop_sequence_cuts_text_at_first_occurrence(
     cut = generator.generate(PROMPT, max_new_tokens=10, stop=[stop, "never-generated"])
     assert cut.text == full[: full.find(stop)]
     assert cut.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("backend", ["transformers", "ctranslate2"])
+def test_on_token_is_called_once_per_generated_token_without_changing_the_text(
+    backend: str, tiny_model: Path, cache: Path, reference: TransformersGenerator
+) -> None:
+    generator = _backend(backend, tiny_model, cache, reference)
+    counts: list[int] = []
+    counted = generator.generate(PROMPT, max_new_tokens=7, on_token=counts.append)
+    assert counted == generator.generate(PROMPT, max_new_tokens=7)
+    assert counts == list(range(1, counted.completion_tokens + 1)) and counts
 
 
 def test_chat_template_is_used_when_the_tokenizer_has_one(

@@ -46,6 +46,30 @@ def test_a_draft_that_still_fails_says_what_is_wrong() -> None:
     assert draft.failed_checks and "300" in draft.failed_checks[0]
 
 
+def test_saying_what_the_instruction_says_is_not_an_echo_of_the_prompt() -> None:
+    generator = ScriptedGenerator("Yes, the twelve pilot users can log in by Thursday.")
+    draft = draft_message(THREAD, request(instruction="say the twelve pilot users can log in by "
+                                                      "Thursday"), generator=generator)  # fmt: skip
+    assert draft.failed_checks == () and len(generator.prompts) == 1
+
+
+def test_a_draft_that_repeats_the_prompt_is_regenerated() -> None:
+    echo = "Write Dana's reply in a neutral, clear tone, in one to three sentences."
+    generator = ScriptedGenerator(echo, "Yes, it is ready.")
+    draft = draft_message(THREAD, request(), generator=generator)
+    assert draft.text == "Yes, it is ready." and len(generator.prompts) == 2
+    alone = draft_message(THREAD, request(), generator=ScriptedGenerator(echo))
+    assert alone.failed_checks == ("repeats the prompt instead of answering it",)
+
+
+def test_on_token_follows_each_attempt() -> None:
+    counts: list[int] = []
+    generator = ScriptedGenerator("Yes.", "Yes, it is ready for Ben on Friday.")
+    draft_message(THREAD, request(instruction="tell Ben it is ready for Friday"),
+                  generator=generator, on_token=counts.append)  # fmt: skip
+    assert counts == [1, 1, 2, 3, 4, 5, 6, 7, 8]
+
+
 def test_a_model_that_returns_nothing_is_an_error_not_an_empty_draft() -> None:
     with pytest.raises(EmptyDraft, match="returned no text"):
         draft_message(THREAD, request(), generator=ScriptedGenerator("   "))
