@@ -11,18 +11,44 @@ from features.compose.draft import LENGTH_WORDS
 from features.compose.thread import Message
 from features.summary.dates import PHRASE
 
-_NUMBER = re.compile(r"\b\d+(?:[.,:]\d+)*%?")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
-_LABEL = re.compile(r"^\s*(?:system|user|assistant|instruction|thread|draft)\s*:", re.I | re.M)
+_QUOTED = re.compile(r"\"([^\"]{1,80})\"|\u201c([^\u201d]{1,80})\u201d")
+# A token is a term to keep as written when it has a digit, an inner _ . / + = ~ or @,
+# starts with / or -, or is an acronym: a version, a path, a file, an address, "HD". An
+# inner hyphen alone is not enough ("follow-up"); quote a term like "apt-get".
+_TERM = re.compile(r"\d|\w[_./+=~@]\w|^[/-]\w|^[A-Z]{2,}s?$")
+_EDGES = "\"'`()[]{}<>,;:!?.\u201c\u201d\u2018\u2019"
+_LABEL = re.compile(
+    r"^\s*(?:system|user|assistant|instruction|thread|draft|answer|reply|response|message"
+    r"|participant|author)\s*:",
+    re.I | re.M,
+)
 _LEAK_WORDS = 6  # a run this long copied from a hidden message is a leak
+_NOT_NAMES = {"i", "me", "my", "you", "we", "us", "please"}
 
 
 def required(instruction: str) -> list[str]:
-    """Names, dates and numbers the instruction asks for, which the draft must carry."""
-    found = [m.group("when") for m in PHRASE.finditer(instruction)]
-    found += _NUMBER.findall(instruction)
-    found += [n for n in _NAME.findall(instruction) if n.lower() not in {"i", "please"}]
-    return list(dict.fromkeys(found))
+    """Names, dates, numbers and terms the instruction asks for, which the draft must carry:
+    quoted text, date phrases, capitalised names, and tokens such as 300, 2.6.31,
+    /etc/fstab, ntfs-3g or HD, each as written."""
+    found = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(instruction)]
+    found += [m.group("when") for m in PHRASE.finditer(instruction)]
+    for token in instruction.split():
+        term = token.strip(_EDGES)
+        if term and _TERM.search(term) and not any(term in f for f in found):
+            found.append(term)
+    found += [n for n in _NAME.findall(instruction) if n.lower() not in _NOT_NAMES]
+    return list(dict.fromkeys(f.strip() for f in found if f.strip()))
+
+
+def third_person(text: str, user: str, *, allowed: str = "") -> bool:
+    """Whether the draft names its own author, as if someone else wrote it ("Priya will
+    send it"), when the instruction does not name them itself."""
+    name = user.strip()
+    if len(name) < 2 or name.lower() in _NOT_NAMES:
+        return False
+    said = re.compile(rf"(?<![\w@]){re.escape(name)}(?!\w)", re.I)
+    return bool(said.search(text)) and not said.search(allowed)
 
 
 def lost_words(original: str, text: str) -> list[str]:
@@ -46,13 +72,18 @@ def problems(
     hidden: Sequence[Message],
     check_entities: bool,
     prompt: Sequence[str] = (),
+    user: str = "",
+    expected: Sequence[str] = (),
 ) -> list[str]:
-    """What is wrong with a draft; empty when it passes."""
+    """What is wrong with a draft; empty when it passes. `expected` adds what the task
+    itself asks for (a follow-up's owners and due days)."""
     found = []
-    if check_entities:
-        missing = [e for e in required(instruction) if e.lower() not in text.lower()]
-        if missing:
-            found.append(f"missing what the instruction asks for: {', '.join(missing)}")
+    wanted = [*required(instruction), *expected] if check_entities else list(expected)
+    missing = [e for e in dict.fromkeys(wanted) if e.lower() not in text.lower()]
+    if missing:
+        found.append(f"missing what the instruction asks for: {', '.join(missing)}")
+    if third_person(text, user, allowed=instruction):
+        found.append(f"speaks of {user} in the third person instead of as {user}")
     low, high = LENGTH_WORDS[length]
     if not low <= words(text) <= high:
         found.append(f"{words(text)} words, outside the {length} band ({low}-{high})")

@@ -1,6 +1,6 @@
 """Prompts for compose: the chat template when the model has one (the generator applies
-it), one short worked example first for base models, stop strings that end the draft
-before the model starts the next turn."""
+it), two short worked replies first (they show a base model the format), stop strings that
+end the draft before the model starts the next turn."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from features.compose.thread import Message
 from models.llm import ChatMessage
 
-PROMPT_VERSION = "compose-v1"
+PROMPT_VERSION = "compose-v2"
 STOP = ["\nUser:", "\nSystem:", "\nAssistant:", "\nThread:", "\n\n\n"]
 
 _TONES = {
@@ -23,6 +23,10 @@ _LENGTHS = {
     "medium": "a short paragraph",
     "long": "a few paragraphs",
 }
+# Two worked replies, one with an instruction and one without: with a single example the
+# embedded 270M model copied its answer into most drafts (scripts/eval_compose.py on a
+# development draw of IRC threads: 1/24 drafts passed every check with one example, 12/24
+# with two, 10/24 with none).
 _EXAMPLE = [
     ChatMessage(
         "user",
@@ -31,6 +35,12 @@ _EXAMPLE = [
         "Instruction: say yes, for 40 people.",
     ),
     ChatMessage("assistant", "Yes, the venue is booked for Friday, for 40 people."),
+    ChatMessage(
+        "user",
+        "Thread:\nSam: did the backup job run last night?\nRi: no idea, check the logs\n"
+        "Write Kim's reply in a neutral, clear tone, in one to three sentences.",
+    ),
+    ChatMessage("assistant", "It ran at 2:00 and finished fine; the log shows no errors."),
 ]
 
 

@@ -38,6 +38,7 @@ def draft_message(
     notes: list[str] = []
     used: tuple[Message, ...] = ()
     items: tuple[str, ...] = ()
+    expected: list[str] = []
     if request.mode == "reply":
         if not thread.visible():
             raise InvalidChoice("the thread has no messages to reply to")
@@ -49,13 +50,14 @@ def draft_message(
     elif request.mode == "followup":
         if meeting is None:
             raise InvalidChoice("followup needs a meeting (its summary)")
-        text, items = meeting_notes(meeting)
+        text, items, expected = meeting_notes(meeting, user=request.user)
         messages = prompts.followup(text, user=request.user, instruction=request.instruction,
                                     tone=request.tone, length=request.length)  # fmt: skip
     else:
         messages = prompts.rewrite(request.instruction, user=request.user, tone=request.tone,
                                    length=request.length)  # fmt: skip
-    texts, failed = _generate(messages, request, generator, thread.hidden(), on_token)
+    texts, failed = _generate(messages, request, generator, thread.hidden(), used, expected,
+                              on_token)  # fmt: skip
     return Draft(
         text=texts[0],
         alternatives=tuple(texts[1:]),
@@ -96,21 +98,25 @@ def fit(
     return tuple(m for m in messages if m.id in kept)
 
 
-def meeting_notes(summary: Summary) -> tuple[str, tuple[str, ...]]:
-    """Decisions and action items (owner, task, due date) as prompt lines, with the
-    segments they come from."""
-    lines, cited = [], []
+def meeting_notes(summary: Summary, *, user: str) -> tuple[str, tuple[str, ...], list[str]]:
+    """Decisions and action items (owner, task, due day) as prompt lines, the segments they
+    come from, and what a follow-up must name: the other owners and the due days."""
+    lines, cited, expected = [], [], []
     for point in summary.decisions:
         lines.append(f"- Decided: {point.text}")
         cited += [c.segment_id for c in point.citations]
     for item in summary.action_items:
-        due = f" by {item.due.isoformat()}" if item.due else ""
-        lines.append(f"- {item.owner or 'Someone'}: {item.task}{due}")
+        due = f" by {item.due:%A} {item.due.day} {item.due:%B}" if item.due else ""
+        mine = item.owner is not None and item.owner.lower() == user.lower()
+        owner = f"you ({user})" if mine else item.owner or "Someone"
+        lines.append(f"- {owner}: {item.task}{due}")
         cited += [c.segment_id for c in item.citations]
+        expected += [item.owner] if item.owner and not mine else []
+        expected += [f"{item.due:%A}"] if item.due else []
     if not lines:
         lines = [f"- {p.text} [{clock(p.citations[0].start)}]" for p in summary.overview]
         cited = [p.citations[0].segment_id for p in summary.overview]
-    return "\n".join(lines), tuple(dict.fromkeys(cited))
+    return "\n".join(lines), tuple(dict.fromkeys(cited)), list(dict.fromkeys(expected))
 
 
 def _generate(
@@ -118,17 +124,25 @@ def _generate(
     request: ComposeRequest,
     generator: TextGenerator,
     hidden: Sequence[Message],
+    used: Sequence[Message],
+    expected: Sequence[str],
     on_token: OnToken | None = None,
 ) -> tuple[list[str], list[str]]:
-    """n drafts, the first one passing its checks if any does; one regeneration if none."""
+    """n drafts, the first one passing its checks if any does; one regeneration if none.
+    The first is greedy; the others sample (CTranslate2 takes no per-call seed, so they
+    differ from run to run)."""
     drafts: list[tuple[str, list[str]]] = []
+    # In a reply, a line starting with a participant's name is the thread's next turn.
+    speakers = sorted({m.author for m in used} - {request.user}) if request.mode == "reply" else []
+    turns = [*speakers, request.user] if request.mode == "reply" else []
+    stop = [*prompts.STOP, *(f"\n{name}:" for name in turns)]
     tries = request.n + 1  # one regeneration beyond the alternatives asked for
     for attempt in range(tries):
         temperature = 0.0 if attempt == 0 else RETRY_TEMPERATURE
         out = generator.generate(messages, max_new_tokens=MAX_NEW[request.length],
-                                 temperature=temperature, stop=prompts.STOP,
+                                 temperature=temperature, stop=stop,
                                  on_token=on_token)  # fmt: skip
-        text = clean(out.text, user=request.user)
+        text = clean(out.text, user=request.user, speakers=speakers)
         if not text:
             continue
         scaffolding = prompts.scaffolding(
@@ -141,6 +155,8 @@ def _generate(
             hidden=hidden,
             check_entities=request.mode != "rewrite",
             prompt=scaffolding,
+            user=request.user,
+            expected=expected,
         )
         if request.mode == "rewrite" and (lost := checks.lost_words(request.instruction, text)):
             found.append(f"drops what the original says: {', '.join(lost)}")
@@ -153,11 +169,20 @@ def _generate(
     return [text for text, _ in drafts[: request.n]], drafts[0][1]
 
 
-def clean(text: str, *, user: str) -> str:
+def clean(text: str, *, user: str, speakers: Sequence[str] = ()) -> str:
     """The message alone: no role label or the user's own name in front, no quotes around
-    it, nothing after a line that starts a new turn."""
-    text = re.split(r"\n\s*(?:User|System|Assistant|Thread)\s*:", text)[0].strip()
+    it, nothing after a line that starts a new turn (a role, or a thread participant's
+    name), nothing from the first line that repeats an earlier one (small models loop)."""
+    names = [*speakers, user] if user.strip() else list(speakers)
+    labels = "|".join(["User", "System", "Assistant", "Thread", *map(re.escape, names)])
+    text = re.split(rf"\n\s*(?:{labels})\s*:", text)[0].strip()
     text = re.sub(rf"^(?:assistant|{re.escape(user)})\s*:\s*", "", text, flags=re.I)
+    kept: list[str] = []
+    for line in text.splitlines():
+        if line.strip() and line.strip().lower() in (k.strip().lower() for k in kept):
+            break
+        kept.append(line)
+    text = "\n".join(kept).strip()
     if len(text) > 1 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
     return text

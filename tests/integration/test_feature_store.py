@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from consent.service import ConsentService
 from features.compose.draft import ComposeRequest, Draft
 from features.compose.errors import DraftNotFound, FeedbackConflict, InvalidFeedback
+from features.compose.prompts import PROMPT_VERSION
 from features.compose.store import MAX_SENT_CHARS, get_draft, record_draft, record_feedback
 from features.compose.thread import Message
 from features.meetings.errors import AmbiguousMeeting, MeetingNotFound
@@ -161,7 +162,7 @@ def test_a_draft_keeps_only_the_messages_its_prompt_showed(engine: Engine, world
     assert stored.thread[1] == THREAD[2] and stored.draft == DRAFT
     assert stored.request == ComposeRequest("say yes", tone="friendly", user="Dana", n=2)
     assert stored.meeting_id == meeting_id and stored.feedback is None
-    assert stored.prompt_version == "compose-v1" and stored.model_id == "tiny"
+    assert stored.prompt_version == PROMPT_VERSION and stored.model_id == "tiny"
 
 
 def test_feedback_is_recorded_once_with_its_draft(

@@ -3,6 +3,7 @@ long thread to the window, and bad input."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -59,7 +60,7 @@ def test_a_draft_that_repeats_the_prompt_is_regenerated() -> None:
     draft = draft_message(THREAD, request(), generator=generator)
     assert draft.text == "Yes, it is ready." and len(generator.prompts) == 2
     alone = draft_message(THREAD, request(), generator=ScriptedGenerator(echo))
-    assert alone.failed_checks == ("repeats the prompt instead of answering it",)
+    assert "repeats the prompt instead of answering it" in alone.failed_checks
 
 
 def test_on_token_follows_each_attempt() -> None:
@@ -68,6 +69,28 @@ def test_on_token_follows_each_attempt() -> None:
     draft_message(THREAD, request(instruction="tell Ben it is ready for Friday"),
                   generator=generator, on_token=counts.append)  # fmt: skip
     assert counts == [1, 1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_a_reply_ends_where_the_thread_would_go_on() -> None:
+    generator = ScriptedGenerator("Yes, it is ready.\nBen: Great, thanks Dana!")
+    draft = draft_message(THREAD, request(), generator=generator)
+    assert draft.text == "Yes, it is ready."
+
+
+@pytest.mark.parametrize(
+    ("instruction", "terms"),
+    [
+        ('Mention "command/program" and "HD".', ["command/program", "HD"]),
+        ("say it costs 300 euros", ["300"]),
+        ("tell Ben it is ready for Friday", ["Friday", "Ben"]),
+        ("use ntfs-3g and /etc/fstab, at 2+MB/second", ["ntfs-3g", "/etc/fstab", "2+MB/second"]),
+        ("say the LVM kernel is 2.6.31-22-generic", ["LVM", "2.6.31-22-generic"]),
+        ("please send the follow-up", []),
+        ('say "apt-get" works', ["apt-get"]),
+    ],
+)
+def test_required_terms_are_taken_whole(instruction: str, terms: list[str]) -> None:
+    assert checks.required(instruction) == terms
 
 
 def test_a_model_that_returns_nothing_is_an_error_not_an_empty_draft() -> None:
@@ -120,12 +143,35 @@ def test_followup_draws_on_decisions_and_action_items() -> None:
         chapters=(),
         engine="extractive",
     )
-    generator = ScriptedGenerator("Thanks all: offline mode ships in December; Bob sends the "
-                                  "sync design by 2026-11-26.")  # fmt: skip
+    meeting = replace(meeting, action_items=(
+        *meeting.action_items, ActionItem("Book the room", "Dana", None, None, ()),
+    ))  # fmt: skip
+    generator = ScriptedGenerator(
+        "Thanks all: offline mode ships in December. Bob sends the sync design by Thursday, "
+        "and I book the room for our review next week."
+    )
     draft = draft_message(Thread(()), request(mode="followup", length="medium"),
                           generator=generator, meeting=meeting)  # fmt: skip
-    assert draft.used_items == ("s0007", "s0008")
-    assert "- Bob: Send the sync design by 2026-11-26" in generator.prompts[0]
+    assert draft.used_items == ("s0007", "s0008") and draft.failed_checks == ()
+    assert "- Bob: Send the sync design by Thursday 26 November" in generator.prompts[0]
+    assert "- you (Dana): Book the room" in generator.prompts[0]
+
+
+def test_a_followup_must_name_the_owners_and_due_days_and_not_its_author() -> None:
+    meeting = Summary((), (), (), (
+        ActionItem("Send the design", "Bob", date(2026, 11, 26), "by Thursday", ()),
+        ActionItem("Book the room", "Dana", None, None, ()),
+    ), (), (), engine="extractive")  # fmt: skip
+    vague = (
+        "Thanks everyone for a good meeting today; Dana will book the room for the next one "
+        "and we will all meet again soon."
+    )
+    draft = draft_message(Thread(()), request(mode="followup", length="medium"),
+                          generator=ScriptedGenerator(vague), meeting=meeting)  # fmt: skip
+    assert draft.failed_checks == (
+        "missing what the instruction asks for: Bob, Thursday",
+        "speaks of Dana in the third person instead of as Dana",
+    )
 
 
 @pytest.mark.parametrize(
@@ -151,6 +197,9 @@ def test_thread_files_name_the_bad_field_or_line() -> None:
 
 def test_cleaning_removes_labels_quotes_and_the_next_turn() -> None:
     assert clean('Dana: "Sure, tomorrow."\nUser: next', user="Dana") == "Sure, tomorrow."
+    assert clean("Sure.\nAnn: and then?", user="Dana", speakers=["Ann"]) == "Sure."
+    looping = "- Eve: I am sorry.\n- Bob: Fine.\n- eve: I am sorry. \n- Bob: Fine."
+    assert clean(looping, user="Dana") == "- Eve: I am sorry.\n- Bob: Fine."
 
 
 def test_required_entities_come_from_the_instruction() -> None:

@@ -1,0 +1,319 @@
+"""Compose (drafting chat messages) on real IRC threads and on the scripted meetings.
+
+1. reply, on Ubuntu IRC logs (../shared/data/chat_irc). Target T: a chat line >= 1000, 4+
+   words, not by ubotu/ubottu, annotated as replying to an earlier line P by another nick.
+   T's author drafts it from P's reply chain plus up to 6 more lines of T's conversation
+   (linked to P among lines before T): at most 8, in time order. --seed draws them; every
+   second one is drawn among targets naming an entity and gets 'Mention "a" and "b".' with
+   T's first 3: tokens (after a leading "nick:", "nick," or nick; nicks excepted) with a
+   digit or an inner - _ . / + = ~, starting with / or -, in capitals, or capitalised
+   mid-sentence. Short, neutral. Also: cosine (project embedder) to T's real text of the
+   draft and of the thread's last message (baseline).
+2. followup, on examples/scripted/*.json, heldout/, heldout2/ (transcripts as in
+   eval_actions.py, extractive summary, first speaker as user, medium). Also: expected
+   owners other than the user named; due dates said (phrase less "by", weekday, month and
+   day, or ISO date).
+
+Checks: required entities (checks.required) and length band, from Draft.failed_checks; no
+prompt leakage (a role-label line, or a 6-word run from the prompt's own words: system
+text, worked example, ask, instruction; not thread or notes); speaker perspective (the
+user's nick then ":", the user in the third person, or, in replies, a later line opening as
+another's turn, or another's nick as a signature).
+
+    .venv/bin/python scripts/eval_compose.py [--threads 40] [--seed 0] [--show 3] [--llm NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eval_actions import text_transcript
+
+from app.core.settings import Settings
+from features.compose import prompts
+from features.compose.draft import LENGTH_WORDS, ComposeRequest, Draft
+from features.compose.errors import EmptyDraft
+from features.compose.service import draft_message
+from features.compose.thread import Message, Thread
+from features.summary.service import SummaryRequest, summarize_meeting
+from features.summary.summary import Summary
+from models.embeddings import Embedder
+from models.llm import TextGenerator
+from models.registry import build_embedder, build_generator
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+FOLLOWUP = "Send the follow-up to the team with the decisions and who does what by when."
+CHECKS = ("required entities", "length band", "no prompt leakage", "speaker perspective")
+MAX_THREAD, EXTRA, RUN = 8, 6, 6
+_LINE = re.compile(r"^\[(\d\d:\d\d)\] <([^>]+)> (.*\S)")
+_ADDRESS = re.compile(r"@?([^\s:,]+)(?:\s*[:,]|\s+-)?\s+")
+_ENTITY = re.compile(r"\d|\w[-_./+=~]\w|^[/-]\w|^[A-Z]{2,}s?$")
+_LABEL = re.compile(r"^\W*(?:system|user|assistant|instruction|thread|draft)\s*:", re.I | re.M)
+
+
+@dataclass(frozen=True)
+class Case:
+    thread: list[Message]
+    target: Message
+    instruction: str
+    entities: list[str]
+
+
+def read_log(raw: Path) -> tuple[dict[int, Message], dict[int, list[int]]]:
+    """Chat lines (no joins, renames or /me) by line number, and each line's reply-to links."""
+    parents: dict[int, list[int]] = {}
+    for row in raw.with_name(raw.name.replace(".raw.", ".annotation.")).read_text().splitlines():
+        if len(cells := row.split()) >= 2:
+            parents.setdefault(int(cells[1]), []).append(int(cells[0]))
+    lines = {}
+    for number, row in enumerate(raw.read_text(encoding="utf-8", errors="replace").split("\n")):
+        if match := _LINE.match(row):
+            up = max((a for a in parents.get(number, []) if a < number), default=None)
+            lines[number] = Message(str(number), match[2], match[3], match[1],
+                                    None if up is None else str(up))  # fmt: skip
+    return lines, parents
+
+
+def conversation(t: int, p: int, lines: dict[int, Message], parents: dict[int, list[int]]
+                 ) -> list[Message]:  # fmt: skip
+    links: dict[int, set[int]] = {}
+    for b, tops in parents.items():
+        for a in tops if b < t else ():
+            links.setdefault(a, set()).add(b)
+            links.setdefault(b, set()).add(a)
+    seen, todo = {p}, [p]
+    while todo:
+        for n in links.get(todo.pop(), set()) - seen:
+            seen.add(n)
+            todo.append(n)
+    keep = [p]
+    while len(keep) < MAX_THREAD and (up := lines[keep[-1]].reply_to) and int(up) in lines:
+        keep.append(int(up))
+    extra = [n for n in sorted(seen, reverse=True) if n in lines and n not in keep][:EXTRA]
+    return [lines[n] for n in sorted([*keep, *extra][:MAX_THREAD])]
+
+
+def entities(text: str, nicks: set[str]) -> list[str]:
+    while (address := _ADDRESS.match(text)) and (address[1] in nicks or address[0][-2] in ":,"):
+        text = text[address.end() :]
+    raw = text.split()
+    found = []
+    for i, word in enumerate(w.strip(".,;:!?()[]{}<>\"'`") for w in raw):
+        mid = i > 0 and word.istitle() and not raw[i - 1].endswith((".", "!", "?"))
+        if len(word) > 1 and word not in nicks and (_ENTITY.search(word) or mid):
+            found.append(word)
+    return list(dict.fromkeys(found))[:3]
+
+
+def pick_threads(logs: list[Path], count: int, seed: int) -> list[Case]:
+    candidates = []
+    for raw in logs:
+        lines, parents = read_log(raw)
+        nicks = {m.author for m in lines.values()}
+        for t, target in lines.items():
+            p = int(target.reply_to or -1)
+            if t < 1000 or p not in lines or lines[p].author == target.author:
+                continue
+            if len(target.text.split()) >= 4 and target.author not in ("ubotu", "ubottu"):
+                candidates.append((t, p, lines, parents, entities(target.text, nicks)))
+    random.Random(seed).shuffle(candidates)
+    cases = []
+    for i in range(count):
+        if (pick := next((c for c in candidates if i % 2 == 0 or c[4]), None)) is None:
+            break
+        candidates.remove(pick)
+        t, p, lines, parents, found = pick
+        found = found if i % 2 else []
+        quoted = [f'"{e}"' for e in found]
+        said = ", ".join(quoted[:-1]) + " and " * (len(found) > 1) + "".join(quoted[-1:])
+        instruction = f"Mention {said}." if found else ""
+        cases.append(Case(conversation(t, p, lines, parents), lines[t], instruction, found))
+    return cases
+
+
+def _said(name: str) -> str:
+    return rf"(?<![\w-]){re.escape(name)}(?![\w-])"
+
+
+def perspective(text: str, user: str, others: set[str], reply: bool) -> str:
+    """Why the draft does not speak as the user; empty when it does."""
+    if re.search(_said(user) + r"\s*:", text):
+        return f"speaks under the label '{user}:'"
+    if len(user) > 2 and re.search(r"(?<!I'm )(?<!I am )(?<!this is )" + _said(user), text):
+        return f"names the user {user} in the third person"
+    rows = text.strip().split("\n")
+    for other in sorted(others - {user}) if reply else ():
+        if any(re.match(_said(other) + r"\s*:", row.strip()) for row in rows[1:]):
+            return f"writes {other}'s turn"
+        if re.search(r"(?:^|\n|[-\u2013\u2014~]\s*)" + _said(other) + r"\s*[.!]?\s*$", text):
+            return f"signs as {other}"
+    return ""
+
+
+def _grams(text: str) -> set[tuple[str, ...]]:
+    tokens = re.findall(r"\w+", text.lower())
+    return {tuple(tokens[i : i + RUN]) for i in range(len(tokens) - RUN + 1)}
+
+
+def failures(draft: Draft, scaffold: list[str], user: str, others: set[str]) -> dict[str, str]:
+    """Check name -> why it failed, for the checks that failed."""
+    copied = _grams(draft.text) & set().union(*(_grams(part) for part in scaffold))
+    leak = "a role label" if _LABEL.search(draft.text) else ""
+    out = {
+        "required entities": next((f for f in draft.failed_checks if f.startswith("missing")), ""),
+        "length band": next((f for f in draft.failed_checks if "band" in f), ""),
+        "no prompt leakage": leak or ("copies the prompt's wording" if copied else ""),
+        "speaker perspective": perspective(draft.text, user, others, bool(draft.used_messages)),
+    }
+    return {name: why for name, why in out.items() if why}
+
+
+def rates(failed: list[dict[str, str]], groups: dict[str, list[int]]) -> None:
+    print(f"{'adherence':<30}" + "".join(f"{g:>16}" for g in groups))
+    for name in (*CHECKS, "all checks"):
+        row = ""
+        for members in groups.values():
+            ok = sum((not failed[i]) if name == "all checks" else name not in failed[i]
+                     for i in members)  # fmt: skip
+            row += f"{ok:>6}/{len(members):<3} {ok / max(len(members), 1):5.0%}"
+        print(f"  {name:<28}{row}")
+
+
+def show(title: str, draft: Draft, failed: dict[str, str], rows: list[str]) -> None:
+    print(f"--- {title}\n" + "\n".join(f"    {row}" for row in rows))
+    why = "; ".join(f"{k}: {v}" for k, v in failed.items()) or "none"
+    product = "; ".join(draft.failed_checks) or "none"
+    print(f"  DRAFT: {draft.text}\n  failed: {why}  (product checks: {product})")
+
+
+def due_said(item: dict[str, str], text: str) -> bool:
+    when, low = date.fromisoformat(item["due_date"]), text.lower()
+    phrase = re.sub(r"^by\s+", "", item["due_phrase"] or "", flags=re.I).lower()
+    day = re.search(rf"\b{when.day}(?:st|nd|rd|th)?\b", text)
+    month = bool(day) and when.strftime("%B").lower() in low
+    return bool(phrase and phrase in low) or when.strftime("%A").lower() in low or month or \
+        when.isoformat() in text  # fmt: skip
+
+
+def attempt(
+    thread: Thread,
+    request: ComposeRequest,
+    generator: TextGenerator,
+    meeting: Summary | None = None,
+) -> Draft:
+    """The product's draft; a model that wrote nothing twice counts as an empty draft that
+    fails its checks (the product raises EmptyDraft for it)."""
+    try:
+        return draft_message(thread, request, generator=generator, meeting=meeting)
+    except EmptyDraft as error:
+        return Draft("", (), (), (), failed_checks=(f"empty: {error.message}",))
+
+
+def replies(cases: list[Case], generator: TextGenerator, embedder: Embedder, show_k: int) -> None:
+    began, drafts, failed, quoted = time.perf_counter(), [], [], []
+    for number, case in enumerate(cases, start=1):
+        request = ComposeRequest(instruction=case.instruction, user=case.target.author)
+        drafts.append(attempt(Thread(tuple(case.thread)), request, generator))
+        scaffold = [m.content for m in prompts.reply([], user=request.user, length="short",
+                    instruction=request.instruction, tone="neutral")]  # fmt: skip
+        failed.append(failures(drafts[-1], scaffold, request.user, {m.author for m in case.thread}))
+        if case.instruction:
+            quoted.append(all(e.lower() in drafts[-1].text.lower() for e in case.entities))
+        print(f"[{number}/{len(cases)}] failed: {', '.join(failed[-1]) or 'none'}", flush=True)
+    vectors = embedder.embed([text for c, d in zip(cases, drafts, strict=True)
+                              for text in (d.text, c.target.text, c.thread[-1].text)])  # fmt: skip
+    draft_cos = np.sum(vectors[0::3] * vectors[1::3], axis=1)
+    base_cos = np.sum(vectors[2::3] * vectors[1::3], axis=1)
+    print(f"\nPART 1: reply on {len(cases)} real IRC threads, length short {LENGTH_WORDS['short']}")
+    for case, draft, why in list(zip(cases, drafts, failed, strict=True))[:show_k]:
+        show(f"as {case.target.author}, instruction: {case.instruction or 'none'}", draft, why,
+             [f"[{m.time}] {m.author}: {m.text}" for m in case.thread])  # fmt: skip
+        print(f"  REAL:  {case.target.text}")
+    every = list(range(len(cases)))
+    rates(failed, {"all": every, "no instruction": every[0::2], "instruction": every[1::2]})
+    print(f"  product checks all passed (Draft.failed_checks empty): "
+          f"{sum(not d.failed_checks for d in drafts)}/{len(drafts)}")  # fmt: skip
+    print(f"  all the instruction's quoted entities in the draft: {sum(quoted)}/{len(quoted)}")
+    beats = draft_cos > base_cos
+    print(f"similarity to the real reply (cosine): draft {draft_cos.mean():.3f}, baseline "
+          f"(thread's last message) {base_cos.mean():.3f}; draft beats baseline "
+          f"{int(beats.sum())}/{len(cases)} = {beats.mean():.0%}")  # fmt: skip
+    spent = time.perf_counter() - began
+    print(f"part 1 time: {spent:.0f} s ({spent / max(len(cases), 1):.1f} s per thread)")
+
+
+def followups(generator: TextGenerator, embedder: Embedder, show_k: int) -> None:
+    began, scripted = time.perf_counter(), ROOT / "examples" / "scripted"
+    paths = [*sorted(scripted.glob("*.json")), *sorted(scripted.glob("heldout*/*.json"))]
+    rows, failed, owners, dues = [], [], [0, 0], [0, 0]
+    print(f"\nPART 2: followup on {len(paths)} scripted meetings (extractive summary), length "
+          f"medium {LENGTH_WORDS['medium']}")  # fmt: skip
+    for number, path in enumerate(paths):
+        script = json.loads(path.read_text())
+        day = SummaryRequest(meeting_date=date.fromisoformat(script["date"]))
+        summary = summarize_meeting(text_transcript(script)[0], embedder=embedder, request=day)
+        user = script["turns"][0]["speaker"]
+        request = ComposeRequest(FOLLOWUP, mode="followup", length="medium", user=user)
+        draft = attempt(Thread(()), request, generator, summary)
+        scaffold = [m.content for m in prompts.followup("", user=user, instruction=FOLLOWUP,
+                    tone="neutral", length="medium")]  # fmt: skip
+        failed.append(failures(draft, scaffold, user, {t["speaker"] for t in script["turns"]}))
+        items = script["expected"]["action_items"]
+        named = {i["owner"] for i in items} - {user}
+        hit = sum(bool(re.search(_said(n), draft.text)) for n in named)
+        dated = [i for i in items if i["due_date"]]
+        said = sum(due_said(i, draft.text) for i in dated)
+        owners = [owners[0] + hit, owners[1] + len(named)]
+        dues = [dues[0] + said, dues[1] + len(dated)]
+        name = str(path.relative_to(scripted))
+        rows.append(f"  {name:<30} {len(draft.text.split()):>5} {hit:>4}/{len(named):<3}"
+                    f"{said:>4}/{len(dated):<3} {', '.join(failed[-1]) or 'none'}")  # fmt: skip
+        if number < show_k:
+            show(f"{name} as {user}; expected items:", draft, failed[-1],
+                 [f"{i['owner']}: {i['task']} ({i['due_phrase']})" for i in items])  # fmt: skip
+    print(f"  {'meeting':<30} {'words':>5} {'owners':>8}{'dues':>8} failed checks")
+    print("\n".join(rows))
+    rates(failed, {"all": list(range(len(paths)))})
+    print(f"  owners named: {owners[0]}/{owners[1]} = {owners[0] / max(owners[1], 1):.0%}")
+    print(f"  due dates mentioned: {dues[0]}/{dues[1]} = {dues[0] / max(dues[1], 1):.0%}")
+    print(f"part 2 time: {time.perf_counter() - began:.0f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--llm", default=None, help="LLM name or folder (default: settings)")
+    parser.add_argument("--threads", type=int, default=40, help="IRC threads to draft for")
+    parser.add_argument("--seed", type=int, default=0, help="which threads are drawn")
+    parser.add_argument("--show", type=int, default=3, help="drafts printed per part")
+    parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
+    args = parser.parse_args()
+    logs = sorted((args.data / "chat_irc" / "logs").glob("*.raw.txt"))
+    if not logs:
+        print(f"no IRC logs in {args.data / 'chat_irc' / 'logs'}: this evaluation needs "
+              "../shared/data/chat_irc (see its SOURCE.md)", file=sys.stderr)  # fmt: skip
+        return 2
+    began, settings = time.perf_counter(), Settings()
+    generator, embedder = build_generator(settings, model=args.llm), build_embedder(settings)
+    print(f"model {generator.name}, embedder {embedder.name}, seed {args.seed}")
+    replies(pick_threads(logs, args.threads, args.seed), generator, embedder, args.show)
+    followups(generator, embedder, args.show)
+    print(f"\nwall time {time.perf_counter() - began:.0f} s; model {generator.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
