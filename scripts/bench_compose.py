@@ -99,7 +99,7 @@ def main() -> None:
             draft = draft_message(thread, REQUEST, generator=timed, on_token=on_token)
             record_draft(engine, tenant_id=me.tenant_id, author_id=me.subject_id,
                          request=REQUEST, thread=thread.messages, draft=draft,
-                         model_id=generator.name)  # fmt: skip
+                         model_id=draft.written_by)  # fmt: skip
             end = time.perf_counter()
             messages, options = timed.calls[0]
             raw_on_token, raw_first_at = first_token_clock()

@@ -12,7 +12,8 @@
 2. followup, on examples/scripted/*.json, heldout/, heldout2/ (transcripts as in
    eval_actions.py, extractive summary, first speaker as user, medium). Also: expected
    owners other than the user named; due dates said (phrase less "by", weekday, month and
-   day, or ISO date).
+   day, or ISO date); and which follow-ups the product wrote from the meeting's items
+   because every model draft failed its checks ("items" in the table).
 
 Checks: required entities (checks.required) and length band, from Draft.failed_checks; no
 prompt leakage (a role-label line, or a 6-word run from the prompt's own words: system
@@ -46,6 +47,7 @@ from app.core.settings import Settings
 from features.compose import prompts
 from features.compose.draft import LENGTH_WORDS, ComposeRequest, Draft
 from features.compose.errors import EmptyDraft
+from features.compose.followup import WRITTEN_BY
 from features.compose.service import draft_message
 from features.compose.thread import Message, Thread
 from features.summary.service import SummaryRequest, summarize_meeting
@@ -259,7 +261,7 @@ def replies(cases: list[Case], generator: TextGenerator, embedder: Embedder, sho
 def followups(generator: TextGenerator, embedder: Embedder, show_k: int) -> None:
     began, scripted = time.perf_counter(), ROOT / "examples" / "scripted"
     paths = [*sorted(scripted.glob("*.json")), *sorted(scripted.glob("heldout*/*.json"))]
-    rows, failed, owners, dues = [], [], [0, 0], [0, 0]
+    rows, failed, owners, dues, by_items = [], [], [0, 0], [0, 0], []
     print(f"\nPART 2: followup on {len(paths)} scripted meetings (extractive summary), length "
           f"medium {LENGTH_WORDS['medium']}")  # fmt: skip
     for number, path in enumerate(paths):
@@ -280,14 +282,18 @@ def followups(generator: TextGenerator, embedder: Embedder, show_k: int) -> None
         owners = [owners[0] + hit, owners[1] + len(named)]
         dues = [dues[0] + said, dues[1] + len(dated)]
         name = str(path.relative_to(scripted))
-        rows.append(f"  {name:<30} {len(draft.text.split()):>5} {hit:>4}/{len(named):<3}"
+        by_items.append(draft.written_by == WRITTEN_BY)
+        rows.append(f"  {name:<30} {'items' if by_items[-1] else 'model':>6} "
+                    f"{len(draft.text.split()):>5} {hit:>4}/{len(named):<3}"
                     f"{said:>4}/{len(dated):<3} {', '.join(failed[-1]) or 'none'}")  # fmt: skip
         if number < show_k:
             show(f"{name} as {user}; expected items:", draft, failed[-1],
                  [f"{i['owner']}: {i['task']} ({i['due_phrase']})" for i in items])  # fmt: skip
-    print(f"  {'meeting':<30} {'words':>5} {'owners':>8}{'dues':>8} failed checks")
+    print(f"  {'meeting':<30} {'by':>6} {'words':>5} {'owners':>8}{'dues':>8} failed checks")
     print("\n".join(rows))
     rates(failed, {"all": list(range(len(paths)))})
+    print(f"  written by the model: {by_items.count(False)}/{len(paths)}; from the meeting's "
+          f"items after the model's drafts failed: {sum(by_items)}/{len(paths)}")  # fmt: skip
     print(f"  owners named: {owners[0]}/{owners[1]} = {owners[0] / max(owners[1], 1):.0%}")
     print(f"  due dates mentioned: {dues[0]}/{dues[1]} = {dues[0] / max(dues[1], 1):.0%}")
     print(f"part 2 time: {time.perf_counter() - began:.0f} s")

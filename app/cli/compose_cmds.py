@@ -75,11 +75,12 @@ def compose(
     draft = draft_message(loaded, request, generator=generator, meeting=summary)
     draft_id = record_draft(cli.engine(), tenant_id=me.tenant_id, author_id=me.subject_id,
                             request=request, thread=loaded.messages, draft=draft,
-                            model_id=generator.name, meeting_id=meeting)  # fmt: skip
+                            model_id=draft.written_by, meeting_id=meeting)  # fmt: skip
     if fmt == "json":
         body = {
             "id": draft_id,
             "text": draft.text,
+            "written_by": draft.written_by,
             "alternatives": list(draft.alternatives),
             "used_messages": list(draft.used_messages),
             "used_items": list(draft.used_items),

@@ -44,3 +44,4 @@ class Draft:
     used_items: tuple[str, ...]  # meeting items (segment ids) a follow-up drew on
     notes: tuple[str, ...] = field(default=())
     failed_checks: tuple[str, ...] = field(default=())  # of the returned text, if any remain
+    written_by: str = ""  # the model's name, or "meeting items" for a follow-up built from them

@@ -3,8 +3,9 @@
 Preprocess (fit the thread to the model's window, build the prompt) -> generate -> clean
 (no echo, no labels, no next turn) -> check (asked-for names, dates and numbers present,
 length in band, nothing from messages the user was not shown). A draft that fails a check
-is regenerated once (or replaced by an alternative that passes); what still fails is
-reported with the draft, never hidden.
+is regenerated once (or replaced by an alternative that passes). A follow-up whose drafts
+all fail is written from the meeting's items instead, when that passes the same checks
+(the draft says so); whatever still fails is reported with the draft, never hidden.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from features.compose import checks, prompts
+from features.compose import checks, followup, prompts
 from features.compose.draft import ComposeRequest, Draft
 from features.compose.errors import EmptyDraft, InvalidChoice
 from features.compose.thread import Message, Thread
@@ -58,6 +59,18 @@ def draft_message(
                                    length=request.length)  # fmt: skip
     texts, failed = _generate(messages, request, generator, thread.hidden(), used, expected,
                               on_token)  # fmt: skip
+    written_by = generator.name
+    if failed and meeting is not None and request.mode == "followup":
+        written = followup.from_items(
+            meeting, user=request.user, tone=request.tone, length=request.length
+        )
+        if written is not None and not _problems(written, request, (), expected):
+            notes.append(
+                f"The model's drafts failed their checks ({'; '.join(failed)}); this follow-up "
+                "is written from the meeting's decisions and action items."
+            )
+            texts, failed = [written, *texts[: request.n - 1]], []
+            written_by = followup.WRITTEN_BY
     return Draft(
         text=texts[0],
         alternatives=tuple(texts[1:]),
@@ -65,6 +78,7 @@ def draft_message(
         used_items=items,
         notes=tuple(notes),
         failed_checks=tuple(failed),
+        written_by=written_by,
     )
 
 
@@ -145,19 +159,7 @@ def _generate(
         text = clean(out.text, user=request.user, speakers=speakers)
         if not text:
             continue
-        scaffolding = prompts.scaffolding(
-            request.mode, user=request.user, tone=request.tone, length=request.length
-        )
-        found = checks.problems(
-            text,
-            instruction=request.instruction,
-            length=request.length,
-            hidden=hidden,
-            check_entities=request.mode != "rewrite",
-            prompt=scaffolding,
-            user=request.user,
-            expected=expected,
-        )
+        found = _problems(text, request, hidden, expected)
         if request.mode == "rewrite" and (lost := checks.lost_words(request.instruction, text)):
             found.append(f"drops what the original says: {', '.join(lost)}")
         drafts.append((text, found))
@@ -167,6 +169,23 @@ def _generate(
         raise EmptyDraft(f"the language model ({generator.name}) returned no text, twice")
     drafts.sort(key=lambda d: len(d[1]))  # stable: passing drafts first, in the order made
     return [text for text, _ in drafts[: request.n]], drafts[0][1]
+
+
+def _problems(
+    text: str, request: ComposeRequest, hidden: Sequence[Message], expected: Sequence[str]
+) -> list[str]:
+    return checks.problems(
+        text,
+        instruction=request.instruction,
+        length=request.length,
+        hidden=hidden,
+        check_entities=request.mode != "rewrite",
+        prompt=prompts.scaffolding(
+            request.mode, user=request.user, tone=request.tone, length=request.length
+        ),
+        user=request.user,
+        expected=expected,
+    )
 
 
 def clean(text: str, *, user: str, speakers: Sequence[str] = ()) -> str:

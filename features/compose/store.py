@@ -205,6 +205,7 @@ def _load(conn: Connection, tenant_id: str, author_id: str, draft_id: str) -> St
             used_items=tuple(r["used_items"]),
             notes=tuple(r["notes"]),
             failed_checks=tuple(r["failed_checks"]),
+            written_by=r["model_id"],
         ),
         model_id=r["model_id"],
         prompt_version=r["prompt_version"],

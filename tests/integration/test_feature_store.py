@@ -56,6 +56,7 @@ DRAFT = Draft(
     used_messages=("m1", "m3"),
     used_items=(),
     notes=("1 earlier message(s) did not fit",),
+    written_by="tiny",
 )
 
 

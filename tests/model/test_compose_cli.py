@@ -59,6 +59,9 @@ def test_followup_from_a_saved_meeting_then_feedback(data_dir: Path, model: str)
     assert result.returncode == 0, result.stderr
     draft = json.loads(result.stdout)
     assert "s0008" in draft["used_items"]
+    # the random model's drafts fail their checks, so the follow-up comes from the items
+    assert draft["written_by"] == "meeting items" and draft["failed_checks"] == []
+    assert "Bob (Thursday" in draft["text"] and "written from the meeting" in draft["notes"][0]
 
     sent = mk(
         data_dir, "feedback", draft["id"], "--sent", "Thanks all, notes below.", "--rating", "4"

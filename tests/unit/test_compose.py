@@ -8,8 +8,8 @@ from datetime import date
 
 import pytest
 
-from features.compose import checks
-from features.compose.draft import ComposeRequest
+from features.compose import checks, followup
+from features.compose.draft import LENGTH_WORDS, ComposeRequest
 from features.compose.errors import EmptyDraft, InvalidChoice, InvalidThread
 from features.compose.service import clean, draft_message
 from features.compose.thread import Message, Thread, parse_json, parse_lines
@@ -168,10 +168,12 @@ def test_a_followup_must_name_the_owners_and_due_days_and_not_its_author() -> No
     )
     draft = draft_message(Thread(()), request(mode="followup", length="medium"),
                           generator=ScriptedGenerator(vague), meeting=meeting)  # fmt: skip
-    assert draft.failed_checks == (
-        "missing what the instruction asks for: Bob, Thursday",
-        "speaks of Dana in the third person instead of as Dana",
+    failed = (
+        "missing what the instruction asks for: Bob, Thursday; "
+        "speaks of Dana in the third person instead of as Dana"
     )
+    assert f"The model's drafts failed their checks ({failed})" in draft.notes[0]
+    assert draft.written_by == "meeting items"  # and the items replace the model's draft
 
 
 @pytest.mark.parametrize(
@@ -213,3 +215,58 @@ def test_a_rewrite_must_keep_what_the_original_says() -> None:
     draft = draft_message(Thread(()), ask, generator=generator)
     assert draft.text == polite
     assert draft.failed_checks == () and len(generator.prompts) == 2
+
+
+MEETING = Summary(
+    overview=(),
+    key_points=(),
+    decisions=(Point("Offline mode ships in December.", (Citation("s0007", 36.0),)),),
+    action_items=(
+        ActionItem("Send the sync design", "Bob", date(2026, 11, 26), "by Thursday", ()),
+        ActionItem("Book the room", "Dana", date(2026, 11, 30), "by Monday", ()),
+        ActionItem("Update the pricing page", "Carol", None, None, ()),
+    ),
+    open_questions=(),
+    chapters=(),
+    engine="extractive",
+)
+
+
+def test_a_followup_the_model_fails_is_written_from_the_meetings_items() -> None:
+    draft = draft_message(Thread(()), request(mode="followup", length="medium"),
+                          generator=ScriptedGenerator("I am sorry, I do not know."),
+                          meeting=MEETING)  # fmt: skip
+    assert draft.text == (
+        "Thanks, everyone. Here is what we agreed.\n"
+        "Decisions:\n- Offline mode ships in December.\n"
+        "Next steps:\n- Bob: Send the sync design by Thursday 26 November.\n"
+        "- I will book the room by Monday 30 November.\n- Carol: Update the pricing page."
+    )
+    assert draft.failed_checks == () and draft.written_by == "meeting items"
+    assert any("written from the meeting's decisions" in note for note in draft.notes)
+
+
+def test_a_followup_from_items_fits_the_length_and_tone() -> None:
+    short = draft_message(Thread(()), request(mode="followup", length="short", tone="formal"),
+                          generator=ScriptedGenerator("No."), meeting=MEETING)  # fmt: skip
+    assert short.text.startswith("Thank you all for attending.") and short.failed_checks == ()
+    assert checks.words(short.text) <= 40 and "Decisions" not in short.text
+    many = replace(MEETING, action_items=MEETING.action_items * 4)
+    assert followup.from_items(many, user="Dana", tone="concise", length="short") == (
+        "Follow-up: Next steps: Bob (Thursday), mine (Monday) and Carol."
+    )
+    for length, (low, high) in LENGTH_WORDS.items():
+        text = followup.from_items(many, user="Dana", tone="neutral", length=length)
+        assert text is not None and low <= checks.words(text) <= high, length
+    assert followup.from_items(replace(MEETING, action_items=()), user="Dana", tone="neutral",
+                               length="long") is None  # fmt: skip
+
+
+def test_a_followup_the_model_gets_right_is_kept() -> None:
+    good = (
+        "Thanks all: offline mode ships in December. Bob sends the sync design by Thursday, "
+        "Carol updates the pricing page, and I book the room for Monday."
+    )
+    draft = draft_message(Thread(()), request(mode="followup", length="medium"),
+                          generator=ScriptedGenerator(good), meeting=MEETING)  # fmt: skip
+    assert draft.text == good and draft.written_by == "scripted"

@@ -1,0 +1,74 @@
+"""A follow-up written from the meeting's items, for when the model's drafts fail their
+checks: the decisions and who does what by when, in the requested tone and length.
+
+It says only what the summary says (each item is cited there), so it is right by
+construction; it is used only when it passes the same checks as a model's draft.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from features.compose.checks import words
+from features.compose.draft import LENGTH_WORDS
+from features.summary.summary import ActionItem, Summary
+
+WRITTEN_BY = "meeting items"
+_OPENING = {
+    "neutral": "Thanks, everyone. Here is what we agreed.",
+    "friendly": "Thanks all, good meeting! Here is what we agreed.",
+    "formal": "Thank you all for attending. Our decisions and next steps follow.",
+    "concise": "Follow-up:",
+}
+
+
+def from_items(summary: Summary, *, user: str, tone: str, length: str) -> str | None:
+    """The longest version within the length band (decisions and tasks with their dates,
+    tasks alone, tasks with their weekdays, who is due when), or None when the meeting has
+    no action items or no version fits."""
+    if not summary.action_items:
+        return None
+    opening = _OPENING[tone]
+    decisions = ["Decisions:", *(f"- {p.text.strip()}" for p in summary.decisions)]
+
+    def steps(full: bool) -> list[str]:
+        return ["Next steps:", *(_step(item, user, full) for item in summary.action_items)]
+
+    versions = [
+        [opening, *(decisions if summary.decisions else []), *steps(True)],
+        [opening, *steps(True)],
+        [opening, *steps(False)],
+        [f"{opening} {_who_when(summary.action_items, user)}"],
+    ]
+    low, high = LENGTH_WORDS[length]
+    fitting = [v for v in versions if low <= words("\n".join(v)) <= high]
+    return "\n".join(fitting[0]) if fitting else None
+
+
+def _day(due: date | None, full: bool) -> str:
+    if due is None:
+        return ""
+    return f" by {due:%A} {due.day} {due:%B}" if full else f" by {due:%A}"
+
+
+def _mine(item: ActionItem, user: str) -> bool:
+    return item.owner is not None and item.owner.strip().lower() == user.strip().lower()
+
+
+def _step(item: ActionItem, user: str, full: bool) -> str:
+    task = item.task.strip().rstrip(".")
+    if _mine(item, user):
+        return f"- I will {task[:1].lower()}{task[1:]}{_day(item.due, full)}."
+    return f"- {item.owner or 'Someone'}: {task}{_day(item.due, full)}."
+
+
+def _who_when(items: tuple[ActionItem, ...], user: str) -> str:
+    """'Next steps: Bob (Thursday, Friday), Carol (Tuesday) and mine (Wednesday).'"""
+    days: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        who = "mine" if _mine(item, user) else item.owner or "someone"
+        days[who] += [f"{item.due:%A}"] if item.due and f"{item.due:%A}" not in days[who] else []
+    parts = [f"{who} ({', '.join(d)})" if d else who for who, d in days.items()]
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    return f"Next steps: {listed}."
