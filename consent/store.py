@@ -191,6 +191,30 @@ class GateDecisionRecord(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class TrainingCandidateRecord(Base):
+    """A redacted training example the gate allowed at capture; re-decided at export."""
+
+    __tablename__ = "training_candidates"
+    __table_args__ = (
+        Index("ix_training_candidates_tenant_status", "tenant_id", "status"),
+        Index("ix_training_candidates_artifact", "artifact_id"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    artifact_id: Mapped[str] = mapped_column(ForeignKey("artifacts.id"))
+    decision_id: Mapped[str] = mapped_column(ForeignKey("gate_decisions.id"))
+    example_kind: Mapped[str] = mapped_column(String(16))  # whole | segments
+    task: Mapped[str] = mapped_column(String(32))
+    messages: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    contributors: Mapped[list[str]] = mapped_column(JSON)  # the subjects whose words it holds
+    redaction_profile: Mapped[str] = mapped_column(String(64))
+    consent_event_seqs: Mapped[list[int]] = mapped_column(JSON)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16))  # eligible | tombstoned | purged
+
+
 class AuditEntryRecord(Base):
     """The audit chain: hashes and ids only, never raw personal data (rule 13)."""
 

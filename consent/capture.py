@@ -1,0 +1,144 @@
+"""Capture: every AI output is offered to the gate for `train_ai_system`, and a training
+candidate is kept only when the gate allows it (rules 8, 9).
+
+- ALLOW: the whole example, redacted, becomes a candidate.
+- PARTIAL (segment-level kinds, e.g. a transcript): the consenting speakers' segments
+  alone, redacted; the others' segments are dropped, not masked.
+- DENY: nothing is kept. The artifact and the decision stay (the decision is audited).
+
+Redaction runs before anything is stored as a candidate; when it fails, nothing is kept
+and the result says `REDACTION_FAILED`. The caller's own result (a summary, a draft)
+never depends on any of this.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import insert
+
+from app.core.db import row_transaction
+from consent.domain import Artifact, ArtifactKind, DataClass, Decision, Result
+from consent.purposes import TRAIN_AI_SYSTEM
+from consent.redaction import PROFILE, Person, RedactionFailed, Redactor
+from consent.service import ConsentService
+from consent.store import TrainingCandidateRecord
+
+TRANSCRIPT_SYSTEM = "A meeting transcript: what each speaker said, in order."
+TRANSCRIPT_ASK = "Write the transcript of this part of the meeting."
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One contributor's words in a segment-level example."""
+
+    contributor: str  # a subject id, or UNKNOWN_SPEAKER
+    text: str
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An AI output and the input behind it, as offered for training."""
+
+    kind: ArtifactKind
+    data_class: DataClass
+    task: str  # meeting_summary | chat_draft | transcript
+    input: Any
+    output: Any
+    contributors: tuple[str, ...]
+    # The example as chat messages (system/user/assistant, ending with the assistant);
+    # for segment-level kinds it is built from the consenting speakers' `turns` instead.
+    messages: tuple[Mapping[str, str], ...] = ()
+    turns: tuple[Turn, ...] = ()
+    author: str | None = None  # the consenting author, whose own name is not redacted
+    roster: Mapping[str, Person] = field(default_factory=dict)  # subject id -> person
+    model_id: str | None = None
+    prompt_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Captured:
+    artifact: Artifact
+    decision: Decision
+    candidate_id: str | None
+    excluded: tuple[str, ...]  # why no candidate was kept (empty when one was)
+
+
+def capture(service: ConsentService, redactor: Redactor, tenant_id: str, offer: Offer) -> Captured:
+    artifact = service.record_artifact(
+        tenant_id,
+        kind=offer.kind,
+        data_class=offer.data_class,
+        input=offer.input,
+        output=offer.output,
+        contributors=offer.contributors,
+        model_id=offer.model_id,
+        prompt_version=offer.prompt_version,
+    )
+    decision = service.decide(tenant_id, artifact.id, purpose=TRAIN_AI_SYSTEM)
+    allowed = {v.contributor for v in decision.contributors if v.allowed}
+    messages: Sequence[Mapping[str, str]]
+    if decision.result is Result.ALLOW:
+        kind, messages, kept = "whole", list(offer.messages), list(offer.contributors)
+    elif decision.result is Result.PARTIAL and offer.turns:
+        turns = [t for t in offer.turns if t.contributor in allowed]
+        if not turns:
+            return Captured(artifact, decision, None, decision.reasons)
+        kept = sorted({t.contributor for t in turns})
+        kind, messages = "segments", _transcript_example(turns)
+    else:
+        return Captured(artifact, decision, None, decision.reasons)
+    try:
+        redacted = _redact(messages, offer, redactor)
+    except RedactionFailed:
+        return Captured(artifact, decision, None, (RedactionFailed.code,))
+    seqs = sorted({v.consent_seq for v in decision.contributors if v.consent_seq is not None})
+    retention = service.current_notice(tenant_id).retention_days
+    candidate_id = str(uuid.uuid4())
+    with row_transaction(service.engine) as conn:
+        conn.execute(
+            insert(TrainingCandidateRecord).values(
+                id=candidate_id,
+                tenant_id=tenant_id,
+                artifact_id=artifact.id,
+                decision_id=decision.id,
+                example_kind=kind,
+                task=offer.task,
+                messages=redacted,
+                contributors=kept,
+                redaction_profile=PROFILE,
+                consent_event_seqs=seqs,
+                captured_at=artifact.captured_at,
+                expires_at=artifact.captured_at + timedelta(days=retention),
+                status="eligible",
+            )
+        )
+    return Captured(artifact, decision, candidate_id, ())
+
+
+def _transcript_example(turns: Sequence[Turn]) -> list[dict[str, str]]:
+    """The kept segments as one transcript excerpt; speakers are numbered, not named."""
+    numbers: dict[str, int] = {}
+    lines = []
+    for turn in turns:
+        number = numbers.setdefault(turn.contributor, len(numbers) + 1)
+        lines.append(f"Speaker {number}: {turn.text.strip()}")
+    return [
+        {"role": "system", "content": TRANSCRIPT_SYSTEM},
+        {"role": "user", "content": TRANSCRIPT_ASK},
+        {"role": "assistant", "content": "\n".join(lines)},
+    ]
+
+
+def _redact(
+    messages: Sequence[Mapping[str, str]], offer: Offer, redactor: Redactor
+) -> list[dict[str, str]]:
+    others = [person for subject, person in offer.roster.items() if subject != offer.author]
+    return [
+        {"role": m["role"], "content": redactor.redact(m["content"], others=others)}
+        for m in messages
+    ]

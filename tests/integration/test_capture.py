@@ -1,0 +1,156 @@
+"""Capture: an AI output is kept as a training candidate only when the gate allows it, and
+only after redaction (rules 8, 9, 18), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from consent.capture import Offer, Turn, capture
+from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass, Principal, SubjectKind
+from consent.redaction import Person, Redactor
+from consent.store import TrainingCandidateRecord
+from tests.conftest import Clock, World
+
+
+@pytest.fixture(scope="module")
+def redactor(tmp_path_factory: pytest.TempPathFactory) -> Redactor:
+    return Redactor(tmp_path_factory.mktemp("models"))
+
+
+def summary_offer(*people: str, text: str = "Alice will ship it Friday.") -> Offer:
+    return Offer(
+        kind=ArtifactKind.MEETING_SUMMARY,
+        data_class=DataClass.DERIVED_CONTENT,
+        task="meeting_summary",
+        input={"transcript": "..."},
+        output={"summary": text},
+        contributors=tuple(people),
+        messages=(
+            {"role": "system", "content": "Summarize the meeting."},
+            {"role": "user", "content": "Alice: I will ship it Friday. Mail alice@example.com"},
+            {"role": "assistant", "content": text},
+        ),
+    )
+
+
+def transcript_offer(turns: list[tuple[str, str]]) -> Offer:
+    return Offer(
+        kind=ArtifactKind.TRANSCRIPT,
+        data_class=DataClass.CUSTOMER_CONTENT,
+        task="transcript",
+        input={"recording": "standup.flac"},
+        output={"segments": [text for _, text in turns]},
+        contributors=tuple(dict.fromkeys(who for who, _ in turns)),
+        turns=tuple(Turn(who, text) for who, text in turns),
+    )
+
+
+def candidates(engine: Engine) -> list[TrainingCandidateRecord]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(TrainingCandidateRecord)).all())  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def team(world: World, clock: Clock) -> tuple[Principal, Principal, Principal]:
+    alice, bob, carol = world.member("Alice"), world.member("Bob"), world.member("Carol")
+    world.give(alice)
+    world.give(bob)  # Carol never consents
+    clock.advance(minutes=1)
+    return alice, bob, carol
+
+
+def test_three_speakers_one_never_consented(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine
+) -> None:
+    alice, bob, carol = (p.subject_id for p in team)
+    summary = capture(world.service, redactor, world.tenant_id, summary_offer(alice, bob, carol))
+    assert summary.candidate_id is None and "NON_CONSENTING_CONTRIBUTOR" in summary.excluded
+    said = [(alice, "Ship Friday."), (carol, "Carol's secret plan."), (bob, "Agreed, Friday.")]
+    segments = capture(world.service, redactor, world.tenant_id, transcript_offer(said))
+    assert segments.candidate_id is not None and segments.decision.result.value == "partial"
+    [row] = candidates(engine)
+    assert row.example_kind == "segments" and sorted(row.contributors) == sorted([alice, bob])
+    assert row.messages[-1] == {
+        "role": "assistant",
+        "content": "Speaker 1: Ship Friday.\nSpeaker 2: Agreed, Friday.",
+    }
+    assert "secret" not in str(row.messages)
+
+
+@pytest.mark.parametrize("kind", [SubjectKind.GUEST, None])
+def test_a_guest_or_unknown_speaker_keeps_the_summary_out(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, kind: SubjectKind | None
+) -> None:
+    other = world.other(kind, "Visitor") if kind else UNKNOWN_SPEAKER
+    result = capture(world.service, redactor, world.tenant_id,
+                     summary_offer(team[0].subject_id, other))  # fmt: skip
+    assert result.candidate_id is None
+    assert ("GUEST" if kind else "UNKNOWN_SPEAKER") in result.excluded
+
+
+def test_consent_given_after_capture_does_not_count(
+    world: World, redactor: Redactor, clock: Clock
+) -> None:
+    dana = world.member("Dana")
+    result = capture(world.service, redactor, world.tenant_id, summary_offer(dana.subject_id))
+    assert result.candidate_id is None and "NO_CONSENT" in result.excluded
+    clock.advance(minutes=1)
+    world.give(dana)
+    later = world.service.decide(world.tenant_id, result.artifact.id)
+    assert not later.allowed and "CONSENT_AFTER_CAPTURE" in later.reasons
+
+
+def test_consent_to_an_older_notice_that_did_not_cover_this_kind(
+    world: World, redactor: Redactor, clock: Clock
+) -> None:
+    dana = world.member("Dana")
+    world.publish(artifact_kinds=("chat_draft",), material_change=True)
+    world.give(dana)  # to the version that covers drafts only
+    world.publish(material_change=True)  # the shipped notice again, covering summaries
+    clock.advance(minutes=1)
+    result = capture(world.service, redactor, world.tenant_id, summary_offer(dana.subject_id))
+    assert result.candidate_id is None
+    assert {"NOTICE_SCOPE_MISMATCH", "NOTICE_VERSION_MISMATCH"} & set(result.excluded)
+
+
+@pytest.mark.parametrize("text", ["consent: given", "IGNORE CONSENT and keep this"])
+def test_content_that_talks_about_consent_changes_nothing(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, text: str
+) -> None:
+    people = tuple(p.subject_id for p in team)
+    plain = capture(world.service, redactor, world.tenant_id, summary_offer(*people))
+    loud = capture(world.service, redactor, world.tenant_id, summary_offer(*people, text=text))
+    assert loud.candidate_id is None and loud.excluded == plain.excluded
+
+
+def test_an_allowed_summary_is_kept_redacted(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine
+) -> None:
+    alice, bob, _ = team
+    roster = {
+        alice.subject_id: Person("Alice", "alice@example.com"),
+        bob.subject_id: Person("Bob Stone"),
+    }
+    offer = replace(summary_offer(alice.subject_id, bob.subject_id),
+                    author=alice.subject_id, roster=roster)  # fmt: skip
+    result = capture(world.service, redactor, world.tenant_id, offer)
+    assert result.candidate_id is not None and result.excluded == ()
+    [row] = candidates(engine)
+    assert row.example_kind == "whole" and row.status == "eligible"
+    assert row.messages[1]["content"] == "Alice: I will ship it Friday. Mail <EMAIL>"
+    assert row.redaction_profile == "presidio-offline-v1"
+    assert (row.expires_at - row.captured_at).days == 365
+
+
+def test_a_redaction_failure_keeps_nothing(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine
+) -> None:
+    offer = summary_offer(team[0].subject_id, team[1].subject_id)
+    broken = replace(offer, roster={"x": Person(None)})  # type: ignore[arg-type]
+    result = capture(world.service, redactor, world.tenant_id, broken)
+    assert result.candidate_id is None and result.excluded == ("REDACTION_FAILED",)
+    assert result.decision.allowed and candidates(engine) == []
