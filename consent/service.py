@@ -20,6 +20,7 @@ from consent.audit import VerifyReport, verify
 from consent.chain import ChainWriter, Signer
 from consent.domain import (
     DEFAULT_NOTICE_KEY,
+    UNKNOWN_SPEAKER,
     Artifact,
     ArtifactKind,
     ConsentEvent,
@@ -95,6 +96,24 @@ class ConsentService:
             return tenants.add_subject(
                 conn, tenant_id, kind=kind, display_name=display_name, created_at=self.clock()
             )
+
+    def subjects_for_names(self, tenant_id: str, names: Sequence[str | None]) -> list[str]:
+        """The subject behind each name heard in a meeting or seen in a thread: the
+        tenant's member of that name, else a guest of that name (created once; guests
+        never count as consenting); None, an unidentified speaker, is UNKNOWN."""
+        found: dict[str, str] = {}
+        with self._write() as conn:
+            for name in {n.strip() for n in names if n and n.strip()}:
+                subject = tenants.find_member(conn, tenant_id, name) or tenants.find_member(
+                    conn, tenant_id, name, SubjectKind.GUEST
+                )
+                if subject is None:
+                    guest = SubjectKind.GUEST
+                    subject = tenants.add_subject(
+                        conn, tenant_id, kind=guest, display_name=name, created_at=self.clock()
+                    )
+                found[name] = subject.id
+        return [found[n.strip()] if n and n.strip() else UNKNOWN_SPEAKER for n in names]
 
     def local_principal(self, *, tenant_name: str, user_name: str, role: Role) -> Principal:
         """The single-user install's tenant and member, created on first use."""

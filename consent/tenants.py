@@ -212,13 +212,16 @@ def get_subject(conn: Connection, subject_id: str, *, tenant_id: str | None = No
     return _subject(row)
 
 
-def find_member(conn: Connection, tenant_id: str, display_name: str) -> Subject | None:
+def find_member(
+    conn: Connection, tenant_id: str, display_name: str, kind: SubjectKind = SubjectKind.MEMBER
+) -> Subject | None:
+    """The tenant's oldest subject of `kind` (a member, unless said) with this name."""
     row = conn.execute(
         select(SubjectRecord)
         .where(
             SubjectRecord.tenant_id == tenant_id,
             SubjectRecord.display_name == display_name,
-            SubjectRecord.kind == SubjectKind.MEMBER.value,
+            SubjectRecord.kind == kind.value,
         )
         .order_by(SubjectRecord.created_at)
         .limit(1)

@@ -14,7 +14,10 @@ from app.cli.output import write_output
 from app.core.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from app.cli.context import CliState
+    from consent.capture import Offer
     from features.summary.summary import Summary
+    from features.transcription.transcript import Transcript
 
 
 def compose(
@@ -63,6 +66,7 @@ def compose(
         raise InvalidInput("followup needs a meeting: --meeting ID (see `meetings list`)")
     loaded = load_thread(thread) if thread is not None else Thread(())
     me = cli.principal()
+    heard: Transcript | None = None  # the meeting's transcript, when it is a saved one
     summary = _summary_file(summary_file) if summary_file is not None else None
     if meeting is not None:
         from features.meetings.store import find_meeting
@@ -70,12 +74,15 @@ def compose(
         stored = find_meeting(cli.engine(), me.tenant_id, meeting)
         if stored.summary is None:
             raise InvalidInput(f"meeting {stored.info.id} has no summary yet")
-        summary, meeting = stored.summary, stored.info.id
+        summary, meeting, heard = stored.summary, stored.info.id, stored.transcript
     generator = registry.build_generator(settings, model=llm)
     draft = draft_message(loaded, request, generator=generator, meeting=summary)
     draft_id = record_draft(cli.engine(), tenant_id=me.tenant_id, author_id=me.subject_id,
                             request=request, thread=loaded.messages, draft=draft,
                             model_id=draft.written_by, meeting_id=meeting)  # fmt: skip
+    # A follow-up from a summary file has no known speakers: they count as unknown.
+    unknown = mode == "followup" and heard is None
+    _offer_draft(ctx, me.tenant_id, me.subject_id, draft_id, heard, unknown_speakers=unknown)
     if fmt == "json":
         body = {
             "id": draft_id,
@@ -106,17 +113,69 @@ def feedback(
     rating: Annotated[int | None, typer.Option(help="How good the draft was, 1 to 5.")] = None,
 ) -> None:
     """Record the text you actually sent for a draft, and optionally rate the draft."""
-    from features.compose.store import record_feedback
+    from features.compose.store import check_feedback, get_draft, record_feedback
 
     if (sent is None) == (sent_file is None):
         raise InvalidInput("give the sent message once: --sent TEXT or --sent-file FILE")
     text = sent if sent is not None else _read_text(sent_file)
     cli = state(ctx)
     me = cli.principal()
+    check_feedback(text, rating)  # bad input is named before the draft is looked up
+    before = get_draft(cli.engine(), tenant_id=me.tenant_id, author_id=me.subject_id,
+                       draft_id=draft).feedback  # fmt: skip
     recorded = record_feedback(cli.engine(), tenant_id=me.tenant_id, author_id=me.subject_id,
                                draft_id=draft, sent_text=text, rating=rating)  # fmt: skip
+    again = before is not None  # the same feedback sent again is not offered twice
     rated = f", rated {recorded.rating}/5" if recorded.rating is not None else ""
     typer.echo(f"recorded what you sent for draft {recorded.draft_id}{rated}")
+    if not again:
+        meeting = _draft_meeting(cli, me.tenant_id, recorded.draft_id, me.subject_id)
+        _offer_draft(ctx, me.tenant_id, me.subject_id, recorded.draft_id, meeting[0],
+                     unknown_speakers=meeting[1])  # fmt: skip
+
+
+def _draft_meeting(
+    cli: CliState, tenant_id: str, draft_id: str, author_id: str
+) -> tuple[Transcript | None, bool]:
+    """The transcript of the meeting a follow-up came from, and whether its speakers are
+    unknown (a follow-up written from a summary file)."""
+    from features.compose.store import get_draft
+    from features.meetings.store import find_meeting
+
+    stored = get_draft(cli.engine(), tenant_id=tenant_id, author_id=author_id, draft_id=draft_id)
+    if stored.request.mode != "followup":
+        return None, False
+    if stored.meeting_id is None:
+        return None, True
+    return find_meeting(cli.engine(), tenant_id, stored.meeting_id).transcript, False
+
+
+def _offer_draft(
+    ctx: typer.Context,
+    tenant_id: str,
+    author_id: str,
+    draft_id: str,
+    meeting: Transcript | None,
+    *,
+    unknown_speakers: bool,
+) -> None:
+    from consent.domain import UNKNOWN_SPEAKER
+    from features.compose.store import get_draft
+    from features.training import draft_offer, speaker_subjects
+
+    cli = state(ctx)
+
+    def offers() -> list[Offer]:
+        stored = get_draft(cli.engine(), tenant_id=tenant_id, author_id=author_id,
+                           draft_id=draft_id)  # fmt: skip
+        service = cli.service()
+        names = list(dict.fromkeys(m.author for m in stored.thread))
+        authors = dict(zip(names, service.subjects_for_names(tenant_id, names), strict=True))
+        heard = list(speaker_subjects(service, tenant_id, meeting).values()) if meeting else []
+        heard += [UNKNOWN_SPEAKER] if unknown_speakers else []
+        return [draft_offer(stored, authors, meeting_contributors=heard)]
+
+    cli.offer_for_training(tenant_id, offers)
 
 
 def _read_text(path: Path | None) -> str:

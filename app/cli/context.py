@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from consent.domain import Principal, Role
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from consent.capture import Offer
     from consent.service import ConsentService
 
 
@@ -56,6 +58,21 @@ class CliState:
         if self._service is None:
             self._service = ConsentService.from_settings(self.engine(), self.settings())
         return self._service
+
+    def offer_for_training(self, tenant_id: str, offers: Callable[[], Sequence[Offer]]) -> None:
+        """Offer results to the consent gate as training data and say on stderr what was
+        kept; a failure here is reported, never allowed to cost the user their result."""
+        from consent.redaction import Redactor
+        from features.training import offer_all
+
+        try:
+            redactor = Redactor(self.settings().resolved_model_cache_dir())
+            for done in offer_all(self.service(), redactor, tenant_id, offers()):
+                kind = done.artifact.kind.value
+                kept = "kept" if done.candidate_id else f"not kept ({', '.join(done.excluded)})"
+                typer.echo(f"training: {kind} {kept}", err=True)
+        except Exception as error:
+            typer.echo(f"warning: training capture failed: {error}", err=True)
 
     def principal(self, role: Role = Role.MEMBER) -> Principal:
         """The local user (a member of the local tenant; the admin of a local install)."""

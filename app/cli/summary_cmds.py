@@ -14,6 +14,8 @@ from app.cli.transcribe_cmds import _pairs, obtain_transcript
 from app.core.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from consent.capture import Offer
+    from features.summary.summary import Summary
     from features.transcription.transcript import Transcript
     from models.embeddings import Embedder
     from models.llm import TextGenerator
@@ -87,6 +89,25 @@ def summarize(
                              owner_id=owner.subject_id, title=name, transcript=transcript,
                              summary=summary)  # fmt: skip
         typer.echo(f"saved as meeting {saved.id}", err=True)
+        _offer_for_training(ctx, owner.tenant_id, transcript, summary, generator or embedder)
+
+
+def _offer_for_training(
+    ctx: typer.Context,
+    tenant_id: str,
+    transcript: Transcript,
+    summary: Summary,
+    model: TextGenerator | Embedder,
+) -> None:
+    from features.training import meeting_offers, speaker_subjects
+
+    cli = state(ctx)
+
+    def offers() -> list[Offer]:
+        subjects = speaker_subjects(cli.service(), tenant_id, transcript)
+        return meeting_offers(transcript, summary, subjects, model_id=model.name)
+
+    cli.offer_for_training(tenant_id, offers)
 
 
 def _title(recording: Path | None, tracks: list[str]) -> str:

@@ -150,15 +150,7 @@ def record_feedback(
 ) -> Feedback:
     """Record what was actually sent. A draft takes one feedback: sending the same again
     returns the first record; a different text or rating is refused."""
-    sent_text = sent_text.strip()
-    if not sent_text:
-        raise InvalidFeedback("the sent text is empty; give the message as you sent it")
-    if len(sent_text) > MAX_SENT_CHARS:
-        raise InvalidFeedback(
-            f"the sent text has {len(sent_text)} characters; the limit is {MAX_SENT_CHARS}"
-        )
-    if rating is not None and rating not in RATINGS:
-        raise InvalidFeedback(f"rating must be 1 to 5, not {rating}")
+    sent_text = check_feedback(sent_text, rating)
     with row_transaction(engine) as conn:
         stored = _load(conn, tenant_id, author_id, draft_id)
         if stored.feedback is not None:
@@ -171,6 +163,20 @@ def record_feedback(
         feedback = Feedback(stored.id, sent_text, rating, clock())
         conn.execute(insert(DraftFeedbackRecord).values(id=str(uuid.uuid4()), **asdict(feedback)))
     return feedback
+
+
+def check_feedback(sent_text: str, rating: int | None) -> str:
+    """The sent text as it will be kept (stripped), or InvalidFeedback naming what is wrong."""
+    sent_text = sent_text.strip()
+    if not sent_text:
+        raise InvalidFeedback("the sent text is empty; give the message as you sent it")
+    if len(sent_text) > MAX_SENT_CHARS:
+        raise InvalidFeedback(
+            f"the sent text has {len(sent_text)} characters; the limit is {MAX_SENT_CHARS}"
+        )
+    if rating is not None and rating not in RATINGS:
+        raise InvalidFeedback(f"rating must be 1 to 5, not {rating}")
+    return sent_text
 
 
 def _load(conn: Connection, tenant_id: str, author_id: str, draft_id: str) -> StoredDraft:

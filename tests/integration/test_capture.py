@@ -13,6 +13,9 @@ from consent.capture import Offer, Turn, capture
 from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass, Principal, SubjectKind
 from consent.redaction import Person, Redactor
 from consent.store import TrainingCandidateRecord
+from features.summary.summary import Summary
+from features.training import meeting_offers, offer_all, speaker_subjects
+from features.transcription.transcript import Segment, Speaker, Transcript
 from tests.conftest import Clock, World
 
 
@@ -154,3 +157,31 @@ def test_a_redaction_failure_keeps_nothing(
     result = capture(world.service, redactor, world.tenant_id, broken)
     assert result.candidate_id is None and result.excluded == ("REDACTION_FAILED",)
     assert result.decision.allowed and candidates(engine) == []
+
+
+def test_a_meeting_keeps_only_the_consenting_speakers_words_with_names_hidden(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine
+) -> None:
+    transcript = Transcript(
+        segments=(
+            Segment("s0001", "S1", 0.0, 2.0, "Carol will send the deck to carol@example.com."),
+            Segment("s0002", "S2", 2.0, 4.0, "My private view on the budget."),
+            Segment("s0003", "S3", 4.0, 6.0, "A visitor's remark."),
+        ),
+        speakers=(
+            Speaker("S1", "Alice", "diarization"),  # a member who consented
+            Speaker("S2", "Carol", "diarization"),  # a member who never did
+            Speaker("S3", None, "diarization"),  # nobody knows who
+        ),
+        duration=6.0,
+        source="standup.flac",
+    )
+    summary = Summary((), (), (), (), (), (), engine="extractive")
+    subjects = speaker_subjects(world.service, world.tenant_id, transcript)
+    assert subjects["S1"] == team[0].subject_id and subjects["S3"] == UNKNOWN_SPEAKER
+    offers = meeting_offers(transcript, summary, subjects, model_id="test")
+    summary_done, transcript_done = offer_all(world.service, redactor, world.tenant_id, offers)
+    assert summary_done.candidate_id is None and "UNKNOWN_SPEAKER" in summary_done.excluded
+    [row] = candidates(engine)
+    assert row.id == transcript_done.candidate_id and row.contributors == [team[0].subject_id]
+    assert row.messages[-1]["content"] == "Speaker 1: <PERSON> will send the deck to <EMAIL>."

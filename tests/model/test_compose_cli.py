@@ -126,3 +126,30 @@ def test_a_missing_thread_and_a_malformed_summary_are_named(data_dir: Path, tmp_
 def test_bad_feedback_is_one_line_and_exit_1(data_dir: Path, args: list[str], message: str) -> None:
     result = mk(data_dir, "feedback", *args)
     assert result.returncode == 1 and message in result.stderr, result.stderr
+
+
+def test_results_are_offered_for_training_and_kept_only_with_consent(
+    model: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "data"
+    rewrite = ["compose", "--mode", "rewrite", "--instruction", "pls mail ann@example.com",
+               "--llm", model, "--format", "json"]  # fmt: skip
+    before = mk(home, *rewrite)
+    assert "training: chat_draft not kept (TENANT_SHARING_OFF" in before.stderr, before.stderr
+    for step in (["consent", "notice", "publish"],
+                 ["consent", "tenant", "set", "--ai-features", "on", "--training-sharing", "on"],
+                 ["consent", "give", "--purpose", "train_ai_system", "--yes"]):  # fmt: skip
+        assert mk(home, *step).returncode == 0
+    drafted = mk(home, *rewrite)
+    assert "training: chat_draft kept" in drafted.stderr, drafted.stderr
+    draft_id = json.loads(drafted.stdout)["id"]
+    sent = mk(home, "feedback", draft_id, "--sent", "Please write to ann@example.com.")
+    assert "training: chat_final kept" in sent.stderr, sent.stderr
+    again = mk(home, "feedback", draft_id, "--sent", "Please write to ann@example.com.")
+    assert again.returncode == 0 and "training:" not in again.stderr  # offered once
+    meeting = mk(home, "summarize", str(EXAMPLES / "meeting.vtt"), "--format", "json")
+    # Alice, Bob and Carol are no members here: guests, who never count as consenting.
+    assert "training: meeting_summary not kept (NON_CONSENTING_CONTRIBUTOR, GUEST)" in (
+        meeting.stderr
+    )
+    assert "training: transcript not kept" in meeting.stderr

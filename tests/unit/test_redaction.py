@@ -73,7 +73,9 @@ def test_no_network_was_used(redactor: Redactor, opened: list[object]) -> None:
 
 def test_the_blank_pipeline_is_written_once_and_reused(tmp_path: Path, opened: object) -> None:
     Redactor(tmp_path)
-    Redactor(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing loads until something is redacted
+    Redactor(tmp_path).redact("x")
+    Redactor(tmp_path).redact("y")
     assert [p.name for p in tmp_path.iterdir()] == [next(tmp_path.iterdir()).name]
 
 

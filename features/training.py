@@ -1,0 +1,126 @@
+"""What the features produce, offered to the consent gate as training data (issue 6).
+
+Each function turns a feature's result into `consent.capture.Offer`s: the example as chat
+messages (system, user, assistant), its contributors as subjects, and the roster whose
+names redaction hides. `offer_all` hands them to the gate; the feature's own result (a
+summary, a draft) never depends on what the gate decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from consent.capture import Captured, Offer, Turn, capture
+from consent.domain import ArtifactKind, DataClass
+from consent.redaction import Person, Redactor
+from consent.service import ConsentService
+from features.compose.store import StoredDraft
+from features.summary.prompts import PROMPT_VERSION as SUMMARY_PROMPT
+from features.summary.render import to_markdown
+from features.summary.summary import Summary
+from features.transcription.transcript import Transcript
+
+SUMMARY_SYSTEM = (
+    "Summarize the meeting transcript: an overview, key points, decisions, action items "
+    "with owners and due dates, and open questions."
+)
+
+
+def speaker_subjects(
+    service: ConsentService, tenant_id: str, transcript: Transcript
+) -> dict[str, str]:
+    """Speaker id -> subject: members by name, other named speakers as guests, unnamed
+    speakers as UNKNOWN."""
+    names = [s.name for s in transcript.speakers]
+    subjects = service.subjects_for_names(tenant_id, names)
+    return {s.id: subject for s, subject in zip(transcript.speakers, subjects, strict=True)}
+
+
+def meeting_offers(
+    transcript: Transcript,
+    summary: Summary,
+    subjects: Mapping[str, str],
+    *,
+    model_id: str,
+) -> list[Offer]:
+    """The summary (a whole example: every speaker must consent) and the transcript
+    (segment-level: the consenting speakers' segments alone)."""
+    names = {s.id: s.name or s.id for s in transcript.speakers}
+    lines = "\n".join(f"{names[s.speaker]}: {s.text}" for s in transcript.segments)
+    spoke = tuple(dict.fromkeys(subjects[s.speaker] for s in transcript.segments))
+    roster = {subjects[s.id]: Person(s.name) for s in transcript.speakers if s.name}
+    summary_text = to_markdown(summary)
+    return [
+        Offer(
+            kind=ArtifactKind.MEETING_SUMMARY,
+            data_class=DataClass.DERIVED_CONTENT,
+            task="meeting_summary",
+            input={"transcript": lines},
+            output={"summary": summary_text},
+            contributors=spoke,
+            messages=(
+                {"role": "system", "content": SUMMARY_SYSTEM},
+                {"role": "user", "content": lines},
+                {"role": "assistant", "content": summary_text},
+            ),
+            roster=roster,
+            model_id=model_id,
+            prompt_version=SUMMARY_PROMPT,
+        ),
+        Offer(
+            kind=ArtifactKind.TRANSCRIPT,
+            data_class=DataClass.CUSTOMER_CONTENT,
+            task="transcript",
+            input={"source": transcript.source},
+            output={"segments": [{"id": s.id, "text": s.text} for s in transcript.segments]},
+            contributors=spoke,
+            turns=tuple(Turn(subjects[s.speaker], s.text) for s in transcript.segments),
+            roster=roster,
+            model_id=model_id,
+        ),
+    ]
+
+
+def draft_offer(
+    stored: StoredDraft,
+    authors: Mapping[str, str],
+    *,
+    meeting_contributors: Sequence[str] = (),
+) -> Offer:
+    """A draft as an example: the thread and instruction in, the text the user actually
+    sent out (CHAT_FINAL) when there is feedback, else the draft (CHAT_DRAFT). The
+    contributors are the requesting user, the authors of the messages the prompt showed
+    (`authors`: name -> subject), and for a follow-up the meeting's speakers."""
+    request = stored.request
+    thread = "\n".join(f"{m.author}: {m.text}" for m in stored.thread)
+    ask = f"Write {request.user}'s {request.mode} in a {request.tone} tone ({request.length})."
+    if request.instruction.strip():
+        ask += f" Instruction: {request.instruction.strip()}"
+    final = stored.feedback is not None
+    target = stored.feedback.sent_text if stored.feedback is not None else stored.draft.text
+    contributors = (stored.author_id, *(authors[m.author] for m in stored.thread),
+                    *meeting_contributors)  # fmt: skip
+    roster = {subject: Person(name) for name, subject in authors.items()}
+    return Offer(
+        kind=ArtifactKind.CHAT_FINAL if final else ArtifactKind.CHAT_DRAFT,
+        data_class=DataClass.CUSTOMER_CONTENT if final else DataClass.DERIVED_CONTENT,
+        task="chat_draft",
+        input={"draft_id": stored.id, "thread": thread, "ask": ask},
+        output={"text": target},
+        contributors=tuple(dict.fromkeys(contributors)),
+        messages=(
+            {"role": "system", "content": f"You write chat messages for {request.user}."},
+            {"role": "user", "content": f"{thread}\n{ask}".strip()},
+            {"role": "assistant", "content": target},
+        ),
+        author=stored.author_id,
+        roster=roster,
+        model_id=stored.model_id,
+        prompt_version=stored.prompt_version,
+    )
+
+
+def offer_all(
+    service: ConsentService, redactor: Redactor, tenant_id: str, offers: Sequence[Offer]
+) -> list[Captured]:
+    return [capture(service, redactor, tenant_id, offer) for offer in offers]
