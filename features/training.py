@@ -17,9 +17,10 @@ from consent.service import ConsentService
 from features.compose.store import StoredDraft
 from features.summary.prompts import PROMPT_VERSION as SUMMARY_PROMPT
 from features.summary.render import to_markdown
-from features.summary.summary import Summary
+from features.summary.summary import Answer, Summary
 from features.transcription.transcript import Transcript
 
+ANSWER_SYSTEM = "Answer the question from the meeting transcript excerpts."
 SUMMARY_SYSTEM = (
     "Summarize the meeting transcript: an overview, key points, decisions, action items "
     "with owners and due dates, and open questions."
@@ -79,6 +80,44 @@ def meeting_offers(
             model_id=model_id,
         ),
     ]
+
+
+def answer_offer(
+    transcript: Transcript,
+    answer: Answer,
+    subjects: Mapping[str, str],
+    *,
+    asker: str,
+    model_id: str,
+) -> Offer | None:
+    """An answer as an example: the cited segments and the question in, the answer out.
+    The contributors are the person who asked and the speakers of the cited segments. An
+    answer that found nothing teaches nothing and is not offered."""
+    if not answer.found or not answer.citations:
+        return None
+    names = {s.id: s.name or s.id for s in transcript.speakers}
+    by_id = {s.id: s for s in transcript.segments}
+    cited = [by_id[c.segment_id] for c in answer.citations if c.segment_id in by_id]
+    excerpt = "\n".join(f"{names[s.speaker]}: {s.text}" for s in cited)
+    asked = f"{excerpt}\nQuestion: {answer.question}"
+    roster = {subjects[s.id]: Person(s.name) for s in transcript.speakers if s.name}
+    return Offer(
+        kind=ArtifactKind.MEETING_ANSWER,
+        data_class=DataClass.DERIVED_CONTENT,
+        task="meeting_answer",
+        input={"question": answer.question, "segments": [s.id for s in cited]},
+        output={"answer": answer.text},
+        contributors=tuple(dict.fromkeys([asker, *(subjects[s.speaker] for s in cited)])),
+        messages=(
+            {"role": "system", "content": ANSWER_SYSTEM},
+            {"role": "user", "content": asked},
+            {"role": "assistant", "content": answer.text},
+        ),
+        author=asker,
+        roster=roster,
+        model_id=model_id,
+        prompt_version=SUMMARY_PROMPT,
+    )
 
 
 def draft_offer(

@@ -128,19 +128,34 @@ def ask(
     fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
     quiet: Quiet = False,
 ) -> None:
-    """Answer a question from the meeting, citing where it was said."""
+    """Answer a question from the meeting, citing where it was said.
+
+    The answer is offered to the consent gate for training, like a summary.
+    """
     from features.summary import render, service
 
     if fmt not in render.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; choose: {', '.join(render.FORMATS)}")
     chosen = engine or state(ctx).settings().summary_engine
     service.check_engine(chosen)
+    asker = state(ctx).principal()  # a database problem shows up now
     transcript = _transcript(ctx, recording, track, False, speaker, language, None, quiet)
     embedder, generator = _models(ctx, chosen, llm)
     answer = service.answer_question(
         transcript, question, embedder=embedder, generator=generator, engine=chosen
     )
     write_output(render.render_answer(answer, fmt), None)
+    model = generator or embedder
+
+    def offers() -> list[Offer]:
+        from features.training import answer_offer, speaker_subjects
+
+        subjects = speaker_subjects(state(ctx).service(), asker.tenant_id, transcript)
+        offer = answer_offer(transcript, answer, subjects, asker=asker.subject_id,
+                             model_id=model.name)  # fmt: skip
+        return [offer] if offer is not None else []
+
+    state(ctx).offer_for_training(asker.tenant_id, offers)
 
 
 def _date(value: str | None) -> date | None:

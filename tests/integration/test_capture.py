@@ -13,8 +13,8 @@ from consent.capture import Offer, Turn, capture
 from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass, Principal, SubjectKind
 from consent.redaction import Person, Redactor
 from consent.store import TrainingCandidateRecord
-from features.summary.summary import Summary
-from features.training import meeting_offers, offer_all, speaker_subjects
+from features.summary.summary import Answer, Citation, Summary
+from features.training import answer_offer, meeting_offers, offer_all, speaker_subjects
 from features.transcription.transcript import Segment, Speaker, Transcript
 from tests.conftest import Clock, World
 
@@ -185,3 +185,40 @@ def test_a_meeting_keeps_only_the_consenting_speakers_words_with_names_hidden(
     [row] = candidates(engine)
     assert row.id == transcript_done.candidate_id and row.contributors == [team[0].subject_id]
     assert row.messages[-1]["content"] == "Speaker 1: <PERSON> will send the deck to <EMAIL>."
+
+
+def test_an_answer_counts_the_asker_and_the_cited_speakers(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine
+) -> None:
+    alice, bob, carol = team
+    transcript = Transcript(
+        segments=(
+            Segment("s0001", "S1", 0.0, 2.0, "Sync ships in January."),
+            Segment("s0002", "S2", 2.0, 4.0, "Not before the audit."),
+        ),
+        speakers=(Speaker("S1", "Alice", "track"), Speaker("S2", "Carol", "track")),
+        duration=4.0,
+        source="sync.vtt",
+    )
+    subjects = speaker_subjects(world.service, world.tenant_id, transcript)
+
+    def asked(*cited: str) -> Answer:
+        citations = tuple(Citation(c, 0.0) for c in cited)
+        return Answer("When does sync ship?", "In January.", citations, True, "extractive")
+
+    only_alice = answer_offer(transcript, asked("s0001"), subjects, asker=bob.subject_id,
+                              model_id="test")  # fmt: skip
+    with_carol = answer_offer(transcript, asked("s0001", "s0002"), subjects,
+                              asker=bob.subject_id, model_id="test")  # fmt: skip
+    nothing = Answer("Who?", "The meeting does not seem to discuss this.", (), False, "x")
+    assert answer_offer(transcript, nothing, subjects, asker=bob.subject_id, model_id="t") is None
+    assert only_alice is not None and with_carol is not None
+    assert set(only_alice.contributors) == {bob.subject_id, alice.subject_id}
+    kept, refused = offer_all(world.service, redactor, world.tenant_id, [only_alice, with_carol])
+    assert kept.candidate_id is not None and refused.candidate_id is None
+    assert carol.subject_id in with_carol.contributors
+    [row] = candidates(engine)
+    assert (
+        row.messages[1]["content"]
+        == "<PERSON>: Sync ships in January.\nQuestion: When does sync ship?"
+    )
