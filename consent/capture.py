@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 
-from app.core.db import row_transaction
+from app.core.db import row_transaction, write_transaction
 from consent.domain import Artifact, ArtifactKind, DataClass, Decision, Result
 from consent.purposes import TRAIN_AI_SYSTEM
 from consent.redaction import PROFILE, Person, RedactionFailed, Redactor
@@ -142,3 +142,36 @@ def _redact(
         {"role": m["role"], "content": redactor.redact(m["content"], others=others)}
         for m in messages
     ]
+
+
+def purge_expired(service: ConsentService, *, actor_id: str = "retention") -> int:
+    """Purge every candidate past its `expires_at` (rule 12): its example is deleted, the
+    row stays as `purged` so exports and audits can still name it; each purge is audited.
+    Returns how many were purged."""
+    candidate = TrainingCandidateRecord
+    now = service.clock()
+    with write_transaction(service.engine) as conn:
+        expired = (
+            conn.execute(
+                select(candidate.id).where(
+                    candidate.status != "purged", candidate.expires_at <= now
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for candidate_id in expired:
+            conn.execute(
+                update(candidate)
+                .where(candidate.id == candidate_id)
+                .values(status="purged", messages=[])
+            )
+            service.writer.audit(
+                conn,
+                actor=actor_id,
+                action="candidate.purged",
+                object_type="training_candidate",
+                object_id=candidate_id,
+                payload={"id": candidate_id, "reason": "expired"},
+            )
+    return len(expired)

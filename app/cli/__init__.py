@@ -17,6 +17,7 @@ from app.cli import (
     consent_cmds,
     meeting_cmds,
     summary_cmds,
+    training_cmds,
     transcribe_cmds,
 )
 from app.cli.context import CliState
@@ -37,6 +38,7 @@ app.command("summarize")(summary_cmds.summarize)
 app.command("ask")(summary_cmds.ask)
 app.command("compose")(compose_cmds.compose)
 app.command("feedback")(compose_cmds.feedback)
+app.command("purge")(training_cmds.purge)
 
 
 @app.callback()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from consent.capture import Offer, Turn, capture
+from consent.capture import Offer, Turn, capture, purge_expired
 from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass, Principal, SubjectKind
 from consent.redaction import Person, Redactor
 from consent.store import TrainingCandidateRecord
@@ -222,3 +222,19 @@ def test_an_answer_counts_the_asker_and_the_cited_speakers(
         row.messages[1]["content"]
         == "<PERSON>: Sync ships in January.\nQuestion: When does sync ship?"
     )
+
+
+def test_candidates_past_their_retention_are_purged_and_audited(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine, clock: Clock
+) -> None:
+    people = (team[0].subject_id, team[1].subject_id)
+    kept = capture(world.service, redactor, world.tenant_id, summary_offer(*people))
+    assert kept.candidate_id is not None
+    clock.advance(days=364)
+    assert purge_expired(world.service) == 0
+    clock.advance(days=2)  # the shipped notice keeps candidates 365 days
+    assert purge_expired(world.service) == 1
+    [row] = candidates(engine)
+    assert row.status == "purged" and row.messages == []
+    assert purge_expired(world.service) == 0
+    assert world.service.verify().ok

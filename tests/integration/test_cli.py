@@ -133,3 +133,9 @@ def test_giving_consent_before_any_notice_exists_explains_what_to_do(tmp_path: P
 def test_cli_start_up_never_imports_torch() -> None:
     code = "import sys, app.cli, consent.service; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_purge_reports_what_it_purged_and_keeps_the_audit_chain_whole(ready: Path) -> None:
+    purged = mk(ready, "purge")
+    assert purged.returncode == 0 and purged.stdout == "purged 0 expired training candidate(s)\n"
+    assert mk(ready, "audit", "verify").returncode == 0
