@@ -14,10 +14,8 @@ from app.cli.output import write_output
 from app.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from app.cli.context import CliState
     from consent.capture import Offer
     from features.summary.summary import Summary
-    from features.transcription.transcript import Transcript
 
 
 def compose(
@@ -66,7 +64,6 @@ def compose(
         raise InvalidInput("followup needs a meeting: --meeting ID (see `meetings list`)")
     loaded = load_thread(thread) if thread is not None else Thread(())
     me = cli.principal()
-    heard: Transcript | None = None  # the meeting's transcript, when it is a saved one
     summary = _summary_file(summary_file) if summary_file is not None else None
     if meeting is not None:
         from features.meetings.store import find_meeting
@@ -74,15 +71,13 @@ def compose(
         stored = find_meeting(cli.engine(), me.tenant_id, meeting)
         if stored.summary is None:
             raise InvalidInput(f"meeting {stored.info.id} has no summary yet")
-        summary, meeting, heard = stored.summary, stored.info.id, stored.transcript
+        summary, meeting = stored.summary, stored.info.id
     generator = registry.build_generator(settings, model=llm)
     draft = draft_message(loaded, request, generator=generator, meeting=summary)
     draft_id = record_draft(cli.engine(), tenant_id=me.tenant_id, author_id=me.subject_id,
                             request=request, thread=loaded.messages, draft=draft,
                             model_id=draft.written_by, meeting_id=meeting)  # fmt: skip
-    # A follow-up from a summary file has no known speakers: they count as unknown.
-    unknown = mode == "followup" and heard is None
-    _offer_draft(ctx, me.tenant_id, me.subject_id, draft_id, heard, unknown_speakers=unknown)
+    _offer_draft(ctx, me.tenant_id, me.subject_id, draft_id)
     if fmt == "json":
         body = {
             "id": draft_id,
@@ -129,50 +124,32 @@ def feedback(
     rated = f", rated {recorded.rating}/5" if recorded.rating is not None else ""
     typer.echo(f"recorded what you sent for draft {recorded.draft_id}{rated}")
     if not again:
-        meeting = _draft_meeting(cli, me.tenant_id, recorded.draft_id, me.subject_id)
-        _offer_draft(ctx, me.tenant_id, me.subject_id, recorded.draft_id, meeting[0],
-                     unknown_speakers=meeting[1])  # fmt: skip
+        _offer_draft(ctx, me.tenant_id, me.subject_id, recorded.draft_id)
 
 
-def _draft_meeting(
-    cli: CliState, tenant_id: str, draft_id: str, author_id: str
-) -> tuple[Transcript | None, bool]:
-    """The transcript of the meeting a follow-up came from, and whether its speakers are
-    unknown (a follow-up written from a summary file)."""
-    from features.compose.store import get_draft
-    from features.meetings.store import find_meeting
-
-    stored = get_draft(cli.engine(), tenant_id=tenant_id, author_id=author_id, draft_id=draft_id)
-    if stored.request.mode != "followup":
-        return None, False
-    if stored.meeting_id is None:
-        return None, True
-    return find_meeting(cli.engine(), tenant_id, stored.meeting_id).transcript, False
-
-
-def _offer_draft(
-    ctx: typer.Context,
-    tenant_id: str,
-    author_id: str,
-    draft_id: str,
-    meeting: Transcript | None,
-    *,
-    unknown_speakers: bool,
-) -> None:
+def _offer_draft(ctx: typer.Context, tenant_id: str, author_id: str, draft_id: str) -> None:
+    """Offer a kept draft (or, once it has feedback, the text actually sent) for training.
+    A follow-up's contributors include its meeting's speakers; one written from a summary
+    file has no known speakers, so they count as unknown."""
     from consent.domain import UNKNOWN_SPEAKER
     from features.compose.store import get_draft
+    from features.meetings.store import find_meeting
     from features.training import draft_offer, speaker_subjects
 
     cli = state(ctx)
 
     def offers() -> list[Offer]:
+        service = cli.service()
         stored = get_draft(cli.engine(), tenant_id=tenant_id, author_id=author_id,
                            draft_id=draft_id)  # fmt: skip
-        service = cli.service()
         names = list(dict.fromkeys(m.author for m in stored.thread))
         authors = dict(zip(names, service.subjects_for_names(tenant_id, names), strict=True))
-        heard = list(speaker_subjects(service, tenant_id, meeting).values()) if meeting else []
-        heard += [UNKNOWN_SPEAKER] if unknown_speakers else []
+        heard: list[str] = []
+        if stored.request.mode == "followup" and stored.meeting_id is not None:
+            transcript = find_meeting(cli.engine(), tenant_id, stored.meeting_id).transcript
+            heard = list(speaker_subjects(service, tenant_id, transcript).values())
+        elif stored.request.mode == "followup":
+            heard = [UNKNOWN_SPEAKER]
         return [draft_offer(stored, authors, meeting_contributors=heard)]
 
     cli.offer_for_training(tenant_id, offers)
