@@ -46,28 +46,28 @@ def from_items(summary: Summary, *, user: str, tone: str, length: str) -> str | 
     return "\n".join(fitting[0]) if fitting else None
 
 
-def _day(due: date | None, full: bool) -> str:
+def due_day(due: date | None, full: bool = True) -> str:
     if due is None:
         return ""
     return f" by {due:%A} {due.day} {due:%B}" if full else f" by {due:%A}"
 
 
-def _mine(item: ActionItem, user: str) -> bool:
+def is_mine(item: ActionItem, user: str) -> bool:
     return item.owner is not None and item.owner.strip().lower() == user.strip().lower()
 
 
 def _step(item: ActionItem, user: str, full: bool) -> str:
     task = item.task.strip().rstrip(".")
-    if _mine(item, user):
-        return f"- I will {task[:1].lower()}{task[1:]}{_day(item.due, full)}."
-    return f"- {item.owner or 'Someone'}: {task}{_day(item.due, full)}."
+    if is_mine(item, user):
+        return f"- I will {task[:1].lower()}{task[1:]}{due_day(item.due, full)}."
+    return f"- {item.owner or 'Someone'}: {task}{due_day(item.due, full)}."
 
 
 def _who_when(items: tuple[ActionItem, ...], user: str) -> str:
     """'Next steps: Bob (Thursday, Friday), Carol (Tuesday) and mine (Wednesday).'"""
     days: dict[str, list[str]] = defaultdict(list)
     for item in items:
-        who = "mine" if _mine(item, user) else item.owner or "someone"
+        who = "mine" if is_mine(item, user) else item.owner or "someone"
         days[who] += [f"{item.due:%A}"] if item.due and f"{item.due:%A}" not in days[who] else []
     parts = [f"{who} ({', '.join(d)})" if d else who for who, d in days.items()]
     listed = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]

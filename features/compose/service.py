@@ -120,10 +120,9 @@ def meeting_notes(summary: Summary, *, user: str) -> tuple[str, tuple[str, ...],
         lines.append(f"- Decided: {point.text}")
         cited += [c.segment_id for c in point.citations]
     for item in summary.action_items:
-        due = f" by {item.due:%A} {item.due.day} {item.due:%B}" if item.due else ""
-        mine = item.owner is not None and item.owner.lower() == user.lower()
+        mine = followup.is_mine(item, user)
         owner = f"you ({user})" if mine else item.owner or "Someone"
-        lines.append(f"- {owner}: {item.task}{due}")
+        lines.append(f"- {owner}: {item.task}{followup.due_day(item.due)}")
         cited += [c.segment_id for c in item.citations]
         expected += [item.owner] if item.owner and not mine else []
         expected += [f"{item.due:%A}"] if item.due else []
@@ -197,9 +196,12 @@ def clean(text: str, *, user: str, speakers: Sequence[str] = ()) -> str:
     text = re.split(rf"\n\s*(?:{labels})\s*:", text)[0].strip()
     text = re.sub(rf"^(?:assistant|{re.escape(user)})\s*:\s*", "", text, flags=re.I)
     kept: list[str] = []
+    seen: set[str] = set()
     for line in text.splitlines():
-        if line.strip() and line.strip().lower() in (k.strip().lower() for k in kept):
+        key = line.strip().lower()
+        if key and key in seen:
             break
+        seen.add(key)
         kept.append(line)
     text = "\n".join(kept).strip()
     if len(text) > 1 and text[0] in _QUOTES and text[-1] in _QUOTES:
