@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, exc, select
 
+from app.core.db import table_of
 from consent.chain import (
     AUDIT,
     CHAINS,
@@ -31,7 +32,6 @@ from consent.store import (
     NoticeServedRecord,
     NoticeVersionRecord,
     TenantSwitchChangeRecord,
-    table_of,
 )
 
 # Audit object types whose rows must still hash to what the chain recorded.

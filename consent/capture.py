@@ -26,7 +26,7 @@ from consent.domain import Artifact, ArtifactKind, DataClass, Decision, Result
 from consent.purposes import TRAIN_AI_SYSTEM
 from consent.redaction import PROFILE, Person, RedactionFailed, Redactor
 from consent.service import ConsentService
-from consent.store import TrainingCandidateRecord
+from consent.store import CandidateContributorRecord, TrainingCandidateRecord
 
 TRANSCRIPT_SYSTEM = "A meeting transcript: what each speaker said, in order."
 TRANSCRIPT_ASK = "Write the transcript of this part of the meeting."
@@ -116,6 +116,10 @@ def capture(service: ConsentService, redactor: Redactor, tenant_id: str, offer: 
                 expires_at=artifact.captured_at + timedelta(days=retention),
                 status="eligible",
             )
+        )
+        conn.execute(
+            insert(CandidateContributorRecord),
+            [{"candidate_id": candidate_id, "subject_id": subject} for subject in set(kept)],
         )
     return Captured(artifact, decision, candidate_id, ())
 

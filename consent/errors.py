@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import AppError, InvalidInput, NotFound
+from app.core.errors import AppError, Conflict, InvalidInput, NotFound
 
 
 class ConsentError(AppError):
@@ -81,3 +81,13 @@ class ImmutableRecord(ConsentError):
 
 class AuditKeyError(ConsentError):
     code = "audit_key_error"
+
+
+class UnknownExport(NotFound):
+    code = "unknown_export"
+
+
+class ExportConflict(Conflict):
+    """Consent kept changing under an export being written; nothing was published."""
+
+    code = "export_conflict"

@@ -142,15 +142,39 @@ def required_switches(purpose: str) -> tuple[tuple[str, Reason], ...]:
 
 def evaluate(inputs: GateInputs) -> Decision:
     """The decision the rules give for `inputs`; pure, so it replays exactly."""
-    tenant_reasons = [
+    stale = superseded_notices(inputs)
+    verdicts = tuple(contributor_verdict(c, inputs, stale) for c in inputs.artifact.contributors)
+    return combine(
+        inputs.artifact,
+        purpose=inputs.purpose,
+        tenant=tenant_reasons(inputs),
+        verdicts=verdicts,
+        ledger_seq=inputs.ledger_seq,
+        decided_at=inputs.decided_at,
+    )
+
+
+def tenant_reasons(inputs: GateInputs) -> tuple[Reason, ...]:
+    """The tenant switches the purpose needs that were off at capture or are off now."""
+    return tuple(
         reason
         for switch, reason in required_switches(inputs.purpose)
         if not (inputs.switches_at_capture[switch] and inputs.switches_now[switch])
-    ]
-    stale = _superseded(inputs)
-    verdicts = tuple(_contributor(c, inputs, stale) for c in inputs.artifact.contributors)
+    )
+
+
+def combine(
+    artifact: Artifact,
+    *,
+    purpose: str,
+    tenant: tuple[Reason, ...],
+    verdicts: tuple[ContributorVerdict, ...],
+    ledger_seq: int,
+    decided_at: datetime,
+) -> Decision:
+    """The artifact's result from the tenant's reasons and every contributor's verdict."""
     allowed = [v for v in verdicts if v.allowed]
-    reasons: list[str] = [r.value for r in tenant_reasons]
+    reasons: list[str] = [r.value for r in tenant]
     if not verdicts:
         reasons.append(Reason.NO_CONTRIBUTORS.value)
     elif len(allowed) < len(verdicts):
@@ -158,23 +182,23 @@ def evaluate(inputs: GateInputs) -> Decision:
         reasons.extend(sorted({r for v in verdicts for r in v.reasons}))
     if not reasons:
         result = Result.ALLOW
-    elif not tenant_reasons and allowed and inputs.artifact.kind in SEGMENT_LEVEL_KINDS:
+    elif not tenant and allowed and artifact.kind in SEGMENT_LEVEL_KINDS:
         result = Result.PARTIAL
     else:
         result = Result.DENY
     return Decision(
-        artifact_id=inputs.artifact.id,
-        purpose=inputs.purpose,
+        artifact_id=artifact.id,
+        purpose=purpose,
         result=result,
         reasons=tuple(reasons),
         contributors=verdicts,
-        ledger_seq=inputs.ledger_seq,
+        ledger_seq=ledger_seq,
         rules_version=RULES_VERSION,
-        decided_at=inputs.decided_at,
+        decided_at=decided_at,
     )
 
 
-def _superseded(inputs: GateInputs) -> frozenset[str]:
+def superseded_notices(inputs: GateInputs) -> frozenset[str]:
     """Notice versions followed by a material change published before the capture."""
     captured_at = inputs.artifact.captured_at
     changes = [
@@ -187,7 +211,9 @@ def _superseded(inputs: GateInputs) -> frozenset[str]:
     )
 
 
-def _contributor(contributor: str, inputs: GateInputs, stale: frozenset[str]) -> ContributorVerdict:
+def contributor_verdict(
+    contributor: str, inputs: GateInputs, stale: frozenset[str]
+) -> ContributorVerdict:
     def deny(*reasons: Reason, seq: int | None = None) -> ContributorVerdict:
         return ContributorVerdict(contributor, False, tuple(r.value for r in reasons), seq)
 
@@ -308,7 +334,7 @@ def gather(
     for subject_id, rows in by_subject.items():
         if all(r.last_seq <= ledger_seq and r.recorded_at <= artifact.captured_at for r in rows):
             newest = max(rows, key=lambda r: r.last_seq)
-            facts[subject_id] = [_fact(newest, seq=newest.last_seq)]
+            facts[subject_id] = [fact_of(newest, seq=newest.last_seq)]
         else:
             facts[subject_id] = _ledger_facts(
                 conn, subject_id, purposes, captured_at=artifact.captured_at, up_to=ledger_seq
@@ -321,13 +347,13 @@ def gather(
         switches_now=switches_as_of(history, decided_at),
         subjects=subjects,
         facts={k: v for k, v in facts.items() if v},
-        notices=_notice_terms(conn, artifact.tenant_id),
+        notices=notice_terms(conn, artifact.tenant_id),
         ledger_seq=ledger_seq,
         decided_at=decided_at,
     )
 
 
-def _fact(row: Any, *, seq: int) -> ConsentFact:
+def fact_of(row: Any, *, seq: int) -> ConsentFact:
     return ConsentFact(
         seq=seq,
         state=ConsentState(row.state),
@@ -349,10 +375,10 @@ def _ledger_facts(
     rows = ([before] if before is not None else []) + list(after)
     # Within one sequence number an opt-out sorts last, so it wins a tie (rule 4).
     rows.sort(key=lambda r: (r.seq, ConsentState(r.state) not in POSITIVE_STATES))
-    return [_fact(r, seq=r.seq) for r in rows]
+    return [fact_of(r, seq=r.seq) for r in rows]
 
 
-def _notice_terms(conn: Connection, tenant_id: str) -> dict[str, NoticeTerms]:
+def notice_terms(conn: Connection, tenant_id: str) -> dict[str, NoticeTerms]:
     rows = conn.execute(_NOTICE_TERMS, {"tenant_id": tenant_id}).all()
     return {
         r.id: NoticeTerms(

@@ -333,7 +333,7 @@ def rebuild_projection(conn: Connection) -> int:
     return len(rows)
 
 
-def expire_due(conn: Connection, writer: ChainWriter, *, now: datetime) -> int:
+def expire_due(conn: Connection, writer: ChainWriter, *, now: datetime) -> list[ConsentEvent]:
     """Write an `expired` event for every consent whose valid_until has passed (rule 12)."""
     due = conn.execute(
         select(CurrentConsentRecord).where(
@@ -341,6 +341,7 @@ def expire_due(conn: Connection, writer: ChainWriter, *, now: datetime) -> int:
             CurrentConsentRecord.valid_until <= now,
         )
     ).all()
+    expired = []
     for row in due:
         appended = writer.append(
             conn,
@@ -364,4 +365,5 @@ def expire_due(conn: Connection, writer: ChainWriter, *, now: datetime) -> int:
             },
         )
         _project(conn, appended)
-    return len(due)
+        expired.append(_event(appended))
+    return expired

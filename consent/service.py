@@ -15,11 +15,12 @@ from sqlalchemy import Connection, Engine, exc
 
 from app.core.db import read_transaction, utcnow, write_transaction
 from app.core.settings import Settings
-from consent import artifacts, gate, ledger, notices, tenants
+from consent import artifacts, erasure, gate, ledger, notices, tenants, tombstones
 from consent.audit import VerifyReport, verify
 from consent.chain import ChainWriter, Signer
 from consent.domain import (
     DEFAULT_NOTICE_KEY,
+    POSITIVE_STATES,
     UNKNOWN_SPEAKER,
     Artifact,
     ArtifactKind,
@@ -36,7 +37,7 @@ from consent.domain import (
     Tenant,
 )
 from consent.errors import ImmutableRecord, UnknownNoticeVersion
-from consent.purposes import TRAIN_AI_SYSTEM
+from consent.purposes import TRAIN_AI_SYSTEM, covers
 
 
 class ConsentService:
@@ -179,7 +180,8 @@ class ConsentService:
         idempotency_key: str | None = None,
         gpc: bool = False,
     ) -> ConsentEvent:
-        """Record the person's own decision; with `gpc`, end opted out whatever they sent."""
+        """Record the person's own decision; with `gpc`, end opted out whatever they sent.
+        An opt-out reaches the exports already published (rule 10)."""
         with self._write() as conn:
             event = ledger.record(
                 conn,
@@ -195,11 +197,35 @@ class ConsentService:
             )
             if gpc:
                 event = ledger.honour_gpc(conn, self.writer, person) or event
-            return event
+            touched = self._tombstone([event], conn)
+        tombstones.sync_files(self.engine, touched)
+        return event
 
     def honour_gpc(self, person: Principal) -> ConsentEvent | None:
         with self._write() as conn:
-            return ledger.honour_gpc(conn, self.writer, person)
+            event = ledger.honour_gpc(conn, self.writer, person)
+            touched = self._tombstone([event] if event else [], conn)
+        tombstones.sync_files(self.engine, touched)
+        return event
+
+    def _tombstone(self, events: Sequence[ConsentEvent], conn: Connection) -> set[str]:
+        """Tombstone published records of everyone whose training consent just ended."""
+        touched: set[str] = set()
+        for event in events:
+            if event.state in POSITIVE_STATES or not covers(event.purpose, TRAIN_AI_SYSTEM):
+                continue
+            touched.update(
+                tombstones.tombstone_subject(
+                    conn,
+                    self.writer,
+                    tenant_id=event.tenant_id,
+                    subject_id=event.subject_id,
+                    reason=event.state.value,
+                    at=event.recorded_at,
+                    actor_id=event.actor_id,
+                )
+            )
+        return touched
 
     def history(self, person: Principal) -> list[ConsentEvent]:
         with read_transaction(self.engine) as conn:
@@ -207,7 +233,10 @@ class ConsentService:
 
     def expire_due(self) -> int:
         with self._write() as conn:
-            return ledger.expire_due(conn, self.writer, now=self.clock())
+            expired = ledger.expire_due(conn, self.writer, now=self.clock())
+            touched = self._tombstone(expired, conn)
+        tombstones.sync_files(self.engine, touched)
+        return len(expired)
 
     def rebuild_projection(self) -> int:
         with self._write() as conn:
@@ -276,6 +305,21 @@ class ConsentService:
     def replay(self, tenant_id: str, decision_id: str) -> tuple[Decision, Decision]:
         with read_transaction(self.engine) as conn:
             return gate.replay(conn, decision_id, tenant_id=tenant_id)
+
+    def erase_subject(self, tenant_id: str, subject_id: str, *, actor_id: str) -> erasure.Erased:
+        """Erase a person's training data and artifact content (rule 13)."""
+        with self._write() as conn:
+            erased = erasure.erase_subject(
+                conn, self.writer, tenant_id=tenant_id, subject_id=subject_id, at=self.clock(),
+                actor_id=actor_id,
+            )  # fmt: skip
+        tombstones.sync_files(self.engine, erased.exports)
+        return erased
+
+    def find_subject(self, tenant_id: str, ref: str) -> Subject:
+        """The tenant's person with id `ref`, or the only member or guest named `ref`."""
+        with read_transaction(self.engine) as conn:
+            return tenants.find_subject(conn, tenant_id, ref)
 
     # --- the audit chain ---------------------------------------------------------
 

@@ -18,7 +18,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Table,
     Text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -198,6 +197,7 @@ class TrainingCandidateRecord(Base):
     __table_args__ = (
         Index("ix_training_candidates_tenant_status", "tenant_id", "status"),
         Index("ix_training_candidates_artifact", "artifact_id"),
+        Index("ix_training_candidates_tenant_captured", "tenant_id", "captured_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -213,6 +213,72 @@ class TrainingCandidateRecord(Base):
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16))  # eligible | tombstoned | purged
+
+
+class CandidateContributorRecord(Base):
+    """Whose words a candidate holds, one row per subject: how a withdrawal or an erasure
+    finds the subject's candidates without reading every example."""
+
+    __tablename__ = "candidate_contributors"
+    __table_args__ = (Index("ix_candidate_contributors_subject", "subject_id"),)
+
+    candidate_id: Mapped[str] = mapped_column(
+        ForeignKey("training_candidates.id"), primary_key=True
+    )
+    subject_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+
+
+class DatasetExportRecord(Base):
+    """One version of a tenant's training export (ARCHITECTURE.md §5).
+
+    building -> active (published) | failed; active -> revoked when a contributor withdraws
+    or is erased (rule 10). `pseudonym_key` is the per-export HMAC key; it never leaves the
+    server, and is what lets a subject be traced to the exports that hold their words.
+    """
+
+    __tablename__ = "dataset_exports"
+    __table_args__ = (
+        Index("uq_dataset_exports_tenant_version", "tenant_id", "version", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    supersedes_id: Mapped[str | None] = mapped_column(ForeignKey("dataset_exports.id"))
+    requested_by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))  # building | active | revoked | failed
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    ledger_seq: Mapped[int | None] = mapped_column(BigInteger)
+    rechecked_seq: Mapped[int | None] = mapped_column(BigInteger)
+    manifest_sha256: Mapped[str | None] = mapped_column(HASH)
+    path: Mapped[str] = mapped_column(String(1000))
+    pseudonym_key: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExportedExampleRecord(Base):
+    """ExportRecord of §4: which candidate each record of an export came from."""
+
+    __tablename__ = "export_records"
+    __table_args__ = (Index("ix_export_records_candidate", "candidate_id"),)
+
+    export_id: Mapped[str] = mapped_column(ForeignKey("dataset_exports.id"), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(ForeignKey("training_candidates.id"))
+
+
+class TombstoneRecord(Base):
+    """A record of a published export that may no longer be used, and why."""
+
+    __tablename__ = "tombstones"
+
+    export_id: Mapped[str] = mapped_column(ForeignKey("dataset_exports.id"), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEntryRecord(Base):
@@ -244,13 +310,6 @@ class AuditCheckpointRecord(Base):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     public_key: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(128))
-
-
-def table_of(record: type[Base]) -> Table:
-    """The Core table behind a `*Record` class, typed as one."""
-    table = record.__table__
-    assert isinstance(table, Table)
-    return table
 
 
 IMMUTABLE_TABLES: tuple[str, ...] = (

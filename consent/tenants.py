@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
-from app.core.db import UTCDateTime
+from app.core.db import UTCDateTime, rows_by_id_or_prefix, table_of
 from consent.audit import row_payload
 from consent.chain import ChainWriter
 from consent.domain import Subject, SubjectKind, Tenant
@@ -227,3 +227,21 @@ def find_member(
         .limit(1)
     ).first()
     return _subject(row) if row else None
+
+
+def find_subject(conn: Connection, tenant_id: str, ref: str) -> Subject:
+    """The tenant's subject with id (or unique id prefix) `ref`, else the one member, or
+    failing that the one guest, with that name."""
+    table = table_of(SubjectRecord)
+    query = select(table).where(table.c.tenant_id == tenant_id)
+    rows = rows_by_id_or_prefix(conn, query, table.c.id, ref)
+    if not rows:
+        for kind in (SubjectKind.MEMBER, SubjectKind.GUEST):
+            named = query.where(table.c.display_name == ref.strip(), table.c.kind == kind.value)
+            rows = list(conn.execute(named.limit(2)).all())
+            if rows:
+                break
+    if len(rows) != 1:
+        what = "more than one person" if rows else "no person"
+        raise UnknownSubject(f"{what} in this tenant matches {ref!r}; give the subject id")
+    return _subject(rows[0])

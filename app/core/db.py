@@ -23,6 +23,7 @@ from sqlalchemy import (
     MetaData,
     Row,
     Select,
+    Table,
     create_engine,
     event,
     exc,
@@ -80,6 +81,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def table_of(record: type[Base]) -> Table:
+    """The Core table behind a `*Record` class, typed as one."""
+    table = record.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -117,6 +125,9 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Erasure must not leave a person's words in freed pages (rule 13); some builds
+        # default to this, others do not.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")

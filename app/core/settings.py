@@ -61,6 +61,13 @@ class Settings(BaseSettings):
         description="Display name of the local member the CLI acts as.",
     )
 
+    export_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Where training exports are published, one folder per version. "
+            "Empty means <data_dir>/exports."
+        ),
+    )
     model_cache_dir: Path | None = Field(
         default=None,
         description="Where prepared models live. Empty means <data_dir>/models.",
@@ -129,6 +136,9 @@ class Settings(BaseSettings):
 
     def resolved_audit_key_path(self) -> Path:
         return self.audit_key_path or self.data_dir / "keys" / "audit_ed25519.pem"
+
+    def resolved_export_dir(self) -> Path:
+        return (self.export_dir or self.data_dir / "exports").resolve()
 
     def resolved_model_cache_dir(self) -> Path:
         return self.model_cache_dir or self.data_dir / "models"

@@ -24,6 +24,7 @@ from app.core.db import (
     read_transaction,
     row_transaction,
     rows_by_id_or_prefix,
+    table_of,
     utcnow,
 )
 from features.compose.draft import ComposeRequest, Draft
@@ -220,3 +221,29 @@ def _load(conn: Connection, tenant_id: str, author_id: str, draft_id: str) -> St
         if r["sent_text"] is not None
         else None,
     )
+
+
+def erase_person(engine: Engine, tenant_id: str, *, subject_id: str, name: str | None) -> int:
+    """Delete the drafts written for the person (and the feedback on them) and blank their
+    messages in other people's drafts' threads. Returns how many drafts changed."""
+    drafts = table_of(DraftRecord)
+    feedback = table_of(DraftFeedbackRecord)
+    with row_transaction(engine) as conn:
+        mine = select(drafts.c.id).where(
+            drafts.c.tenant_id == tenant_id, drafts.c.author_id == subject_id
+        )
+        conn.execute(feedback.delete().where(feedback.c.draft_id.in_(mine)))
+        changed = conn.execute(drafts.delete().where(drafts.c.id.in_(mine))).rowcount
+        rows = conn.execute(
+            select(drafts.c.id, drafts.c.thread).where(drafts.c.tenant_id == tenant_id)
+        ).all()
+        for row in rows:
+            if name is None or not any(m.get("author") == name for m in row.thread):
+                continue
+            thread = [
+                {**m, "author": "", "text": ""} if m.get("author") == name else m
+                for m in row.thread
+            ]
+            conn.execute(drafts.update().where(drafts.c.id == row.id).values(thread=thread))
+            changed += 1
+    return changed

@@ -23,6 +23,7 @@ from app.core.db import (
     read_transaction,
     row_transaction,
     rows_by_id_or_prefix,
+    table_of,
     utcnow,
 )
 from features.meetings.errors import AmbiguousMeeting, MeetingNotFound
@@ -156,3 +157,33 @@ def _info(values: Mapping[Any, Any], *, summarized: bool) -> MeetingInfo:
         created_at=values["created_at"],
         summarized=summarized,
     )
+
+
+def erase_speaker(engine: Engine, tenant_id: str, name: str) -> int:
+    """Remove a person's words from the tenant's meetings: their segments are deleted,
+    their name leaves the speaker list, and the summary (derived from everyone's words,
+    theirs included) is dropped; the rest of the transcript stays. Returns how many
+    meetings changed."""
+    table = table_of(MeetingRecord)
+    changed = 0
+    with row_transaction(engine) as conn:
+        rows = conn.execute(
+            select(table.c.id, table.c.transcript).where(table.c.tenant_id == tenant_id)
+        ).all()
+        for row in rows:
+            transcript = row.transcript
+            theirs = {s["id"] for s in transcript["speakers"] if s.get("name") == name}
+            if not theirs:
+                continue
+            transcript = {
+                **transcript,
+                "speakers": [s for s in transcript["speakers"] if s["id"] not in theirs],
+                "segments": [s for s in transcript["segments"] if s["speaker"] not in theirs],
+            }
+            conn.execute(
+                table.update()
+                .where(table.c.id == row.id)
+                .values(transcript=transcript, summary=None)
+            )
+            changed += 1
+    return changed

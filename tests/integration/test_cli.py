@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -139,3 +140,56 @@ def test_purge_reports_what_it_purged_and_keeps_the_audit_chain_whole(ready: Pat
     purged = mk(ready, "purge")
     assert purged.returncode == 0 and purged.stdout == "purged 0 expired training candidate(s)\n"
     assert mk(ready, "audit", "verify").returncode == 0
+
+
+def capture_as_local_user(data_dir: Path, said: str) -> None:
+    """A summary of the local user's own words, offered for training as a command would."""
+    from consent.capture import Offer, capture
+    from consent.domain import ArtifactKind, DataClass, Role
+    from consent.redaction import Redactor
+    from consent.service import ConsentService
+
+    settings = Settings(data_dir=data_dir, local_user="alice")
+    engine = create_db_engine(settings)
+    service = ConsentService.from_settings(engine, settings)
+    alice = service.local_principal(tenant_name=settings.local_tenant, user_name="alice",
+                                    role=Role.MEMBER)  # fmt: skip
+    offer = Offer(
+        kind=ArtifactKind.MEETING_SUMMARY, data_class=DataClass.DERIVED_CONTENT,
+        task="meeting_summary", input={"transcript": said}, output={"summary": "Friday."},
+        contributors=(alice.subject_id,),
+        messages=({"role": "user", "content": said}, {"role": "assistant", "content": "Friday."}),
+    )  # fmt: skip
+    done = capture(service, Redactor(settings.resolved_model_cache_dir()), alice.tenant_id, offer)
+    engine.dispose()
+    assert done.candidate_id is not None, done.excluded
+
+
+def test_export_create_show_withdraw_tombstones_supersede_and_erase(ready: Path) -> None:
+    assert mk(ready, "consent", "give", "--yes").returncode == 0
+    capture_as_local_user(ready, "alice: the launch code is Zanzibar-7731.")
+    created = mk(ready, "export", "create")
+    assert created.returncode == 0, created.stderr
+    assert "export v1" in created.stdout and ": active" in created.stdout
+    assert "records: 1 of 1 candidates" in created.stdout
+    assert "v1" in mk(ready, "export", "list").stdout
+    shown = json.loads(mk(ready, "export", "show", "1", "--json").stdout)
+    folder = Path(shown["path"])
+    assert "Zanzibar-7731" in (folder / "openai.jsonl").read_text()
+
+    assert mk(ready, "consent", "withdraw").returncode == 0
+    assert json.loads(mk(ready, "export", "show", "1", "--json").stdout)["status"] == "revoked"
+    [tombstone] = mk(ready, "export", "tombstones", "1").stdout.splitlines()
+    assert json.loads(tombstone)["reason"] == "withdrawn"
+    replacement = mk(ready, "export", "create", "--supersedes", "1")
+    assert "records: 0 of 1 candidates" in replacement.stdout
+    assert f"supersedes: {shown['id']}" in replacement.stdout
+
+    unknown = mk(ready, "export", "show", "nope")
+    assert unknown.returncode == 1 and "no export matches 'nope'" in unknown.stderr
+    erased = mk(ready, "erase", "alice", "--yes")
+    assert erased.returncode == 0, erased.stderr
+    assert "1 training candidate(s)" in erased.stdout
+    assert mk(ready, "audit", "verify").returncode == 0
+    for stored in ready.glob("minutekeeper.db*"):  # the database and its write-ahead log
+        assert b"Zanzibar-7731" not in stored.read_bytes(), stored.name

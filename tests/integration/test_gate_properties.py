@@ -14,12 +14,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.core.db import read_transaction
+from consent import gate
 from consent.domain import ArtifactKind, ConsentState, DataClass, Result, SubjectKind
+from consent.ledger import tail_seq
+from consent.purposes import TRAIN_AI_SYSTEM
+from consent.redecide import BulkDecider
 from consent.store import (
     ConsentEventRecord,
     NoticeRecord,
@@ -195,3 +199,73 @@ def run_scenario(world: World, clock: Clock, scenario: Scenario) -> None:
 def test_gate_equals_reference_model(service: Any, clock: Clock, scenario: Scenario) -> None:
     world = make_world(service, f"tenant-{next(_tenants)}")
     run_scenario(world, clock, scenario)
+
+
+@dataclass(frozen=True)
+class ManyCaptures:
+    """Steps, with an artifact captured after each `capture` step."""
+
+    steps: list[tuple[str, Any]]
+    kinds: list[ArtifactKind]
+
+
+many_captures = st.builds(
+    ManyCaptures,
+    steps=st.lists(st.one_of(step, st.tuples(st.just("capture"), st.just(0))), max_size=16),
+    kinds=st.lists(
+        st.sampled_from([ArtifactKind.MEETING_SUMMARY, ArtifactKind.TRANSCRIPT]),
+        min_size=4,
+        max_size=4,
+    ),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(scenario=many_captures)
+@example(  # consent lapses between two captures, then is given again
+    scenario=ManyCaptures(
+        steps=[("give_briefly", 0), ("capture", 0), ("advance", 0), ("capture", 0), ("give", 0)],
+        kinds=[ArtifactKind.MEETING_SUMMARY] * 4,
+    )
+)
+@example(  # a material notice change between two captures
+    scenario=ManyCaptures(
+        steps=[("give", 1), ("capture", 0), ("republish", True), ("capture", 0), ("give", 1)],
+        kinds=[ArtifactKind.TRANSCRIPT] * 4,
+    )
+)
+def test_the_exports_bulk_decider_equals_the_gate(
+    service: Any, clock: Clock, scenario: ManyCaptures
+) -> None:
+    """An export re-decides with `BulkDecider`; it must agree with `gate.decide` for every
+    artifact at the same ledger position, wherever the capture fell in the history."""
+    world = make_world(service, f"tenant-{next(_tenants)}")
+    people = [world.member(f"p{i}") for i in range(3)]
+    guest = world.other(SubjectKind.GUEST, "guest")
+    groups = [[p.subject_id for p in people], [people[0].subject_id], [people[1].subject_id,
+              guest], [people[2].subject_id, "UNKNOWN"]]  # fmt: skip
+    artifacts = []
+    for action, arg in [*scenario.steps, ("capture", 0)]:
+        if action != "capture":
+            apply(world, clock, people, action, arg)
+            continue
+        for contributors, kind in zip(groups, scenario.kinds, strict=True):
+            artifact = world.service.record_artifact(
+                world.tenant_id, kind=kind, data_class=DataClass.DERIVED_CONTENT,
+                input="in", output="out", contributors=contributors,
+            )  # fmt: skip
+            artifacts.append(artifact)
+        clock.advance(minutes=7)
+    now = clock()
+    with read_transaction(world.service.engine) as conn:
+        pin = tail_seq(conn)
+        bulk = BulkDecider(conn, tenant_id=world.tenant_id, purpose=TRAIN_AI_SYSTEM,
+                           ledger_seq=pin, decided_at=now)  # fmt: skip
+        for artifact in artifacts:
+            one = gate.decide(conn, tenant_id=world.tenant_id, artifact_id=artifact.id,
+                              purpose=TRAIN_AI_SYSTEM, decided_at=now, ledger_seq=pin)  # fmt: skip
+            assert bulk.decide(artifact) == one

@@ -1,0 +1,291 @@
+"""The files of one export version (ARCHITECTURE.md §5), written as a stream.
+
+`DatasetWriter` takes included records in batches and writes, side by side:
+
+- `data/train-00000.parquet`: record_id, task, example_kind, messages[{role, content}],
+  contributors (pseudonyms); one row group per batch, so memory stays flat;
+- `openai.jsonl`: one `{"messages": [...]}` per line and nothing else;
+- `sharegpt.json`: the conversations view (`from`: system | human | gpt);
+- `records.parquet`: provenance, record -> candidate -> artifact -> consent events -> notice
+  versions;
+- `tombstones.jsonl`: empty at publication, rewritten from the database when a contributor
+  withdraws (so it is not part of the manifest's hashes).
+
+`manifest.json` and the `README.md` dataset card are written last, from the counts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+DATA_FILE = "data/train-00000.parquet"
+OPENAI_FILE = "openai.jsonl"
+SHAREGPT_FILE = "sharegpt.json"
+RECORDS_FILE = "records.parquet"
+TOMBSTONES_FILE = "tombstones.jsonl"
+MANIFEST_FILE = "manifest.json"
+CARD_FILE = "README.md"
+ROLES = ("system", "user", "assistant")
+SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One included record and its provenance."""
+
+    record_id: str
+    candidate_id: str
+    artifact_id: str
+    artifact_kind: str
+    capture_decision_id: str
+    task: str
+    example_kind: str
+    messages: Sequence[Mapping[str, str]]
+    contributors: Sequence[str]  # pseudonyms
+    consent_event_seqs: Sequence[int]
+    notice_version_ids: Sequence[str]
+    redaction_profile: str
+    captured_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str
+    sha256: str
+    bytes: int
+    rows: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "bytes": self.bytes, "rows": self.rows}
+
+
+def valid_messages(messages: Any) -> bool:
+    """A chat example as the export promises it: a non-empty list of {role, content} with
+    known roles and string content, ending with the assistant."""
+    return (
+        isinstance(messages, list)
+        and bool(messages)
+        and all(
+            isinstance(m, dict)
+            and m.get("role") in ROLES
+            and isinstance(m.get("content"), str)
+            and len(m) == 2
+            for m in messages
+        )
+        and messages[-1]["role"] == "assistant"
+    )
+
+
+class DatasetWriter:
+    def __init__(self, folder: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._pa = pa
+        self.folder = folder
+        (folder / "data").mkdir(parents=True, exist_ok=True)
+        message = pa.struct([("role", pa.string()), ("content", pa.string())])
+        self._data_schema = pa.schema(
+            [
+                ("record_id", pa.string()),
+                ("task", pa.string()),
+                ("example_kind", pa.string()),
+                ("messages", pa.list_(message)),
+                ("contributors", pa.list_(pa.string())),
+            ]
+        )
+        timestamp = pa.timestamp("us", tz="UTC")
+        self._records_schema = pa.schema(
+            [
+                ("record_id", pa.string()),
+                ("candidate_id", pa.string()),
+                ("artifact_id", pa.string()),
+                ("artifact_kind", pa.string()),
+                ("capture_decision_id", pa.string()),
+                ("task", pa.string()),
+                ("example_kind", pa.string()),
+                ("contributors", pa.list_(pa.string())),
+                ("consent_event_seqs", pa.list_(pa.int64())),
+                ("notice_version_ids", pa.list_(pa.string())),
+                ("redaction_profile", pa.string()),
+                ("captured_at", timestamp),
+                ("expires_at", timestamp),
+            ]
+        )
+        self._data = pq.ParquetWriter(folder / DATA_FILE, self._data_schema)
+        self._records = pq.ParquetWriter(folder / RECORDS_FILE, self._records_schema)
+        self._openai = (folder / OPENAI_FILE).open("w", encoding="utf-8", newline="\n")
+        self._sharegpt = (folder / SHAREGPT_FILE).open("w", encoding="utf-8", newline="\n")
+        self._sharegpt.write("[")
+        (folder / TOMBSTONES_FILE).write_bytes(b"")
+        self.rows = 0
+
+    def add(self, batch: Sequence[ExportRow]) -> None:
+        if not batch:
+            return
+        dumps = json.dumps
+        lines = []
+        conversations = []
+        for row in batch:
+            messages = [{"role": m["role"], "content": m["content"]} for m in row.messages]
+            lines.append(dumps({"messages": messages}, ensure_ascii=False))
+            turns = [{"from": SHAREGPT_ROLES[m["role"]], "value": m["content"]} for m in messages]
+            conversations.append(
+                dumps({"id": row.record_id, "conversations": turns}, ensure_ascii=False)
+            )
+        self._openai.write("\n".join(lines) + "\n")
+        self._sharegpt.write(("," if self.rows else "") + "\n" + ",\n".join(conversations))
+        self._write_data(batch)
+        self._write_records(batch)
+        self.rows += len(batch)
+
+    def _write_data(self, batch: Sequence[ExportRow]) -> None:
+        columns = {
+            "record_id": [r.record_id for r in batch],
+            "task": [r.task for r in batch],
+            "example_kind": [r.example_kind for r in batch],
+            "messages": [list(r.messages) for r in batch],
+            "contributors": [list(r.contributors) for r in batch],
+        }
+        self._data.write_table(self._pa.table(columns, schema=self._data_schema))
+
+    def _write_records(self, batch: Sequence[ExportRow]) -> None:
+        names = [f.name for f in self._records_schema]
+        columns = {name: [_column_value(getattr(r, name)) for r in batch] for name in names}
+        self._records.write_table(self._pa.table(columns, schema=self._records_schema))
+
+    def close(self) -> list[FileEntry]:
+        """Finish every file and return them with their sha256, size and row count."""
+        self._sharegpt.write("\n]\n" if self.rows else "]\n")
+        for handle in (self._openai, self._sharegpt):
+            handle.close()
+        self._data.close()
+        self._records.close()
+        return [
+            file_entry(self.folder, name, self.rows)
+            for name in (DATA_FILE, OPENAI_FILE, SHAREGPT_FILE, RECORDS_FILE)
+        ]
+
+    def abort(self) -> None:
+        """Close what is open without finishing it (the folder is about to be removed)."""
+        closers = (self._openai.close, self._sharegpt.close, self._data.close, self._records.close)
+        for closer in closers:
+            with contextlib.suppress(Exception):  # best effort: the folder is deleted next
+                closer()
+
+
+def _column_value(value: Any) -> Any:
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def file_entry(folder: Path, name: str, rows: int) -> FileEntry:
+    digest = hashlib.sha256()
+    size = 0
+    with (folder / name).open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return FileEntry(name, digest.hexdigest(), size, rows)
+
+
+def write_json(path: Path, value: Any) -> str:
+    """Write `value` as indented JSON and return the sha256 of the bytes written."""
+    data = (json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_tombstones(path: Path, tombstones: Sequence[Mapping[str, Any]]) -> None:
+    """Replace `tombstones.jsonl` as a whole (write, then rename), one tombstone per line."""
+    temporary = path.with_suffix(".jsonl.tmp")
+    lines = "".join(
+        json.dumps(dict(t), ensure_ascii=False, sort_keys=True) + "\n" for t in tombstones
+    )
+    temporary.write_text(lines, encoding="utf-8")
+    temporary.replace(path)
+
+
+def dataset_card(manifest: Mapping[str, Any]) -> str:
+    """The README.md of an export: a Hugging Face dataset card with the consent basis."""
+    counts = manifest["counts"]
+    excluded = counts["excluded"]
+    excluded_lines = (
+        "\n".join(f"| {reason} | {n} |" for reason, n in sorted(excluded.items()))
+        or "| (none) | 0 |"
+    )
+    tasks = ", ".join(f"{task}: {n}" for task, n in sorted(counts["by_task"].items())) or "none"
+    return f"""---
+pretty_name: minutekeeper training export v{manifest["version"]}
+license: other
+language:
+- en
+task_categories:
+- text-generation
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: {DATA_FILE}
+---
+
+# minutekeeper training export, version {manifest["version"]}
+
+Export `{manifest["export_id"]}` of one tenant's consented, redacted examples, built at
+ledger position {manifest["ledger_seq"]} and re-checked through position
+{manifest["rechecked_seq"]} (consent rules {manifest["rules_version"]}).
+{f"It supersedes export `{manifest['supersedes']}`." if manifest["supersedes"] else ""}
+
+## Consent basis
+
+Every record was re-decided for `{manifest["purpose"]}` when this export was built: the
+tenant had AI features and training sharing switched on, and **every person whose words are
+in the record** had given consent, against a notice version that covered training and the
+kind of record, before the record was captured, without a break since. Guests and speakers
+nobody identified never count as consenting, so their words are not here. Consent events
+arriving while the files were written were checked again before publication.
+
+Consent can be withdrawn at any time. A withdrawal after publication adds the person's
+records to `{TOMBSTONES_FILE}` and marks this export **revoked**: stop using tombstoned
+records, and move to the superseding export when one is built.
+
+## Contents
+
+- Records: {counts["included"]} of {counts["candidates"]} candidates ({tasks}).
+- Excluded, by reason:
+
+| reason | records |
+|---|---|
+{excluded_lines}
+
+- `{DATA_FILE}`: `record_id`, `task`, `example_kind`, `messages` (`role`, `content`),
+  `contributors`.
+- `{OPENAI_FILE}`: one `{{"messages": [...]}}` per line (system, user, assistant; ends with
+  the assistant).
+- `{SHAREGPT_FILE}`: the same conversations in ShareGPT form.
+- `{RECORDS_FILE}`: provenance of each record: candidate, artifact, the consent events and
+  notice versions it rests on.
+
+## Redaction and pseudonyms
+
+Names and email addresses of people in a meeting roster other than the consenting author,
+and pattern PII (email addresses, phone numbers, URLs with paths, IP addresses, card and
+account numbers) were replaced by placeholders such as `<PERSON>` before the records were
+stored ({", ".join(manifest["redaction_profiles"]) or "no records"}). Pattern matching
+misses some personal data; treat the text as personal data all the same. Contributors appear
+only as HMAC-SHA256 pseudonyms under a key that belongs to this export and stays on the
+server. Text only; no audio.
+
+## Limits
+
+Transcripts come from automatic speech recognition and carry its errors; summaries and
+drafts are model output. The set reflects one organisation's meetings and chats, and only
+the people who consented.
+"""

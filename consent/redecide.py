@@ -1,0 +1,193 @@
+"""Re-deciding many artifacts of one tenant at one ledger position (rule 11).
+
+An export re-decides every candidate. Gathering the facts per artifact (`gate.gather`)
+costs several queries each; here the tenant's facts are read once, and the rules themselves
+are the gate's own functions (`contributor_verdict`, `tenant_reasons`, `combine`), so an
+export can never disagree with `gate.decide` at the same position (a property test holds
+the two side by side).
+
+A contributor's verdict depends on the artifact only through its kind and where its capture
+time falls among the subject's event times, the expiry times of those events and the notice
+publication times; between two such instants it cannot change, so verdicts are memoised by
+(subject, kind, interval). The same holds for the tenant's switches.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from consent.domain import (
+    POSITIVE_STATES,
+    UNKNOWN_SPEAKER,
+    Artifact,
+    ArtifactKind,
+    ConsentState,
+    ContributorVerdict,
+    Decision,
+    Subject,
+    SubjectKind,
+)
+from consent.gate import (
+    ConsentFact,
+    GateInputs,
+    Reason,
+    combine,
+    contributor_verdict,
+    fact_of,
+    notice_terms,
+    superseded_notices,
+    tenant_reasons,
+)
+from consent.purposes import CONSENT_PURPOSES, covers, validate_purpose
+from consent.store import ConsentEventRecord, SubjectRecord
+from consent.tenants import switch_history, switches_as_of
+
+
+class BulkDecider:
+    """Decides artifacts of `tenant_id` as `gate.decide` would at `ledger_seq` and
+    `decided_at`, from facts read once through `conn`."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        tenant_id: str,
+        purpose: str,
+        ledger_seq: int,
+        decided_at: datetime,
+    ) -> None:
+        self.conn = conn
+        self.tenant_id = tenant_id
+        self.purpose = validate_purpose(purpose)
+        self.ledger_seq = ledger_seq
+        self.decided_at = decided_at
+        self._purposes = [p for p in CONSENT_PURPOSES if covers(p, self.purpose)]
+        self._subjects = {
+            row.id: Subject(row.id, row.tenant_id, SubjectKind(row.kind), None, row.erased_at)
+            for row in conn.execute(
+                select(
+                    SubjectRecord.id,
+                    SubjectRecord.tenant_id,
+                    SubjectRecord.kind,
+                    SubjectRecord.erased_at,
+                ).where(SubjectRecord.tenant_id == tenant_id)
+            )
+        }
+        self._events = self._read_events()
+        self._notice_by_seq = {
+            e.seq: e.notice_version_id for events in self._events.values() for e in events
+        }
+        self._notices = notice_terms(conn, tenant_id)
+        self._notice_times = sorted(n.created_at for n in self._notices.values())
+        self._switches = switch_history(conn, tenant_id, until=decided_at)
+        self._switch_times = sorted(at for at, _ in self._switches)
+        self._event_times = {
+            subject: sorted(
+                {e.recorded_at for e in events}
+                | {e.valid_until for e in events if e.valid_until is not None}
+            )
+            for subject, events in self._events.items()
+        }
+        self._verdicts: dict[tuple[str, ArtifactKind, int, int], ContributorVerdict] = {}
+        self._tenant: dict[int, tuple[Reason, ...]] = {}
+
+    def _read_events(self) -> dict[str, list[Any]]:
+        e = ConsentEventRecord
+        rows = self.conn.execute(
+            select(e.seq, e.subject_id, e.state, e.notice_version_id, e.recorded_at, e.valid_until)
+            .where(
+                e.tenant_id == self.tenant_id,
+                e.purpose.in_(self._purposes),
+                e.seq <= self.ledger_seq,
+            )
+            .order_by(e.seq)
+        )
+        events: dict[str, list[Any]] = {}
+        for row in rows:
+            events.setdefault(row.subject_id, []).append(row)
+        return events
+
+    def notice_version_of(self, seq: int) -> str | None:
+        """The notice version the consent event `seq` was given against."""
+        found = self._notice_by_seq.get(seq)
+        return str(found) if found else None
+
+    def decide(self, artifact: Artifact) -> Decision:
+        captured_at = artifact.captured_at
+        slot = bisect_right(self._switch_times, captured_at)
+        tenant = self._tenant.get(slot)
+        if tenant is None:
+            tenant = self._tenant[slot] = tenant_reasons(self._inputs(artifact, {}))
+        notice_slot = bisect_right(self._notice_times, captured_at)
+        verdicts = []
+        for contributor in artifact.contributors:
+            key = (
+                contributor,
+                artifact.kind,
+                bisect_right(self._event_times.get(contributor, ()), captured_at),
+                notice_slot,
+            )
+            verdict = self._verdicts.get(key)
+            if verdict is None:
+                verdict = self._verdicts[key] = self._verdict(contributor, artifact)
+            verdicts.append(verdict)
+        return combine(
+            artifact,
+            purpose=self.purpose,
+            tenant=tenant,
+            verdicts=tuple(verdicts),
+            ledger_seq=self.ledger_seq,
+            decided_at=self.decided_at,
+        )
+
+    def _verdict(self, contributor: str, artifact: Artifact) -> ContributorVerdict:
+        facts = {}
+        if contributor != UNKNOWN_SPEAKER:
+            if contributor not in self._subjects:
+                self._load_subjects([contributor])  # another tenant's, or no one's
+            facts[contributor] = self._facts(contributor, artifact.captured_at)
+        inputs = self._inputs(artifact, {k: v for k, v in facts.items() if v})
+        return contributor_verdict(contributor, inputs, superseded_notices(inputs))
+
+    def _load_subjects(self, ids: Iterable[str]) -> None:
+        rows = self.conn.execute(
+            select(
+                SubjectRecord.id,
+                SubjectRecord.tenant_id,
+                SubjectRecord.kind,
+                SubjectRecord.erased_at,
+            ).where(SubjectRecord.id.in_(list(ids)))
+        )
+        for row in rows:
+            self._subjects[row.id] = Subject(
+                row.id, row.tenant_id, SubjectKind(row.kind), None, row.erased_at
+            )
+
+    def _facts(self, subject_id: str, captured_at: datetime) -> list[ConsentFact]:
+        """As `gate._ledger_facts`: the last event recorded at or before the capture, then
+        every later one, in server order with an opt-out last within a sequence number."""
+        events = self._events.get(subject_id, [])
+        before = [e for e in events if e.recorded_at <= captured_at]
+        rows = ([max(before, key=lambda e: e.seq)] if before else []) + [
+            e for e in events if e.recorded_at > captured_at
+        ]
+        rows.sort(key=lambda r: (r.seq, ConsentState(r.state) not in POSITIVE_STATES))
+        return [fact_of(r, seq=r.seq) for r in rows]
+
+    def _inputs(self, artifact: Artifact, facts: dict[str, list[ConsentFact]]) -> GateInputs:
+        return GateInputs(
+            artifact=artifact,
+            purpose=self.purpose,
+            switches_at_capture=switches_as_of(self._switches, artifact.captured_at),
+            switches_now=switches_as_of(self._switches, self.decided_at),
+            subjects=self._subjects,
+            facts=facts,
+            notices=self._notices,
+            ledger_seq=self.ledger_seq,
+            decided_at=self.decided_at,
+        )

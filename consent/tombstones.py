@@ -1,0 +1,127 @@
+"""A withdrawal reaches exports already published (rule 10).
+
+When a person withdraws, refuses, lets consent expire or is erased, every published export
+holding a record with their words gets a tombstone for that record and is marked `revoked`;
+their candidates are tombstoned too, their examples deleted (consent must hold without a
+break, so those candidates can never be exported again). All of it happens in the caller's
+transaction, under the writer lock that also guards publishing an export: a withdrawal is
+either seen by an export's last re-check or finds the export published.
+
+The database is the record; each export's `tombstones.jsonl` is rewritten from it after
+the transaction commits (`sync_files`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from app.core.db import read_transaction
+from consent.chain import ChainWriter
+from consent.dataset import TOMBSTONES_FILE, write_tombstones
+from consent.store import (
+    CandidateContributorRecord,
+    DatasetExportRecord,
+    ExportedExampleRecord,
+    TombstoneRecord,
+    TrainingCandidateRecord,
+)
+
+PUBLISHED = ("active", "revoked")
+
+
+def tombstone_subject(
+    conn: Connection,
+    writer: ChainWriter,
+    *,
+    tenant_id: str,
+    subject_id: str,
+    reason: str,
+    at: datetime,
+    actor_id: str,
+) -> list[str]:
+    """Tombstone the subject's records in every published export of the tenant and their
+    candidates; returns the ids of the exports that got tombstones."""
+    er, cc, de, tomb = (
+        ExportedExampleRecord,
+        CandidateContributorRecord,
+        DatasetExportRecord,
+        TombstoneRecord,
+    )
+    hits = conn.execute(
+        select(er.export_id, er.record_id)
+        .join(cc, cc.candidate_id == er.candidate_id)
+        .join(de, de.id == er.export_id)
+        .outerjoin(tomb, (tomb.export_id == er.export_id) & (tomb.record_id == er.record_id))
+        .where(
+            cc.subject_id == subject_id,
+            de.tenant_id == tenant_id,
+            de.status.in_(PUBLISHED),
+            tomb.record_id.is_(None),
+        )
+    ).all()
+    if hits:
+        conn.execute(
+            insert(tomb),
+            [
+                {"export_id": h.export_id, "record_id": h.record_id, "reason": reason, "at": at}
+                for h in hits
+            ],
+        )
+    exports = sorted({h.export_id for h in hits})
+    for export_id in exports:
+        records = sum(1 for h in hits if h.export_id == export_id)
+        revoked = conn.execute(
+            update(de)
+            .where(de.id == export_id, de.status == "active")
+            .values(status="revoked", revoked_at=at, status_reason=f"a contributor: {reason}")
+        ).rowcount
+        writer.audit(
+            conn,
+            actor=actor_id,
+            action="export.tombstoned",
+            object_type="dataset_export",
+            object_id=export_id,
+            payload={
+                "export_id": export_id,
+                "records": records,
+                "reason": reason,
+                "revoked": bool(revoked),
+            },
+        )
+    _retire_candidates(conn, tenant_id=tenant_id, subject_id=subject_id)
+    return exports
+
+
+def _retire_candidates(conn: Connection, *, tenant_id: str, subject_id: str) -> None:
+    tc, cc = TrainingCandidateRecord, CandidateContributorRecord
+    mine = select(cc.candidate_id).where(cc.subject_id == subject_id)
+    conn.execute(
+        update(tc)
+        .where(tc.tenant_id == tenant_id, tc.status == "eligible", tc.id.in_(mine))
+        .values(status="tombstoned", messages=[])
+    )
+
+
+def tombstones_of(conn: Connection, export_id: str) -> list[dict[str, str]]:
+    rows = conn.execute(
+        select(TombstoneRecord.record_id, TombstoneRecord.reason, TombstoneRecord.at)
+        .where(TombstoneRecord.export_id == export_id)
+        .order_by(TombstoneRecord.at, TombstoneRecord.record_id)
+    ).all()
+    return [{"record_id": r.record_id, "reason": r.reason, "at": r.at.isoformat()} for r in rows]
+
+
+def sync_files(engine: Engine, export_ids: Iterable[str]) -> None:
+    """Rewrite each export's `tombstones.jsonl` from the database."""
+    with read_transaction(engine) as conn:
+        for export_id in export_ids:
+            folder = conn.execute(
+                select(DatasetExportRecord.path).where(DatasetExportRecord.id == export_id)
+            ).scalar_one()
+            path = Path(folder)
+            if path.is_dir():
+                write_tombstones(path / TOMBSTONES_FILE, tombstones_of(conn, export_id))

@@ -1,0 +1,356 @@
+"""Training exports: every candidate re-decided at a pinned ledger position, re-checked
+before publication, published whole or not at all; withdrawal and erasure reach published
+exports (rules 10-13, 15), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import MetaData, select
+from sqlalchemy.engine import Engine
+
+from consent.capture import Offer, Turn, capture
+from consent.catalog import ExportInfo, get_export, sweep
+from consent.domain import ArtifactKind, ConsentState, DataClass, Principal
+from consent.errors import UnknownExport
+from consent.export import ExportHooks, create_export
+from consent.redaction import Person, Redactor
+from consent.store import DatasetExportRecord
+from features.erasure import erase_person
+from features.meetings.store import find_meeting, save_meeting
+from features.transcription.transcript import Segment, Speaker, Transcript
+from tests.conftest import Clock, World, make_world
+
+
+@pytest.fixture(scope="module")
+def redactor(tmp_path_factory: pytest.TempPathFactory) -> Redactor:
+    return Redactor(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def team(world: World, clock: Clock) -> tuple[Principal, Principal, Principal]:
+    alice, bob, carol = world.member("Alice"), world.member("Bob"), world.member("Carol")
+    for person in (alice, bob, carol):
+        world.give(person)
+    clock.advance(minutes=1)
+    return alice, bob, carol
+
+
+def summary_offer(*people: str, said: str, summary: str = "They agreed.") -> Offer:
+    return Offer(
+        kind=ArtifactKind.MEETING_SUMMARY,
+        data_class=DataClass.DERIVED_CONTENT,
+        task="meeting_summary",
+        input={"transcript": said},
+        output={"summary": summary},
+        contributors=tuple(people),
+        messages=(
+            {"role": "system", "content": "Summarize the meeting."},
+            {"role": "user", "content": said},
+            {"role": "assistant", "content": summary},
+        ),
+    )
+
+
+def keep(world: World, redactor: Redactor, offer: Offer) -> str:
+    done = capture(world.service, redactor, world.tenant_id, offer)
+    assert done.candidate_id is not None, done.excluded
+    return done.candidate_id
+
+
+def export(world: World, tmp_path: Path, **kwargs: Any) -> ExportInfo:
+    service = world.service
+    return create_export(
+        service.engine,
+        service.writer,
+        world.tenant_id,
+        requested_by=world.admin.subject_id,
+        exports_dir=tmp_path / "exports",
+        **kwargs,
+    )
+
+
+def openai_lines(info: ExportInfo) -> list[dict[str, Any]]:
+    text = (Path(info.path) / "openai.jsonl").read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def manifest(info: ExportInfo) -> dict[str, Any]:
+    return json.loads((Path(info.path) / "manifest.json").read_text(encoding="utf-8"))
+
+
+def records(info: ExportInfo) -> list[dict[str, Any]]:
+    return pq.read_table(Path(info.path) / "records.parquet").to_pylist()
+
+
+def test_an_export_publishes_every_file_with_its_hash_and_counts(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path
+) -> None:
+    alice, bob, carol = (p.subject_id for p in team)
+    keep(world, redactor, summary_offer(alice, bob, said="Alice: ship Friday."))
+    keep(world, redactor, summary_offer(bob, carol, said="Bob: the audit is done."))
+    info = export(world, tmp_path)
+    assert info.status == "active" and info.version == 1
+    folder = Path(info.path)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README.md", "data", "manifest.json", "openai.jsonl", "records.parquet",
+        "sharegpt.json", "tombstones.jsonl",
+    ]  # fmt: skip
+    found = manifest(info)
+    assert found["counts"] == {
+        "candidates": 2, "included": 2, "excluded": {}, "by_task": {"meeting_summary": 2},
+    }  # fmt: skip
+    for entry in found["files"]:
+        data = (folder / entry["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
+    manifest_bytes = (folder / "manifest.json").read_bytes()
+    assert hashlib.sha256(manifest_bytes).hexdigest() == info.manifest_sha256
+    assert found["ledger_seq"] == info.ledger_seq and found["notice_versions"]
+    train = pq.read_table(folder / "data/train-00000.parquet").to_pylist()
+    assert [r["messages"] for r in train] == [line["messages"] for line in openai_lines(info)]
+    pseudonyms = {p for r in records(info) for p in r["contributors"]}
+    assert len(pseudonyms) == 3 and not {alice, bob, carol} & pseudonyms
+    conversations = json.loads((folder / "sharegpt.json").read_text(encoding="utf-8"))
+    assert [t["from"] for t in conversations[0]["conversations"]] == ["system", "human", "gpt"]
+    assert world.service.verify().ok
+
+
+def test_the_tenant_switch_off_at_export_time_keeps_everything_out(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path
+) -> None:
+    alice, bob, _ = (p.subject_id for p in team)
+    keep(world, redactor, summary_offer(alice, bob, said="Alice: ship Friday."))
+    world.service.set_switches(world.admin, training_sharing_enabled=False)
+    info = export(world, tmp_path)
+    assert info.counts == {
+        "candidates": 1, "included": 0, "excluded": {"TENANT_SHARING_OFF": 1}, "by_task": {},
+    }  # fmt: skip
+    assert openai_lines(info) == []
+
+
+def test_a_withdrawal_while_the_export_is_written_is_not_in_the_manifest(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path
+) -> None:
+    alice, bob, carol = team
+    keep(world, redactor, summary_offer(alice.subject_id, bob.subject_id, said="Ship Friday."))
+    kept = keep(world, redactor, summary_offer(bob.subject_id, carol.subject_id, said="Audit."))
+    paused: list[int] = []
+
+    def withdraw_once() -> None:  # the exporter is paused between writing and re-checking
+        if not paused:
+            paused.append(world.service.record(alice, ConsentState.WITHDRAWN).seq)
+
+    info = export(world, tmp_path, hooks=ExportHooks(before_recheck=withdraw_once))
+    assert info.ledger_seq is not None and info.ledger_seq >= paused[0]
+    assert info.counts is not None and info.counts["included"] == 1
+    assert [r["candidate_id"] for r in records(info)] == [kept]
+    assert "Ship Friday" not in (Path(info.path) / "openai.jsonl").read_text()
+
+
+def test_a_withdrawal_after_publication_tombstones_and_revokes_the_export(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path
+) -> None:
+    alice, bob, carol = team
+    keep(world, redactor, summary_offer(alice.subject_id, bob.subject_id, said="Ship Friday."))
+    keep(world, redactor, summary_offer(bob.subject_id, carol.subject_id, said="Audit."))
+    first = export(world, tmp_path)
+    world.service.record(alice, ConsentState.WITHDRAWN)
+    revoked = get_export(world.service.engine, world.tenant_id, first.id)
+    assert revoked.status == "revoked" and revoked.revoked_at is not None
+    lines = (Path(first.path) / "tombstones.jsonl").read_text().splitlines()
+    assert [json.loads(line)["record_id"] for line in lines] == ["r000000001"]
+    assert json.loads(lines[0])["reason"] == "withdrawn"
+    second = export(world, tmp_path, supersedes=first.id)
+    assert second.supersedes_id == first.id and second.version == 2
+    assert second.counts is not None and second.counts["included"] == 1
+    assert second.counts["excluded"] == {"CANDIDATE_TOMBSTONED": 1}
+    assert "Ship Friday" not in (Path(second.path) / "openai.jsonl").read_text()
+    assert world.service.verify().ok
+
+
+def every_value(engine: Engine) -> str:
+    """Every row of every table, as text."""
+    metadata = MetaData()
+    metadata.reflect(engine)
+    with engine.connect() as conn:
+        return "\n".join(
+            repr(tuple(row)) for table in metadata.sorted_tables
+            for row in conn.execute(select(table))
+        )  # fmt: skip
+
+
+def test_an_erased_subject_is_nowhere_in_the_database_or_new_exports(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path
+) -> None:
+    alice, bob, _ = team
+    canary = "Zanzibar-quartz-7731"
+    keep(world, redactor, summary_offer(alice.subject_id, bob.subject_id,
+                                        said=f"Alice: the code is {canary}."))  # fmt: skip
+    turns = (Turn(alice.subject_id, f"My code is {canary}."), Turn(bob.subject_id, "Noted."))
+    transcript_offer = replace(
+        summary_offer(alice.subject_id, bob.subject_id, said=""),
+        kind=ArtifactKind.TRANSCRIPT, task="transcript", messages=(), turns=turns,
+    )  # fmt: skip
+    keep(world, redactor, transcript_offer)
+    transcript = Transcript(
+        segments=(
+            Segment("s0001", "S1", 0.0, 2.0, f"My code is {canary}."),
+            Segment("s0002", "S2", 2.0, 4.0, "Noted."),
+        ),
+        speakers=(Speaker("S1", "Alice", "track"), Speaker("S2", "Bob", "track")),
+        duration=4.0,
+        source="standup.vtt",
+    )
+    engine = world.service.engine
+    meeting = save_meeting(engine, tenant_id=world.tenant_id, owner_id=bob.subject_id,
+                           title="Standup", transcript=transcript)  # fmt: skip
+    before = export(world, tmp_path)
+    assert canary in every_value(world.service.engine)
+
+    report = erase_person(world.service, world.tenant_id, "Alice", actor_id="admin")
+    assert report.meetings == 1 and report.candidates == 2 and report.exports == (before.id,)
+    stored = every_value(world.service.engine)
+    assert canary not in stored and "'Alice'" not in stored
+    kept = find_meeting(world.service.engine, world.tenant_id, meeting.id)
+    assert [s.text for s in kept.transcript.segments] == ["Noted."]
+    after = export(world, tmp_path)
+    assert canary not in "".join(p.read_text(errors="replace") for p in Path(after.path).rglob("*")
+                                 if p.is_file())  # fmt: skip
+    assert get_export(world.service.engine, world.tenant_id, before.id).status == "revoked"
+    assert world.service.verify().ok
+
+
+NASTY = [
+    'He said "ship it" \\ then left',
+    "line one\nline two\r\nline three",
+    "Unicode: café, 東京, emoji 🚀, sep \u2028 and \u2029, nul-free \t tab",
+    '{"messages": ["not really"]}',
+]
+
+
+@pytest.mark.parametrize("content", NASTY)
+def test_openai_jsonl_stays_one_valid_chat_per_line(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path, content: str
+) -> None:
+    alice, bob, _ = (p.subject_id for p in team)
+    keep(world, redactor, summary_offer(alice, bob, said=content, summary=content))
+    info = export(world, tmp_path)
+    raw = (Path(info.path) / "openai.jsonl").read_text(encoding="utf-8")
+    lines = raw.split("\n")
+    assert lines[-1] == "" and len(lines) == 2
+    line = json.loads(lines[0])
+    assert list(line) == ["messages"]
+    roles = [m["role"] for m in line["messages"]]
+    assert set(roles) <= {"system", "user", "assistant"} and roles[-1] == "assistant"
+    assert line["messages"][-1]["content"] == content
+
+
+def test_tenant_a_export_never_contains_tenant_b_rows(
+    world: World, redactor: Redactor, tmp_path: Path, clock: Clock
+) -> None:
+    beta = make_world(world.service, "beta")
+    kept: dict[str, str] = {}
+    for place, tag in ((world, "ACME-ONLY"), (beta, "BETA-ONLY")):
+        alice, bob = place.member("Alice"), place.member("Bob")
+        place.give(alice)
+        place.give(bob)
+        clock.advance(minutes=1)
+        roster = {alice.subject_id: Person("Alice", "alice@example.com"),
+                  bob.subject_id: Person("Bob", "bob@example.com")}  # fmt: skip
+        offer = summary_offer(alice.subject_id, bob.subject_id, said=f"{tag} alice@example.com")
+        kept[tag] = keep(place, redactor, replace(offer, roster=roster, author=alice.subject_id))
+    info = export(world, tmp_path)
+    assert [r["candidate_id"] for r in records(info)] == [kept["ACME-ONLY"]]
+    text = "".join(p.read_text(errors="replace") for p in Path(info.path).rglob("*") if p.is_file())
+    assert "BETA-ONLY" not in text and "ACME-ONLY" in text
+    with pytest.raises(UnknownExport):
+        get_export(world.service.engine, beta.tenant_id, info.id)
+
+
+def test_a_failed_build_leaves_a_failed_row_and_no_folder(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path
+) -> None:
+    alice, bob, _ = (p.subject_id for p in team)
+    keep(world, redactor, summary_offer(alice, bob, said="Ship Friday."))
+
+    def crash(_: int) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        export(world, tmp_path, hooks=ExportHooks(on_batch=crash))
+    with world.service.engine.connect() as conn:
+        [row] = conn.execute(select(DatasetExportRecord)).all()
+    assert row.status == "failed" and "disk full" in (row.status_reason or "")
+    leftovers = [p for p in (tmp_path / "exports").rglob("*")]
+    assert leftovers == [tmp_path / "exports" / ".staging"]
+    assert sweep(world.service.engine, world.service.writer, tmp_path / "exports") == []
+
+
+KILLED_BUILDER = """
+import sys, time
+from pathlib import Path
+from app.core.db import create_db_engine
+from app.core.settings import Settings
+from consent.export import ExportHooks, create_export
+from consent.service import ConsentService
+
+data_dir, url, tenant_id, marker = sys.argv[1:5]
+settings = Settings(data_dir=Path(data_dir), database_url=url)
+engine = create_db_engine(settings)
+service = ConsentService.from_settings(engine, settings)
+
+def stop_here(written):
+    Path(marker).write_text(str(written))
+    time.sleep(600)
+
+create_export(engine, service.writer, tenant_id, requested_by="ml",
+              exports_dir=Path(data_dir) / "exports", hooks=ExportHooks(on_batch=stop_here))
+"""
+
+
+def test_a_killed_exporter_leaves_no_published_export_and_no_partial_folder(
+    world: World,
+    team: tuple[Principal, ...],
+    redactor: Redactor,
+    settings: Any,
+    tmp_path: Path,
+) -> None:
+    alice, bob, _ = (p.subject_id for p in team)
+    keep(world, redactor, summary_offer(alice, bob, said="Ship Friday."))
+    marker = tmp_path / "writing"
+    exports = settings.data_dir / "exports"
+    builder = subprocess.Popen(
+        [sys.executable, "-c", KILLED_BUILDER, str(settings.data_dir),
+         settings.resolved_database_url(), world.tenant_id, str(marker)],
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while not marker.exists() and builder.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert marker.exists(), "the builder never started writing"
+        os.kill(builder.pid, signal.SIGKILL)
+    finally:
+        builder.kill()
+        builder.wait(30)
+    assert [p.name for p in exports.iterdir()] == [".staging"]  # nothing published
+    engine = world.service.engine
+    with engine.connect() as conn:
+        [row] = conn.execute(select(DatasetExportRecord)).all()
+    assert row.status == "building" and not Path(row.path).exists()
+
+    assert sweep(engine, world.service.writer, exports) == [row.id]  # the next command's sweep
+    assert list((exports / ".staging").iterdir()) == []
+    assert get_export(engine, world.tenant_id, row.id).status == "failed"
+    assert export(world, tmp_path / "unused").status == "active"
+    assert world.service.verify().ok
