@@ -70,6 +70,9 @@ def fail(
     """Leave nothing of a failed build but its `failed` row (and the audit entry)."""
     shutil.rmtree(staging, ignore_errors=True)
     with write_transaction(engine) as conn:
+        export = row(conn, export_id)
+        if export.status == "building":  # renamed into place, but never committed
+            shutil.rmtree(export.path, ignore_errors=True)
         conn.execute(
             delete(ExportedExampleRecord).where(ExportedExampleRecord.export_id == export_id)
         )
@@ -95,6 +98,7 @@ def sweep(engine: Engine, writer: ChainWriter, exports_dir: Path) -> list[str]:
     A builder holds `<exports>/.staging/<id>.lock` from before its row exists until it has
     published or failed, so a `building` row whose lock can be taken has no builder.
     """
+    exports_dir = exports_dir.resolve()
     with read_transaction(engine) as conn:
         building = conn.execute(
             select(DatasetExportRecord.id, DatasetExportRecord.path).where(
@@ -108,7 +112,6 @@ def sweep(engine: Engine, writer: ChainWriter, exports_dir: Path) -> list[str]:
         with _lock_if_free(exports_dir, export.id) as free:
             if not free:
                 continue
-            shutil.rmtree(export.path, ignore_errors=True)  # renamed, but never committed
             fail(engine, writer, export.id, exports_dir / STAGING / export.id,
                   reason="builder stopped before publishing")  # fmt: skip
             gone.append(export.id)

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 DATA_FILE = "data/train-00000.parquet"
 OPENAI_FILE = "openai.jsonl"
@@ -36,24 +39,28 @@ ROLES = ("system", "user", "assistant")
 SHAREGPT_ROLES = {"system": "system", "user": "human", "assistant": "gpt"}
 
 
-@dataclass(frozen=True)
-class ExportRow:
-    """One included record and its provenance."""
+@dataclass
+class Batch:
+    """Included records in columns, as the Parquet files take them; `messages` holds each
+    record's chat already checked by `valid_messages`."""
 
-    record_id: str
-    candidate_id: str
-    artifact_id: str
-    artifact_kind: str
-    capture_decision_id: str
-    task: str
-    example_kind: str
-    messages: Sequence[Mapping[str, str]]
-    contributors: Sequence[str]  # pseudonyms
-    consent_event_seqs: Sequence[int]
-    notice_version_ids: Sequence[str]
-    redaction_profile: str
-    captured_at: datetime
-    expires_at: datetime
+    record_id: list[str] = field(default_factory=list)
+    candidate_id: list[str] = field(default_factory=list)
+    artifact_id: list[str] = field(default_factory=list)
+    artifact_kind: list[str] = field(default_factory=list)
+    capture_decision_id: list[str] = field(default_factory=list)
+    task: list[str] = field(default_factory=list)
+    example_kind: list[str] = field(default_factory=list)
+    messages: list[list[dict[str, str]]] = field(default_factory=list)
+    contributors: list[list[str]] = field(default_factory=list)  # pseudonyms
+    consent_event_seqs: list[tuple[int, ...]] = field(default_factory=list)
+    notice_version_ids: list[tuple[str, ...]] = field(default_factory=list)
+    redaction_profile: list[str] = field(default_factory=list)
+    captured_at: list[datetime] = field(default_factory=list)
+    expires_at: list[datetime] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.record_id)
 
 
 @dataclass(frozen=True)
@@ -70,23 +77,23 @@ class FileEntry:
 def valid_messages(messages: Any) -> bool:
     """A chat example as the export promises it: a non-empty list of {role, content} with
     known roles and string content, ending with the assistant."""
-    return (
-        isinstance(messages, list)
-        and bool(messages)
-        and all(
-            isinstance(m, dict)
-            and m.get("role") in ROLES
-            and isinstance(m.get("content"), str)
-            and len(m) == 2
-            for m in messages
-        )
-        and messages[-1]["role"] == "assistant"
-    )
+    if type(messages) is not list or not messages:
+        return False
+    for message in messages:
+        if (
+            type(message) is not dict
+            or len(message) != 2
+            or message.get("role") not in ROLES
+            or type(message.get("content")) is not str
+        ):
+            return False
+    return bool(messages[-1]["role"] == "assistant")
 
 
 class DatasetWriter:
     def __init__(self, folder: Path) -> None:
         import pyarrow as pa
+        import pyarrow.json as pa_json
         import pyarrow.parquet as pq
 
         self._pa = pa
@@ -122,49 +129,60 @@ class DatasetWriter:
         )
         self._data = pq.ParquetWriter(folder / DATA_FILE, self._data_schema)
         self._records = pq.ParquetWriter(folder / RECORDS_FILE, self._records_schema)
-        self._openai = (folder / OPENAI_FILE).open("w", encoding="utf-8", newline="\n")
-        self._sharegpt = (folder / SHAREGPT_FILE).open("w", encoding="utf-8", newline="\n")
-        self._sharegpt.write("[")
+        self._openai = (folder / OPENAI_FILE).open("wb")
+        self._sharegpt = (folder / SHAREGPT_FILE).open("wb")
+        self._sharegpt.write(b"[")
+        self._pa_json = pa_json
+        self._messages_options = pa_json.ParseOptions(
+            explicit_schema=pa.schema([("messages", pa.list_(message))]),
+            unexpected_field_behavior="error",
+        )
         (folder / TOMBSTONES_FILE).write_bytes(b"")
         self.rows = 0
 
-    def add(self, batch: Sequence[ExportRow]) -> None:
-        if not batch:
+    def add(self, batch: Batch) -> None:
+        if not len(batch):
             return
-        dumps = json.dumps
-        lines = []
-        conversations = []
-        for row in batch:
-            messages = [{"role": m["role"], "content": m["content"]} for m in row.messages]
-            lines.append(dumps({"messages": messages}, ensure_ascii=False))
-            turns = [{"from": SHAREGPT_ROLES[m["role"]], "value": m["content"]} for m in messages]
-            conversations.append(
-                dumps({"id": row.record_id, "conversations": turns}, ensure_ascii=False)
-            )
-        self._openai.write("\n".join(lines) + "\n")
-        self._sharegpt.write(("," if self.rows else "") + "\n" + ",\n".join(conversations))
-        self._write_data(batch)
+        dumps = orjson.dumps
+        lines = [dumps({"messages": m}) for m in batch.messages]
+        conversations = [
+            dumps({"id": record_id, "conversations": [
+                {"from": SHAREGPT_ROLES[m["role"]], "value": m["content"]} for m in messages
+            ]})
+            for record_id, messages in zip(batch.record_id, batch.messages, strict=True)
+        ]  # fmt: skip
+        jsonl = b"\n".join(lines) + b"\n"
+        self._openai.write(jsonl)
+        self._sharegpt.write((b"," if self.rows else b"") + b"\n" + b",\n".join(conversations))
+        self._write_data(batch, jsonl, longest=max(map(len, lines)))
         self._write_records(batch)
         self.rows += len(batch)
 
-    def _write_data(self, batch: Sequence[ExportRow]) -> None:
-        columns = {
-            "record_id": [r.record_id for r in batch],
-            "task": [r.task for r in batch],
-            "example_kind": [r.example_kind for r in batch],
-            "messages": [list(r.messages) for r in batch],
-            "contributors": [list(r.contributors) for r in batch],
-        }
-        self._data.write_table(self._pa.table(columns, schema=self._data_schema))
+    def _write_data(self, batch: Batch, jsonl: bytes, *, longest: int) -> None:
+        # Arrow's JSON reader builds the nested messages column from the very lines of
+        # openai.jsonl, several times faster than converting Python dicts. A block must
+        # hold the longest line (a long meeting's transcript can pass the 1 MiB default).
+        blocks = self._pa_json.ReadOptions(block_size=max(1 << 20, longest + 1))
+        messages = self._pa_json.read_json(
+            io.BytesIO(jsonl), read_options=blocks, parse_options=self._messages_options
+        ).column("messages")
+        pa = self._pa
+        columns = [
+            pa.array(batch.record_id, pa.string()),
+            pa.array(batch.task, pa.string()),
+            pa.array(batch.example_kind, pa.string()),
+            messages,
+            pa.array(batch.contributors, pa.list_(pa.string())),
+        ]
+        self._data.write_table(pa.Table.from_arrays(columns, schema=self._data_schema))
 
-    def _write_records(self, batch: Sequence[ExportRow]) -> None:
-        names = [f.name for f in self._records_schema]
-        columns = {name: [_column_value(getattr(r, name)) for r in batch] for name in names}
+    def _write_records(self, batch: Batch) -> None:
+        columns = {f.name: getattr(batch, f.name) for f in self._records_schema}
         self._records.write_table(self._pa.table(columns, schema=self._records_schema))
 
     def close(self) -> list[FileEntry]:
         """Finish every file and return them with their sha256, size and row count."""
-        self._sharegpt.write("\n]\n" if self.rows else "]\n")
+        self._sharegpt.write(b"\n]\n" if self.rows else b"]\n")
         for handle in (self._openai, self._sharegpt):
             handle.close()
         self._data.close()
@@ -180,10 +198,6 @@ class DatasetWriter:
         for closer in closers:
             with contextlib.suppress(Exception):  # best effort: the folder is deleted next
                 closer()
-
-
-def _column_value(value: Any) -> Any:
-    return list(value) if isinstance(value, (list, tuple)) else value
 
 
 def file_entry(folder: Path, name: str, rows: int) -> FileEntry:

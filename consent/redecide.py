@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,9 @@ from consent.domain import (
     ArtifactKind,
     ConsentState,
     ContributorVerdict,
+    DataClass,
     Decision,
+    Result,
     Subject,
     SubjectKind,
 )
@@ -46,6 +49,17 @@ from consent.gate import (
 from consent.purposes import CONSENT_PURPOSES, covers, validate_purpose
 from consent.store import ConsentEventRecord, SubjectRecord
 from consent.tenants import switch_history, switches_as_of
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A decision as an export uses it: the result, the main reason when it is not ALLOW,
+    and the consent events and notice versions an allowed record rests on."""
+
+    result: Result
+    reason: str | None
+    consent_event_seqs: tuple[int, ...]
+    notice_version_ids: tuple[str, ...]
 
 
 class BulkDecider:
@@ -95,6 +109,7 @@ class BulkDecider:
         }
         self._verdicts: dict[tuple[str, ArtifactKind, int, int], ContributorVerdict] = {}
         self._tenant: dict[int, tuple[Reason, ...]] = {}
+        self._allowed: dict[tuple[int, ...], Outcome] = {}
 
     def _read_events(self) -> dict[str, list[Any]]:
         e = ConsentEventRecord
@@ -118,39 +133,83 @@ class BulkDecider:
         return str(found) if found else None
 
     def decide(self, artifact: Artifact) -> Decision:
-        captured_at = artifact.captured_at
+        _, tenant, verdicts = self._parts(
+            artifact.kind, artifact.contributors, artifact.captured_at
+        )
+        return combine(
+            artifact,
+            purpose=self.purpose,
+            tenant=tenant,
+            verdicts=verdicts,
+            ledger_seq=self.ledger_seq,
+            decided_at=self.decided_at,
+        )
+
+    def outcome(
+        self, kind: ArtifactKind, contributors: tuple[str, ...], captured_at: datetime
+    ) -> Outcome:
+        """What `decide` says for an artifact with these facts, in the form an export
+        needs it. An allowed artifact is the common case and needs no `combine`: it is
+        exactly one whose tenant passes and whose contributors, at least one, all pass."""
+        _, tenant, verdicts = self._parts(kind, contributors, captured_at)
+        if not tenant and verdicts and all(v.allowed for v in verdicts):
+            seqs = tuple(sorted({v.consent_seq for v in verdicts if v.consent_seq is not None}))
+            found = self._allowed.get(seqs)
+            if found is None:
+                notices = tuple(sorted({n for s in seqs if (n := self.notice_version_of(s))}))
+                found = self._allowed[seqs] = Outcome(Result.ALLOW, None, seqs, notices)
+            return found
+        artifact = Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT,
+                            contributors, captured_at, "")  # fmt: skip
+        decision = combine(
+            artifact,
+            purpose=self.purpose,
+            tenant=tenant,
+            verdicts=verdicts,
+            ledger_seq=self.ledger_seq,
+            decided_at=self.decided_at,
+        )
+        generic = Reason.NON_CONSENTING_CONTRIBUTOR.value
+        reason = next((r for r in decision.reasons if r != generic), generic)
+        return Outcome(decision.result, reason, (), ())
+
+    def _parts(
+        self, kind: ArtifactKind, contributors: tuple[str, ...], captured_at: datetime
+    ) -> tuple[tuple[Any, ...], tuple[Reason, ...], tuple[ContributorVerdict, ...]]:
+        """The facts' key, the tenant's reasons and every contributor's verdict."""
         slot = bisect_right(self._switch_times, captured_at)
         tenant = self._tenant.get(slot)
         if tenant is None:
-            tenant = self._tenant[slot] = tenant_reasons(self._inputs(artifact, {}))
+            probe = Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT, (),
+                             captured_at, "")  # fmt: skip
+            tenant = self._tenant[slot] = tenant_reasons(self._inputs(probe, {}))
         notice_slot = bisect_right(self._notice_times, captured_at)
+        keys = []
         verdicts = []
-        for contributor in artifact.contributors:
+        for contributor in contributors:
             key = (
                 contributor,
-                artifact.kind,
+                kind,
                 bisect_right(self._event_times.get(contributor, ()), captured_at),
                 notice_slot,
             )
             verdict = self._verdicts.get(key)
             if verdict is None:
-                verdict = self._verdicts[key] = self._verdict(contributor, artifact)
+                verdict = self._verdicts[key] = self._verdict(contributor, kind, captured_at)
+            keys.append(key)
             verdicts.append(verdict)
-        return combine(
-            artifact,
-            purpose=self.purpose,
-            tenant=tenant,
-            verdicts=tuple(verdicts),
-            ledger_seq=self.ledger_seq,
-            decided_at=self.decided_at,
-        )
+        return (kind, slot, tuple(keys)), tenant, tuple(verdicts)
 
-    def _verdict(self, contributor: str, artifact: Artifact) -> ContributorVerdict:
+    def _verdict(
+        self, contributor: str, kind: ArtifactKind, captured_at: datetime
+    ) -> ContributorVerdict:
+        artifact = Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT, (contributor,),
+                            captured_at, "")  # fmt: skip
         facts = {}
         if contributor != UNKNOWN_SPEAKER:
             if contributor not in self._subjects:
                 self._load_subjects([contributor])  # another tenant's, or no one's
-            facts[contributor] = self._facts(contributor, artifact.captured_at)
+            facts[contributor] = self._facts(contributor, captured_at)
         inputs = self._inputs(artifact, {k: v for k, v in facts.items() if v})
         return contributor_verdict(contributor, inputs, superseded_notices(inputs))
 

@@ -198,6 +198,7 @@ class TrainingCandidateRecord(Base):
         Index("ix_training_candidates_tenant_status", "tenant_id", "status"),
         Index("ix_training_candidates_artifact", "artifact_id"),
         Index("ix_training_candidates_tenant_captured", "tenant_id", "captured_at", "id"),
+        Index("ix_training_candidates_tenant_expires", "tenant_id", "expires_at"),
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)

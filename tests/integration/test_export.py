@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine
 
-from consent.capture import Offer, Turn, capture
+from consent.capture import Offer, Turn, capture, purge_expired
 from consent.catalog import ExportInfo, get_export, sweep
 from consent.domain import ArtifactKind, ConsentState, DataClass, Principal
 from consent.errors import UnknownExport
@@ -156,6 +156,27 @@ def test_a_withdrawal_while_the_export_is_written_is_not_in_the_manifest(
     assert info.counts is not None and info.counts["included"] == 1
     assert [r["candidate_id"] for r in records(info)] == [kept]
     assert "Ship Friday" not in (Path(info.path) / "openai.jsonl").read_text()
+
+
+def test_a_candidate_purged_at_its_expiry_while_the_export_is_written_is_left_out(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path, clock: Clock
+) -> None:
+    alice, bob, _ = (p.subject_id for p in team)
+    world.publish(retention_days=30)  # not a material change: consent stands
+    keep(world, redactor, summary_offer(alice, bob, said="Ship Friday."))
+    clock.advance(days=20)
+    kept = keep(world, redactor, summary_offer(bob, alice, said="Audit done."))
+    purged: list[int] = []
+
+    def expire_the_first() -> None:
+        if not purged:
+            clock.advance(days=15)  # the first is now past its 30 days, the second not
+            purged.append(purge_expired(world.service))
+
+    info = export(world, tmp_path, hooks=ExportHooks(before_recheck=expire_the_first))
+    assert purged == [1]
+    assert [r["candidate_id"] for r in records(info)] == [kept]
+    assert info.counts is not None and info.counts["excluded"] == {"CANDIDATE_PURGED": 1}
 
 
 def test_a_withdrawal_after_publication_tombstones_and_revokes_the_export(

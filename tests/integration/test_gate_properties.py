@@ -269,3 +269,9 @@ def test_the_exports_bulk_decider_equals_the_gate(
             one = gate.decide(conn, tenant_id=world.tenant_id, artifact_id=artifact.id,
                               purpose=TRAIN_AI_SYSTEM, decided_at=now, ledger_seq=pin)  # fmt: skip
             assert bulk.decide(artifact) == one
+            outcome = bulk.outcome(artifact.kind, artifact.contributors, artifact.captured_at)
+            assert (outcome.result, outcome.reason is None) == (one.result, one.allowed)
+            assert outcome.reason is None or outcome.reason in one.reasons
+            if one.allowed:
+                seqs = {v.consent_seq for v in one.contributors if v.consent_seq is not None}
+                assert set(outcome.consent_event_seqs) == seqs

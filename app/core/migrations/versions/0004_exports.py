@@ -92,6 +92,9 @@ def upgrade() -> None:
         "training_candidates",
         ["tenant_id", "captured_at", "id"],
     )
+    op.create_index(
+        "ix_training_candidates_tenant_expires", "training_candidates", ["tenant_id", "expires_at"]
+    )
     _fill_candidate_contributors()
 
 
@@ -115,6 +118,7 @@ def _fill_candidate_contributors() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_training_candidates_tenant_expires", "training_candidates")
     op.drop_index("ix_training_candidates_tenant_captured", "training_candidates")
     for table in ("tombstones", "export_records", "dataset_exports", "candidate_contributors"):
         op.drop_table(table)
