@@ -109,7 +109,6 @@ class BulkDecider:
         }
         self._verdicts: dict[tuple[str, ArtifactKind, int, int], ContributorVerdict] = {}
         self._tenant: dict[int, tuple[Reason, ...]] = {}
-        self._allowed: dict[tuple[int, ...], Outcome] = {}
 
     def _read_events(self) -> dict[str, list[Any]]:
         e = ConsentEventRecord
@@ -153,12 +152,10 @@ class BulkDecider:
         exactly one whose tenant passes and whose contributors, at least one, all pass."""
         _, tenant, verdicts = self._parts(kind, contributors, captured_at)
         if not tenant and verdicts and all(v.allowed for v in verdicts):
+            # An allowed verdict always names the consent event it rests on.
             seqs = tuple(sorted({v.consent_seq for v in verdicts if v.consent_seq is not None}))
-            found = self._allowed.get(seqs)
-            if found is None:
-                notices = tuple(sorted({n for s in seqs if (n := self.notice_version_of(s))}))
-                found = self._allowed[seqs] = Outcome(Result.ALLOW, None, seqs, notices)
-            return found
+            notices = tuple(sorted({n for s in seqs if (n := self._notice_by_seq.get(s))}))
+            return Outcome(Result.ALLOW, None, seqs, notices)
         artifact = Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT,
                             contributors, captured_at, "")  # fmt: skip
         decision = combine(
