@@ -268,7 +268,8 @@ arriving while the files were written were checked again before publication.
 
 Consent can be withdrawn at any time. A withdrawal after publication adds the person's
 records to `{TOMBSTONES_FILE}` and marks this export **revoked**: stop using tombstoned
-records, and move to the superseding export when one is built.
+records, and move to the superseding export when one is built. Every record also carries
+its `expires_at` (in `{RECORDS_FILE}`): drop records past that date.
 
 ## Contents
 

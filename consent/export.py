@@ -7,9 +7,9 @@
    of ARCHITECTURE.md §5, a row group per batch; the export's records go to the database
    batch by batch.
 3. Under the writer lock (the one every consent write takes): re-check what changed since
-   the pin. If anyone in an included record has a new consent event or was erased, a
-   candidate was purged or tombstoned, or the tenant's switches changed, the build starts
-   again at the new position (rule 11). Otherwise the manifest and dataset card are
+   the pin. If anyone in an included record has a new consent event or was erased, an
+   included candidate reached its expiry and was purged, or the tenant's switches changed,
+   the build starts again at the new position (rule 11). Otherwise the manifest and dataset card are
    written, the staging folder is renamed into place, and the row becomes `active`, all
    in that transaction.
 
@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import secrets
 import shutil
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -50,6 +51,7 @@ from sqlalchemy import (
 )
 
 from app.core.db import (
+    checkpoint_wal,
     read_transaction,
     row_transaction,
     write_transaction,
@@ -100,6 +102,7 @@ class ExportHooks:
 class _Build:
     pin: int
     decided_at: datetime
+    switch_changes: int  # how many the snapshot held
     files: list[FileEntry]
     counts: Counter[str] = field(default_factory=Counter)
     tasks: Counter[str] = field(default_factory=Counter)
@@ -143,6 +146,7 @@ def create_export(
             for _ in range(attempts):
                 _reset(engine, export_id, staging)
                 built = _build(engine, writer, tenant_id, export_id, staging, hooks, batch_size)
+                checkpoint_wal(engine)  # not in the publishing transaction, under the lock
                 hooks.before_recheck()
                 if _publish(engine, writer, export_id, staging, built, requested_by):
                     return get_export(engine, tenant_id, export_id)
@@ -236,16 +240,26 @@ _CANDIDATES = (
 )
 
 
+_gc_lock = threading.Lock()
+_gc_builds: list[tuple[int, int, int]] = []  # the thresholds before the first running build
+
+
 @contextmanager
 def _few_collections() -> Iterator[None]:
     """Run the cyclic garbage collector less often while a build allocates millions of
-    short-lived, acyclic objects (decoded rows); reference counting frees them anyway."""
-    before = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)
+    short-lived, acyclic objects (decoded rows); reference counting frees them anyway.
+    Builds running side by side in one process restore the setting when the last ends."""
+    with _gc_lock:
+        _gc_builds.append(gc.get_threshold())
+        gc.set_threshold(100_000, 50, 100)
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _gc_lock:
+            first = _gc_builds[0]
+            _gc_builds.pop()
+            if not _gc_builds:
+                gc.set_threshold(*first)
 
 
 def _utc(value: datetime | str) -> datetime:
@@ -277,7 +291,8 @@ def _build(
                 ledger_seq=pin,
                 decided_at=decided_at,
             )
-            built = _Build(pin=pin, decided_at=decided_at, files=[])
+            built = _Build(pin=pin, decided_at=decided_at, files=[],
+                           switch_changes=_switch_changes(conn, tenant_id))  # fmt: skip
             stream = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
                 _CANDIDATES.where(_tc.tenant_id == tenant_id)
             )
@@ -387,14 +402,17 @@ def _decided(row: Any, decider: BulkDecider) -> str | _Kept:
 def _insert_records(engine: Engine, export_id: str, batch: Batch) -> None:
     if not len(batch):
         return
-    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    statement = (
-        f"INSERT INTO {ExportedExampleRecord.__tablename__} (export_id, record_id, candidate_id)"
-        f" VALUES ({marker}, {marker}, {marker})"
-    )
-    rows = [(export_id, r, c) for r, c in zip(batch.record_id, batch.candidate_id, strict=True)]
+    into = f"INSERT INTO {ExportedExampleRecord.__tablename__} (export_id, record_id, candidate_id)"
     with row_transaction(engine) as conn:
-        conn.exec_driver_sql(statement, rows)
+        if engine.dialect.name == "postgresql":  # one statement, not one per row
+            conn.exec_driver_sql(
+                f"{into} SELECT %s, * FROM unnest(%s::text[], %s::text[])",
+                (export_id, batch.record_id, batch.candidate_id),
+            )
+            return
+        rows = [(export_id, r, c) for r, c in zip(batch.record_id, batch.candidate_id, strict=True)]
+        rows.sort(key=lambda row: row[2])  # in index order: each B-tree page is touched once
+        conn.exec_driver_sql(f"{into} VALUES (?, ?, ?)", rows)
 
 
 # --- re-checking and publishing ------------------------------------------------------
@@ -418,7 +436,7 @@ def _publish(
         manifest = _manifest(export, built, rechecked, published_at=published_at)
         card = dataset_card(manifest)
         (staging / CARD_FILE).write_text(card, encoding="utf-8")
-        manifest["files"].append(_entry_of(staging, CARD_FILE))
+        manifest["files"].append(file_entry(staging, CARD_FILE, rows=0).as_json())
         manifest_sha256 = write_json(staging / MANIFEST_FILE, manifest)
         final = Path(export.path)
         staging.rename(final)
@@ -453,10 +471,6 @@ def _publish(
     return True
 
 
-def _entry_of(folder: Path, name: str) -> dict[str, Any]:
-    return file_entry(folder, name, rows=0).as_json()
-
-
 def _changed_since(conn: Connection, export: Any, built: _Build, *, now: datetime) -> bool:
     """Whether anything the export's decisions rest on changed since they were made (rule 11).
 
@@ -471,17 +485,17 @@ def _changed_since(conn: Connection, export: Any, built: _Build, *, now: datetim
     moved = conn.execute(
         select(e.subject_id).where(e.seq > built.pin, e.purpose.in_(purposes)).distinct()
     ).scalars()
+    # Compared with the snapshot, not by timestamps: an erasure or a switch change that
+    # read its clock before the build but committed after its snapshot must count too.
     erased = conn.execute(
         select(subject.id).where(
-            subject.tenant_id == export.tenant_id, subject.erased_at > built.decided_at
+            subject.tenant_id == export.tenant_id, subject.erased_at.is_not(None)
         )
     ).scalars()
     if built.subjects.intersection(moved) or built.subjects.intersection(erased):
         return True
-    switched = exists().where(
-        TenantSwitchChangeRecord.tenant_id == export.tenant_id,
-        TenantSwitchChangeRecord.changed_at > built.decided_at,
-    )
+    if _switch_changes(conn, export.tenant_id) != built.switch_changes:
+        return True
     expired = exists().where(
         tc.tenant_id == export.tenant_id,
         tc.expires_at > built.decided_at,
@@ -489,7 +503,12 @@ def _changed_since(conn: Connection, export: Any, built: _Build, *, now: datetim
         tc.status != "eligible",
         exists().where(er.export_id == export.id, er.candidate_id == tc.id),
     )
-    return bool(conn.execute(select(switched | expired)).scalar())
+    return bool(conn.execute(select(expired)).scalar())
+
+
+def _switch_changes(conn: Connection, tenant_id: str) -> int:
+    table = TenantSwitchChangeRecord
+    return int(conn.execute(select(func.count()).where(table.tenant_id == tenant_id)).scalar_one())
 
 
 def _manifest(

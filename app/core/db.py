@@ -187,6 +187,17 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+def checkpoint_wal(engine: Engine) -> None:
+    """Fold SQLite's write-ahead log into the database now, without waiting for anyone.
+
+    After a long read (an export), the next commit would otherwise do it, and that may be a
+    commit made under the writer lock. PostgreSQL needs nothing.
+    """
+    if engine.dialect.name == "sqlite":
+        with _unavailable_as_app_error(engine), engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (safe to call on every start)."""
     from alembic import command

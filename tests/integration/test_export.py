@@ -139,6 +139,20 @@ def test_the_tenant_switch_off_at_export_time_keeps_everything_out(
     assert openai_lines(info) == []
 
 
+def test_the_tenant_switch_turned_off_while_the_export_is_written_keeps_everything_out(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path
+) -> None:
+    alice, bob, _ = (p.subject_id for p in team)
+    keep(world, redactor, summary_offer(alice, bob, said="Alice: ship Friday."))
+
+    def switch_off() -> None:
+        world.service.set_switches(world.admin, training_sharing_enabled=False)
+
+    info = export(world, tmp_path, hooks=ExportHooks(before_recheck=switch_off))
+    assert info.counts is not None and info.counts["included"] == 0
+    assert info.counts["excluded"] == {"TENANT_SHARING_OFF": 1}
+
+
 def test_a_withdrawal_while_the_export_is_written_is_not_in_the_manifest(
     world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path
 ) -> None:
