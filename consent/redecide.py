@@ -156,16 +156,8 @@ class BulkDecider:
             seqs = tuple(sorted({v.consent_seq for v in verdicts if v.consent_seq is not None}))
             notices = tuple(sorted({n for s in seqs if (n := self._notice_by_seq.get(s))}))
             return Outcome(Result.ALLOW, None, seqs, notices)
-        artifact = Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT,
-                            contributors, captured_at, "")  # fmt: skip
-        decision = combine(
-            artifact,
-            purpose=self.purpose,
-            tenant=tenant,
-            verdicts=verdicts,
-            ledger_seq=self.ledger_seq,
-            decided_at=self.decided_at,
-        )
+        decision = self.decide(Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT,
+                                        contributors, captured_at, ""))  # fmt: skip
         generic = Reason.NON_CONSENTING_CONTRIBUTOR.value
         reason = next((r for r in decision.reasons if r != generic), generic)
         return Outcome(decision.result, reason, (), ())
