@@ -340,11 +340,6 @@ class _Pseudonyms(dict[str, str]):
         return value
 
 
-def pseudonym(key_hex: str, subject_id: str) -> str:
-    """The pseudonym `subject_id` has in the export whose key is `key_hex`."""
-    return _Pseudonyms(bytes.fromhex(key_hex))[subject_id]
-
-
 def _consider(
     row: Any, decider: BulkDecider, built: _Build, names: _Pseudonyms, batch: Batch
 ) -> None:

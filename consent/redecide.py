@@ -126,11 +126,6 @@ class BulkDecider:
             events.setdefault(row.subject_id, []).append(row)
         return events
 
-    def notice_version_of(self, seq: int) -> str | None:
-        """The notice version the consent event `seq` was given against."""
-        found = self._notice_by_seq.get(seq)
-        return str(found) if found else None
-
     def decide(self, artifact: Artifact) -> Decision:
         _, tenant, verdicts = self._parts(
             artifact.kind, artifact.contributors, artifact.captured_at
