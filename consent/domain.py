@@ -138,6 +138,18 @@ class ConsentEvent:
 
 
 @dataclass(frozen=True)
+class CurrentConsent:
+    """A person's newest decision on one purpose (the ledger's projection)."""
+
+    purpose: str
+    state: ConsentState
+    last_seq: int
+    notice_version_id: str | None
+    recorded_at: datetime
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True)
 class Artifact:
     id: str
     tenant_id: str

@@ -91,3 +91,10 @@ class ExportConflict(Conflict):
     """Consent kept changing under an export being written; nothing was published."""
 
     code = "export_conflict"
+
+
+class ExportRevoked(ConsentError):
+    """The export was revoked (a contributor withdrew, or an operator revoked it): its
+    files may no longer be handed out; its tombstones say which records to drop."""
+
+    code = "export_revoked"

@@ -21,6 +21,7 @@ from consent.domain import (
     POSITIVE_STATES,
     ConsentEvent,
     ConsentState,
+    CurrentConsent,
     Principal,
     SubjectKind,
 )
@@ -284,6 +285,55 @@ def current_state(conn: Connection, subject_id: str, purpose: str) -> ConsentSta
         )
     ).first()
     return ConsentState(row.state) if row else None
+
+
+def current(conn: Connection, subject_id: str) -> list[CurrentConsent]:
+    """The subject's newest decision per purpose, from the projection."""
+    table = CurrentConsentRecord.__table__
+    rows = conn.execute(
+        select(table)
+        .where(table.c.subject_id == subject_id, table.c.scope == SCOPE_ALL)
+        .order_by(table.c.purpose)
+    ).all()
+    return [
+        CurrentConsent(
+            purpose=row.purpose,
+            state=ConsentState(row.state),
+            last_seq=row.last_seq,
+            notice_version_id=row.notice_version_id,
+            recorded_at=row.recorded_at,
+            valid_until=row.valid_until,
+        )
+        for row in rows
+    ]
+
+
+def state_counts(conn: Connection, tenant_id: str, purpose: str) -> dict[str, int]:
+    """How many of the tenant's members are in each state for `purpose` ("undecided" for
+    those with no decision): numbers only, never who."""
+    table = CurrentConsentRecord.__table__
+    counted = conn.execute(
+        select(table.c.state, func.count())
+        .join(SubjectRecord, SubjectRecord.id == table.c.subject_id)
+        .where(
+            table.c.tenant_id == tenant_id,
+            table.c.purpose == purpose,
+            table.c.scope == SCOPE_ALL,
+            SubjectRecord.kind == SubjectKind.MEMBER.value,
+            SubjectRecord.erased_at.is_(None),
+        )
+        .group_by(table.c.state)
+    ).all()
+    counts = {row[0]: int(row[1]) for row in counted}
+    members = conn.execute(
+        select(func.count()).where(
+            SubjectRecord.tenant_id == tenant_id,
+            SubjectRecord.kind == SubjectKind.MEMBER.value,
+            SubjectRecord.erased_at.is_(None),
+        )
+    ).scalar_one()
+    counts["undecided"] = int(members) - sum(counts.values())
+    return counts
 
 
 def history(conn: Connection, subject_id: str) -> list[ConsentEvent]:

@@ -26,6 +26,7 @@ from consent.domain import (
     ArtifactKind,
     ConsentEvent,
     ConsentState,
+    CurrentConsent,
     DataClass,
     Decision,
     NoticeVersion,
@@ -36,7 +37,7 @@ from consent.domain import (
     SubjectKind,
     Tenant,
 )
-from consent.errors import ImmutableRecord, UnknownNoticeVersion
+from consent.errors import ImmutableRecord, UnknownNoticeVersion, UnknownSubject
 from consent.purposes import TRAIN_AI_SYSTEM, covers
 
 
@@ -135,6 +136,19 @@ class ConsentService:
                 )
         return Principal(tenant_id=member.tenant_id, subject_id=member.id, role=role)
 
+    def ensure_person(self, *, tenant_name: str, ref: str) -> Subject:
+        """The tenant's person `ref` (an id, id prefix or name), or a new member of that
+        name; the tenant is created on first use (as `local_principal` does)."""
+        with self._write() as conn:
+            tenant = tenants.find_tenant(conn, tenant_name) or tenants.create_tenant(
+                conn, self.writer, tenant_name, actor_id="local-install"
+            )
+            try:
+                return tenants.find_subject(conn, tenant.id, ref)
+            except UnknownSubject:
+                return tenants.add_subject(conn, tenant.id, kind=SubjectKind.MEMBER,
+                                           display_name=ref, created_at=self.clock())  # fmt: skip
+
     # --- notices -----------------------------------------------------------------
 
     def publish_notice(
@@ -226,6 +240,21 @@ class ConsentService:
                 )
             )
         return touched
+
+    def current(self, person: Principal) -> list[CurrentConsent]:
+        """The person's newest decision per purpose."""
+        with read_transaction(self.engine) as conn:
+            return ledger.current(conn, person.subject_id)
+
+    def consent_counts(self, tenant_id: str, purpose: str = TRAIN_AI_SYSTEM) -> dict[str, int]:
+        """Members per state for `purpose`: counts for an admin, never who decided what."""
+        with read_transaction(self.engine) as conn:
+            return ledger.state_counts(conn, tenant_id, purpose)
+
+    def subjects(self, tenant_id: str) -> list[Subject]:
+        """The tenant's people (members and guests), oldest first."""
+        with read_transaction(self.engine) as conn:
+            return tenants.list_subjects(conn, tenant_id)
 
     def history(self, person: Principal) -> list[ConsentEvent]:
         with read_transaction(self.engine) as conn:

@@ -245,3 +245,13 @@ def find_subject(conn: Connection, tenant_id: str, ref: str) -> Subject:
         what = "more than one person" if rows else "no person"
         raise UnknownSubject(f"{what} in this tenant matches {ref!r}; give the subject id")
     return _subject(rows[0])
+
+
+def list_subjects(conn: Connection, tenant_id: str) -> list[Subject]:
+    """The tenant's subjects, oldest first (erased ones keep their id, without a name)."""
+    rows = conn.execute(
+        select(SubjectRecord)
+        .where(SubjectRecord.tenant_id == tenant_id)
+        .order_by(SubjectRecord.created_at, SubjectRecord.id)
+    ).all()
+    return [_subject(row) for row in rows]

@@ -9,9 +9,11 @@ person's name is still there to run it again.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from consent.service import ConsentService
 from features.compose.store import erase_person as erase_drafts
+from features.meetings.media import delete_media
 from features.meetings.store import erase_speaker
 
 
@@ -26,14 +28,23 @@ class ErasureReport:
 
 
 def erase_person(
-    service: ConsentService, tenant_id: str, ref: str, *, actor_id: str
+    service: ConsentService,
+    tenant_id: str,
+    ref: str,
+    *,
+    actor_id: str,
+    media_root: Path | None = None,
 ) -> ErasureReport:
-    """Erase the tenant's person `ref` (an id, id prefix or name)."""
+    """Erase the tenant's person `ref` (an id, id prefix or name); the uploaded recordings
+    of meetings they spoke in are deleted from `media_root`."""
     subject = service.find_subject(tenant_id, ref)
     name = subject.display_name
-    meetings = erase_speaker(service.engine, tenant_id, name) if name else 0
+    changed = erase_speaker(service.engine, tenant_id, name) if name else []
+    if media_root is not None:
+        for meeting_id in changed:
+            delete_media(media_root, meeting_id)
     drafts = erase_drafts(service.engine, tenant_id, subject_id=subject.id, name=name)
     erased = service.erase_subject(tenant_id, subject.id, actor_id=actor_id)
     return ErasureReport(
-        subject.id, meetings, drafts, erased.candidates, erased.artifacts, erased.exports
+        subject.id, len(changed), drafts, erased.candidates, erased.artifacts, erased.exports
     )

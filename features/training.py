@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from consent.capture import Captured, Offer, Turn, capture
-from consent.domain import ArtifactKind, DataClass
+from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass
 from consent.redaction import Person, Redactor
 from consent.service import ConsentService
-from features.compose.store import StoredDraft
+from features.compose.store import StoredDraft, get_draft
+from features.meetings.store import find_meeting
 from features.summary.prompts import PROMPT_VERSION as SUMMARY_PROMPT
 from features.summary.render import to_markdown
 from features.summary.summary import Answer, Summary
@@ -157,6 +158,25 @@ def draft_offer(
         model_id=stored.model_id,
         prompt_version=stored.prompt_version,
     )
+
+
+def stored_draft_offers(
+    service: ConsentService, tenant_id: str, *, author_id: str, draft_id: str
+) -> list[Offer]:
+    """The offer for a kept draft (or, once it has feedback, the text actually sent). A
+    follow-up's contributors include its meeting's speakers; one written from a summary
+    that names no meeting has no known speakers, so they count as unknown."""
+    stored = get_draft(service.engine, tenant_id=tenant_id, author_id=author_id,
+                       draft_id=draft_id)  # fmt: skip
+    names = list(dict.fromkeys(m.author for m in stored.thread))
+    authors = dict(zip(names, service.subjects_for_names(tenant_id, names), strict=True))
+    heard: list[str] = []
+    if stored.request.mode == "followup" and stored.meeting_id is not None:
+        transcript = find_meeting(service.engine, tenant_id, stored.meeting_id).transcript
+        heard = list(speaker_subjects(service, tenant_id, transcript).values())
+    elif stored.request.mode == "followup":
+        heard = [UNKNOWN_SPEAKER]
+    return [draft_offer(stored, authors, meeting_contributors=heard)]
 
 
 def offer_all(

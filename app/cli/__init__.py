@@ -16,6 +16,7 @@ from app.cli import (
     compose_cmds,
     consent_cmds,
     meeting_cmds,
+    service_cmds,
     summary_cmds,
     training_cmds,
     transcribe_cmds,
@@ -34,6 +35,8 @@ app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(transcribe_cmds.models_app, name="models")
 app.add_typer(meeting_cmds.app, name="meetings")
 app.add_typer(training_cmds.app, name="export")
+app.add_typer(service_cmds.app, name="tokens")
+app.command("serve")(service_cmds.serve)
 app.command("transcribe")(transcribe_cmds.transcribe)
 app.command("summarize")(summary_cmds.summarize)
 app.command("ask")(summary_cmds.ask)

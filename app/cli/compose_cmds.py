@@ -128,29 +128,14 @@ def feedback(
 
 
 def _offer_draft(ctx: typer.Context, tenant_id: str, author_id: str, draft_id: str) -> None:
-    """Offer a kept draft (or, once it has feedback, the text actually sent) for training.
-    A follow-up's contributors include its meeting's speakers; one written from a summary
-    file has no known speakers, so they count as unknown."""
-    from consent.domain import UNKNOWN_SPEAKER
-    from features.compose.store import get_draft
-    from features.meetings.store import find_meeting
-    from features.training import draft_offer, speaker_subjects
+    """Offer a kept draft (or, once it has feedback, the text actually sent) for training."""
+    from features.training import stored_draft_offers
 
     cli = state(ctx)
 
     def offers() -> list[Offer]:
-        service = cli.service()
-        stored = get_draft(cli.engine(), tenant_id=tenant_id, author_id=author_id,
-                           draft_id=draft_id)  # fmt: skip
-        names = list(dict.fromkeys(m.author for m in stored.thread))
-        authors = dict(zip(names, service.subjects_for_names(tenant_id, names), strict=True))
-        heard: list[str] = []
-        if stored.request.mode == "followup" and stored.meeting_id is not None:
-            transcript = find_meeting(cli.engine(), tenant_id, stored.meeting_id).transcript
-            heard = list(speaker_subjects(service, tenant_id, transcript).values())
-        elif stored.request.mode == "followup":
-            heard = [UNKNOWN_SPEAKER]
-        return [draft_offer(stored, authors, meeting_contributors=heard)]
+        return stored_draft_offers(cli.service(), tenant_id, author_id=author_id,
+                                   draft_id=draft_id)  # fmt: skip
 
     cli.offer_for_training(tenant_id, offers)
 

@@ -152,7 +152,8 @@ def erase(
     admin = cli.principal(Role.ADMIN)
     if not yes:
         typer.confirm(f"Erase {subject!r} everywhere? This cannot be undone", abort=True)
-    report = erase_person(cli.service(), admin.tenant_id, subject, actor_id=admin.subject_id)
+    report = erase_person(cli.service(), admin.tenant_id, subject, actor_id=admin.subject_id,
+                          media_root=cli.settings().resolved_media_dir())  # fmt: skip
     typer.echo(
         f"erased {report.subject_id}: {report.meetings} meeting(s), {report.drafts} draft(s), "
         f"{report.candidates} training candidate(s), {report.artifacts} artifact(s); "

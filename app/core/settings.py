@@ -68,6 +68,34 @@ class Settings(BaseSettings):
             "Empty means <data_dir>/exports."
         ),
     )
+    media_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Where uploaded recordings are kept, one folder per meeting (the web page's "
+            "audio player plays them). Empty means <data_dir>/media; several API servers "
+            "need a shared folder."
+        ),
+    )
+    upload_max_bytes: int = Field(
+        default=500 * 1024 * 1024,
+        ge=1024,
+        description="Largest upload the API accepts (a recording, its tracks, a subtitle file).",
+    )
+    job_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Jobs (transcription, summaries, exports) the server runs at once; each "
+            "transcription already uses every core."
+        ),
+    )
+    token_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="How long a new API token is valid unless `tokens create` says otherwise.",
+    )
     model_cache_dir: Path | None = Field(
         default=None,
         description="Where prepared models live. Empty means <data_dir>/models.",
@@ -139,6 +167,9 @@ class Settings(BaseSettings):
 
     def resolved_export_dir(self) -> Path:
         return (self.export_dir or self.data_dir / "exports").resolve()
+
+    def resolved_media_dir(self) -> Path:
+        return (self.media_dir or self.data_dir / "media").resolve()
 
     def resolved_model_cache_dir(self) -> Path:
         return self.model_cache_dir or self.data_dir / "models"

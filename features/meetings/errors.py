@@ -11,3 +11,7 @@ class MeetingNotFound(NotFound):
 
 class AmbiguousMeeting(InvalidInput):
     code = "ambiguous_meeting"
+
+
+class InvalidSpeakerName(InvalidInput):
+    code = "invalid_speaker_name"

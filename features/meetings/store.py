@@ -26,7 +26,7 @@ from app.core.db import (
     table_of,
     utcnow,
 )
-from features.meetings.errors import AmbiguousMeeting, MeetingNotFound
+from features.meetings.errors import AmbiguousMeeting, InvalidSpeakerName, MeetingNotFound
 from features.summary.render import from_dict as summary_from_dict
 from features.summary.render import to_dict as summary_to_dict
 from features.summary.summary import Summary
@@ -132,8 +132,10 @@ def find_meeting(engine: Engine, tenant_id: str, ref: str) -> StoredMeeting:
     )
 
 
-def list_meetings(engine: Engine, tenant_id: str, *, limit: int = LIST_LIMIT) -> list[MeetingInfo]:
-    """The tenant's newest meetings first."""
+def list_meetings(
+    engine: Engine, tenant_id: str, *, owner_id: str | None = None, limit: int = LIST_LIMIT
+) -> list[MeetingInfo]:
+    """The tenant's newest meetings first (only `owner_id`'s, when given)."""
     table = MeetingRecord.__table__
     columns = [c for c in table.c if c.name not in ("transcript", "summary")]
     query = (
@@ -142,6 +144,8 @@ def list_meetings(engine: Engine, tenant_id: str, *, limit: int = LIST_LIMIT) ->
         .order_by(table.c.created_at.desc(), table.c.id)
         .limit(limit)
     )
+    if owner_id is not None:
+        query = query.where(table.c.owner_id == owner_id)
     with read_transaction(engine) as conn:
         rows = conn.execute(query).all()
     return [_info(r._mapping, summarized=bool(r.summarized)) for r in rows]
@@ -159,13 +163,55 @@ def _info(values: Mapping[Any, Any], *, summarized: bool) -> MeetingInfo:
     )
 
 
-def erase_speaker(engine: Engine, tenant_id: str, name: str) -> int:
+def rename_speakers(
+    engine: Engine, tenant_id: str, meeting_id: str, names: Mapping[str, str]
+) -> StoredMeeting:
+    """Give speakers their names (speaker id -> name); an action item owned by a renamed
+    speaker's old name follows it. Unknown speaker ids are refused."""
+    table = table_of(MeetingRecord)
+    mine = (table.c.id == meeting_id) & (table.c.tenant_id == tenant_id)
+    with row_transaction(engine) as conn:
+        row = conn.execute(select(table.c.transcript, table.c.summary).where(mine)).first()
+        if row is None:
+            raise MeetingNotFound(f"no meeting {meeting_id!r}")
+        speakers = {s["id"]: s for s in row.transcript["speakers"]}
+        unknown = sorted(set(names) - set(speakers))
+        if unknown:
+            raise InvalidSpeakerName(
+                f"no speaker {', '.join(unknown)} in this meeting; it has {', '.join(speakers)}"
+            )
+        old = {speakers[sid]["name"] or sid: name for sid, name in names.items()}
+        transcript = {
+            **row.transcript,
+            "speakers": [
+                {**s, "name": names.get(s["id"], s["name"])} for s in row.transcript["speakers"]
+            ],
+        }
+        summary = _renamed_owners(row.summary, old) if row.summary is not None else None
+        conn.execute(table.update().where(mine).values(transcript=transcript, summary=summary))
+    return find_meeting(engine, tenant_id, meeting_id)
+
+
+def _renamed_owners(summary: dict[str, Any], old: Mapping[str, str]) -> dict[str, Any]:
+    items = summary.get("action_items")
+    if not isinstance(items, list):
+        return summary
+    renamed = [
+        {**item, "owner": old.get(item["owner"], item["owner"])}
+        if isinstance(item, dict) and isinstance(item.get("owner"), str)
+        else item
+        for item in items
+    ]
+    return {**summary, "action_items": renamed}
+
+
+def erase_speaker(engine: Engine, tenant_id: str, name: str) -> list[str]:
     """Remove a person's words from the tenant's meetings: their segments are deleted,
     their name leaves the speaker list, and the summary (derived from everyone's words,
-    theirs included) is dropped; the rest of the transcript stays. Returns how many
-    meetings changed."""
+    theirs included) is dropped; the rest of the transcript stays. Returns the ids of the
+    meetings that changed (their recordings hold the person's voice too)."""
     table = table_of(MeetingRecord)
-    changed = 0
+    changed: list[str] = []
     with row_transaction(engine) as conn:
         rows = conn.execute(
             select(table.c.id, table.c.transcript).where(table.c.tenant_id == tenant_id)
@@ -185,5 +231,5 @@ def erase_speaker(engine: Engine, tenant_id: str, name: str) -> int:
                 .where(table.c.id == row.id)
                 .values(transcript=transcript, summary=None)
             )
-            changed += 1
+            changed.append(row.id)
     return changed

@@ -43,6 +43,18 @@ def decode(path: Path, *, split_channels: bool = False) -> list[np.ndarray]:
     return planes
 
 
+def check_audio(path: Path, *, name: str) -> None:
+    """Refuse at once a file that is not a recording with sound (no decoding); `name` is
+    what the user called it."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if container.streams.audio:
+                return
+    except (OSError, av.error.FFmpegError) as error:
+        raise UnreadableAudio(f"{name}: not a recording this server can read") from error
+    raise UnreadableAudio(f"{name}: the file holds no audio")
+
+
 def probe_seconds(path: Path) -> float:
     """The duration the container declares, without decoding (0.0 if unknown or unreadable)."""
     try:

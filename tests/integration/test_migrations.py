@@ -8,6 +8,9 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 # Imported for their side effect: each registers its tables on Base.metadata.
+import app.api.idempotency
+import app.api.tokens
+import app.jobs.store  # noqa: F401  (jobs)
 import consent.store  # noqa: F401
 import features.compose.store  # drafts, feedback
 import features.meetings.store  # noqa: F401  (meetings)

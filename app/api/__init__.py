@@ -1,0 +1,72 @@
+"""The HTTP service: `create_app(settings)` builds the FastAPI app (routes under `/v1`,
+web pages, `/metrics`); `minutekeeper serve` runs it on uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from app.api.runtime import Runtime
+    from app.core.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    """The app; `runtime` (tests) replaces the one built from `settings`."""
+    from fastapi import FastAPI
+
+    from app.api import errors, idempotency, limits, pages, telemetry
+    from app.api.routes import admin, compose, consent, exports, health, jobs, meetings
+    from app.api.runtime import Runtime
+    from app.core.settings import Settings
+
+    built = runtime or Runtime.build(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built.start()
+        try:
+            yield
+        finally:
+            built.stop()
+
+    app = FastAPI(
+        title="minutekeeper",
+        version="0.1.0",
+        description=(
+            "Meeting transcripts, summaries and drafted messages, with a consent gate that "
+            "decides what may be kept as training data. Send `Authorization: Bearer <token>` "
+            '(`minutekeeper tokens create`). Errors: `{"error": {"code", "message"}}`.'
+        ),
+        lifespan=lifespan,
+        responses={
+            401: {"model": errors.ErrorModel, "description": "No valid token."},
+            422: {"model": errors.ErrorModel, "description": "Invalid request."},
+        },
+    )
+    app.state.runtime = built
+    errors.install(app)
+    for router in (
+        health.router,
+        consent.router,
+        admin.router,
+        admin.audit_router,
+        meetings.router,
+        jobs.router,
+        compose.router,
+        exports.router,
+    ):
+        app.include_router(router, responses=errors.COMMON_RESPONSES)
+    pages.install(app)
+    # Outermost last: metrics see every answer, limits cut bodies before anything reads them.
+    app.add_middleware(idempotency.IdempotencyMiddleware, engine=lambda: built.engine)
+    app.add_middleware(
+        limits.BodyLimit,
+        upload_max=built.settings.upload_max_bytes,
+        upload_paths=("/v1/meetings", "/meetings/upload"),
+    )
+    app.add_middleware(telemetry.MetricsMiddleware, telemetry=built.telemetry)
+    return app

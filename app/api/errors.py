@@ -1,0 +1,139 @@
+"""Every error the API returns, in one envelope: `{"error": {"code", "message"}}`.
+
+Domain errors know nothing about HTTP; this table maps their classes to status codes, and
+the most specific class listed wins. Unexpected exceptions answer 500 with no detail, and
+are logged by type and place only: their messages may quote customer content.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from app.api.schemas import ErrorEnvelope as ErrorModel
+from app.api.tokens import Forbidden, Unauthenticated
+from app.core.errors import (
+    AppError,
+    ConfigurationError,
+    Conflict,
+    DatabaseUnavailable,
+    InvalidInput,
+    NotFound,
+)
+from consent import errors as consent
+from features.summary.errors import SummaryError
+from models.errors import ModelError, ModelUnavailable
+
+__all__ = ["COMMON_RESPONSES", "ErrorModel", "PayloadTooLarge", "install", "status_of"]
+
+log = logging.getLogger("minutekeeper.api")
+
+
+class PayloadTooLarge(AppError):
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(InvalidInput):
+    code = "unsupported_media_type"
+
+
+STATUS: dict[type[AppError], int] = {
+    AppError: 400,
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    ConfigurationError: 500,
+    DatabaseUnavailable: 503,
+    consent.ConsentError: 409,
+    consent.ConsentForOtherSubject: 403,
+    consent.TenantMismatch: 403,
+    consent.SubjectCannotConsent: 403,
+    consent.IdempotencyConflict: 422,
+    consent.AuditKeyError: 500,
+    consent.ExportRevoked: 410,
+    SummaryError: 500,
+    ModelError: 422,
+    ModelUnavailable: 503,
+}
+
+
+def status_of(error: AppError) -> int:
+    """The status of the nearest class in `error`'s ancestry that the table lists."""
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def envelope(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"code": code, "message": message, **extra}}
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, error: AppError) -> JSONResponse:
+        return envelope(status_of(error), error.code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+            for e in error.errors()
+        ]
+        first = problems[0] if problems else {"where": "request", "problem": "invalid"}
+        message = f"{first['where']}: {first['problem']}"
+        return envelope(422, "invalid_request", message, problems=problems)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
+        message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
+        if error.status_code == 404 and message == "Not Found":
+            message = f"no route {request.url.path}"
+        return envelope(error.status_code, code, message)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        where = "".join(traceback.format_tb(error.__traceback__)[-3:])
+        log.error(
+            "unexpected %s on %s %s\n%s",
+            type(error).__name__,
+            request.method,
+            _route(request),
+            where,
+        )
+        return envelope(500, "internal_error", "the server failed; the error is logged")
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return getattr(route, "path", "unmatched")
+
+
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorModel, "description": text}
+    for status, text in (
+        (403, "The token's role may not do this."),
+        (404, "No such thing in your tenant (or not yours)."),
+        (409, "It conflicts with what is recorded."),
+        (410, "Revoked: no longer available."),
+        (413, "The body is over the size limit."),
+        (415, "Unsupported file type."),
+        (503, "The database is unavailable."),
+    )
+}

@@ -1,0 +1,74 @@
+"""Request bodies are bounded while they stream in: an upload route may take the server's
+upload limit, every other route a small JSON body. A declared Content-Length over the limit
+is refused before a byte is read; an undeclared (chunked) body is cut off at the limit."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from app.api.errors import PayloadTooLarge
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+JSON_MAX_BYTES = 1 << 20
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, *, upload_max: int, upload_paths: tuple[str, ...]) -> None:
+        self.app = app
+        self.upload_max = upload_max
+        self.upload_paths = upload_paths
+
+    def limit_for(self, scope: Scope) -> int:
+        if scope["method"] == "POST" and scope["path"].rstrip("/") in self.upload_paths:
+            return self.upload_max
+        return JSON_MAX_BYTES
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _too_large(send, limit)
+            return
+        seen = 0
+
+        async def bounded() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise PayloadTooLarge(_message(limit))
+            return message
+
+        await self.app(scope, bounded, send)
+
+
+def _message(limit: int) -> str:
+    return f"the request body is over this server's limit of {limit:,} bytes"
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = orjson.dumps({"error": {"code": "payload_too_large", "message": _message(limit)}})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,110 @@
+"""`/v1/admin` (admin role): the tenant's switches, its notices, its people and how many
+have consented (counts, never who decided what), and the audit chains."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter
+
+from app.api.deps import Admin, RuntimeDep
+from app.api.routes.consent import notice_public
+from app.api.schemas import (
+    AuditChainPublic,
+    AuditReport,
+    ConsentCounts,
+    NoticeCreate,
+    NoticePublished,
+    SubjectPublic,
+    TenantPublic,
+    TenantUpdate,
+)
+from consent.domain import Tenant
+from consent.notices import NoticeDraft
+from consent.purposes import TRAIN_AI_SYSTEM
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+audit_router = APIRouter(prefix="/v1/audit", tags=["admin"])
+
+
+def tenant_public(tenant: Tenant) -> TenantPublic:
+    return TenantPublic(
+        id=tenant.id,
+        name=tenant.name,
+        ai_features_enabled=tenant.ai_features_enabled,
+        training_sharing_enabled=tenant.training_sharing_enabled,
+        vendor_sharing_enabled=tenant.vendor_sharing_enabled,
+    )
+
+
+@router.get("/tenant", response_model=TenantPublic)
+def get_tenant(runtime: RuntimeDep, admin: Admin) -> Any:
+    return tenant_public(runtime.service.tenant(admin.tenant_id))
+
+
+@router.patch("/tenant", response_model=TenantPublic)
+def set_switches(body: TenantUpdate, runtime: RuntimeDep, admin: Admin) -> Any:
+    """Turn switches on or off (a field left out stays as it is). A switch is never
+    anyone's consent: it only allows what each person's consent then decides."""
+    return tenant_public(runtime.service.set_switches(admin, **body.model_dump()))
+
+
+@router.post("/notices", response_model=NoticePublished, status_code=201)
+def publish_notice(body: NoticeCreate, runtime: RuntimeDep, admin: Admin) -> Any:
+    """Publish a notice version; the same content again creates none (`created` false)."""
+    draft = NoticeDraft(
+        key=body.key,
+        title=body.title,
+        body=body.body,
+        purposes=tuple(body.purposes),
+        artifact_kinds=tuple(body.artifact_kinds),
+        retention_days=body.retention_days,
+        language=body.language,
+    )
+    if body.material_change:
+        draft = replace(draft, material_change=True)
+    version, created = runtime.service.publish_notice(admin, draft)
+    return NoticePublished(notice=notice_public(version), created=created)
+
+
+@router.get("/subjects", response_model=list[SubjectPublic])
+def list_subjects(runtime: RuntimeDep, admin: Admin) -> Any:
+    """The tenant's people: members and the guests heard in meetings."""
+    return [
+        SubjectPublic(
+            id=s.id, kind=s.kind.value, display_name=s.display_name, erased=s.erased_at is not None
+        )
+        for s in runtime.service.subjects(admin.tenant_id)
+    ]
+
+
+@router.get("/consent-counts", response_model=ConsentCounts)
+def consent_counts(runtime: RuntimeDep, admin: Admin, purpose: str = TRAIN_AI_SYSTEM) -> Any:
+    """How many members gave, refused, withdrew or have not decided: counts only."""
+    from consent.purposes import validate_purpose
+
+    purpose = validate_purpose(purpose)
+    return ConsentCounts(
+        purpose=purpose, counts=runtime.service.consent_counts(admin.tenant_id, purpose)
+    )
+
+
+@audit_router.get("/verify", response_model=AuditReport)
+def verify(runtime: RuntimeDep, admin: Admin) -> Any:
+    """Check every hash chain and signed checkpoint against the key file."""
+    report = runtime.service.verify()
+    return AuditReport(
+        ok=report.ok,
+        chains=[
+            AuditChainPublic(
+                chain=c.chain,
+                ok=c.ok,
+                entries=c.entries,
+                checkpoints=c.checkpoints,
+                first_bad_seq=c.first_bad_seq,
+                problem=c.problem,
+            )
+            for c in report.chains
+        ],
+    )

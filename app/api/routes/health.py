@@ -1,0 +1,34 @@
+"""`/health` (and `/v1/health`) for load balancers, `/metrics` for Prometheus: neither needs
+a token, and neither says anything about anyone."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from sqlalchemy import text
+
+from app.api.deps import RuntimeDep
+from app.api.schemas import Health
+from app.core.db import read_transaction
+
+router = APIRouter(tags=["service"])
+
+
+@router.get("/health", response_model=Health)
+@router.get("/v1/health", response_model=Health)
+def health(runtime: RuntimeDep) -> Any:
+    """200 when the server can read its database (503 with the error envelope otherwise)."""
+    with read_transaction(runtime.engine) as conn:
+        conn.execute(text("SELECT 1"))
+    return Health(status="ok", database="ok", version=version("minutekeeper"))
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def metrics(runtime: RuntimeDep) -> Response:
+    """Request counts and latencies per route, job durations, model load times, tokens."""
+    return Response(
+        runtime.telemetry.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )

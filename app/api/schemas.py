@@ -1,0 +1,286 @@
+"""Request and response bodies (`*Create`, `*Update`, `*Public`). Requests forbid unknown
+fields, so a typo is a 422, never silently ignored, and no body can name whose consent it
+records: that is always the token's subject."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    problems: list[dict[str, str]] | None = None
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]
+    version: str
+
+
+# --- consent --------------------------------------------------------------------
+
+
+class NoticePublic(BaseModel):
+    id: str
+    key: str
+    version: int
+    language: str
+    title: str
+    body: str
+    body_sha256: str
+    purposes: list[str]
+    artifact_kinds: list[str]
+    retention_days: int
+    material_change: bool
+    created_at: datetime
+
+
+class ServedNoticePublic(BaseModel):
+    notice: NoticePublic
+    served_id: str = Field(description="The record that this person was shown this version.")
+    served_at: datetime
+
+
+class ConsentCreate(Strict):
+    decision: Literal["given", "refused", "withdrawn"]
+    purpose: str = Field(default="train_ai_system", max_length=64)
+    notice_version_id: str | None = Field(
+        default=None,
+        max_length=36,
+        description="The notice version you were shown (GET /v1/consent/notice); needed to give.",
+    )
+    valid_until: date | None = Field(default=None, description="Last day a consent holds.")
+
+
+class ConsentEventPublic(BaseModel):
+    seq: int
+    id: str
+    purpose: str
+    state: str
+    method: str
+    notice_version_id: str | None
+    recorded_at: datetime
+    valid_until: datetime | None
+    gpc: bool
+    entry_hash: str = Field(description="This entry's link in the ledger's hash chain.")
+
+
+class CurrentConsentPublic(BaseModel):
+    purpose: str
+    state: str
+    ledger_seq: int
+    notice_version_id: str | None
+    recorded_at: datetime
+    valid_until: datetime | None
+
+
+class SwitchesPublic(BaseModel):
+    ai_features_enabled: bool
+    training_sharing_enabled: bool
+    vendor_sharing_enabled: bool
+
+
+class TrainingUse(BaseModel):
+    result: str
+    reasons: list[str]
+
+
+class ConsentMe(BaseModel):
+    subject_id: str
+    consent: list[CurrentConsentPublic]
+    tenant: SwitchesPublic
+    training_use_now: TrainingUse = Field(
+        description="Whether a meeting summary with only you in it may be kept for training now."
+    )
+
+
+class ConsentReceipt(BaseModel):
+    subject_id: str
+    events: list[ConsentEventPublic]
+
+
+# --- admin ----------------------------------------------------------------------
+
+
+class TenantPublic(SwitchesPublic):
+    id: str
+    name: str
+
+
+class TenantUpdate(Strict):
+    ai_features_enabled: bool | None = None
+    training_sharing_enabled: bool | None = None
+    vendor_sharing_enabled: bool | None = None
+
+
+class NoticeCreate(Strict):
+    key: str = Field(default="training", max_length=64)
+    title: str = Field(max_length=200)
+    body: str = Field(max_length=100_000)
+    purposes: list[str] = Field(default_factory=lambda: ["train_ai_system"], max_length=20)
+    artifact_kinds: list[str] = Field(default_factory=list, max_length=20)
+    retention_days: int = Field(default=365, ge=1, le=3650)
+    language: str = Field(default="en", max_length=16)
+    material_change: bool = False
+
+
+class NoticePublished(BaseModel):
+    notice: NoticePublic
+    created: bool = Field(description="False when the same content was already published.")
+
+
+class SubjectPublic(BaseModel):
+    id: str
+    kind: str
+    display_name: str | None
+    erased: bool
+
+
+class ConsentCounts(BaseModel):
+    purpose: str
+    counts: dict[str, int] = Field(description="Members per state; 'undecided' for no decision.")
+
+
+class AuditChainPublic(BaseModel):
+    chain: str
+    ok: bool
+    entries: int
+    checkpoints: int
+    first_bad_seq: int | None
+    problem: str | None
+
+
+class AuditReport(BaseModel):
+    ok: bool
+    chains: list[AuditChainPublic]
+
+
+# --- jobs and meetings ----------------------------------------------------------
+
+
+class JobPublic(BaseModel):
+    id: str
+    kind: str
+    status: Literal["queued", "running", "succeeded", "failed"]
+    stage: str
+    progress: float
+    result: dict[str, Any] | None
+    error: ErrorDetail | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class MeetingAccepted(BaseModel):
+    meeting_id: str = Field(description="The meeting's id once its job succeeds.")
+    job: JobPublic
+
+
+class MeetingInfoPublic(BaseModel):
+    id: str
+    title: str
+    source: str
+    duration: float
+    meeting_date: date | None
+    created_at: datetime
+    summarized: bool
+    has_audio: bool = False
+
+
+class MeetingPublic(BaseModel):
+    meeting: MeetingInfoPublic
+    transcript: dict[str, Any]
+    summary: dict[str, Any] | None
+
+
+class SpeakersUpdate(Strict):
+    names: dict[str, str] = Field(
+        description="Speaker id (S1, C2, a track name) -> the person's name.", max_length=50
+    )
+
+
+class QuestionCreate(Strict):
+    question: str = Field(min_length=1, max_length=2000)
+
+
+# --- compose --------------------------------------------------------------------
+
+
+class ThreadMessage(Strict):
+    id: str | None = Field(default=None, max_length=100)
+    author: str = Field(min_length=1, max_length=200)
+    text: str = Field(max_length=20_000)
+    time: str | None = Field(default=None, max_length=64)
+    reply_to: str | None = Field(default=None, max_length=100)
+
+
+class ComposeCreate(Strict):
+    thread: list[ThreadMessage] = Field(default_factory=list, max_length=500)
+    instruction: str = Field(default="", max_length=5000)
+    mode: Literal["reply", "followup", "rewrite"] = "reply"
+    tone: Literal["neutral", "friendly", "formal", "concise"] = "neutral"
+    length: Literal["short", "medium", "long"] = "short"
+    meeting_id: str | None = Field(default=None, max_length=36)
+    n: int = Field(default=1, ge=1, le=5)
+
+
+class DraftPublic(BaseModel):
+    id: str
+    text: str
+    alternatives: list[str]
+    written_by: str
+    used_messages: list[str]
+    used_items: list[str]
+    notes: list[str]
+    failed_checks: list[str]
+
+
+class FeedbackCreate(Strict):
+    sent_text: str = Field(min_length=1, max_length=20_000)
+    rating: int | None = Field(default=None, ge=1, le=5)
+
+
+class FeedbackPublic(BaseModel):
+    draft_id: str
+    rating: int | None
+    recorded_at: datetime
+
+
+# --- exports --------------------------------------------------------------------
+
+
+class ExportCreate(Strict):
+    supersedes: str | None = Field(default=None, max_length=36)
+
+
+class ExportPublic(BaseModel):
+    id: str
+    version: int
+    status: str
+    status_reason: str | None
+    supersedes_id: str | None
+    ledger_seq: int | None
+    manifest_sha256: str | None
+    counts: dict[str, Any] | None
+    created_at: datetime
+    published_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TombstonePublic(BaseModel):
+    record_id: str
+    reason: str
+    at: str

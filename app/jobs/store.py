@@ -1,0 +1,262 @@
+"""Job rows: what was asked, how far it got, and how it ended.
+
+The row is the truth a user sees (`GET /v1/jobs/{id}`, its event stream); runners only move
+it along queued -> running -> succeeded | failed. A job that was running when its server
+stopped is found by `recover` on the next start, so no job is silently lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, UTCDateTime, read_transaction, row_transaction, table_of, utcnow
+from app.core.errors import NotFound
+
+# A job interrupted this many times is failed instead of tried again.
+MAX_ATTEMPTS = 3
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED})
+
+
+class JobNotFound(NotFound):
+    code = "job_not_found"
+
+
+class JobRecord(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_status_created", "status", "created_at"),
+        Index("ix_jobs_owner_created", "owner_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(64))
+    progress: Mapped[float] = mapped_column(Float)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(String(1000))
+    attempts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    tenant_id: str
+    owner_id: str
+    kind: str
+    status: JobStatus
+    stage: str
+    progress: float
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    error_code: str | None
+    error_message: str | None
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+def create_job(
+    engine: Engine,
+    *,
+    tenant_id: str,
+    owner_id: str,
+    kind: str,
+    params: dict[str, Any],
+    job_id: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> Job:
+    values: dict[str, Any] = {
+        "id": job_id or str(uuid.uuid4()),
+        "tenant_id": tenant_id,
+        "owner_id": owner_id,
+        "kind": kind,
+        "status": JobStatus.QUEUED.value,
+        "stage": "queued",
+        "progress": 0.0,
+        "params": params,
+        "result": None,
+        "error_code": None,
+        "error_message": None,
+        "attempts": 0,
+        "created_at": clock(),
+        "started_at": None,
+        "finished_at": None,
+    }
+    with row_transaction(engine) as conn:
+        conn.execute(insert(JobRecord).values(**values))
+    return _job(values)
+
+
+def get_job(engine: Engine, job_id: str, *, tenant_id: str | None = None) -> Job:
+    """The job with this id (within `tenant_id` when given: another tenant's job reads as
+    missing)."""
+    table = table_of(JobRecord)
+    query = select(table).where(table.c.id == job_id)
+    if tenant_id is not None:
+        query = query.where(table.c.tenant_id == tenant_id)
+    with read_transaction(engine) as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        raise JobNotFound(f"no job {job_id!r}")
+    return _job(row._mapping)
+
+
+def start(engine: Engine, job_id: str, *, clock: Callable[[], datetime] = utcnow) -> Job | None:
+    """Claim a queued job for running; None when it is not queued (already taken or
+    finished), so two runners never run one job at once."""
+    table = table_of(JobRecord)
+    with row_transaction(engine) as conn:
+        claimed = conn.execute(
+            update(table)
+            .where(table.c.id == job_id, table.c.status == JobStatus.QUEUED.value)
+            .values(
+                status=JobStatus.RUNNING.value,
+                stage="starting",
+                attempts=table.c.attempts + 1,
+                started_at=clock(),
+            )
+        ).rowcount
+        row = conn.execute(select(table).where(table.c.id == job_id)).first()
+    return _job(row._mapping) if claimed and row is not None else None
+
+
+def report(engine: Engine, job_id: str, *, stage: str, progress: float) -> None:
+    table = table_of(JobRecord)
+    with row_transaction(engine) as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.id == job_id, table.c.status == JobStatus.RUNNING.value)
+            .values(stage=stage[:64], progress=max(0.0, min(1.0, progress)))
+        )
+
+
+def succeed(
+    engine: Engine,
+    job_id: str,
+    result: dict[str, Any],
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
+    _finish(
+        engine,
+        job_id,
+        clock(),
+        status=JobStatus.SUCCEEDED,
+        stage="done",
+        progress=1.0,
+        result=result,
+    )
+
+
+def fail(
+    engine: Engine,
+    job_id: str,
+    *,
+    code: str,
+    message: str,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
+    _finish(
+        engine,
+        job_id,
+        clock(),
+        status=JobStatus.FAILED,
+        stage="failed",
+        error_code=code[:64],
+        error_message=message[:1000],
+    )
+
+
+def _finish(engine: Engine, job_id: str, at: datetime, **values: Any) -> None:
+    table = table_of(JobRecord)
+    values["status"] = values["status"].value
+    with row_transaction(engine) as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.id == job_id, table.c.status.not_in([s.value for s in FINISHED]))
+            .values(finished_at=at, **values)
+        )
+
+
+def recover(engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> list[str]:
+    """After a restart: jobs left running go back to the queue (their steps are keyed by the
+    job id, so a second run finds what the first finished), or fail once they were
+    interrupted `MAX_ATTEMPTS` times. Returns the ids now queued, oldest first."""
+    table = table_of(JobRecord)
+    running = table.c.status == JobStatus.RUNNING.value
+    with row_transaction(engine) as conn:
+        conn.execute(
+            update(table)
+            .where(running, table.c.attempts >= MAX_ATTEMPTS)
+            .values(
+                status=JobStatus.FAILED.value,
+                stage="failed",
+                error_code="interrupted",
+                error_message=f"the server stopped while this job ran, {MAX_ATTEMPTS} times; "
+                "upload the meeting again",
+                finished_at=clock(),
+            )
+        )
+        conn.execute(
+            update(table)
+            .where(running)
+            .values(status=JobStatus.QUEUED.value, stage="queued again after a restart")
+        )
+        queued = conn.execute(
+            select(table.c.id)
+            .where(table.c.status == JobStatus.QUEUED.value)
+            .order_by(table.c.created_at, table.c.id)
+        ).all()
+    return [row.id for row in queued]
+
+
+def _job(values: Any) -> Job:
+    get = values.__getitem__
+    return Job(
+        id=get("id"),
+        tenant_id=get("tenant_id"),
+        owner_id=get("owner_id"),
+        kind=get("kind"),
+        status=JobStatus(get("status")),
+        stage=get("stage"),
+        progress=get("progress"),
+        params=get("params"),
+        result=get("result"),
+        error_code=get("error_code"),
+        error_message=get("error_message"),
+        attempts=get("attempts"),
+        created_at=get("created_at"),
+        started_at=get("started_at"),
+        finished_at=get("finished_at"),
+    )

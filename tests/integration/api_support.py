@@ -1,0 +1,60 @@
+"""A running app for API tests: the real FastAPI app on a real database (SQLite or the
+local PostgreSQL), two tenants, and a token for every role in each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+
+from app.api import create_app
+from app.api.runtime import Runtime
+from app.api.tokens import create_token
+from app.core.settings import Settings
+from consent.domain import Principal, Role
+from consent.notices import load_notice_file
+
+TENANTS = ("acme", "globex")
+ROLES = (Role.MEMBER, Role.ADMIN, Role.ML_EXPORTER)
+
+
+@dataclass
+class Api:
+    client: TestClient
+    runtime: Runtime
+    # (tenant name, role) -> token / principal; ("acme", "member2") is a second member.
+    tokens: dict[tuple[str, str], str] = field(default_factory=dict)
+    people: dict[tuple[str, str], Principal] = field(default_factory=dict)
+
+    def auth(self, tenant: str = "acme", role: str = "member") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[tenant, role]}"}
+
+    def add_person(self, tenant: str, label: str, role: Role, *, name: str | None = None) -> str:
+        service = self.runtime.service
+        person = service.local_principal(tenant_name=tenant, user_name=name or label, role=role)
+        token, _ = create_token(self.runtime.engine, person, name=label,
+                                valid_for=timedelta(days=1))  # fmt: skip
+        self.tokens[tenant, label] = token
+        self.people[tenant, label] = person
+        return token
+
+
+@contextmanager
+def running_api(settings: Settings) -> Iterator[Api]:
+    """The app with its lifespan (job runner) running; tenants `acme` and `globex` each
+    have training sharing on, the shipped notice, and a member, an admin and an ML exporter
+    (`acme` has a second member, `member2`)."""
+    runtime = Runtime.build(settings)
+    api = Api(client=TestClient(create_app(runtime=runtime)), runtime=runtime)
+    for tenant in TENANTS:
+        for role in ROLES:
+            api.add_person(tenant, role.value, role, name=f"{tenant}-{role.value}")
+        admin = api.people[tenant, "admin"]
+        runtime.service.set_switches(admin, training_sharing_enabled=True)
+        runtime.service.publish_notice(admin, replace(load_notice_file(None)))
+    api.add_person("acme", "member2", Role.MEMBER, name="acme-member2")
+    with api.client:
+        yield api
