@@ -83,7 +83,9 @@ def capture(service: ConsentService, redactor: Redactor, tenant_id: str, offer: 
     allowed = {v.contributor for v in decision.contributors if v.allowed}
     messages: Sequence[Mapping[str, str]]
     if decision.result is Result.ALLOW:
-        kind, messages, kept = "whole", list(offer.messages), list(offer.contributors)
+        # A segment-level offer (a transcript) carries turns, not messages.
+        messages = list(offer.messages) or _transcript_example(offer.turns)
+        kind, kept = "whole", list(offer.contributors)
     elif decision.result is Result.PARTIAL and offer.turns:
         turns = [t for t in offer.turns if t.contributor in allowed]
         if not turns:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from consent.capture import Offer, Turn, capture, purge_expired
+from consent.dataset import valid_messages
 from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass, Principal, SubjectKind
 from consent.redaction import Person, Redactor
 from consent.store import TrainingCandidateRecord
@@ -185,6 +186,21 @@ def test_a_meeting_keeps_only_the_consenting_speakers_words_with_names_hidden(
     [row] = candidates(engine)
     assert row.id == transcript_done.candidate_id and row.contributors == [team[0].subject_id]
     assert row.messages[-1]["content"] == "Speaker 1: <PERSON> will send the deck to <EMAIL>."
+
+
+def test_a_transcript_everyone_consented_to_is_kept_whole_as_a_valid_example(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine
+) -> None:
+    alice, bob, _ = team
+    offer = transcript_offer([(alice.subject_id, "Hello Bob."), (bob.subject_id, "Hi.")])
+    offer = replace(
+        offer, roster={alice.subject_id: Person("Alice"), bob.subject_id: Person("Bob")}
+    )
+    done = capture(world.service, redactor, world.tenant_id, offer)
+    [row] = candidates(engine)
+    assert row.id == done.candidate_id and row.example_kind == "whole"
+    assert valid_messages(row.messages)
+    assert row.messages[-1]["content"] == "Speaker 1: Hello <PERSON>.\nSpeaker 2: Hi."
 
 
 def test_an_answer_counts_the_asker_and_the_cited_speakers(
