@@ -40,18 +40,32 @@ class BodyLimit:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(send, limit)
             return
-        seen = 0
+        seen, exceeded, answered = 0, False, False
 
         async def bounded() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    exceeded = True
                     raise PayloadTooLarge(_message(limit))
             return message
 
-        await self.app(scope, bounded, send)
+        async def guarded(message: Message) -> None:
+            # Whatever the app makes of the cut-off body (a parse error), the answer is 413.
+            nonlocal answered
+            if not exceeded:
+                await send(message)
+            elif message["type"] == "http.response.start" and not answered:
+                answered = True
+                await _too_large(send, limit)
+
+        try:
+            await self.app(scope, bounded, guarded)
+        except PayloadTooLarge:
+            if not answered:
+                await _too_large(send, limit)
 
 
 def _message(limit: int) -> str:

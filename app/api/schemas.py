@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from consent.domain import ArtifactKind
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -131,7 +133,11 @@ class NoticeCreate(Strict):
     title: str = Field(max_length=200)
     body: str = Field(max_length=100_000)
     purposes: list[str] = Field(default_factory=lambda: ["train_ai_system"], max_length=20)
-    artifact_kinds: list[str] = Field(default_factory=list, max_length=20)
+    artifact_kinds: list[str] = Field(
+        default_factory=lambda: [kind.value for kind in ArtifactKind],
+        max_length=20,
+        description="What the notice covers; default: every kind of AI output.",
+    )
     retention_days: int = Field(default=365, ge=1, le=3650)
     language: str = Field(default="en", max_length=16)
     material_change: bool = False

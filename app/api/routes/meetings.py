@@ -27,7 +27,7 @@ from app.api.schemas import (
     QuestionCreate,
     SpeakersUpdate,
 )
-from app.core.errors import InvalidInput
+from app.core.errors import AppError, InvalidInput
 from app.jobs import tasks
 from app.jobs.store import create_job
 from consent.domain import Principal
@@ -172,11 +172,14 @@ async def _keep(upload: UploadFile, folder: Path, stem: str, *, transcripts: boo
     def copy() -> None:
         with target.open("wb") as out:
             shutil.copyfileobj(upload.file, out, COPY_CHUNK)
-        shown = upload.filename or name
-        if is_transcript:
-            transcription.read_transcript(target)  # refuses a malformed file now
-        else:
-            audio.check_audio(target, name=shown)
+        shown = Path(upload.filename or name).name
+        try:
+            if is_transcript:
+                transcription.read_transcript(target)  # refuses a malformed file now
+            else:
+                audio.check_audio(target, name=shown)
+        except AppError as error:  # name the file as the user knows it, not where it lies
+            raise type(error)(error.message.replace(str(target), shown)) from error
 
     await anyio.to_thread.run_sync(copy)
     return name

@@ -1,0 +1,171 @@
+"""Meetings over HTTP: upload -> job -> transcript and summary; what a bad upload gets;
+jobs that survive a restart."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from app.api.runtime import Runtime
+from app.core.db import table_of
+from app.core.settings import Settings
+from app.jobs import store
+from features.meetings.media import media_folder
+from tests.integration.api_support import Api, running_api
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+AUDIO = Path(__file__).parents[1] / "fixtures" / "audio"
+
+
+def upload(api: Api, path: Path, who: str = "member", **form: Any) -> Any:
+    with path.open("rb") as handle:
+        files = {"recording": (path.name, handle, "application/octet-stream")}
+        return api.client.post(
+            "/v1/meetings", files=files, data=form, headers=api.auth("acme", who)
+        )
+
+
+def finished(api: Api, job_id: str, who: str = "member", timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = api.client.get(
+            f"/v1/jobs/{job_id}", headers=api.auth("acme", who)
+        ).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def test_a_subtitle_upload_becomes_a_meeting_with_transcript_and_summary(api: Api) -> None:
+    accepted = upload(api, EXAMPLES / "meeting.vtt", title="Planning")
+    assert accepted.status_code == 202, accepted.text
+    meeting_id = accepted.json()["meeting_id"]
+    job = finished(api, accepted.json()["job"]["id"])
+    assert job["status"] == "succeeded", job
+    assert job["result"]["meeting_id"] == meeting_id and job["progress"] == 1.0
+    got = api.client.get(f"/v1/meetings/{meeting_id}", headers=api.auth()).json()
+    assert got["meeting"]["title"] == "Planning" and got["meeting"]["summarized"]
+    assert {s["name"] for s in got["transcript"]["speakers"]} == {"Alice", "Bob", "Carol"}
+    cited = {c["segment_id"] for p in got["summary"]["decisions"] for c in p["citations"]}
+    assert cited <= {s["id"] for s in got["transcript"]["segments"]}
+    md = api.client.get(f"/v1/meetings/{meeting_id}/summary?format=md", headers=api.auth())
+    assert md.headers["content-type"].startswith("text/markdown") and "## Decisions" in md.text
+    vtt = api.client.get(f"/v1/meetings/{meeting_id}/transcript?format=vtt", headers=api.auth())
+    assert vtt.text.startswith("WEBVTT")
+    listed = api.client.get("/v1/meetings", headers=api.auth()).json()
+    assert [m["id"] for m in listed] == [meeting_id]
+
+
+def test_the_job_stream_ends_with_the_finished_job(api: Api) -> None:
+    accepted = upload(api, EXAMPLES / "meeting.srt").json()
+    with api.client.stream("GET", f"/v1/jobs/{accepted['job']['id']}/events",
+                           headers=api.auth()) as stream:  # fmt: skip
+        body = "".join(stream.iter_text())
+    events = [
+        line.removeprefix("event: ") for line in body.splitlines() if line.startswith("event:")
+    ]
+    assert events[-1] == "succeeded" and set(events[:-1]) <= {"progress"}
+
+
+def test_speakers_are_renamed_and_their_action_items_follow(api: Api) -> None:
+    meeting_id = upload(api, EXAMPLES / "meeting.vtt").json()["meeting_id"]
+    finished(api, meeting_id)
+    renamed = api.client.patch(f"/v1/meetings/{meeting_id}/speakers",
+                               json={"names": {"Bob": "Robert"}}, headers=api.auth())  # fmt: skip
+    assert renamed.status_code == 200, renamed.text
+    body = renamed.json()
+    assert "Robert" in {s["name"] for s in body["transcript"]["speakers"]}
+    owners = {item["owner"] for item in body["summary"]["action_items"]}
+    assert "Bob" not in owners
+    unknown = api.client.patch(f"/v1/meetings/{meeting_id}/speakers",
+                               json={"names": {"S9": "Zed"}}, headers=api.auth())  # fmt: skip
+    assert unknown.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("name", "status", "code"),
+    [
+        ("one_speaker.txt", 415, "unsupported_media_type"),
+        ("not_audio.wav", 422, "unreadable_audio"),
+        ("two_speakers.json", 422, "invalid_transcript"),
+    ],
+)
+def test_a_bad_upload_is_refused_at_once_and_nothing_is_kept(
+    api: Api, name: str, status: int, code: str
+) -> None:
+    reply = upload(api, AUDIO / name)
+    assert reply.status_code == status, reply.text
+    media = api.runtime.settings.resolved_media_dir()
+    assert reply.json()["error"]["code"] == code
+    assert str(media) not in reply.text  # the server's folders are nobody's business
+    assert not media.exists() or list(media.iterdir()) == []
+
+
+def test_a_recording_is_transcribed_and_its_audio_plays_from_any_byte(api: Api) -> None:
+    accepted = upload(api, AUDIO / "one_speaker.ogg").json()
+    job = finished(api, accepted["job"]["id"], timeout=110)
+    assert job["status"] == "succeeded", job
+    meeting = api.client.get(f"/v1/meetings/{accepted['meeting_id']}", headers=api.auth()).json()
+    assert meeting["meeting"]["has_audio"] and meeting["transcript"]["segments"]
+    part = api.client.get(f"/v1/meetings/{accepted['meeting_id']}/audio",
+                          headers={**api.auth(), "Range": "bytes=10-19"})  # fmt: skip
+    assert part.status_code == 206 and len(part.content) == 10
+
+
+def test_an_upload_over_the_limit_gets_413_and_leaves_nothing_on_disk(
+    settings: Settings,
+) -> None:
+    small = settings.model_copy(update={"upload_max_bytes": 64 * 1024})
+    with running_api(small) as api:
+        big = b"\0" * (1 << 20)
+        declared = api.client.post("/v1/meetings", headers=api.auth(),
+                                   files={"recording": ("big.wav", big, "audio/wav")})  # fmt: skip
+        assert declared.status_code == 413, declared.text
+        assert declared.json()["error"]["code"] == "payload_too_large"
+
+        def chunks() -> Any:  # no Content-Length: cut off while streaming
+            yield b'--b\r\nContent-Disposition: form-data; name="recording"; filename="x.wav"\r\n\r\n'
+            for _ in range(64):
+                yield b"\0" * (1 << 16)
+
+        streamed = api.client.post("/v1/meetings", content=chunks(), headers={
+            **api.auth(), "Content-Type": "multipart/form-data; boundary=b"})  # fmt: skip
+        assert streamed.status_code == 413, streamed.text
+        media = small.resolved_media_dir()
+        assert not media.exists() or list(media.iterdir()) == []
+        with api.runtime.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM jobs").scalar_one() == 0
+
+
+def test_a_job_running_when_the_server_stopped_runs_again_on_the_next_start(
+    settings: Settings,
+) -> None:
+    with running_api(settings) as api:
+        member = api.people["acme", "member"]
+    runtime = Runtime.build(settings)  # a server that dies mid-job: never started
+    job_id = "9d5e1c1e-0000-4000-8000-000000000001"
+    folder = media_folder(settings.resolved_media_dir(), job_id)
+    folder.mkdir(parents=True)
+    (folder / "transcript.vtt").write_bytes((EXAMPLES / "meeting.vtt").read_bytes())
+    params = {"title": "interrupted", "recording": "transcript.vtt", "engine": "extractive"}
+    owner = {"tenant_id": member.tenant_id, "owner_id": member.subject_id, "kind": "meeting"}
+    store.create_job(runtime.engine, params=params, job_id=job_id, **owner)
+    assert store.start(runtime.engine, job_id) is not None
+    worn_out = store.create_job(runtime.engine, params=params, **owner)
+    jobs = table_of(store.JobRecord)
+    with runtime.engine.begin() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == worn_out.id).values(
+            status="running", attempts=store.MAX_ATTEMPTS))  # fmt: skip
+    runtime.engine.dispose()
+    with running_api(settings) as api:
+        job = finished(api, job_id)
+        assert job["status"] == "succeeded" and job["result"]["meeting_id"] == job_id
+        assert job["stage"] == "done"
+        failed = api.client.get(f"/v1/jobs/{worn_out.id}", headers=api.auth()).json()
+        assert failed["status"] == "failed" and failed["error"]["code"] == "interrupted"
+        assert "stopped while this job ran" in failed["error"]["message"]
