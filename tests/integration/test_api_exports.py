@@ -3,6 +3,7 @@ and a revoked export answers 410 while its tombstones stay readable."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -36,8 +37,8 @@ def consenting_meeting(api: Api) -> None:
         api.add_person("acme", name, Role.MEMBER)
         headers = api.auth("acme", name)
         notice = api.client.get("/v1/consent/notice", headers=headers).json()["notice"]["id"]
-        given = api.client.post("/v1/consent", headers=headers,
-                                json={"decision": "given", "notice_version_id": notice})  # fmt: skip
+        body = {"decision": "given", "notice_version_id": notice}
+        given = api.client.post("/v1/consent", headers=headers, json=body)
         assert given.status_code == 201, given.text
     with (EXAMPLES / "meeting.vtt").open("rb") as handle:
         accepted = api.client.post("/v1/meetings", headers=api.auth("acme", "Alice"),
@@ -71,14 +72,12 @@ def test_an_export_downloads_as_tar_and_zip_with_the_manifest_it_was_published_w
     assert tar.status_code == 200 and tar.headers["content-type"] == "application/x-tar"
     with tarfile.open(fileobj=io.BytesIO(tar.content)) as archive:
         names = archive.getnames()
-        manifest_bytes = archive.extractfile(f"minutekeeper-export-v1/manifest.json").read()  # type: ignore[union-attr]
+        manifest_bytes = archive.extractfile("minutekeeper-export-v1/manifest.json").read()  # type: ignore[union-attr]
     assert "minutekeeper-export-v1/openai.jsonl" in names
     zipped = api.client.get(f"{url}?format=zip", headers=ml)
     with zipfile.ZipFile(io.BytesIO(zipped.content)) as archive:
         assert archive.read("minutekeeper-export-v1/manifest.json") == manifest_bytes
         assert archive.testzip() is None
-    import hashlib
-
     assert hashlib.sha256(manifest_bytes).hexdigest() == export["manifest_sha256"]
     assert json.loads(manifest_bytes)["counts"]["included"] == 2
 

@@ -129,7 +129,8 @@ def test_an_upload_over_the_limit_gets_413_and_leaves_nothing_on_disk(
         assert declared.json()["error"]["code"] == "payload_too_large"
 
         def chunks() -> Any:  # no Content-Length: cut off while streaming
-            yield b'--b\r\nContent-Disposition: form-data; name="recording"; filename="x.wav"\r\n\r\n'
+            yield b"--b\r\nContent-Disposition: form-data; "
+            yield b'name="recording"; filename="x.wav"\r\n\r\n'
             for _ in range(64):
                 yield b"\0" * (1 << 16)
 
