@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             '(`minutekeeper tokens create`). Errors: `{"error": {"code", "message"}}`.'
         ),
         lifespan=lifespan,
+        docs_url=None,  # served below from local files: Swagger UI's default is a CDN
+        redoc_url=None,
         responses={
             401: {"model": errors.ErrorModel, "description": "No valid token."},
             422: {"model": errors.ErrorModel, "description": "Invalid request."},
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     ):
         app.include_router(router, responses=errors.COMMON_RESPONSES)
     pages.install(app)
+    _install_docs(app)
     # Outermost last: metrics see every answer, limits cut bodies before anything reads them.
     app.add_middleware(idempotency.IdempotencyMiddleware, engine=lambda: built.engine)
     app.add_middleware(
@@ -70,3 +73,22 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.add_middleware(telemetry.MetricsMiddleware, telemetry=built.telemetry)
     return app
+
+
+def _install_docs(app: FastAPI) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="minutekeeper API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
