@@ -216,6 +216,12 @@ class ConsentService:
         return event
 
     def honour_gpc(self, person: Principal) -> ConsentEvent | None:
+        """Opt the person out of training (rule 14). A person already opted out costs one
+        read, not the writer lock: the header may come with every request."""
+        with read_transaction(self.engine) as conn:
+            state = ledger.current_state(conn, person.subject_id, TRAIN_AI_SYSTEM)
+        if state is not None and state not in POSITIVE_STATES:
+            return None
         with self._write() as conn:
             event = ledger.honour_gpc(conn, self.writer, person)
             touched = self._tombstone([event] if event else [], conn)

@@ -199,8 +199,11 @@ def fail(
 
 
 def _finish(engine: Engine, job_id: str, at: datetime, **values: Any) -> None:
+    """A finished job keeps no params: they name people (speakers, tracks) and a finished
+    job never runs again."""
     table = table_of(JobRecord)
     values["status"] = values["status"].value
+    values["params"] = {}
     with row_transaction(engine) as conn:
         conn.execute(
             update(table)

@@ -14,7 +14,7 @@ from app.jobs.runner import Handler, Report
 from app.jobs.store import Job
 from consent.export import ExportHooks, create_export
 from consent.service import ConsentService
-from features.meetings.media import media_folder
+from features.meetings.media import delete_media, media_folder
 from features.meetings.pipeline import MeetingSource, process_meeting
 from features.training import meeting_offers, offer_all, speaker_subjects
 from features.transcription.service import TranscribeRequest
@@ -52,15 +52,19 @@ def meeting_handler(settings: Settings, service: ConsentService, models: ModelCa
 
     def run(job: Job, report: Report) -> dict[str, Any]:
         source = source_of(job.params, media_folder(media, job.id))
-        done = process_meeting(
-            service.engine,
-            job.id,
-            source,
-            tenant_id=job.tenant_id,
-            owner_id=job.owner_id,
-            models=models,
-            progress=report,
-        )
+        try:
+            done = process_meeting(
+                service.engine,
+                job.id,
+                source,
+                tenant_id=job.tenant_id,
+                owner_id=job.owner_id,
+                models=models,
+                progress=report,
+            )
+        except Exception:
+            delete_media(media, job.id)  # a failed upload is not kept: it has no meeting
+            raise
         training: list[dict[str, Any]] = []
         if done.created and done.summary is not None:
             report("offering for training", 0.97)

@@ -3,6 +3,7 @@ jobs that survive a restart."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ def test_a_subtitle_upload_becomes_a_meeting_with_transcript_and_summary(api: Ap
     job = finished(api, accepted.json()["job"]["id"])
     assert job["status"] == "succeeded", job
     assert job["result"]["meeting_id"] == meeting_id and job["progress"] == 1.0
+    assert store.get_job(api.runtime.engine, meeting_id).params == {}  # names are not kept
     got = api.client.get(f"/v1/meetings/{meeting_id}", headers=api.auth()).json()
     assert got["meeting"]["title"] == "Planning" and got["meeting"]["summarized"]
     assert {s["name"] for s in got["transcript"]["speakers"]} == {"Alice", "Bob", "Carol"}
@@ -170,3 +172,29 @@ def test_a_job_running_when_the_server_stopped_runs_again_on_the_next_start(
         failed = api.client.get(f"/v1/jobs/{worn_out.id}", headers=api.auth()).json()
         assert failed["status"] == "failed" and failed["error"]["code"] == "interrupted"
         assert "stopped while this job ran" in failed["error"]["message"]
+
+
+def test_a_job_that_fails_says_why_and_keeps_nothing_of_the_upload(
+    api: Api, tmp_path: Path
+) -> None:
+    german = json.loads(
+        api.client.get(f"/v1/meetings/{_meeting(api)}/transcript", headers=api.auth()).text
+    )
+    german["language"] = "de"
+    (tmp_path / "sitzung.json").write_text(json.dumps(german))
+    accepted = upload(api, tmp_path / "sitzung.json").json()
+    job = finished(api, accepted["job"]["id"])
+    assert job["status"] == "failed"
+    assert job["error"]["code"] == "unsupported_language"
+    assert "English only" in job["error"]["message"]
+    folder = media_folder(api.runtime.settings.resolved_media_dir(), accepted["meeting_id"])
+    assert not folder.exists()
+    missing = api.client.get(f"/v1/meetings/{accepted['meeting_id']}", headers=api.auth())
+    assert missing.status_code == 404
+
+
+def _meeting(api: Api) -> str:
+    accepted = upload(api, EXAMPLES / "meeting.vtt").json()
+    assert finished(api, accepted["job"]["id"])["status"] == "succeeded"
+    meeting_id: str = accepted["meeting_id"]
+    return meeting_id
