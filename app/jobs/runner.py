@@ -5,11 +5,11 @@ progress callback and returns the job's result (a small JSON object)."""
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
@@ -37,6 +37,10 @@ class JobRunner(Protocol):
 
 
 class InProcessRunner:
+    """Daemon threads taking job ids from a queue. Stopping waits `stop_wait_s` for the
+    running jobs and then lets the process go: a job cut off there is still `running` in
+    its row, and the next start queues it again (`store.recover`)."""
+
     def __init__(
         self,
         engine: Engine,
@@ -44,27 +48,45 @@ class InProcessRunner:
         *,
         workers: int = 1,
         on_finished: OnFinished = lambda job, status, seconds: None,
+        stop_wait_s: float = 10.0,
     ) -> None:
         self._engine = engine
         self._handlers = dict(handlers)
         self._workers = workers
         self._on_finished = on_finished
-        self._pool: ThreadPoolExecutor | None = None
+        self._stop_wait_s = stop_wait_s
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="minutekeeper-job")
+        self._threads = [
+            threading.Thread(target=self._work, name=f"minutekeeper-job-{n}", daemon=True)
+            for n in range(self._workers)
+        ]
+        for thread in self._threads:
+            thread.start()
         for job_id in store.recover(self._engine):
             self.submit(job_id)
 
     def submit(self, job_id: str) -> None:
-        if self._pool is None:
+        if not self._threads:
             raise RuntimeError("the job runner is not started")
-        self._pool.submit(self.run, job_id)
+        self._queue.put(job_id)
 
     def stop(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + self._stop_wait_s
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self._threads = []
+
+    def _work(self) -> None:
+        while (job_id := self._queue.get()) is not None:
+            try:
+                self.run(job_id)
+            except Exception as error:  # the database went away: the row says running,
+                log.error("job %s: %s", job_id, type(error).__name__)  # the next start retries
 
     def run(self, job_id: str) -> None:
         """Run one queued job to its end; nothing if another runner took it first."""
