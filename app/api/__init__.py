@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(
         limits.BodyLimit,
         upload_max=built.settings.upload_max_bytes,
-        upload_paths=("/v1/meetings", "/meetings/upload"),
+        upload_paths=("/v1/meetings",),
     )
     app.add_middleware(telemetry.MetricsMiddleware, telemetry=built.telemetry)
     return app

@@ -1,0 +1,28 @@
+"""Server-rendered web pages (Jinja2). Signing in stores the token in an HttpOnly,
+SameSite=Strict session cookie; the pages show their data server-side and their scripts
+call the same `/v1` API for every action (the cookie plus the browser's Origin header)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from app.api.pages.web import API_DIR, PageStop
+
+__all__ = ["install"]
+
+
+def install(app: FastAPI) -> None:
+    """Mount the static files and add every page (none of them in the OpenAPI schema)."""
+    from app.api.pages import admin, compose, consent, meetings, session
+
+    app.mount("/static", StaticFiles(directory=API_DIR / "static"), name="static")
+    app.add_exception_handler(PageStop, _stopped)
+    for module in (session, consent, meetings, compose, admin):
+        app.include_router(module.router)
+
+
+async def _stopped(request: Request, error: Exception) -> Response:
+    assert isinstance(error, PageStop)
+    return error.response

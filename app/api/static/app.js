@@ -1,0 +1,71 @@
+// Shared by every page: call the /v1 API with the session cookie, show a message, and
+// follow a background job's server-sent events. No framework, nothing from elsewhere.
+"use strict";
+
+const mk = (() => {
+  // The API's error envelope is {"error": {"code", "message"}}: show its message.
+  function errorOf(data, status) {
+    return new Error((data && data.error && data.error.message) || `the server answered ${status}`);
+  }
+
+  async function api(method, url, body) {
+    const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch(url, options);
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch (_) {
+      data = null;
+    }
+    if (!response.ok) throw errorOf(data, response.status);
+    return data;
+  }
+
+  function say(element, text, kind) {
+    element.textContent = text;
+    element.classList.toggle("error", kind === "error");
+    element.classList.toggle("ok", kind === "ok");
+  }
+
+  // Resolves with the finished job when it succeeds; rejects with its error message.
+  function followJob(jobId, onUpdate) {
+    return new Promise((resolve, reject) => {
+      const source = new EventSource(`/v1/jobs/${encodeURIComponent(jobId)}/events`);
+      const read = (event) => JSON.parse(event.data);
+      source.addEventListener("progress", (event) => onUpdate(read(event)));
+      source.addEventListener("succeeded", (event) => {
+        source.close();
+        const job = read(event);
+        onUpdate(job);
+        resolve(job);
+      });
+      source.addEventListener("failed", (event) => {
+        source.close();
+        const job = read(event);
+        reject(new Error((job.error && job.error.message) || "the job failed"));
+      });
+      source.addEventListener("timeout", () => {
+        source.close();
+        reject(new Error("it is still running: reload this page later"));
+      });
+      source.onerror = () => {
+        // The browser reconnects by itself unless the server refused the stream.
+        if (source.readyState === EventSource.CLOSED) {
+          reject(new Error("lost track of the job: reload this page"));
+        }
+      };
+    });
+  }
+
+  function stageText(job) {
+    const stage = (job.stage || job.status || "").replace(/_/g, " ");
+    return `${stage}: ${Math.round((job.progress || 0) * 100)}%`;
+  }
+
+  return { api, say, followJob, stageText };
+})();

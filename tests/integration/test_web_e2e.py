@@ -1,0 +1,121 @@
+"""The web pages in a real browser against a real server: sign in, give consent, upload the
+example recording and follow it to its summary, click a citation to read and hear that
+moment, withdraw. Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.live_server import live_server
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# The embedded Whisper base takes about 80 s for the 2.5 min example on 2 CPU cores.
+MEETING_S = 300
+STEP_MS = 15_000
+STATE = 'tr[data-purpose="train_ai_system"] td.state'
+
+
+def _sign_in(page: Page, token: str) -> None:
+    page.goto("/signin")
+    page.get_by_label("Token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/consent")
+    expect(page.get_by_role("heading", name="My consent", exact=True)).to_be_visible()
+
+
+def _give_consent(page: Page) -> None:
+    expect(page.locator("#notice-title")).to_contain_text("Keeping your meeting content")
+    expect(page.locator(STATE)).to_have_text("not decided")
+    page.get_by_role("button", name="Give consent").click()
+    expect(page.locator(STATE)).to_have_text("given", timeout=STEP_MS)
+    expect(page.locator("#training-now")).to_contain_text("Yes: your words may be kept")
+    expect(page.locator("#decide-message")).to_contain_text("Consent given")
+
+
+def _upload(page: Page) -> float:
+    """Upload the example and wait for its meeting page; returns the seconds it took."""
+    page.get_by_role("link", name="Meetings").click()
+    page.wait_for_url("**/meetings")
+    page.locator("#recording").set_input_files(EXAMPLES / "meeting.flac")
+    page.get_by_label("Title (optional)").fill("Planning call")
+    started = time.monotonic()
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-message")).to_contain_text("%", timeout=60_000)
+    page.wait_for_url(re.compile(r"/meetings/[0-9a-f-]{36}$"), timeout=MEETING_S * 1000)
+    return time.monotonic() - started
+
+
+def _follow_a_citation(page: Page) -> None:
+    expect(page.get_by_role("heading", name="Planning call")).to_be_visible()
+    expect(page.get_by_role("heading", name="Decisions")).to_be_visible()
+    player = page.locator("audio#player")
+    expect(player).to_be_attached()
+    cites = page.locator("#summary a.cite")
+    starts = [float(s) for s in cites.evaluate_all("links => links.map(l => l.dataset.start)")]
+    assert starts, "the summary cites nothing"
+    index = max(range(len(starts)), key=lambda i: starts[i])  # the latest: the page must scroll
+    link = cites.nth(index)
+    segment_id = (link.get_attribute("href") or "").removeprefix("#")
+    link.click()
+    segment = page.locator(f"li.segment#{segment_id}")
+    expect(segment).to_have_class(re.compile(r"\bis-cited\b"))
+    expect(segment).to_be_in_viewport()
+    page.wait_for_function(
+        "at => Math.abs(document.getElementById('player').currentTime - at) < 1.0",
+        arg=starts[index],
+        timeout=STEP_MS,
+    )
+    segment_start = float(segment.get_attribute("data-start") or "nan")
+    assert segment_start - 0.01 <= starts[index]  # the cited moment lies in that segment
+    assert page.locator(".segment.is-cited").count() == 1
+
+
+def _withdraw(page: Page) -> None:
+    page.get_by_role("link", name="My consent").click()
+    page.wait_for_url("**/consent")
+    page.get_by_role("button", name="Withdraw").click()
+    expect(page.locator(STATE)).to_have_text("withdrawn", timeout=STEP_MS)
+    expect(page.locator("#training-now")).to_contain_text("No: your words are not kept")
+    receipt = page.locator("table.receipt tbody tr")
+    expect(receipt).to_have_count(2)
+    expect(receipt.locator("td.state")).to_have_text(["given", "withdrawn"])
+    expect(receipt.locator("code.hash")).to_have_text([re.compile(r"^[0-9a-f]{64}$")] * 2)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_a_member_consents_uploads_follows_a_citation_and_withdraws(tmp_path: Path) -> None:
+    with live_server(tmp_path / "data") as server:  # stopped on the way out, whatever happens
+        server.cli("consent", "notice", "publish")
+        server.cli("consent", "tenant", "set", "--training-sharing", "on")
+        token = server.token("member", "Alice")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                page = browser.new_context(base_url=server.url).new_page()
+                page.set_default_timeout(STEP_MS)
+                _sign_in(page, token)
+                _give_consent(page)
+                took = _upload(page)
+                _follow_a_citation(page)
+                _withdraw(page)
+            finally:
+                browser.close()
+    print(f"upload to summary: {took:.0f} s")
