@@ -18,7 +18,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     """The app; `runtime` (tests) replaces the one built from `settings`."""
     from fastapi import FastAPI
 
-    from app.api import errors, idempotency, limits, pages, telemetry
+    from app.api import authn, errors, idempotency, limits, pages, telemetry
     from app.api.routes import admin, compose, consent, exports, health, jobs, meetings
     from app.api.runtime import Runtime
     from app.core.settings import Settings
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     _install_docs(app)
     # Outermost last: metrics see every answer, limits cut bodies before anything reads them.
     app.add_middleware(idempotency.IdempotencyMiddleware, engine=lambda: built.engine)
+    app.add_middleware(authn.AuthenticationMiddleware, engine=lambda: built.engine)
     app.add_middleware(
         limits.BodyLimit,
         upload_max=built.settings.upload_max_bytes,

@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
+from app.api.authn import presented_token, token_of
 from app.api.runtime import Runtime
 from app.api.tokens import Forbidden, TokenInfo, Unauthenticated, authenticate
 from consent.domain import Principal, Role
 
-SESSION_COOKIE = "minutekeeper_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -32,13 +32,10 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 def bearer_or_cookie(request: Request) -> tuple[str, bool]:
     """The token and whether it came from the session cookie."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip(), False
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        return cookie, True
-    raise Unauthenticated("sign in: send Authorization: Bearer <token>")
+    presented = presented_token({k.lower(): v for k, v in request.headers.raw})
+    if presented is None:
+        raise Unauthenticated("sign in: send Authorization: Bearer <token>")
+    return presented
 
 
 def _same_origin(request: Request) -> bool:
@@ -50,7 +47,8 @@ def _same_origin(request: Request) -> bool:
 
 def current_token(request: Request, runtime: RuntimeDep) -> TokenInfo:
     token, from_cookie = bearer_or_cookie(request)
-    info = authenticate(runtime.engine, token)
+    # Checked already by the authentication middleware (every /v1 route).
+    info = token_of(request.scope) or authenticate(runtime.engine, token)
     if from_cookie and request.method not in SAFE_METHODS and not _same_origin(request):
         raise Forbidden("a signed-in page may only send this from this server's own pages")
     if request.headers.get("sec-gpc", "").strip() == "1":
@@ -72,7 +70,24 @@ def require(*roles: Role) -> Callable[[Principal], Principal]:
             raise Forbidden(f"this needs the {names} role")
         return principal
 
+    check.roles = allowed  # type: ignore[attr-defined]  # read by `refused_role`
     return check
+
+
+def refused_role(request: Request) -> Forbidden | None:
+    """The 403 a request gets for its role, found without running the route: FastAPI
+    reads the body before dependencies, and a wrong role must not learn how a route
+    parses its body."""
+    info = token_of(request.scope)
+    route = request.scope.get("route")
+    pending = list(getattr(getattr(route, "dependant", None), "dependencies", []))
+    while info is not None and pending:
+        dependant = pending.pop()
+        roles = getattr(dependant.call, "roles", None)
+        if roles is not None and info.role not in roles:
+            return Forbidden("this needs the " + " or ".join(sorted(roles)) + " role")
+        pending.extend(dependant.dependencies)
+    return None
 
 
 Anyone = Annotated[Principal, Depends(current_principal)]

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
 from app.api.schemas import ErrorEnvelope as ErrorModel
@@ -91,6 +92,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        from app.api.deps import refused_role  # deps builds on this module's errors
+
+        forbidden = refused_role(request)
+        if forbidden is not None:
+            return envelope(403, forbidden.code, forbidden.message)
         problems = [
             {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
             for e in error.errors()
@@ -99,8 +105,22 @@ def install(app: FastAPI) -> None:
         message = f"{first['where']}: {first['problem']}"
         return envelope(422, "invalid_request", message, problems=problems)
 
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, error: DataError) -> JSONResponse:
+        # The database refused a value the request carried (PostgreSQL: a NUL character).
+        return envelope(422, "invalid_input", "the request holds a value the database cannot "
+                        "store (such as a NUL character)")  # fmt: skip
+
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> JSONResponse:
+        from app.api.deps import refused_role
+
+        forbidden = refused_role(request)
+        if error.status_code == 400 and forbidden is not None:
+            return envelope(403, forbidden.code, forbidden.message)
+        if error.status_code == 400:  # a body the parser could not read: invalid, like JSON
+            detail = error.detail if isinstance(error.detail, str) else "unreadable body"
+            return envelope(422, "invalid_request", f"body: {detail}")
         code = _HTTP_CODES.get(error.status_code, f"http_{error.status_code}")
         message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
         if error.status_code == 404 and message == "Not Found":

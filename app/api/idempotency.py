@@ -26,9 +26,8 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.api.tokens import authenticate
+from app.api.authn import token_of
 from app.core.db import Base, UTCDateTime, read_transaction, row_transaction, table_of, utcnow
-from app.core.errors import AppError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -102,7 +101,8 @@ class IdempotencyMiddleware:
             return
         headers = dict(scope["headers"])
         key = headers.get(b"idempotency-key", b"").decode("latin-1").strip()
-        subject = await self._subject(headers)
+        info = token_of(scope)  # set by the authentication middleware on every /v1 call
+        subject = info.subject_id if info is not None else None
         if not key or subject is None:
             await self.app(scope, receive, send)
             return
@@ -117,16 +117,6 @@ class IdempotencyMiddleware:
             await self._replay(stored, fingerprint, receive, send)
             return
         await self._run_first(scope, receive, send, subject, key, fingerprint)
-
-    async def _subject(self, headers: dict[bytes, bytes]) -> str | None:
-        scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return None
-        try:
-            info = await anyio.to_thread.run_sync(authenticate, self.engine(), token.strip())
-        except AppError:
-            return None  # the route answers 401 itself
-        return info.subject_id
 
     def _reserve(self, subject: str, key: str) -> Any:
         """Reserve the key; returns the stored row when it is already taken."""

@@ -325,12 +325,6 @@ def test_another_callers_job_draft_or_export_reads_exactly_like_a_missing_one(ap
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: another member's meeting answers 404 'no meeting <id>' while a missing one "
-    "answers 404 'no meeting <id>; `minutekeeper meetings list` shows ...': the message "
-    "tells that the meeting exists (app/api/routes/meetings.py own_meeting)",
-)
 def test_another_members_meeting_reads_exactly_like_a_missing_one(api: Api) -> None:
     rows = [row for row in TABLE if "{meeting_id}" in row.route]
     wrong = mismatched_not_founds(api, rows, build_resources(api, rest=False))
@@ -442,13 +436,6 @@ def test_an_expired_or_revoked_token_is_refused_on_every_route(api: Api) -> None
     assert not wrong, "\n".join(wrong)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a meeting id prefix is resolved among the whole tenant's meetings before the "
-    "owner check, so a prefix shared with another member's meeting answers 422 "
-    "ambiguous_meeting ('starts more than one meeting id'): it tells that the other meeting "
-    "exists, and the caller cannot open their own (features/meetings/store.py find_meeting)",
-)
 def test_a_prefix_shared_with_another_members_meeting_reveals_nothing(api: Api) -> None:
     resources = build_resources(api, rest=False)
     theirs = find_meeting(
@@ -470,12 +457,6 @@ def test_a_prefix_shared_with_another_members_meeting_reveals_nothing(api: Api) 
     assert got.json()["meeting"]["id"] == mine
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: PATCH /v1/meetings/{prefix}/speakers answers 404 for the caller's own "
-    "meeting although GET /v1/meetings/{prefix} finds it: own_meeting resolves the prefix "
-    "but rename_speakers is given the raw prefix (app/api/routes/meetings.py)",
-)
 def test_an_own_meeting_named_by_prefix_can_be_renamed_as_it_can_be_read(api: Api) -> None:
     resources = build_resources(api, rest=False)
     prefix, member = resources.meeting[:8], api.auth("acme", "member")
@@ -488,11 +469,6 @@ def test_an_own_meeting_named_by_prefix_can_be_renamed_as_it_can_be_read(api: Ap
     assert renamed.status_code == 200, renamed.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a malformed JSON body is parsed before the token is checked, so a caller "
-    "with no token gets 422 (and a wrong-role caller 422) instead of 401 (403)",
-)
 def test_a_caller_without_a_token_gets_401_whatever_the_body(api: Api) -> None:
     broken = {"Content-Type": "application/json"}
     for headers, route, expected in (

@@ -10,7 +10,6 @@ real ones (a meeting, a draft, an export, a job), and a few with a body that suc
 every operation's 2xx body gets checked too. Drafts come from a scripted language model
 registered as its own backend (`scripted`), so compose answers without a real model.
 Bounded: `MAX_EXAMPLES` per operation, derandomized, no shrinking, no example database.
-Known bugs run as strict xfails below, and the main test leaves out only what they cover.
 """
 
 from __future__ import annotations
@@ -52,43 +51,13 @@ THREAD = [{"id": "m1", "author": "Alice", "text": "Are the laptops ready?"}]
 MAX_EXAMPLES = 20
 
 
-def is_unparsable_body_400(response: Any) -> bool:
-    """The undocumented 400 a body that cannot be parsed gets (see UNPARSABLE_BODY)."""
-    if response.status_code != 400:
-        return False
-    try:
-        return bool(response.json()["error"]["code"] == "http_400")
-    except (ValueError, KeyError, TypeError):
-        return False
-
-
-def documented_status(ctx: Any, response: Any, case: schemathesis.Case[Any]) -> bool | None:
-    """`status_code_conformance`, less the known undocumented 400 for an unparsable body,
-    which `test_an_unparsable_body_gets_a_documented_status` holds as an xfail."""
-    if is_unparsable_body_400(response):
-        return None
-    result: bool | None = status_code_conformance(ctx, response, case)
-    return result
-
-
 CHECKS = [
     not_a_server_error,
-    documented_status,
+    status_code_conformance,
     response_schema_conformance,
     content_type_conformance,
     negative_data_rejection,
 ]
-
-# (method, path) -> the checks known to fail there, each with the bug it shows; such a
-# pair runs without those checks below and, with them, as an xfail(strict) test.
-TEXT_ERRORS = (
-    "bug: the document lists this route's error bodies (401, 403, 404, 422, ...) as "
-    "text/plain, the route's own response_class, but they are application/json envelopes"
-)
-KNOWN_BUGS: dict[tuple[str, str], tuple[list[Callable[..., Any]], str]] = {
-    ("GET", "/v1/meetings/{meeting_id}/transcript"): ([content_type_conformance], TEXT_ERRORS),
-    ("GET", "/v1/meetings/{meeting_id}/summary"): ([content_type_conformance], TEXT_ERRORS),
-}
 
 
 @pytest.fixture
@@ -284,8 +253,7 @@ def test_every_operation_answers_as_its_schema_says(api: Api) -> None:
     ids = real_ids(api)
     failures, never_2xx = [], []
     for key, operation in operations(api).items():
-        known = KNOWN_BUGS.get(key)
-        checks = [c for c in CHECKS if known is None or c not in known[0]]
+        checks = CHECKS
         failure, seen = run_operation(api, operation, ids, checks)
         if key == ("POST", "/v1/meetings"):
             upload_failure = validate_an_upload(api, operation, checks)
@@ -297,21 +265,6 @@ def test_every_operation_answers_as_its_schema_says(api: Api) -> None:
             never_2xx.append(f"{key}: {sorted(seen)}")
     assert not failures, "\n\n".join(failures)
     assert not never_2xx, f"operations whose success body went unchecked: {never_2xx}"
-
-
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param(key, marks=pytest.mark.xfail(strict=True, reason=bug), id=" ".join(key))
-        for key, (_, bug) in KNOWN_BUGS.items()
-    ],
-)
-def test_a_known_schema_bug_is_still_there(api: Api, key: tuple[str, str]) -> None:
-    """Each `KNOWN_BUGS` entry, with the checks it fails: an xfail until it is fixed (then
-    drop the entry, and its operation runs with every check above)."""
-    ids = real_ids(api) if "{" in key[1] else None
-    failure, _ = run_operation(api, operations(api)[key], ids, KNOWN_BUGS[key][0])
-    assert failure is None, failure
 
 
 NUL = "abcd\x00ef"  # past the shortest id prefix (4 characters), so it reaches a query
@@ -339,18 +292,7 @@ NUL_PROBES: list[tuple[str, str, str, dict[str, str] | None, Any]] = [
 ]
 
 
-def test_a_nul_byte_in_any_string_is_refused_not_a_500(
-    api: Api, database_url: str, request: pytest.FixtureRequest
-) -> None:
-    if database_url.startswith("postgresql"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="bug: on PostgreSQL a NUL character in an id, a query parameter or a "
-                "body string reaches the database, which refuses it (psycopg.DataError: text "
-                "fields cannot contain NUL bytes), and the API answers 500",
-            )
-        )
+def test_a_nul_byte_in_any_string_is_refused_not_a_500(api: Api) -> None:
     client, wrong = answering(api), []
     for role, method, path, query, body in NUL_PROBES:
         reply = client.request(
@@ -363,14 +305,6 @@ def test_a_nul_byte_in_any_string_is_refused_not_a_500(
     assert not wrong, "\n".join(wrong)
 
 
-UNPARSABLE_BODY = (
-    "bug: a body that cannot be parsed (JSON that is not UTF-8, multipart with a broken "
-    "part or no boundary) answers 400 http_400 'There was an error parsing the body', a "
-    "status the document does not list (malformed JSON gets 422 invalid_request)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=UNPARSABLE_BODY)
 def test_an_unparsable_body_gets_a_documented_status(api: Api) -> None:
     paths = api.client.get("/openapi.json").json()["paths"]
     json_body = {"Content-Type": "application/json"}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from markupsafe import escape
 
-from app.api.deps import SESSION_COOKIE
+from app.api.authn import SESSION_COOKIE
 from app.core.db import read_transaction
 from consent.domain import Role
 from consent.notices import last_served, load_notice_file

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.deps import SESSION_COOKIE, get_runtime
+from app.api.authn import SESSION_COOKIE
+from app.api.deps import get_runtime
 from app.api.pages.web import render, signed_in
 from app.api.tokens import authenticate
 from app.core.errors import AppError

@@ -13,7 +13,8 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from app.api.deps import SESSION_COOKIE, get_runtime
+from app.api.authn import SESSION_COOKIE
+from app.api.deps import get_runtime
 from app.api.tokens import TokenInfo, authenticate
 from app.core.errors import AppError
 from consent.domain import Role

@@ -65,10 +65,9 @@ def info_public(info: MeetingInfo, runtime: Runtime) -> MeetingInfoPublic:
 
 
 def own_meeting(runtime: Runtime, me: Principal, meeting_id: str) -> StoredMeeting:
-    stored = find_meeting(runtime.engine, me.tenant_id, meeting_id)
-    if stored.owner_id != me.subject_id:
-        raise MeetingNotFound(f"no meeting {meeting_id!r}")
-    return stored
+    """The caller's meeting by id or id prefix; anyone else's is never looked at, so it
+    reads exactly like one that does not exist."""
+    return find_meeting(runtime.engine, me.tenant_id, meeting_id, owner_id=me.subject_id)
 
 
 @router.post("", response_model=MeetingAccepted, status_code=202)
@@ -204,6 +203,7 @@ def get_meeting(meeting_id: str, runtime: RuntimeDep, me: Member) -> Any:
 
 TranscriptFormat = Annotated[str, Query(pattern="^(json|md|text|vtt|srt)$")]
 SummaryFormat = Annotated[str, Query(pattern="^(json|md)$")]
+_TEXT_TYPES = ("text/markdown", "text/plain", "text/vtt", "application/x-subrip")
 _TYPES = {
     "json": "application/json",
     "md": "text/markdown",
@@ -215,8 +215,8 @@ _TYPES = {
 
 @router.get(
     "/{meeting_id}/transcript",
-    response_class=PlainTextResponse,
-    responses={200: {"content": {t: {} for t in _TYPES.values()}}},
+    response_model=dict[str, Any],
+    responses={200: {"content": {t: {"schema": {"type": "string"}} for t in _TEXT_TYPES}}},
 )
 def get_transcript(
     meeting_id: str, runtime: RuntimeDep, me: Member, format: TranscriptFormat = "json"
@@ -229,8 +229,8 @@ def get_transcript(
 
 @router.get(
     "/{meeting_id}/summary",
-    response_class=PlainTextResponse,
-    responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
+    response_model=dict[str, Any],
+    responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
 )
 def get_summary(
     meeting_id: str, runtime: RuntimeDep, me: Member, format: SummaryFormat = "json"
@@ -263,8 +263,8 @@ def rename_speakers(meeting_id: str, body: SpeakersUpdate, runtime: RuntimeDep, 
     names = {sid.strip(): name.strip() for sid, name in body.names.items()}
     if not names or any(not n or len(n) > 100 for n in names.values()):
         raise InvalidInput("give each speaker a name of 1 to 100 characters")
-    own_meeting(runtime, me, meeting_id)
-    stored = rename(runtime.engine, me.tenant_id, meeting_id, names)
+    mine = own_meeting(runtime, me, meeting_id).info.id
+    stored = rename(runtime.engine, me.tenant_id, mine, names)
     return get_meeting(stored.info.id, runtime, me)
 
 

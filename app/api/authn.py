@@ -1,0 +1,68 @@
+"""Authentication before anything else reads the request: a `/v1` call without a valid
+token is answered 401 at once, whatever its body (a malformed body would otherwise be a
+422 that tells an anonymous caller how the route parses). The token found is kept in the
+request's state, so the routes' dependencies and the idempotency layer do not look it up
+again."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import SimpleCookie
+from typing import Any
+
+import anyio
+from sqlalchemy.engine import Engine
+
+from app.api.errors import envelope
+from app.api.tokens import TokenInfo, Unauthenticated, authenticate
+from app.core.errors import AppError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+SESSION_COOKIE = "minutekeeper_session"
+OPEN = frozenset({"/v1/health"})
+STATE_KEY = "token"
+
+
+def presented_token(headers: dict[bytes, bytes]) -> tuple[str, bool] | None:
+    """The bearer token, else the session cookie's, and whether it came from the cookie."""
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip(), False
+    cookies = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
+    if SESSION_COOKIE in cookies and cookies[SESSION_COOKIE].value:
+        return cookies[SESSION_COOKIE].value, True
+    return None
+
+
+def token_of(scope: Scope) -> TokenInfo | None:
+    info = scope.get("state", {}).get(STATE_KEY)
+    return info if isinstance(info, TokenInfo) else None
+
+
+class AuthenticationMiddleware:
+    def __init__(self, app: ASGIApp, *, engine: Callable[[], Engine]) -> None:
+        self.app = app
+        self.engine = engine
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/v1/") or path in OPEN:
+            await self.app(scope, receive, send)
+            return
+        presented = presented_token(dict(scope["headers"]))
+        try:
+            if presented is None:
+                raise Unauthenticated("sign in: send Authorization: Bearer <token>")
+            info = await anyio.to_thread.run_sync(authenticate, self.engine(), presented[0])
+        except AppError as error:
+            response = envelope(401 if isinstance(error, Unauthenticated) else 503,
+                                error.code, error.message)  # fmt: skip
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})[STATE_KEY] = info
+        await self.app(scope, receive, send)
