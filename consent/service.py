@@ -252,6 +252,20 @@ class ConsentService:
         with read_transaction(self.engine) as conn:
             return ledger.current(conn, person.subject_id)
 
+    def overview(self, person: Principal) -> tuple[Tenant, list[CurrentConsent], Decision]:
+        """What a person's consent page shows, read in one snapshot: the tenant's switches,
+        their newest decision per purpose, and what the gate would decide now for a
+        summary with only them in it (`preview`)."""
+        now = self.clock()
+        with read_transaction(self.engine) as conn:
+            tenant = tenants.get_tenant(conn, person.tenant_id)
+            current = ledger.current(conn, person.subject_id)
+            artifact = _preview_artifact(person, ArtifactKind.MEETING_SUMMARY, now)
+            pin = ledger.tail_seq(conn)
+            facts = gate.gather(conn, artifact, purpose=TRAIN_AI_SYSTEM, ledger_seq=pin,
+                                decided_at=now)  # fmt: skip
+        return tenant, current, gate.evaluate(facts)
+
     def consent_counts(self, tenant_id: str, purpose: str = TRAIN_AI_SYSTEM) -> dict[str, int]:
         """Members per state for `purpose`: counts for an admin, never who decided what."""
         with read_transaction(self.engine) as conn:
@@ -376,17 +390,22 @@ class ConsentService:
         """What the gate would decide now for an artifact of `kind` with only this person
         in it: nothing is stored, nothing is audited."""
         now = self.clock()
-        artifact = Artifact(
-            id="preview",
-            tenant_id=person.tenant_id,
-            kind=kind,
-            data_class=DataClass.DERIVED_CONTENT,
-            contributors=(person.subject_id,),
-            captured_at=now,
-            content_sha256="",
-        )
+        artifact = _preview_artifact(person, kind, now)
         with read_transaction(self.engine) as conn:
             pin = ledger.tail_seq(conn)
             return gate.evaluate(
                 gate.gather(conn, artifact, purpose=purpose, ledger_seq=pin, decided_at=now)
             )
+
+
+def _preview_artifact(person: Principal, kind: ArtifactKind, now: datetime) -> Artifact:
+    """An artifact of `kind` with only this person in it, for a decision nobody stores."""
+    return Artifact(
+        id="preview",
+        tenant_id=person.tenant_id,
+        kind=kind,
+        data_class=DataClass.DERIVED_CONTENT,
+        contributors=(person.subject_id,),
+        captured_at=now,
+        content_sha256="",
+    )

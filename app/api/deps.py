@@ -8,10 +8,11 @@ A request with `Sec-GPC: 1` opts its subject out of training (rule 14).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import anyio
 from fastapi import Depends, Request
 
 from app.api.authn import presented_token, token_of
@@ -27,7 +28,11 @@ def get_runtime(request: Request) -> Runtime:
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+async def _runtime(request: Request) -> Runtime:
+    return get_runtime(request)  # async: no trip through the thread pool
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 def bearer_or_cookie(request: Request) -> tuple[str, bool]:
@@ -45,27 +50,30 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
 
 
-def current_token(request: Request, runtime: RuntimeDep) -> TokenInfo:
+async def current_token(request: Request, runtime: RuntimeDep) -> TokenInfo:
+    # Async, and no database call for the token the authentication middleware checked:
+    # each sync dependency would cost a trip through the thread pool.
     token, from_cookie = bearer_or_cookie(request)
-    # Checked already by the authentication middleware (every /v1 route).
-    info = token_of(request.scope) or authenticate(runtime.engine, token)
+    info = token_of(request.scope)
+    if info is None:
+        info = await anyio.to_thread.run_sync(authenticate, runtime.engine, token)
     if from_cookie and request.method not in SAFE_METHODS and not _same_origin(request):
         raise Forbidden("a signed-in page may only send this from this server's own pages")
     if request.headers.get("sec-gpc", "").strip() == "1":
-        runtime.service.honour_gpc(info.principal)
+        await anyio.to_thread.run_sync(runtime.service.honour_gpc, info.principal)
     return info
 
 
-def current_principal(info: Annotated[TokenInfo, Depends(current_token)]) -> Principal:
+async def current_principal(info: Annotated[TokenInfo, Depends(current_token)]) -> Principal:
     return info.principal
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only `roles` through (403 for any other valid token)."""
     allowed = frozenset(roles)
     names = " or ".join(r.value for r in roles)
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in allowed:
             raise Forbidden(f"this needs the {names} role")
         return principal

@@ -100,21 +100,24 @@ def create_db_engine(settings: Settings) -> Engine:
     """Build the engine for `settings`; SQLite gets WAL, foreign keys and a busy timeout."""
     url = make_url(settings.resolved_database_url())
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url.render_as_string(hide_password=False))
+        return _sqlite_engine(
+            url.render_as_string(hide_password=False), settings.database_pool_size
+        )
     if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
-        return create_engine(url, connect_args={"connect_timeout": 5})
+        return create_engine(url, connect_args={"connect_timeout": 5},
+                             pool_size=settings.database_pool_size, max_overflow=10)  # fmt: skip
     raise DatabaseUnavailable(
         f"unsupported database URL scheme {url.drivername!r}: use sqlite:/// or postgresql://"
     )
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, pool_size: int) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=10)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:

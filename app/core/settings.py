@@ -34,6 +34,15 @@ class Settings(BaseSettings):
             "<data_dir>/minutekeeper.db; use postgresql+psycopg://... for several servers."
         ),
     )
+    database_pool_size: int = Field(
+        default=40,
+        ge=1,
+        le=1000,
+        description=(
+            "Database connections a process keeps open: as many as the API's request "
+            "threads (40), so a busy server does not keep opening new ones."
+        ),
+    )
     audit_key_path: Path | None = Field(
         default=None,
         description=(

@@ -89,12 +89,12 @@ def decide(
 
 
 @router.get("/me", response_model=ConsentMe)
-def my_consent(runtime: RuntimeDep, me: Anyone) -> Any:
+async def my_consent(runtime: RuntimeDep, me: Anyone) -> Any:
     """Your newest decision per purpose, the tenant's switches, and whether your words
     may be kept for training right now."""
-    service = runtime.service
-    tenant = service.tenant(me.tenant_id)
-    preview = service.preview(me)
+    # On the event loop: one short read snapshot, the most frequent call of all; the
+    # thread pool's hand-offs cost more than the read (119 -> 232 req/s, bench_api.py).
+    tenant, current, preview = runtime.service.overview(me)
     return ConsentMe(
         subject_id=me.subject_id,
         consent=[
@@ -106,7 +106,7 @@ def my_consent(runtime: RuntimeDep, me: Anyone) -> Any:
                 recorded_at=c.recorded_at,
                 valid_until=c.valid_until,
             )
-            for c in service.current(me)
+            for c in current
         ],
         tenant=SwitchesPublic(
             ai_features_enabled=tenant.ai_features_enabled,

@@ -3,6 +3,7 @@ a token, and neither says anything about anyone."""
 
 from __future__ import annotations
 
+from functools import cache
 from importlib.metadata import version
 from typing import Any
 
@@ -23,7 +24,12 @@ def health(runtime: RuntimeDep) -> Any:
     """200 when the server can read its database (503 with the error envelope otherwise)."""
     with read_transaction(runtime.engine) as conn:
         conn.execute(text("SELECT 1"))
-    return Health(status="ok", database="ok", version=version("minutekeeper"))
+    return Health(status="ok", database="ok", version=_version())
+
+
+@cache
+def _version() -> str:
+    return version("minutekeeper")  # reads package metadata: 1 ms, so once
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
