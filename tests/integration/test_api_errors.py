@@ -4,6 +4,7 @@ act on."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -11,6 +12,13 @@ from sqlalchemy import update
 from app.api.tokens import ApiTokenRecord, create_token, revoke_token
 from app.core.db import table_of, utcnow
 from tests.integration.api_support import Api
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: error envelopes do not depend on the database (a NUL on PostgreSQL is
+    test_api_schema's); the suite must stay inside CI's time."""
+    return f"sqlite:///{tmp_path / 'minutekeeper.db'}"
 
 
 def error_of(reply: object) -> dict[str, str]:

@@ -18,6 +18,14 @@ from app.jobs import store
 from features.meetings.media import media_folder
 from tests.integration.api_support import Api, running_api
 
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: uploads and jobs use plain row updates; consent, authorization and exports
+    run on both databases; the suite must stay inside CI's time."""
+    return f"sqlite:///{tmp_path / 'minutekeeper.db'}"
+
+
 EXAMPLES = Path(__file__).parents[2] / "examples"
 AUDIO = Path(__file__).parents[1] / "fixtures" / "audio"
 

@@ -8,6 +8,7 @@ import re
 import time
 from pathlib import Path
 
+import pytest
 from markupsafe import escape
 
 from app.api.authn import SESSION_COOKIE
@@ -15,6 +16,14 @@ from app.core.db import read_transaction
 from consent.domain import Role
 from consent.notices import last_served, load_notice_file
 from tests.integration.api_support import Api
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: the pages render what the API returns, and the API's database behaviour is
+    tested on both databases elsewhere; the suite must stay inside CI's time."""
+    return f"sqlite:///{tmp_path / 'minutekeeper.db'}"
+
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SAME_ORIGIN = {"Origin": "http://testserver"}
