@@ -107,10 +107,15 @@ def save_meeting(
     return _info(values, summarized=summary is not None)
 
 
-def find_meeting(engine: Engine, tenant_id: str, ref: str) -> StoredMeeting:
-    """The tenant's meeting with id `ref`, or the only one whose id starts with it."""
+def find_meeting(
+    engine: Engine, tenant_id: str, ref: str, *, owner_id: str | None = None
+) -> StoredMeeting:
+    """The tenant's meeting with id `ref`, or the only one whose id starts with it; with
+    `owner_id`, only that person's meetings are looked at (others' read as missing)."""
     table = MeetingRecord.__table__
     query = select(table).where(table.c.tenant_id == tenant_id)
+    if owner_id is not None:
+        query = query.where(table.c.owner_id == owner_id)
     with read_transaction(engine) as conn:
         rows = rows_by_id_or_prefix(conn, query, table.c.id, ref)
     if not rows:
