@@ -3,10 +3,13 @@ local PostgreSQL), two tenants, and a token for every role in each."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -16,6 +19,8 @@ from app.api.tokens import create_token
 from app.core.settings import Settings
 from consent.domain import Principal, Role
 from consent.notices import load_notice_file
+from models import registry
+from tests.fakes import ScriptedGenerator
 
 TENANTS = ("acme", "globex")
 ROLES = (Role.MEMBER, Role.ADMIN, Role.ML_EXPORTER)
@@ -58,3 +63,28 @@ def running_api(settings: Settings) -> Iterator[Api]:
     api.add_person("acme", "member2", Role.MEMBER, name="acme-member2")
     with api.client:
         yield api
+
+
+def finished_job(
+    client: TestClient, job_id: str, headers: Mapping[str, str], *, timeout: float = 90
+) -> dict[str, Any]:
+    """The job once it succeeded or failed (polled as its owner)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+def scripted_settings(tmp_path: Path, database_url: str, monkeypatch: Any) -> Settings:
+    """Test settings whose language model is the scripted fake (its own backend name), so
+    compose answers without loading a real model."""
+    monkeypatch.setitem(
+        registry.GENERATORS,
+        "scripted",
+        lambda settings, model: ScriptedGenerator("Yes, they are ready."),
+    )
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, checkpoint_every=5,
+                    llm_backend="scripted")  # fmt: skip

@@ -13,7 +13,6 @@ so compose answers 201 without loading a real model.
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,9 +29,7 @@ from app.core.db import utcnow
 from app.core.settings import Settings
 from features.meetings.media import media_folder
 from features.meetings.store import find_meeting, save_meeting
-from models import registry
-from tests.fakes import ScriptedGenerator
-from tests.integration.api_support import Api
+from tests.integration.api_support import Api, finished_job, scripted_settings
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 RECORDING = Path(__file__).parents[1] / "fixtures" / "audio" / "silence.wav"
@@ -151,17 +148,7 @@ class Resources:
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The shared settings, with the scripted language model as the LLM backend."""
-    monkeypatch.setitem(
-        registry.GENERATORS,
-        "scripted",
-        lambda settings, model: ScriptedGenerator("Yes, they are ready."),
-    )
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        checkpoint_every=5,
-        llm_backend="scripted",
-    )
+    return scripted_settings(tmp_path, database_url, monkeypatch)
 
 
 def headers_of(api: Api, caller: str) -> dict[str, str]:
@@ -174,15 +161,7 @@ def headers_of(api: Api, caller: str) -> dict[str, str]:
 
 
 def finished(api: Api, job_id: str, caller: str, timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = api.client.get(
-            f"/v1/jobs/{job_id}", headers=headers_of(api, caller)
-        ).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} of {caller} did not finish in {timeout} s")
+    return finished_job(api.client, job_id, headers_of(api, caller), timeout=timeout)
 
 
 def build_resources(api: Api, *, meeting: bool = True, rest: bool = True) -> Resources:

@@ -7,28 +7,19 @@ import hashlib
 import io
 import json
 import tarfile
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from consent.domain import Role
-from tests.integration.api_support import Api
+from tests.integration.api_support import Api, finished_job
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SPEAKERS = ("Alice", "Bob", "Carol")
 
 
 def wait(api: Api, job_id: str, who: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = api.client.get(
-            f"/v1/jobs/{job_id}", headers=api.auth("acme", who)
-        ).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish")
+    return finished_job(api.client, job_id, api.auth("acme", who))
 
 
 def consenting_meeting(api: Api) -> None:

@@ -4,7 +4,6 @@ jobs that survive a restart."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from app.core.db import table_of
 from app.core.settings import Settings
 from app.jobs import store
 from features.meetings.media import media_folder
-from tests.integration.api_support import Api, running_api
+from tests.integration.api_support import Api, finished_job, running_api
 
 
 @pytest.fixture
@@ -39,15 +38,7 @@ def upload(api: Api, path: Path, who: str = "member", **form: Any) -> Any:
 
 
 def finished(api: Api, job_id: str, who: str = "member", timeout: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = api.client.get(
-            f"/v1/jobs/{job_id}", headers=api.auth("acme", who)
-        ).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+    return finished_job(api.client, job_id, api.auth("acme", who), timeout=timeout)
 
 
 def test_a_subtitle_upload_becomes_a_meeting_with_transcript_and_summary(api: Api) -> None:

@@ -15,7 +15,6 @@ Bounded: `MAX_EXAMPLES` per operation, derandomized, no shrinking, no example da
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +39,7 @@ from schemathesis.specs.openapi.checks import (
 
 from app.core.settings import Settings
 from features.meetings.media import media_folder
-from models import registry
-from tests.fakes import ScriptedGenerator
-from tests.integration.api_support import Api
+from tests.integration.api_support import Api, finished_job, scripted_settings
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 RECORDING = Path(__file__).parents[1] / "fixtures" / "audio" / "silence.wav"
@@ -63,17 +60,7 @@ CHECKS = [
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """The shared settings, with the scripted language model as the LLM backend."""
-    monkeypatch.setitem(
-        registry.GENERATORS,
-        "scripted",
-        lambda settings, model: ScriptedGenerator("Yes, they are ready."),
-    )
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        checkpoint_every=5,
-        llm_backend="scripted",
-    )
+    return scripted_settings(tmp_path, database_url, monkeypatch)
 
 
 def caller_of(path: str) -> tuple[str, str]:
@@ -87,15 +74,7 @@ def caller_of(path: str) -> tuple[str, str]:
 
 
 def finished(api: Api, job_id: str, role: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = api.client.get(
-            f"/v1/jobs/{job_id}", headers=api.auth("acme", role)
-        ).json()
-        if job["status"] in ("succeeded", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish")
+    return finished_job(api.client, job_id, api.auth("acme", role))
 
 
 @dataclass(frozen=True)
