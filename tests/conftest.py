@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,13 +64,9 @@ def _pg_schema_url(schema: str) -> str:
     )
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to an empty database: a SQLite file, or a fresh PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'minutekeeper.db'}"
-        return
-    request.getfixturevalue("_pg_checked")
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A URL to a fresh PostgreSQL schema, dropped afterwards."""
     schema = f"mk_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(pg_base_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -80,6 +77,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to an empty database: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'minutekeeper.db'}"
+        return
+    request.getfixturevalue("_pg_checked")
+    with pg_schema() as url:
+        yield url
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """What a running server holds: settings, the database, the consent service, the job
-runner, the models its jobs share, telemetry. Built by `create_app`, never at import."""
+runner, the models its jobs share, telemetry. Built by `create_app` (and by
+`minutekeeper worker`, which runs the jobs with the same parts), never at import."""
 
 from __future__ import annotations
 
@@ -11,14 +12,38 @@ from app.api.telemetry import Telemetry
 from app.core.db import create_db_engine, migrate
 from app.core.settings import Settings
 from app.jobs import tasks
+from app.jobs.distributed import CeleryRunner
 from app.jobs.models import ModelCache
-from app.jobs.runner import InProcessRunner, JobRunner
+from app.jobs.runner import Executor, InProcessRunner, JobRunner
 from app.jobs.store import Job
 from consent.service import ConsentService
 
 
+def job_executor(
+    settings: Settings,
+    engine: Engine,
+    service: ConsentService,
+    models: ModelCache,
+    telemetry: Telemetry,
+) -> Executor:
+    """Runs jobs with these models, counting them in this telemetry."""
+
+    def finished(job: Job, status: str, seconds: float) -> None:
+        telemetry.jobs.labels(job.kind, status).inc()
+        telemetry.job_seconds.labels(job.kind, status).observe(seconds)
+
+    return Executor(
+        engine,
+        tasks.handlers(settings, service, models),
+        lease_s=settings.job_lease_s,
+        on_finished=finished,
+    )
+
+
 @dataclass
 class Runtime:
+    """A server's parts; `minutekeeper worker` builds the same ones and runs the jobs."""
+
     settings: Settings
     engine: Engine
     service: ConsentService
@@ -41,19 +66,17 @@ class Runtime:
             telemetry.tokens.labels("completion").inc(written)
 
         models = models or ModelCache(settings, on_load=loaded, on_tokens=counted)
-
-        def finished(job: Job, status: str, seconds: float) -> None:
-            telemetry.jobs.labels(job.kind, status).inc()
-            telemetry.job_seconds.labels(job.kind, status).observe(seconds)
-
-        handlers = {
-            tasks.MEETING: tasks.meeting_handler(settings, service, models),
-            tasks.EXPORT: tasks.export_handler(settings, service),
-        }
-        runner = InProcessRunner(
-            engine, handlers, workers=settings.job_workers, on_finished=finished
-        )
+        runner: JobRunner
+        if settings.job_queue == "celery":  # workers run the jobs (`minutekeeper worker`)
+            runner = CeleryRunner(settings, engine)
+        else:
+            executor = job_executor(settings, engine, service, models, telemetry)
+            runner = InProcessRunner(engine, executor, workers=settings.job_workers)
         return cls(settings, engine, service, telemetry, models, runner)
+
+    def executor(self) -> Executor:
+        """Runs jobs in this process with its models (what a worker does)."""
+        return job_executor(self.settings, self.engine, self.service, self.models, self.telemetry)
 
     def start(self) -> None:
         self.jobs.start()

@@ -49,6 +49,11 @@ class Telemetry:
             buckets=_JOB_BUCKETS,
             registry=self.registry,
         )
+        self.jobs_requeued = Counter(
+            "minutekeeper_jobs_requeued",
+            "Jobs a worker's sweep queued again (their worker stopped, or the broker lost them).",
+            registry=self.registry,
+        )
         self.model_load_seconds = Histogram(
             "minutekeeper_model_load_seconds",
             "Time to load a model.",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -97,6 +98,38 @@ class Settings(BaseSettings):
         description=(
             "Jobs (transcription, summaries, exports) the server runs at once; each "
             "transcription already uses every core."
+        ),
+    )
+    job_queue: Literal["in-process", "celery"] = Field(
+        default="in-process",
+        description=(
+            "Where jobs run: 'in-process' on the API server's own threads (one server per "
+            "database), or 'celery': on `minutekeeper worker` processes fed through the "
+            "broker, for several API servers and workers sharing one PostgreSQL."
+        ),
+    )
+    broker_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="The Celery broker (Redis) when job_queue is 'celery'.",
+    )
+    job_lease_s: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=3600.0,
+        description=(
+            "A running job whose worker has not renewed its lease (every quarter of this) "
+            "for this long is taken back and run again by another worker."
+        ),
+    )
+    job_requeue_s: float = Field(
+        default=300.0,
+        ge=1.0,
+        le=86400.0,
+        description=(
+            "A queued job no worker has taken this long after it was published is "
+            "published again (a broker restarted without persistence forgets its queue); "
+            "also how long the broker keeps a message a worker took but never "
+            "acknowledged before handing it to another."
         ),
     )
     token_days: int = Field(

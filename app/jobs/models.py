@@ -78,6 +78,17 @@ class ModelCache:
             model: T = self._built[role]
             return model
 
+    def preload(self) -> list[str]:
+        """Load now what meeting jobs use (a worker does this once, before its first job);
+        returns the roles loaded."""
+        self.transcriber()
+        self.diarizer()
+        self.embedder()
+        self.redactor()
+        if self._settings.summary_engine != "extractive":
+            self.generator()
+        return list(self._built)
+
     def transcriber(self) -> Transcriber:
         return self._get("asr", lambda: registry.build_transcriber(self._settings))
 

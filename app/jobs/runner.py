@@ -1,20 +1,25 @@
 """Running jobs. `JobRunner` is what the API needs; `InProcessRunner` runs them on threads
-of the server process (the default). Each job kind has a handler: it gets the job and a
-progress callback and returns the job's result (a small JSON object)."""
+of the server process (the default), `app.jobs.distributed.CeleryRunner` hands them to
+workers through a queue. Both run a job the same way, through `Executor`: claim the row,
+keep its lease alive, call the handler for its kind, finish the row. Each handler gets the
+job and a progress callback and returns the job's result (a small JSON object)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import socket
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
-from app.core.errors import AppError
+from app.core.errors import AppError, DatabaseUnavailable
 from app.jobs import store
 from app.jobs.store import Job
 
@@ -36,24 +41,92 @@ class JobRunner(Protocol):
         """Stop taking jobs and wait for the running ones."""
 
 
-class InProcessRunner:
-    """Daemon threads taking job ids from a queue. Stopping waits `stop_wait_s` for the
-    running jobs and then lets the process go: a job cut off there is still `running` in
-    its row, and the next start queues it again (`store.recover`)."""
+def worker_name() -> str:
+    """Who runs a job: host and process, told apart from this process's other attempts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Executor:
+    """Runs one job to its end in this process. The claim makes the job this worker's;
+    a heartbeat thread renews the lease every `lease_s / 4` while the handler runs, and the
+    finish is written only while the job is still this worker's, so a worker that was
+    presumed dead (and whose job went to another) cannot overwrite the other's result.
+
+    A database outage is not the job's fault: `run` raises `DatabaseUnavailable` and leaves
+    the row as it is, for a retry (distributed) or the next start (in-process)."""
 
     def __init__(
         self,
         engine: Engine,
         handlers: Mapping[str, Handler],
         *,
-        workers: int = 1,
+        lease_s: float = 60.0,
         on_finished: OnFinished = lambda job, status, seconds: None,
-        stop_wait_s: float = 10.0,
     ) -> None:
         self._engine = engine
         self._handlers = dict(handlers)
-        self._workers = workers
+        self._lease_s = lease_s
         self._on_finished = on_finished
+
+    def run(self, job_id: str) -> str | None:
+        """The status the job ended in; None when it was not this worker's to run (taken
+        by another, or finished already)."""
+        worker = worker_name()
+        job = store.start(self._engine, job_id, worker=worker)
+        if job is None:
+            return None
+        started = time.perf_counter()
+        beating = _Heartbeat(self._engine, job.id, worker, self._lease_s / 4)
+        status = store.JobStatus.FAILED
+        try:
+            with beating:
+                result = self._handler(job)(job, _Reporter(self._engine, job.id, worker))
+            store.succeed(self._engine, job.id, result, worker=worker)
+            status = store.JobStatus.SUCCEEDED
+        except DatabaseUnavailable:
+            raise
+        except AppError as error:
+            store.fail(self._engine, job.id, code=error.code, message=error.message, worker=worker)
+        except Exception as error:
+            # The message may quote what the job read; log where it failed, not what it said.
+            where = "".join(traceback.format_tb(error.__traceback__)[-3:])
+            log.error("job %s (%s) failed: %s\n%s", job.id, job.kind, type(error).__name__, where)
+            store.fail(
+                self._engine,
+                job.id,
+                code="internal_error",
+                message=f"the job failed unexpectedly ({type(error).__name__}); "
+                "the error is logged on the server",
+                worker=worker,
+            )
+        finally:
+            self._on_finished(job, status.value, time.perf_counter() - started)
+        return status.value
+
+    def _handler(self, job: Job) -> Handler:
+        handler = self._handlers.get(job.kind)
+        if handler is None:
+            raise AppError(f"no handler for jobs of kind {job.kind!r}")
+        return handler
+
+
+class InProcessRunner:
+    """Daemon threads taking job ids from a queue. Stopping waits `stop_wait_s` for the
+    running jobs and then lets the process go: a job cut off there is still `running` in
+    its row, and the next start queues it again (`store.recover`). One server per
+    database: a second server's start would take back the first one's running jobs."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        executor: Executor,
+        *,
+        workers: int = 1,
+        stop_wait_s: float = 10.0,
+    ) -> None:
+        self._engine = engine
+        self._executor = executor
+        self._workers = workers
         self._stop_wait_s = stop_wait_s
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
@@ -84,48 +157,47 @@ class InProcessRunner:
     def _work(self) -> None:
         while (job_id := self._queue.get()) is not None:
             try:
-                self.run(job_id)
+                self._executor.run(job_id)
             except Exception as error:  # the database went away: the row says running,
                 log.error("job %s: %s", job_id, type(error).__name__)  # the next start retries
 
-    def run(self, job_id: str) -> None:
-        """Run one queued job to its end; nothing if another runner took it first."""
-        job = store.start(self._engine, job_id)
-        if job is None:
-            return
-        started = time.perf_counter()
-        status = store.JobStatus.FAILED
-        try:
-            handler = self._handlers.get(job.kind)
-            if handler is None:
-                raise AppError(f"no handler for jobs of kind {job.kind!r}")
-            result = handler(job, _Reporter(self._engine, job.id))
-            store.succeed(self._engine, job.id, result)
-            status = store.JobStatus.SUCCEEDED
-        except AppError as error:
-            store.fail(self._engine, job.id, code=error.code, message=error.message)
-        except Exception as error:
-            # The message may quote what the job read; log where it failed, not what it said.
-            where = "".join(traceback.format_tb(error.__traceback__)[-3:])
-            log.error("job %s (%s) failed: %s\n%s", job.id, job.kind, type(error).__name__, where)
-            store.fail(
-                self._engine,
-                job.id,
-                code="internal_error",
-                message=f"the job failed unexpectedly ({type(error).__name__}); "
-                "the error is logged on the server",
-            )
-        finally:
-            self._on_finished(job, status.value, time.perf_counter() - started)
+
+class _Heartbeat:
+    """A thread renewing the worker's lease on its job while the job runs."""
+
+    def __init__(self, engine: Engine, job_id: str, worker: str, every_s: float) -> None:
+        self._engine = engine
+        self._job_id = job_id
+        self._worker = worker
+        self._every_s = every_s
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="minutekeeper-lease", daemon=True)
+
+    def __enter__(self) -> None:
+        self._thread.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _beat(self) -> None:
+        while not self._done.wait(self._every_s):
+            try:
+                if not store.heartbeat(self._engine, self._job_id, self._worker):
+                    log.warning("job %s is no longer this worker's", self._job_id)
+                    return
+            except DatabaseUnavailable:  # the lease may run out; the finish is fenced
+                log.warning("job %s: the database is unavailable for the heartbeat", self._job_id)
 
 
 class _Reporter:
     """Writes progress to the job row, at most every `REPORT_EVERY_S` unless the stage
     changes."""
 
-    def __init__(self, engine: Engine, job_id: str) -> None:
+    def __init__(self, engine: Engine, job_id: str, worker: str) -> None:
         self._engine = engine
         self._job_id = job_id
+        self._worker = worker
         self._stage = ""
         self._last = 0.0
         self._lock = threading.Lock()
@@ -136,4 +208,6 @@ class _Reporter:
             if stage == self._stage and now - self._last < REPORT_EVERY_S:
                 return
             self._stage, self._last = stage, now
-        store.report(self._engine, self._job_id, stage=stage, progress=progress)
+        store.report(
+            self._engine, self._job_id, stage=stage, progress=progress, worker=self._worker
+        )

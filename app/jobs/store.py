@@ -1,8 +1,12 @@
 """Job rows: what was asked, how far it got, and how it ended.
 
 The row is the truth a user sees (`GET /v1/jobs/{id}`, its event stream); runners only move
-it along queued -> running -> succeeded | failed. A job that was running when its server
-stopped is found by `recover` on the next start, so no job is silently lost.
+it along queued -> running -> succeeded | failed. A queue message only wakes a worker up: a
+worker claims the row (`start`), which names it the job's `worker` and starts its lease;
+while it runs it writes `heartbeat_at`, and only the named worker may finish the job. So a
+message delivered twice runs the job once, and a worker that died leaves a lease that runs
+out: `requeue_stale` gives its job to the next worker (the distributed queue), `recover`
+to the restarted server (in-process). No job is silently lost or finished twice.
 """
 
 from __future__ import annotations
@@ -10,11 +14,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,6 +76,11 @@ class JobRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The worker running the job now (host:pid:attempt), when it last said so, and when
+    # the job was last published to the queue.
+    worker: Mapped[str | None] = mapped_column(String(128))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,7 @@ class Job:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    worker: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -112,7 +133,10 @@ def create_job(
         "created_at": clock(),
         "started_at": None,
         "finished_at": None,
+        "worker": None,
+        "heartbeat_at": None,
     }
+    values["enqueued_at"] = values["created_at"]
     with row_transaction(engine) as conn:
         conn.execute(insert(JobRecord).values(**values))
     return _job(values)
@@ -132,10 +156,17 @@ def get_job(engine: Engine, job_id: str, *, tenant_id: str | None = None) -> Job
     return _job(row._mapping)
 
 
-def start(engine: Engine, job_id: str, *, clock: Callable[[], datetime] = utcnow) -> Job | None:
-    """Claim a queued job for running; None when it is not queued (already taken or
-    finished), so two runners never run one job at once."""
+def start(
+    engine: Engine,
+    job_id: str,
+    *,
+    worker: str = "local",
+    clock: Callable[[], datetime] = utcnow,
+) -> Job | None:
+    """Claim a queued job for `worker`; None when it is not queued (another worker has
+    it, or it finished), so a job delivered twice never runs twice at once."""
     table = table_of(JobRecord)
+    now = clock()
     with row_transaction(engine) as conn:
         claimed = conn.execute(
             update(table)
@@ -144,20 +175,51 @@ def start(engine: Engine, job_id: str, *, clock: Callable[[], datetime] = utcnow
                 status=JobStatus.RUNNING.value,
                 stage="starting",
                 attempts=table.c.attempts + 1,
-                started_at=clock(),
+                started_at=now,
+                worker=worker[:128],
+                heartbeat_at=now,
             )
         ).rowcount
         row = conn.execute(select(table).where(table.c.id == job_id)).first()
     return _job(row._mapping) if claimed and row is not None else None
 
 
-def report(engine: Engine, job_id: str, *, stage: str, progress: float) -> None:
+def _held_by(table: Any, job_id: str, worker: str | None) -> list[Any]:
+    """The conditions under which `worker` still holds the running job (any worker when
+    None: the in-process runner has only itself)."""
+    held = [table.c.id == job_id, table.c.status == JobStatus.RUNNING.value]
+    if worker is not None:
+        held.append(table.c.worker == worker)
+    return held
+
+
+def heartbeat(
+    engine: Engine, job_id: str, worker: str, *, clock: Callable[[], datetime] = utcnow
+) -> bool:
+    """Renew `worker`'s lease on the job; False once the job is no longer its own."""
+    table = table_of(JobRecord)
+    with row_transaction(engine) as conn:
+        renewed = conn.execute(
+            update(table).where(*_held_by(table, job_id, worker)).values(heartbeat_at=clock())
+        ).rowcount
+    return bool(renewed)
+
+
+def report(
+    engine: Engine,
+    job_id: str,
+    *,
+    stage: str,
+    progress: float,
+    worker: str | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> None:
     table = table_of(JobRecord)
     with row_transaction(engine) as conn:
         conn.execute(
             update(table)
-            .where(table.c.id == job_id, table.c.status == JobStatus.RUNNING.value)
-            .values(stage=stage[:64], progress=max(0.0, min(1.0, progress)))
+            .where(*_held_by(table, job_id, worker))
+            .values(stage=stage[:64], progress=max(0.0, min(1.0, progress)), heartbeat_at=clock())
         )
 
 
@@ -166,11 +228,13 @@ def succeed(
     job_id: str,
     result: dict[str, Any],
     *,
+    worker: str | None = None,
     clock: Callable[[], datetime] = utcnow,
-) -> None:
-    _finish(
+) -> bool:
+    return _finish(
         engine,
         job_id,
+        worker,
         clock(),
         status=JobStatus.SUCCEEDED,
         stage="done",
@@ -185,11 +249,13 @@ def fail(
     *,
     code: str,
     message: str,
+    worker: str | None = None,
     clock: Callable[[], datetime] = utcnow,
-) -> None:
-    _finish(
+) -> bool:
+    return _finish(
         engine,
         job_id,
+        worker,
         clock(),
         status=JobStatus.FAILED,
         stage="failed",
@@ -198,18 +264,80 @@ def fail(
     )
 
 
-def _finish(engine: Engine, job_id: str, at: datetime, **values: Any) -> None:
-    """A finished job keeps no params: they name people (speakers, tracks) and a finished
-    job never runs again."""
+def _finish(engine: Engine, job_id: str, worker: str | None, at: datetime, **values: Any) -> bool:
+    """Only the worker holding the job finishes it (False otherwise: its lease ran out and
+    the job went to another). A finished job keeps no params: they name people (speakers,
+    tracks) and a finished job never runs again."""
     table = table_of(JobRecord)
     values["status"] = values["status"].value
     values["params"] = {}
     with row_transaction(engine) as conn:
+        finished = conn.execute(
+            update(table)
+            .where(*_held_by(table, job_id, worker))
+            .values(finished_at=at, heartbeat_at=None, **values)
+        ).rowcount
+    return bool(finished)
+
+
+def requeue_stale(
+    engine: Engine,
+    *,
+    lease_s: float,
+    requeue_s: float,
+    clock: Callable[[], datetime] = utcnow,
+) -> list[str]:
+    """The distributed queue's safety net, run by every worker now and then. A running job
+    whose worker has not been heard from for `lease_s` goes back to the queue (or fails
+    once it was interrupted `MAX_ATTEMPTS` times); a queued job published more than
+    `requeue_s` ago and still not taken is due to be published again (a broker that
+    restarted without persistence forgot it). Returns the ids to publish now; each is
+    returned to one caller only, however many workers sweep at once."""
+    table = table_of(JobRecord)
+    now = clock()
+    lost = (table.c.status == JobStatus.RUNNING.value) & (
+        table.c.heartbeat_at < now - timedelta(seconds=lease_s)
+    )
+    with row_transaction(engine) as conn:
         conn.execute(
             update(table)
-            .where(table.c.id == job_id, table.c.status.not_in([s.value for s in FINISHED]))
-            .values(finished_at=at, **values)
+            .where(lost, table.c.attempts >= MAX_ATTEMPTS)
+            .values(
+                status=JobStatus.FAILED.value,
+                stage="failed",
+                params={},
+                error_code="interrupted",
+                error_message=f"the worker running this job stopped, {MAX_ATTEMPTS} times; "
+                "upload the meeting again",
+                finished_at=now,
+                heartbeat_at=None,
+            )
         )
+        taken_back = conn.execute(
+            update(table)
+            .where(lost)
+            .values(
+                status=JobStatus.QUEUED.value,
+                stage="queued again: its worker stopped",
+                worker=None,
+                heartbeat_at=None,
+                enqueued_at=now,
+            )
+            .returning(table.c.id)
+        ).all()
+        forgotten = conn.execute(
+            update(table)
+            .where(
+                table.c.status == JobStatus.QUEUED.value,
+                or_(
+                    table.c.enqueued_at.is_(None),
+                    table.c.enqueued_at < now - timedelta(seconds=requeue_s),
+                ),
+            )
+            .values(enqueued_at=now)
+            .returning(table.c.id)
+        ).all()
+    return [row.id for row in [*taken_back, *forgotten]]
 
 
 def recover(engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> list[str]:
@@ -228,13 +356,20 @@ def recover(engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> list[s
                 error_code="interrupted",
                 error_message=f"the server stopped while this job ran, {MAX_ATTEMPTS} times; "
                 "upload the meeting again",
+                params={},
                 finished_at=clock(),
+                heartbeat_at=None,
             )
         )
         conn.execute(
             update(table)
             .where(running)
-            .values(status=JobStatus.QUEUED.value, stage="queued again after a restart")
+            .values(
+                status=JobStatus.QUEUED.value,
+                stage="queued again after a restart",
+                worker=None,
+                heartbeat_at=None,
+            )
         )
         queued = conn.execute(
             select(table.c.id)
@@ -262,4 +397,5 @@ def _job(values: Any) -> Job:
         created_at=get("created_at"),
         started_at=get("started_at"),
         finished_at=get("finished_at"),
+        worker=get("worker"),
     )

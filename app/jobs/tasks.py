@@ -25,6 +25,14 @@ MEETING = "meeting"
 EXPORT = "export"
 
 
+def handlers(settings: Settings, service: ConsentService, models: ModelCache) -> dict[str, Handler]:
+    """Every job kind's handler, sharing one process's models."""
+    return {
+        MEETING: meeting_handler(settings, service, models),
+        EXPORT: export_handler(settings, service),
+    }
+
+
 def source_of(params: dict[str, Any], folder: Path) -> MeetingSource:
     """The upload a meeting job's params describe; its files are in `folder`."""
     request = TranscribeRequest(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from features.meetings.errors import MeetingNotFound
 from features.meetings.store import MeetingInfo, find_meeting, save_meeting
@@ -105,15 +106,19 @@ def process_meeting(
         request=summaries.SummaryRequest(engine=source.engine, meeting_date=source.meeting_date),
     )
     progress("saving", SUMMARIZED_AT)
-    info = save_meeting(
-        engine,
-        tenant_id=tenant_id,
-        owner_id=owner_id,
-        title=source.title,
-        transcript=transcript,
-        summary=summary,
-        meeting_id=meeting_id,
-    )
+    try:
+        info = save_meeting(
+            engine,
+            tenant_id=tenant_id,
+            owner_id=owner_id,
+            title=source.title,
+            transcript=transcript,
+            summary=summary,
+            meeting_id=meeting_id,
+        )
+    except IntegrityError:  # a run of the same job on another worker saved it first
+        done = find_meeting(engine, tenant_id, meeting_id)
+        return ProcessedMeeting(done.info, done.transcript, done.summary, "", created=False)
     model = generator or embedder
     return ProcessedMeeting(info, transcript, summary, model.name, created=True)
 

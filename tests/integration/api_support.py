@@ -19,6 +19,7 @@ from app.api.tokens import create_token
 from app.core.settings import Settings
 from consent.domain import Principal, Role
 from consent.notices import load_notice_file
+from consent.service import ConsentService
 from models import registry
 from tests.fakes import ScriptedGenerator
 
@@ -38,29 +39,51 @@ class Api:
         return {"Authorization": f"Bearer {self.tokens[tenant, role]}"}
 
     def add_person(self, tenant: str, label: str, role: Role, *, name: str | None = None) -> str:
-        service = self.runtime.service
-        person = service.local_principal(tenant_name=tenant, user_name=name or label, role=role)
-        token, _ = create_token(self.runtime.engine, person, name=label,
-                                valid_for=timedelta(days=1))  # fmt: skip
-        self.tokens[tenant, label] = token
-        self.people[tenant, label] = person
-        return token
+        return add_person(self.runtime.service, self.tokens, self.people, tenant, label, role,
+                          name=name)  # fmt: skip
+
+
+def add_person(
+    service: ConsentService,
+    tokens: dict[tuple[str, str], str],
+    people: dict[tuple[str, str], Principal],
+    tenant: str,
+    label: str,
+    role: Role,
+    *,
+    name: str | None = None,
+) -> str:
+    """A person of `tenant` with a day's token, filed under (tenant, label)."""
+    person = service.local_principal(tenant_name=tenant, user_name=name or label, role=role)
+    token, _ = create_token(service.engine, person, name=label, valid_for=timedelta(days=1))
+    tokens[tenant, label] = token
+    people[tenant, label] = person
+    return token
+
+
+def seed(
+    service: ConsentService,
+    tokens: dict[tuple[str, str], str],
+    people: dict[tuple[str, str], Principal],
+) -> None:
+    """Tenants `acme` and `globex`, each with training sharing on, the shipped notice, and
+    a member, an admin and an ML exporter (`acme` has a second member, `member2`)."""
+    for tenant in TENANTS:
+        for role in ROLES:
+            add_person(service, tokens, people, tenant, role.value, role,
+                       name=f"{tenant}-{role.value}")  # fmt: skip
+        admin = people[tenant, "admin"]
+        service.set_switches(admin, training_sharing_enabled=True)
+        service.publish_notice(admin, replace(load_notice_file(None)))
+    add_person(service, tokens, people, "acme", "member2", Role.MEMBER, name="acme-member2")
 
 
 @contextmanager
 def running_api(settings: Settings) -> Iterator[Api]:
-    """The app with its lifespan (job runner) running; tenants `acme` and `globex` each
-    have training sharing on, the shipped notice, and a member, an admin and an ML exporter
-    (`acme` has a second member, `member2`)."""
+    """The app with its lifespan (job runner) running, `seed`ed."""
     runtime = Runtime.build(settings)
     api = Api(client=TestClient(create_app(runtime=runtime)), runtime=runtime)
-    for tenant in TENANTS:
-        for role in ROLES:
-            api.add_person(tenant, role.value, role, name=f"{tenant}-{role.value}")
-        admin = api.people[tenant, "admin"]
-        runtime.service.set_switches(admin, training_sharing_enabled=True)
-        runtime.service.publish_notice(admin, replace(load_notice_file(None)))
-    api.add_person("acme", "member2", Role.MEMBER, name="acme-member2")
+    seed(runtime.service, api.tokens, api.people)
     with api.client:
         yield api
 
