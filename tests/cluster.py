@@ -69,6 +69,7 @@ class RedisServer:
 class Worker:
     process: subprocess.Popen[bytes]
     log: Path
+    metrics_url: str
 
     @property
     def pid(self) -> int:
@@ -99,17 +100,20 @@ class Cluster:
     workers: list[Worker] = field(default_factory=list)
 
     def start_worker(self, *args: str) -> Worker:
-        """A worker process, returned once Celery says it is ready."""
+        """A worker process serving its /metrics on a free port, returned once Celery says
+        it is ready."""
         number = len(self.workers)
         data_dir = self.root / f"worker-{number}"
         data_dir.mkdir(parents=True, exist_ok=True)
         log = self.root / f"worker-{number}.log"
+        port = free_port()
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [MINUTEKEEPER, "--data-dir", str(data_dir), "worker", *args],
+                [MINUTEKEEPER, "--data-dir", str(data_dir), "worker", "--metrics-port",
+                 str(port), *args],
                 stdout=out, stderr=subprocess.STDOUT, env=self.env,
             )  # fmt: skip
-        worker = Worker(process, log)
+        worker = Worker(process, log, f"http://127.0.0.1:{port}/metrics")
         self.workers.append(worker)
         deadline = time.monotonic() + 120
         while " ready." not in worker.logs():

@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -47,6 +47,17 @@ class Telemetry:
             "Time a job ran.",
             ["kind", "status"],
             buckets=_JOB_BUCKETS,
+            registry=self.registry,
+        )
+        self.jobs_waiting = Gauge(
+            "minutekeeper_jobs_waiting",
+            "Jobs not finished yet in the shared database, by status (queued, running).",
+            ["status"],
+            registry=self.registry,
+        )
+        self.oldest_queued = Gauge(
+            "minutekeeper_job_oldest_queued_seconds",
+            "How long the oldest queued job has waited for a worker.",
             registry=self.registry,
         )
         self.jobs_requeued = Counter(

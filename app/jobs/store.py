@@ -25,6 +25,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    func,
     insert,
     or_,
     select,
@@ -338,6 +339,33 @@ def requeue_stale(
             .returning(table.c.id)
         ).all()
     return [row.id for row in [*taken_back, *forgotten]]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Jobs not finished yet, across every server and worker of the database."""
+
+    queued: int
+    running: int
+    oldest_queued_s: float  # how long the oldest queued job has waited; 0 when none
+
+
+def backlog(engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> Backlog:
+    table = table_of(JobRecord)
+    waiting = [JobStatus.QUEUED.value, JobStatus.RUNNING.value]
+    with read_transaction(engine) as conn:
+        rows = conn.execute(
+            select(table.c.status, func.count(), func.min(table.c.created_at))
+            .where(table.c.status.in_(waiting))
+            .group_by(table.c.status)
+        ).all()
+    found = {row[0]: (int(row[1]), row[2]) for row in rows}
+    queued, oldest = found.get(JobStatus.QUEUED.value, (0, None))
+    return Backlog(
+        queued=queued,
+        running=found.get(JobStatus.RUNNING.value, (0, None))[0],
+        oldest_queued_s=(clock() - oldest).total_seconds() if oldest else 0.0,
+    )
 
 
 def recover(engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> list[str]:

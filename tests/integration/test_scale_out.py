@@ -118,6 +118,14 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, _pg_checked: None) -> I
         engine.dispose()
 
 
+def metric(url: str, name: str) -> float:
+    """One sample of a Prometheus text exposition (0 when it is not there yet)."""
+    for line in httpx.get(url, timeout=30).text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
 def worker_pid(row: Any) -> int:
     return int(row.worker.split(":")[1])
 
@@ -134,8 +142,16 @@ def test_fifty_parallel_uploads_through_both_servers_each_end_with_one_summary(
     assert len(meetings) == UPLOADS and all(m.summary["overview"] for m in meetings)
     rows = deployment.rows(job_ids)
     assert {row.attempts for row in rows} == {1}  # nothing ran twice
-    live = {w.pid for w in deployment.cluster.live_workers()}
-    assert {worker_pid(row) for row in rows} == live  # both workers took jobs
+    workers = deployment.cluster.live_workers()
+    assert {worker_pid(row) for row in rows} == {w.pid for w in workers}  # both took jobs
+    # What an operator watches: each worker's finished jobs, the servers' shared backlog.
+    ran = [metric(w.metrics_url, 'minutekeeper_jobs_total{kind="meeting",status="succeeded"}')
+           for w in workers]  # fmt: skip
+    assert sum(ran) == UPLOADS and all(ran)
+    for server in deployment.cluster.servers:
+        url = f"{server.url}/metrics"
+        assert metric(url, 'minutekeeper_jobs_waiting{status="queued"}') == 0
+        assert metric(url, 'minutekeeper_jobs_waiting{status="running"}') == 0
 
 
 def test_consent_written_through_both_servers_keeps_the_chains_linear(

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from app.api.deps import RuntimeDep
 from app.api.schemas import Health
 from app.core.db import read_transaction
+from app.jobs.store import backlog
 
 router = APIRouter(tags=["service"])
 
@@ -34,7 +35,12 @@ def _version() -> str:
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 def metrics(runtime: RuntimeDep) -> Response:
-    """Request counts and latencies per route, job durations, model load times, tokens."""
+    """Request counts and latencies per route, job durations, model load times, tokens, and
+    the jobs still waiting in the shared database (the same on every server)."""
+    waiting = backlog(runtime.engine)
+    runtime.telemetry.jobs_waiting.labels("queued").set(waiting.queued)
+    runtime.telemetry.jobs_waiting.labels("running").set(waiting.running)
+    runtime.telemetry.oldest_queued.set(waiting.oldest_queued_s)
     return Response(
         runtime.telemetry.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8"
     )

@@ -137,7 +137,7 @@ async def upload(
     except BaseException:
         delete_media(runtime.settings.resolved_media_dir(), meeting_id)
         raise
-    runtime.jobs.submit(job.id)
+    await anyio.to_thread.run_sync(runtime.jobs.submit, job.id)  # may talk to a broker
     return MeetingAccepted(meeting_id=meeting_id, job=job_public(job))
 
 
