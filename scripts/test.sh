@@ -10,6 +10,12 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
     >/dev/null || echo "warning: could not install chromium; the browser test will skip" >&2
 fi
+# The scale-out test starts its own Redis server from Debian's redis-server; install it the
+# same way when missing, else that test skips and says why.
+if ! command -v redis-server >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) \
+    >/dev/null || echo "warning: could not install redis-server; the scale-out test will skip" >&2
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
