@@ -271,6 +271,27 @@ class ExportedExampleRecord(Base):
     candidate_id: Mapped[str] = mapped_column(ForeignKey("training_candidates.id"))
 
 
+class ModelLineageRecord(Base):
+    """Which export trained a model (`consent.lineage`): insert-only, and audited."""
+
+    __tablename__ = "model_lineage"
+    __table_args__ = (Index("ix_model_lineage_export", "export_id"),)
+
+    model_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    export_id: Mapped[str] = mapped_column(ForeignKey("dataset_exports.id"))
+    export_version: Mapped[int] = mapped_column(Integer)
+    manifest_sha256: Mapped[str] = mapped_column(HASH)
+    ledger_seq: Mapped[int] = mapped_column(BigInteger)
+    base_model: Mapped[str] = mapped_column(String(1000))
+    base_model_id: Mapped[str | None] = mapped_column(String(80))
+    trained_by: Mapped[str] = mapped_column(String(200))
+    trained_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    examples: Mapped[int] = mapped_column(Integer)
+    heldout: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class TombstoneRecord(Base):
     """A record of a published export that may no longer be used, and why."""
 
@@ -321,4 +342,5 @@ IMMUTABLE_TABLES: tuple[str, ...] = (
     NoticeServedRecord.__tablename__,
     TenantSwitchChangeRecord.__tablename__,
     GateDecisionRecord.__tablename__,
+    ModelLineageRecord.__tablename__,
 )

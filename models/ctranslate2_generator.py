@@ -72,7 +72,7 @@ def convert(source: Path, *, cache_dir: Path, quantization: str = "int8") -> Pat
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         converter = TransformersConverter(str(source), low_cpu_mem_usage=True)
-        with _quiet_transformers():
+        with quiet_transformers():
             converter.convert(str(staging), quantization=quantization, force=True)
         for item in source.iterdir():
             if item.is_file() and _travels(item.name):
@@ -87,7 +87,7 @@ def convert(source: Path, *, cache_dir: Path, quantization: str = "int8") -> Pat
 
 
 @contextmanager
-def _quiet_transformers() -> Iterator[None]:
+def quiet_transformers() -> Iterator[None]:
     """No progress bars or deprecation chatter from transformers on the user's terminal
     while a model is converted (it happens once, on first use)."""
     from transformers.utils import logging as hf_logging

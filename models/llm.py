@@ -5,8 +5,9 @@ one, otherwise as a plain "System: …\\nUser: …\\nAssistant:" prompt) or as a
 is continued as it is. Results cross the package boundary as the frozen `Generation`;
 tensors and CTranslate2 objects never leave `models/`.
 
-A model is named by the embedded default (`gemma3-270m`) or by a local folder holding a
-Hugging Face causal LM (config.json, weights, tokenizer) or a CTranslate2 conversion of one.
+A model is named by the embedded default (`gemma3-270m`), by the id of a model fine-tuned
+here (`models.trained`), or by a local folder holding a Hugging Face causal LM
+(config.json, weights, tokenizer) or a CTranslate2 conversion of one.
 """
 
 from __future__ import annotations
@@ -167,12 +168,18 @@ def resolve_model_path(name: str, *, cache_dir: Path) -> Path:
         from models.gemma_embedded import prepare_gemma
 
         return prepare_gemma(cache_dir)
+    from models.trained import find_trained  # it imports this module
+
+    trained = find_trained(cache_dir, name)
+    if trained is not None:
+        return trained
     folder = local_model_folder(name, role="LLM")
     if folder is not None:
         return folder
     raise UnknownModel(
-        f"unknown LLM {name!r}; valid: {EMBEDDED_LLM} (embedded), or a local model folder "
-        "(Hugging Face causal LM or its CTranslate2 conversion); hub names need a network"
+        f"unknown LLM {name!r}; valid: {EMBEDDED_LLM} (embedded), a fine-tuned model's id "
+        "(`minutekeeper models list`), or a local model folder (Hugging Face causal LM or "
+        "its CTranslate2 conversion); hub names need a network"
     )
 
 

@@ -14,6 +14,7 @@ from models.errors import UnknownModel
 from models.gemma_embedded import GEMMA_GGUF
 from models.gemma_embedded import is_prepared as gemma_prepared
 from models.llm import EMBEDDED_LLM, TextGenerator
+from models.trained import list_trained
 
 
 def build_transcriber(settings: Settings, *, model: str | None = None) -> Transcriber:
@@ -132,4 +133,13 @@ def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
         ("diarization", "resemblyzer", "bundled", "voice encoder ships its weights"),
         ("embeddings", EMBEDDED_EMBEDDER, "bundled", "all-MiniLM-L6-v2, MIT, offline"),
         ("llm", EMBEDDED_LLM, llm_state, "embedded Gemma 3 270M GGUF, Gemma terms, offline"),
+        *(
+            (
+                "llm",
+                str(m["model_id"]),
+                "trained",
+                f"fine-tuned from {m['base_model']} on export v{m['export_version']}",
+            )
+            for m in list_trained(cache)
+        ),
     ]

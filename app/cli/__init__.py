@@ -45,6 +45,8 @@ app.command("compose")(compose_cmds.compose)
 app.command("feedback")(compose_cmds.feedback)
 app.command("purge")(training_cmds.purge)
 app.command("erase")(training_cmds.erase)
+app.command("train")(training_cmds.train)
+transcribe_cmds.models_app.command("lineage")(training_cmds.lineage)
 
 
 @app.callback()

@@ -1,0 +1,85 @@
+"""Fine-tuned models, registered by id in the model cache so `--llm ID` selects them.
+
+`<model cache>/trained/<id>/` holds the Hugging Face checkpoint `models.finetune` saved and
+`minutekeeper-model.json`: the base model, the export it was trained on, the held-out
+record ids and the losses. A model is published with an atomic rename, so a half-saved one
+is never found; its CTranslate2 conversion goes where every conversion goes
+(`<model cache>/ct2/`). Which export trained which model is also recorded in the database
+(`consent.lineage`); this folder is what the backends load.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+from models.errors import ModelError
+
+TRAINED = "trained"
+METADATA = "minutekeeper-model.json"
+_MARKER = ".registered"
+_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
+
+
+def check_model_id(model_id: str) -> str:
+    if not _ID.fullmatch(model_id):
+        raise ModelError(
+            f"model id {model_id!r} must be 1-80 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return model_id
+
+
+def trained_path(cache_dir: Path, model_id: str) -> Path:
+    return cache_dir / TRAINED / model_id
+
+
+def find_trained(cache_dir: Path, model_id: str) -> Path | None:
+    """The registered model's folder, or None when no model has that id."""
+    if not _ID.fullmatch(model_id):
+        return None
+    folder = trained_path(cache_dir, model_id)
+    return folder if (folder / _MARKER).is_file() else None
+
+
+def publish_trained(
+    staging: Path, cache_dir: Path, model_id: str, metadata: dict[str, Any]
+) -> Path:
+    """Register the model saved in `staging` under `model_id`; refuses an id in use."""
+    from models.llm import publish_folder
+
+    target = trained_path(cache_dir, check_model_id(model_id))
+    if find_trained(cache_dir, model_id) is not None:
+        raise ModelError(f"a model {model_id!r} is already registered; choose another --name")
+    (staging / METADATA).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    publish_folder(staging, target, marker=_MARKER)
+    return target
+
+
+def unregister(cache_dir: Path, model_id: str) -> None:
+    """Remove a registered model (the marker first, so no reader finds it half-removed)."""
+    folder = trained_path(cache_dir, check_model_id(model_id))
+    (folder / _MARKER).unlink(missing_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def trained_metadata(cache_dir: Path, model_id: str) -> dict[str, Any]:
+    folder = find_trained(cache_dir, model_id)
+    if folder is None:
+        raise ModelError(f"no fine-tuned model {model_id!r}; `minutekeeper models list` shows them")
+    data = json.loads((folder / METADATA).read_text())
+    return data if isinstance(data, dict) else {}
+
+
+def list_trained(cache_dir: Path) -> list[dict[str, Any]]:
+    """Every registered model's metadata, oldest first."""
+    root = cache_dir / TRAINED
+    found = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if (folder / _MARKER).is_file():
+            found.append(trained_metadata(cache_dir, folder.name))
+    return sorted(found, key=lambda m: str(m.get("trained_at", "")))

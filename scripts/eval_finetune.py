@@ -1,0 +1,306 @@
+"""Before and after fine-tuning, side by side, on the held-out part of the training export.
+
+    .venv/bin/python scripts/eval_finetune.py MODEL_ID [--limit N] [--backend ctranslate2]
+    .venv/bin/python scripts/eval_finetune.py --demo [--examples 120] [--max-steps 30]
+
+MODEL_ID is a model `minutekeeper train` registered (MINUTEKEEPER_* settings pick the
+install, as for the CLI). Its held-out records (their ids are in the model's metadata) are
+read again from the export, which must still be usable: a revoked export is not evaluated
+on. For each held-out example the prompt is its system and user messages and the reference
+is the assistant message; the base model and the fine-tuned one each answer it (greedy,
+same backend), and the metrics of the summary and compose evaluations are printed for both:
+
+- summary tasks (meeting_summary, meeting_answer): ROUGE-1/2/Lsum F1 x100 against the
+  reference, as scripts/eval_summary.py scores;
+- chat_draft: ROUGE-L, the cosine (project embedder) to the text actually sent, as
+  scripts/eval_compose.py scores replies, prompt leakage (a role-label line, or a 6-word run
+  copied from the system text or the ask) and empty answers;
+- for all: mean words, and the loss per assistant token on the held-out set before and
+  after training (from the training run).
+
+--demo needs ../shared/data: in a throwaway install it makes an export the way the product
+would, from real IRC threads (scripts/eval_compose.py's reply targets): each thread's people
+are members who consented, the reply actually sent is the example (CHAT_FINAL, through the
+real capture path: consent gate and Presidio redaction); then it trains the embedded Gemma 3
+270M on it (features.finetune, as `minutekeeper train` does) and evaluates it as above.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.core.db import create_db_engine, migrate
+from app.core.settings import Settings
+from consent.capture import Offer, capture
+from consent.domain import ArtifactKind, ConsentState, DataClass, Principal, Role, SubjectKind
+from consent.export import create_export
+from consent.lineage import TrainingExample
+from consent.notices import load_notice_file
+from consent.redaction import Person, Redactor
+from consent.service import ConsentService
+from features.finetune import TrainRequest, heldout_examples, train_on_export
+from models.embeddings import Embedder
+from models.finetune import TrainingConfig
+from models.gemma_embedded import checkpoint_path, prepare_gemma
+from models.llm import ChatMessage, TextGenerator
+from models.registry import build_embedder, build_generator
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SUMMARY_TASKS = ("meeting_summary", "meeting_answer")
+RUN = 6  # words in a row copied from the prompt's own text count as leakage
+_LABEL = re.compile(r"^\W*(?:system|user|assistant|instruction|thread|draft)\s*:", re.I | re.M)
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def grams(text: str) -> set[tuple[str, ...]]:
+    tokens = words(text)
+    return {tuple(tokens[i : i + RUN]) for i in range(len(tokens) - RUN + 1)}
+
+
+def leaks(answer: str, example: TrainingExample) -> bool:
+    """A role-label line, or a run of words copied from the system text or the ask (the
+    last line of the user message); the thread's own words may be quoted."""
+    scaffold = [m["content"] for m in example.messages if m["role"] == "system"]
+    users = [m["content"] for m in example.messages if m["role"] == "user"]
+    scaffold += [users[-1].rsplit("\n", 1)[-1]] if users else []
+    return bool(_LABEL.search(answer)) or bool(grams(answer) & set().union(*map(grams, scaffold)))
+
+
+class Scores:
+    def __init__(self, embedder: Embedder) -> None:
+        from rouge_score import rouge_scorer
+
+        self._rouge = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeLsum"], use_stemmer=True)
+        self._embedder = embedder
+
+    def score(self, example: TrainingExample, answer: str) -> dict[str, float]:
+        reference = example.messages[-1]["content"]
+        rouge = self._rouge.score(reference, answer)
+        row = {"words": float(len(answer.split())), "empty": float(not answer.strip())}
+        if example.task in SUMMARY_TASKS:
+            row |= {f"ROUGE-{k}": 100 * rouge[f"rouge{k.lower()}"].fmeasure
+                    for k in ("1", "2", "Lsum")}  # fmt: skip
+        else:
+            a, b = self._embedder.embed([answer or " ", reference])
+            row |= {"ROUGE-L": 100 * rouge["rougeLsum"].fmeasure,
+                    "cosine to sent text": float(np.dot(a, b)),
+                    "prompt leakage": float(leaks(answer, example))}  # fmt: skip
+        return row
+
+
+def answer(generator: TextGenerator, example: TrainingExample, max_new_tokens: int) -> str:
+    prompt = [ChatMessage(m["role"], m["content"]) for m in example.messages[:-1]]
+    room = generator.context_length - max_new_tokens
+    if generator.count_tokens("\n".join(m.content for m in prompt)) > room:
+        return ""  # the model cannot see it whole; counts as an empty answer
+    return generator.generate(prompt, max_new_tokens=max_new_tokens).text.strip()
+
+
+def evaluate(
+    settings: Settings,
+    metadata: dict[str, Any],
+    examples: Sequence[TrainingExample],
+    *,
+    backend: str | None,
+    max_new_tokens: int,
+    show: int,
+) -> None:
+    embedder = build_embedder(settings)
+    scores = Scores(embedder)
+    columns: dict[str, list[dict[str, float]]] = {}
+    tasks = [e.task for e in examples]
+    for label, name in (("base", metadata["base_model"]), ("fine-tuned", metadata["model_id"])):
+        began = time.perf_counter()
+        generator = build_generator(settings, model=name, backend=backend)
+        answers = [answer(generator, e, max_new_tokens) for e in examples]
+        columns[label] = [scores.score(e, a) for e, a in zip(examples, answers, strict=True)]
+        spent = time.perf_counter() - began
+        print(f"{label} ({name}): {len(examples)} answers in {spent:.0f} s", flush=True)
+        for example, text in list(zip(examples, answers, strict=True))[:show]:
+            print(f"  [{example.task}] REFERENCE: {example.messages[-1]['content'][:200]!r}")
+            print(f"  {label.upper()}: {text[:200]!r}")
+    result = metadata.get("result", {})
+    reference = np.mean([len(e.messages[-1]["content"].split()) for e in examples])
+    print(f"\nheld-out examples: {len(examples)} ({', '.join(sorted(set(tasks)))}), "
+          f"{reference:.1f} words per reference answer")  # fmt: skip
+    print(f"model "
+          f"{metadata['model_id']} from {metadata['base_model']} on export "
+          f"v{metadata['export_version']}, {result.get('steps')} steps")  # fmt: skip
+    print(f"{'metric':<34}{'base':>12}{'fine-tuned':>12}{'change':>10}")
+    loss = (result.get("heldout_loss_before"), result.get("heldout_loss_after"))
+    if None not in loss:
+        print(f"{'loss per assistant token (nats)':<34}{loss[0]:>12.3f}{loss[1]:>12.3f}"
+              f"{loss[1] - loss[0]:>+10.3f}")  # fmt: skip
+    for task in sorted(set(tasks)):
+        rows = [i for i, t in enumerate(tasks) if t == task]
+        keys = [k for k in columns["base"][rows[0]] if k != "empty"] + ["empty"]
+        print(f"  {task} ({len(rows)})")
+        for key in keys:
+            before = float(np.mean([columns["base"][i][key] for i in rows]))
+            after = float(np.mean([columns["fine-tuned"][i][key] for i in rows]))
+            share = key in ("empty", "prompt leakage")
+            print(f"    {key:<30}{shown(key, before):>12}{shown(key, after):>12}"
+                  f"{(after - before) * (100 if share else 1):>+10.2f}")  # fmt: skip
+
+
+def shown(key: str, value: float) -> str:
+    if key in ("empty", "prompt leakage"):
+        return f"{value:.0%}"
+    return f"{value:.3f}" if key.startswith("cosine") else f"{value:.1f}"
+
+
+def demo(args: argparse.Namespace) -> int:
+    from eval_compose import pick_threads
+
+    logs = sorted((args.data / "chat_irc" / "logs").glob("*.raw.txt"))
+    if not logs:
+        print(f"no IRC logs in {args.data / 'chat_irc' / 'logs'} (see ../shared/data)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    began = time.perf_counter()
+    home = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mk-finetune-"))
+    try:
+        cache = home / "models"
+        cache.mkdir(parents=True, exist_ok=True)
+        shared_cache = Settings().resolved_model_cache_dir()
+        prepare_gemma(shared_cache)  # once per machine; the demo's cache links to it
+        if not checkpoint_path(cache).exists():
+            checkpoint_path(cache).symlink_to(checkpoint_path(shared_cache))
+        settings = Settings(data_dir=home / "data", model_cache_dir=cache,
+                            llm_threads=args.cpu_threads)  # fmt: skip
+        engine = create_db_engine(settings)
+        migrate(engine)
+        service = ConsentService.from_settings(engine, settings)
+        admin = service.local_principal(tenant_name=settings.local_tenant, user_name="admin",
+                                        role=Role.ADMIN)  # fmt: skip
+        service.set_switches(admin, training_sharing_enabled=True)
+        service.publish_notice(admin, load_notice_file(None))
+        notice = service.current_notice(admin.tenant_id)
+        redactor = Redactor(cache)
+        people: dict[str, str] = {}
+
+        def person(nick: str) -> str:
+            if nick not in people:
+                subject = service.add_subject(admin.tenant_id, kind=SubjectKind.MEMBER,
+                                              display_name=nick)  # fmt: skip
+                member = Principal(admin.tenant_id, subject.id, Role.MEMBER)
+                service.serve_notice(member, notice.id, surface="web")
+                service.record(member, ConsentState.GIVEN, notice_version_id=notice.id)
+                people[nick] = subject.id
+            return people[nick]
+
+        kept = 0
+        for case in pick_threads(logs, args.examples, args.seed):
+            user = case.target.author
+            thread = "\n".join(f"{m.author}: {m.text}" for m in case.thread)
+            ask = f"Write {user}'s reply in a neutral tone (short)."
+            ask += f" Instruction: {case.instruction}" if case.instruction else ""
+            authors = {m.author: person(m.author) for m in case.thread} | {user: person(user)}
+            offer = Offer(
+                kind=ArtifactKind.CHAT_FINAL, data_class=DataClass.CUSTOMER_CONTENT,
+                task="chat_draft", input={"thread": thread, "ask": ask},
+                output={"text": case.target.text},
+                contributors=tuple(dict.fromkeys([authors[user], *authors.values()])),
+                messages=(
+                    {"role": "system", "content": f"You write chat messages for {user}."},
+                    {"role": "user", "content": f"{thread}\n{ask}"},
+                    {"role": "assistant", "content": case.target.text},
+                ),
+                author=authors[user], roster={s: Person(n) for n, s in authors.items()},
+                model_id="irc", prompt_version="demo",
+            )  # fmt: skip
+            kept += capture(service, redactor, admin.tenant_id, offer).candidate_id is not None
+        info = create_export(engine, service.writer, admin.tenant_id, requested_by="demo",
+                             exports_dir=settings.resolved_export_dir())  # fmt: skip
+        spent = time.perf_counter() - began
+        print(f"export v{info.version}: {kept} examples kept of {args.examples} threads, "
+              f"{len(people)} people ({spent:.0f} s)", flush=True)  # fmt: skip
+        exporter = service.local_principal(tenant_name=settings.local_tenant, user_name="ml",
+                                           role=Role.ML_EXPORTER)  # fmt: skip
+        config = TrainingConfig(max_steps=args.max_steps, learning_rate=args.learning_rate,
+                                batch_size=args.batch_size, max_length=args.max_length,
+                                lora=args.lora, threads=args.cpu_threads)  # fmt: skip
+
+        def step(done: int, steps: int, loss: float) -> None:
+            print(f"  step {done}/{steps} loss {loss:.3f} ({time.perf_counter() - began:.0f} s)",
+                  flush=True)  # fmt: skip
+
+        report = train_on_export(service, settings, exporter,
+                                 TrainRequest(str(info.version), heldout_share=args.heldout,
+                                              model_id="demo-ft", config=config),
+                                 on_step=step)  # fmt: skip
+        result = report.result
+        print(f"trained {report.model_id}: {result.examples} examples ({result.too_long} too "
+              f"long), {result.steps} steps on {result.device} in {result.seconds:.0f} s; "
+              f"training loss {result.train_loss_before:.3f} -> "
+              f"{result.train_loss_after:.3f}", flush=True)  # fmt: skip
+        metadata, examples = heldout_examples(settings, service, exporter, report.model_id)
+        evaluate(settings, metadata, examples[: args.limit], backend=args.backend,
+                 max_new_tokens=args.max_new_tokens, show=args.show)  # fmt: skip
+        print(f"\nwall time {time.perf_counter() - began:.0f} s")
+        return 0
+    finally:
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("model", nargs="?", help="a fine-tuned model's id")
+    parser.add_argument("--demo", action="store_true", help="export, train and evaluate on IRC")
+    parser.add_argument("--limit", type=int, default=None, help="held-out examples to use")
+    parser.add_argument("--backend", default=None, help="LLM backend (default: settings)")
+    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--show", type=int, default=2, help="answers printed per model")
+    demo_args = parser.add_argument_group("--demo")
+    demo_args.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
+    demo_args.add_argument("--examples", type=int, default=120, help="IRC threads to export")
+    demo_args.add_argument("--seed", type=int, default=0, help="which threads are drawn")
+    demo_args.add_argument("--heldout", type=float, default=0.2)
+    demo_args.add_argument("--max-steps", type=int, default=30)
+    demo_args.add_argument("--learning-rate", type=float, default=5e-5)
+    demo_args.add_argument("--batch-size", type=int, default=4)
+    demo_args.add_argument("--max-length", type=int, default=512)
+    demo_args.add_argument("--lora", action="store_true")
+    demo_args.add_argument("--cpu-threads", type=int, default=0)
+    demo_args.add_argument("--keep", default=None, help="keep the install in this folder")
+    args = parser.parse_args()
+    if args.demo:
+        return demo(args)
+    if not args.model:
+        parser.error("give a fine-tuned model's id, or --demo")
+    settings = Settings()
+    engine = create_db_engine(settings)
+    migrate(engine)
+    service = ConsentService.from_settings(engine, settings)
+    exporter = service.local_principal(
+        tenant_name=settings.local_tenant, user_name=settings.local_user, role=Role.ML_EXPORTER
+    )
+    metadata, examples = heldout_examples(settings, service, exporter, args.model)
+    if not examples:
+        print(f"model {args.model} has no held-out examples (trained with --heldout 0)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    evaluate(settings, metadata, examples[: args.limit], backend=args.backend,
+             max_new_tokens=args.max_new_tokens, show=args.show)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
