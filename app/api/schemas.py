@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from consent.domain import ArtifactKind
 
@@ -123,9 +123,12 @@ class TenantPublic(SwitchesPublic):
 
 
 class TenantUpdate(Strict):
-    ai_features_enabled: bool | None = None
-    training_sharing_enabled: bool | None = None
-    vendor_sharing_enabled: bool | None = None
+    """Switches take JSON true/false only (`StrictBool`, as in every request): pydantic's lax
+    bool would also take 0, 0.0 or "off", which the published schema calls invalid."""
+
+    ai_features_enabled: StrictBool | None = None
+    training_sharing_enabled: StrictBool | None = None
+    vendor_sharing_enabled: StrictBool | None = None
 
 
 class NoticeCreate(Strict):
@@ -140,7 +143,7 @@ class NoticeCreate(Strict):
     )
     retention_days: int = Field(default=365, ge=1, le=3650)
     language: str = Field(default="en", max_length=16)
-    material_change: bool = False
+    material_change: StrictBool = False
 
 
 class NoticePublished(BaseModel):
