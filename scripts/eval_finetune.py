@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core.db import create_db_engine, migrate
+from app.core.errors import AppError
 from app.core.settings import Settings
 from consent.capture import Offer, capture
 from consent.domain import ArtifactKind, ConsentState, DataClass, Principal, Role, SubjectKind
@@ -292,7 +293,11 @@ def main() -> int:
     exporter = service.local_principal(
         tenant_name=settings.local_tenant, user_name=settings.local_user, role=Role.ML_EXPORTER
     )
-    metadata, examples = heldout_examples(settings, service, exporter, args.model)
+    try:
+        metadata, examples = heldout_examples(settings, service, exporter, args.model)
+    except AppError as error:  # a revoked or altered export, an unknown model
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
     if not examples:
         print(f"model {args.model} has no held-out examples (trained with --heldout 0)",
               file=sys.stderr)  # fmt: skip

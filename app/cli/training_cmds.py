@@ -274,10 +274,11 @@ def lineage(
                  is not None} for h in hits]  # fmt: skip
         typer.echo(json.dumps({"subject_id": person.id, "models": rows}, indent=2))
         return
+    who = f"{person.display_name} ({person.id})" if person.display_name else person.id
     if not hits:
-        typer.echo(f"no model was trained on an export holding {person.id}'s words")
+        typer.echo(f"no model was trained on an export holding the words of {who}")
         return
-    typer.echo(f"{len(hits)} model(s) were trained on exports holding {person.id}'s words:")
+    typer.echo(f"{len(hits)} model(s) were trained on exports holding the words of {who}:")
     for hit in hits:
         model = hit.lineage
         seen = f"{hit.records} record(s) of export v{hit.export_version} ({hit.export_status}"

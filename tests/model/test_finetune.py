@@ -29,7 +29,7 @@ from consent.redaction import Redactor
 from consent.service import ConsentService
 from consent.store import ModelLineageRecord
 from features.finetune import TrainRequest, split_heldout, train_on_export
-from models.finetune import IGNORE, TrainingConfig, encode_chat, mean_loss
+from models.finetune import IGNORE, TrainingConfig, encode_chat, finetune, mean_loss
 from models.llm import end_token_ids
 from models.registry import build_generator
 from models.trained import find_trained, list_trained
@@ -148,7 +148,10 @@ def test_train_lowers_the_loss_registers_the_model_and_lists_its_lineage(
     alice = mk(install.data_dir, "models", "lineage", "Alice").stdout
     assert "tiny-ft" in alice and "6 record(s) of export v1 (active)" in alice
     nobody = mk(install.data_dir, "models", "lineage", "Dave")
-    assert nobody.returncode == 0 and "no model was trained" in nobody.stdout
+    assert (
+        nobody.returncode == 0
+        and "no model was trained on an export holding the words of Dave" in nobody.stdout
+    )
     assert mk(install.data_dir, "audit", "verify").returncode == 0
 
     again = mk(install.data_dir, "train", "v1", "--base", str(install.base), "--name", "tiny-ft")
@@ -244,6 +247,26 @@ def test_heldout_split_is_stable_and_never_takes_everything(install: Install) ->
     assert len(held) == 1 and len(train) == 5
     assert split_heldout(list(reversed(examples)), 0.2)[1] == held
     assert split_heldout(examples[:1], 0.5) == (examples[:1], [])
+
+
+def test_lora_adapters_are_trained_and_merged_into_a_plain_checkpoint(tmp_path: Path) -> None:
+    import json as json_
+
+    base = tiny_llama(tmp_path / "tiny", chat_template=None, context=128)
+    answers = [" ".join(said.split()[:3]) for said in SAID]
+    chats = [[{"role": "user", "content": said}, {"role": "assistant", "content": answer}]
+             for said, answer in zip(SAID, answers, strict=True)]  # fmt: skip
+    config = TrainingConfig(max_steps=10, learning_rate=0.05, batch_size=3, lora=True,
+                            lora_rank=4, lora_alpha=8)  # fmt: skip
+    result = finetune(base, chats[:5], chats[5:], tmp_path / "out", config,
+                      plain_prompt_format=True)  # fmt: skip
+    assert result.steps == 10 and result.train_loss_after < result.train_loss_before * 0.8
+    saved = json_.loads((tmp_path / "out" / "config.json").read_text())
+    assert saved["model_type"] == "llama" and not list((tmp_path / "out").glob("adapter_*"))
+    from transformers import AutoModelForCausalLM
+
+    merged = AutoModelForCausalLM.from_pretrained(str(tmp_path / "out"))
+    assert not any("lora" in name for name, _ in merged.named_parameters())
 
 
 # --- which tokens carry the loss ----------------------------------------------------
