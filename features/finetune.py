@@ -93,13 +93,14 @@ def train_on_export(
     cache = settings.resolved_model_cache_dir()
     if not 0 <= request.heldout_share < 1:
         raise ModelError("--heldout must be at least 0 and below 1")
+    # The export first: a refusal should not wait for the base model to be prepared.
+    dataset = training_set(service.engine, exporter.tenant_id, request.export, now=service.clock())
     base = resolve_model_path(request.base_model, cache_dir=cache)
     if not (base / "config.json").is_file() or (base / "model.bin").is_file():
         raise ModelUnavailable(
             f"{request.base_model!r} is a CTranslate2 conversion; fine-tuning needs the "
             "Hugging Face checkpoint it was converted from"
         )
-    dataset = training_set(service.engine, exporter.tenant_id, request.export, now=service.clock())
     export = dataset.export
     model_id = check_model_id(request.model_id or _default_id(request.base_model, export.version))
     if find_trained(cache, model_id) is not None or lineage_exists(service.engine, model_id):
