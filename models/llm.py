@@ -6,8 +6,9 @@ is continued as it is. Results cross the package boundary as the frozen `Generat
 tensors and CTranslate2 objects never leave `models/`.
 
 A model is named by the embedded default (`gemma3-270m`), by the id of a model fine-tuned
-here (`models.trained`), or by a local folder holding a Hugging Face causal LM
-(config.json, weights, tokenizer) or a CTranslate2 conversion of one.
+here (`models.trained`), by a local folder holding a Hugging Face causal LM (config.json,
+weights, tokenizer) or a CTranslate2 conversion of one, or by a Hugging Face hub id
+("org/name"), downloaded once into the model cache when a network is there.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from models.errors import ModelError, ModelUnavailable, UnknownModel
-from models.paths import local_model_folder
+from models.paths import hub_model_folder, is_hub_id, local_model_folder
 
 EMBEDDED_LLM = "gemma3-270m"
 DEFAULT_CONTEXT = 2048
@@ -163,7 +164,8 @@ def context_length_of(folder: Path, tokenizer: Any = None) -> int:
 
 
 def resolve_model_path(name: str, *, cache_dir: Path) -> Path:
-    """A local model folder: the embedded default prepared into the cache, or a path."""
+    """A local model folder: the embedded default prepared into the cache, a fine-tuned
+    model, a path, or a hub repository's copy in the cache."""
     if name == EMBEDDED_LLM:
         from models.gemma_embedded import prepare_gemma
 
@@ -173,13 +175,16 @@ def resolve_model_path(name: str, *, cache_dir: Path) -> Path:
     trained = find_trained(cache_dir, name)
     if trained is not None:
         return trained
+    if is_hub_id(name):
+        return hub_model_folder(name, role="LLM", cache_dir=cache_dir)
     folder = local_model_folder(name, role="LLM")
     if folder is not None:
         return folder
     raise UnknownModel(
         f"unknown LLM {name!r}; valid: {EMBEDDED_LLM} (embedded), a fine-tuned model's id "
-        "(`minutekeeper models list`), or a local model folder (Hugging Face causal LM or "
-        "its CTranslate2 conversion); hub names need a network"
+        "(`minutekeeper models list`), a local model folder (Hugging Face causal LM or its "
+        "CTranslate2 conversion), or a Hugging Face hub id such as google/gemma-3-270m "
+        "(needs a network the first time)"
     )
 
 

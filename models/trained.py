@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +57,6 @@ def publish_trained(
     target.parent.mkdir(parents=True, exist_ok=True)
     publish_folder(staging, target, marker=_MARKER)
     return target
-
-
-def unregister(cache_dir: Path, model_id: str) -> None:
-    """Remove a registered model (the marker first, so no reader finds it half-removed)."""
-    folder = trained_path(cache_dir, check_model_id(model_id))
-    (folder / _MARKER).unlink(missing_ok=True)
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def trained_metadata(cache_dir: Path, model_id: str) -> dict[str, Any]:

@@ -19,21 +19,31 @@ same backend), and the metrics of the summary and compose evaluations are printe
   after training (from the training run).
 
 --demo needs ../shared/data: in a throwaway install it makes an export the way the product
-would, from real IRC threads (scripts/eval_compose.py's reply targets): each thread's people
-are members who consented, the reply actually sent is the example (CHAT_FINAL, through the
-real capture path: consent gate and Presidio redaction); then it trains the embedded Gemma 3
-270M on it (features.finetune, as `minutekeeper train` does) and evaluates it as above.
+would, through the real capture path (consent gate and Presidio redaction), from one of two
+real sources, whose people are all members who consented:
+
+- `--demo irc` (the default): Ubuntu IRC threads (scripts/eval_compose.py's reply targets);
+  the reply actually sent is the example (CHAT_FINAL);
+- `--demo qmsum`: QMSum's specific queries (../shared/data/qmsum/val); the query's relevant
+  transcript span and the query are the prompt, as `ask` offers an answer (the cited
+  segments, then "Question: …"), and the human-written answer is the example
+  (MEETING_ANSWER). Only spans short enough for --max-length are drawn.
+
+Then it trains the embedded Gemma 3 270M on it (features.finetune, as `minutekeeper train`
+does) and evaluates it as above.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import random
 import re
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +51,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eval_summary import lines as sentence_lines
 
 from app.core.db import create_db_engine, migrate
 from app.core.errors import AppError
@@ -53,6 +65,7 @@ from consent.notices import load_notice_file
 from consent.redaction import Person, Redactor
 from consent.service import ConsentService
 from features.finetune import TrainRequest, heldout_examples, train_on_export
+from features.training import ANSWER_SYSTEM
 from models.embeddings import Embedder
 from models.finetune import TrainingConfig
 from models.gemma_embedded import checkpoint_path, prepare_gemma
@@ -61,6 +74,7 @@ from models.registry import build_embedder, build_generator
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SUMMARY_TASKS = ("meeting_summary", "meeting_answer")
+ROUGE_KEYS = (("1", "rouge1"), ("2", "rouge2"), ("Lsum", "rougeLsum"))  # shown, rouge-score's
 RUN = 6  # words in a row copied from the prompt's own text count as leakage
 _LABEL = re.compile(r"^\W*(?:system|user|assistant|instruction|thread|draft)\s*:", re.I | re.M)
 
@@ -92,12 +106,12 @@ class Scores:
 
     def score(self, example: TrainingExample, answer: str) -> dict[str, float]:
         reference = example.messages[-1]["content"]
-        rouge = self._rouge.score(reference, answer)
         row = {"words": float(len(answer.split())), "empty": float(not answer.strip())}
-        if example.task in SUMMARY_TASKS:
-            row |= {f"ROUGE-{k}": 100 * rouge[f"rouge{k.lower()}"].fmeasure
-                    for k in ("1", "2", "Lsum")}  # fmt: skip
+        if example.task in SUMMARY_TASKS:  # one sentence a line, as eval_summary.py scores
+            rouge = self._rouge.score(sentence_lines(reference), sentence_lines(answer))
+            row |= {f"ROUGE-{name}": 100 * rouge[key].fmeasure for name, key in ROUGE_KEYS}
         else:
+            rouge = self._rouge.score(reference, answer)
             a, b = self._embedder.embed([answer or " ", reference])
             row |= {"ROUGE-L": 100 * rouge["rougeLsum"].fmeasure,
                     "cosine to sent text": float(np.dot(a, b)),
@@ -166,14 +180,84 @@ def shown(key: str, value: float) -> str:
     return f"{value:.3f}" if key.startswith("cosine") else f"{value:.1f}"
 
 
-def demo(args: argparse.Namespace) -> int:
+# Makes (or finds) the consenting member for a key, named as given: (key, name) -> subject id.
+Member = Callable[[str, str], str]
+
+
+def irc_offers(args: argparse.Namespace, person: Member) -> list[Offer]:
+    """Replies actually sent in real IRC threads, as `feedback` offers them (CHAT_FINAL)."""
     from eval_compose import pick_threads
 
     logs = sorted((args.data / "chat_irc" / "logs").glob("*.raw.txt"))
     if not logs:
-        print(f"no IRC logs in {args.data / 'chat_irc' / 'logs'} (see ../shared/data)",
-              file=sys.stderr)  # fmt: skip
-        return 2
+        raise SystemExit(f"no IRC logs in {args.data / 'chat_irc' / 'logs'} (see ../shared/data)")
+    offers = []
+    for case in pick_threads(logs, args.examples, args.seed):
+        user = case.target.author
+        thread = "\n".join(f"{m.author}: {m.text}" for m in case.thread)
+        ask = f"Write {user}'s reply in a neutral tone (short)."
+        ask += f" Instruction: {case.instruction}" if case.instruction else ""
+        authors = {m.author: person(m.author, m.author) for m in case.thread}
+        authors[user] = person(user, user)
+        offers.append(Offer(
+            kind=ArtifactKind.CHAT_FINAL, data_class=DataClass.CUSTOMER_CONTENT,
+            task="chat_draft", input={"thread": thread, "ask": ask},
+            output={"text": case.target.text},
+            contributors=tuple(dict.fromkeys([authors[user], *authors.values()])),
+            messages=(
+                {"role": "system", "content": f"You write chat messages for {user}."},
+                {"role": "user", "content": f"{thread}\n{ask}"},
+                {"role": "assistant", "content": case.target.text},
+            ),
+            author=authors[user], roster={s: Person(n) for n, s in authors.items()},
+            model_id="irc", prompt_version="demo",
+        ))  # fmt: skip
+    return offers
+
+
+def qmsum_offers(args: argparse.Namespace, person: Member) -> list[Offer]:
+    """QMSum's specific queries answered by people, as `ask` offers an answer: the cited
+    transcript lines and the question in, the answer out (MEETING_ANSWER). Each meeting's
+    speakers are its own members; spans too long for --max-length are not drawn."""
+    from qmsum import detokenize
+
+    found = []
+    for path in sorted((args.data / "qmsum" / "val").glob("*.json")):
+        data = json.loads(path.read_text())
+        turns = data["meeting_transcripts"]
+        for query in data["specific_query_list"]:
+            cited = [(turns[i]["speaker"], detokenize(turns[i]["content"]))
+                     for begin, end in query["relevant_text_span"]
+                     for i in range(int(begin), min(int(end) + 1, len(turns)))]  # fmt: skip
+            lines = [(speaker, text) for speaker, text in cited if text]
+            size = sum(len(text.split()) for _, text in lines) + len(query["answer"].split())
+            if lines and size <= args.max_words:
+                found.append((path.stem, query, lines))
+    if not found:
+        raise SystemExit(f"no QMSum queries in {args.data / 'qmsum' / 'val'} (see ../shared/data)")
+    random.Random(args.seed).shuffle(found)
+    offers = []
+    for meeting, query, lines in found[: args.examples]:
+        speakers = {s: person(f"{meeting}/{s}", s) for s, _ in lines}
+        asker = person(f"{meeting}/asker", "Analyst")
+        asked = "\n".join(f"{s}: {text}" for s, text in lines) + f"\nQuestion: {query['query']}"
+        offers.append(Offer(
+            kind=ArtifactKind.MEETING_ANSWER, data_class=DataClass.DERIVED_CONTENT,
+            task="meeting_answer", input={"question": query["query"]},
+            output={"answer": query["answer"]},
+            contributors=tuple(dict.fromkeys([asker, *speakers.values()])),
+            messages=(
+                {"role": "system", "content": ANSWER_SYSTEM},
+                {"role": "user", "content": asked},
+                {"role": "assistant", "content": query["answer"]},
+            ),
+            author=asker, roster={s: Person(n) for n, s in speakers.items()},
+            model_id="qmsum", prompt_version="demo",
+        ))  # fmt: skip
+    return offers
+
+
+def demo(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     home = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="mk-finetune-"))
     try:
@@ -196,41 +280,23 @@ def demo(args: argparse.Namespace) -> int:
         redactor = Redactor(cache)
         people: dict[str, str] = {}
 
-        def person(nick: str) -> str:
-            if nick not in people:
+        def person(key: str, name: str) -> str:
+            if key not in people:
                 subject = service.add_subject(admin.tenant_id, kind=SubjectKind.MEMBER,
-                                              display_name=nick)  # fmt: skip
+                                              display_name=name)  # fmt: skip
                 member = Principal(admin.tenant_id, subject.id, Role.MEMBER)
                 service.serve_notice(member, notice.id, surface="web")
                 service.record(member, ConsentState.GIVEN, notice_version_id=notice.id)
-                people[nick] = subject.id
-            return people[nick]
+                people[key] = subject.id
+            return people[key]
 
-        kept = 0
-        for case in pick_threads(logs, args.examples, args.seed):
-            user = case.target.author
-            thread = "\n".join(f"{m.author}: {m.text}" for m in case.thread)
-            ask = f"Write {user}'s reply in a neutral tone (short)."
-            ask += f" Instruction: {case.instruction}" if case.instruction else ""
-            authors = {m.author: person(m.author) for m in case.thread} | {user: person(user)}
-            offer = Offer(
-                kind=ArtifactKind.CHAT_FINAL, data_class=DataClass.CUSTOMER_CONTENT,
-                task="chat_draft", input={"thread": thread, "ask": ask},
-                output={"text": case.target.text},
-                contributors=tuple(dict.fromkeys([authors[user], *authors.values()])),
-                messages=(
-                    {"role": "system", "content": f"You write chat messages for {user}."},
-                    {"role": "user", "content": f"{thread}\n{ask}"},
-                    {"role": "assistant", "content": case.target.text},
-                ),
-                author=authors[user], roster={s: Person(n) for n, s in authors.items()},
-                model_id="irc", prompt_version="demo",
-            )  # fmt: skip
-            kept += capture(service, redactor, admin.tenant_id, offer).candidate_id is not None
+        offers = (qmsum_offers if args.demo == "qmsum" else irc_offers)(args, person)
+        kept = sum(capture(service, redactor, admin.tenant_id, offer).candidate_id is not None
+                   for offer in offers)  # fmt: skip
         info = create_export(engine, service.writer, admin.tenant_id, requested_by="demo",
                              exports_dir=settings.resolved_export_dir())  # fmt: skip
         spent = time.perf_counter() - began
-        print(f"export v{info.version}: {kept} examples kept of {args.examples} threads, "
+        print(f"export v{info.version}: {kept} {args.demo} examples kept of {len(offers)}, "
               f"{len(people)} people ({spent:.0f} s)", flush=True)  # fmt: skip
         exporter = service.local_principal(tenant_name=settings.local_tenant, user_name="ml",
                                            role=Role.ML_EXPORTER)  # fmt: skip
@@ -264,20 +330,29 @@ def demo(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", nargs="?", help="a fine-tuned model's id")
-    parser.add_argument("--demo", action="store_true", help="export, train and evaluate on IRC")
+    parser.add_argument(
+        "--demo",
+        nargs="?",
+        const="irc",
+        choices=("irc", "qmsum"),
+        help="export, train and evaluate on real IRC replies or QMSum answers",
+    )
     parser.add_argument("--limit", type=int, default=None, help="held-out examples to use")
     parser.add_argument("--backend", default=None, help="LLM backend (default: settings)")
     parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--show", type=int, default=2, help="answers printed per model")
     demo_args = parser.add_argument_group("--demo")
     demo_args.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
-    demo_args.add_argument("--examples", type=int, default=120, help="IRC threads to export")
+    demo_args.add_argument("--examples", type=int, default=120, help="examples to export")
     demo_args.add_argument("--seed", type=int, default=0, help="which threads are drawn")
     demo_args.add_argument("--heldout", type=float, default=0.2)
     demo_args.add_argument("--max-steps", type=int, default=30)
     demo_args.add_argument("--learning-rate", type=float, default=5e-5)
     demo_args.add_argument("--batch-size", type=int, default=4)
     demo_args.add_argument("--max-length", type=int, default=512)
+    demo_args.add_argument(
+        "--max-words", type=int, default=360, help="qmsum: longest span plus answer drawn, in words"
+    )
     demo_args.add_argument("--lora", action="store_true")
     demo_args.add_argument("--cpu-threads", type=int, default=0)
     demo_args.add_argument("--keep", default=None, help="keep the install in this folder")

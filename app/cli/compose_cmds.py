@@ -36,7 +36,9 @@ def compose(
     ] = None,
     n: Annotated[int, typer.Option(help="Drafts to offer (1 to 5).")] = 1,
     user: Annotated[str | None, typer.Option(help="Who the draft speaks as.")] = None,
-    llm: Annotated[str | None, typer.Option(help="LLM name or folder.")] = None,
+    llm: Annotated[
+        str | None, typer.Option(help="LLM: name, fine-tuned id, folder or hub id.")
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
     """Draft a reply to a thread, a follow-up after a meeting, or a rewrite of your text.

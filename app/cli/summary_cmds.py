@@ -29,7 +29,9 @@ Channels = Annotated[bool, typer.Option(help="One speaker per channel of the rec
 Language = Annotated[str | None, typer.Option(help="Language code; default: detect.")]
 Hotwords = Annotated[str | None, typer.Option(help="Vocabulary hints (names, terms).")]
 Engine = Annotated[str | None, typer.Option(help="extractive, llm or hybrid.")]
-Llm = Annotated[str | None, typer.Option(help="LLM name or folder (llm and hybrid engines).")]
+Llm = Annotated[
+    str | None, typer.Option(help="LLM: name, fine-tuned id, folder or hub id (llm, hybrid).")
+]
 Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
 
 

@@ -1,5 +1,6 @@
 """`minutekeeper export ...`, `erase` and `purge`: the training data the consent rules let
-the ML team have, and the commands that take it away again."""
+the ML team have, and the commands that take it away again; `train` and `models lineage`:
+the models fine-tuned on it, and which of them saw a person's words."""
 
 from __future__ import annotations
 
@@ -173,7 +174,10 @@ def train(
     ctx: typer.Context,
     ref: ExportRef,
     base: Annotated[
-        str, typer.Option(help="Model to fine-tune: gemma3-270m, a fine-tuned id, or a folder.")
+        str,
+        typer.Option(
+            help="Model to fine-tune: gemma3-270m, a fine-tuned id, a folder, or a hub id."
+        ),
     ] = "gemma3-270m",
     name: Annotated[
         str | None, typer.Option(help="Id to register the model under (default: generated).")

@@ -164,8 +164,10 @@ class Settings(BaseSettings):
     llm_model: str = Field(
         default="gemma3-270m",
         description=(
-            "Text generation model: 'gemma3-270m' is the embedded default (offline); or a "
-            "local transformers causal-LM folder, or a CTranslate2 model folder."
+            "Text generation model: 'gemma3-270m' is the embedded default (offline); or "
+            "the id of a model fine-tuned here (`minutekeeper train`), a local transformers "
+            "causal-LM folder, a CTranslate2 model folder, or a Hugging Face hub id "
+            "(org/name; needs a network the first time)."
         ),
     )
     llm_backend: str = Field(

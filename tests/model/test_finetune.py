@@ -240,6 +240,54 @@ def test_expired_and_altered_exports_are_refused(install: Install) -> None:
         training_set(engine, tenant, "v1", now=now)
 
 
+def eval_script(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "eval_finetune.py"), *args],
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**clean_env(), "MINUTEKEEPER_DATA_DIR": str(data_dir)},
+    )  # fmt: skip
+
+
+def table_row(output: str, metric: str) -> tuple[float, float]:
+    """(base, fine-tuned) of a metric's line in eval_finetune.py's table."""
+    line = next(x for x in output.splitlines() if x.strip().startswith(metric))
+    base, tuned = line.strip()[len(metric) :].split()[:2]
+    return float(base.rstrip("%")), float(tuned.rstrip("%"))
+
+
+def test_eval_finetune_scores_base_and_fine_tuned_side_by_side_on_the_heldout_records(
+    install: Install,
+) -> None:
+    exporter = install.service.local_principal(
+        tenant_name=install.settings.local_tenant, user_name="ml", role=Role.ML_EXPORTER
+    )
+    config = TrainingConfig(max_steps=16, batch_size=2, learning_rate=0.01)
+    report = train_on_export(install.service, install.settings, exporter,
+                             TrainRequest("v1", base_model=str(install.base), model_id="tiny-ev",
+                                          heldout_share=0.4, config=config))  # fmt: skip
+    shown = eval_script(install.data_dir, "tiny-ev", "--max-new-tokens", "6", "--show", "0")
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert "held-out examples: 2 (meeting_summary)" in out, out
+    assert "base (" in out and "fine-tuned (tiny-ev)" in out
+    before, after = report.result.heldout_loss_before, report.result.heldout_loss_after
+    assert before is not None and after is not None
+    assert table_row(out, "loss per assistant token (nats)") == (round(before, 3), round(after, 3))
+    # The references open "summary : ..." and so do the fine-tuned answers: its ROUGE is
+    # higher than the random base model's on the same held-out records.
+    base_r1, tuned_r1 = table_row(out, "ROUGE-1")
+    assert tuned_r1 > base_r1, out
+    for metric in ("ROUGE-2", "ROUGE-Lsum", "words", "empty"):
+        table_row(out, metric)
+
+    unknown = eval_script(install.data_dir, "no-such-model")
+    assert unknown.returncode == 1 and "no fine-tuned model 'no-such-model'" in unknown.stderr
+    assert mk(install.data_dir, "export", "revoke", "v1", "--reason", "audit").returncode == 0
+    refused = eval_script(install.data_dir, "tiny-ev")
+    assert refused.returncode == 1 and "is revoked (audit)" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
 def test_heldout_split_is_stable_and_never_takes_everything(install: Install) -> None:
     examples = training_set(install.service.engine, install.world.tenant_id, "v1",
                             now=install.service.clock()).examples  # fmt: skip

@@ -192,6 +192,23 @@ def test_unknown_model_name_lists_the_valid_ones(cache: Path) -> None:
             backend("no-such-llm", cache_dir=cache)
 
 
+def test_a_hub_id_loads_from_the_model_cache_copy_without_a_network(
+    tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--acme--tiny-llm"
+    shutil.copytree(tiny_model, repo / "snapshots" / revision)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(revision)
+    generator = TransformersGenerator("acme/tiny-llm", cache_dir=tmp_path, threads=1)
+    assert generator.generate(PROMPT, max_new_tokens=2).completion_tokens >= 1
+    with pytest.raises(ModelUnavailable, match=r"'acme/gone'.*hub models need a network"):
+        CTranslate2Generator("acme/gone", cache_dir=tmp_path)
+
+
 def test_missing_model_folder_is_unavailable(tmp_path: Path) -> None:
     for backend in (TransformersGenerator, CTranslate2Generator):
         with pytest.raises(ModelUnavailable, match="does not exist"):
