@@ -15,8 +15,9 @@ same backend), and the metrics of the summary and compose evaluations are printe
 - chat_draft: ROUGE-L, the cosine (project embedder) to the text actually sent, as
   scripts/eval_compose.py scores replies, prompt leakage (a role-label line, or a 6-word run
   copied from the system text or the ask) and empty answers;
-- for all: mean words, and the loss per assistant token on the held-out set before and
-  after training (from the training run).
+- for all: mean words, empty answers, looping answers (a run of 4 words said 3 times or
+  more: greedy decoding of a small model falls into loops), and the loss per assistant
+  token on the held-out set before and after training (from the training run).
 
 --demo needs ../shared/data: in a throwaway install it makes an export the way the product
 would, through the real capture path (consent gate and Presidio redaction), from one of two
@@ -43,6 +44,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,8 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SUMMARY_TASKS = ("meeting_summary", "meeting_answer")
 ROUGE_KEYS = (("1", "rouge1"), ("2", "rouge2"), ("Lsum", "rougeLsum"))  # shown, rouge-score's
 RUN = 6  # words in a row copied from the prompt's own text count as leakage
+LOOP = (4, 3)  # a run of 4 words said 3 times or more is a loop
+SHARES = ("empty", "looping", "prompt leakage")  # per-answer yes/no, shown as percentages
 _LABEL = re.compile(r"^\W*(?:system|user|assistant|instruction|thread|draft)\s*:", re.I | re.M)
 
 
@@ -83,9 +87,14 @@ def words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
-def grams(text: str) -> set[tuple[str, ...]]:
+def grams(text: str, size: int = RUN) -> list[tuple[str, ...]]:
     tokens = words(text)
-    return {tuple(tokens[i : i + RUN]) for i in range(len(tokens) - RUN + 1)}
+    return [tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1)]
+
+
+def loops(answer: str) -> bool:
+    size, times = LOOP
+    return any(n >= times for n in Counter(grams(answer, size)).values())
 
 
 def leaks(answer: str, example: TrainingExample) -> bool:
@@ -94,7 +103,8 @@ def leaks(answer: str, example: TrainingExample) -> bool:
     scaffold = [m["content"] for m in example.messages if m["role"] == "system"]
     users = [m["content"] for m in example.messages if m["role"] == "user"]
     scaffold += [users[-1].rsplit("\n", 1)[-1]] if users else []
-    return bool(_LABEL.search(answer)) or bool(grams(answer) & set().union(*map(grams, scaffold)))
+    copied = set(grams(answer)) & {run for text in scaffold for run in grams(text)}
+    return bool(_LABEL.search(answer)) or bool(copied)
 
 
 class Scores:
@@ -106,7 +116,8 @@ class Scores:
 
     def score(self, example: TrainingExample, answer: str) -> dict[str, float]:
         reference = example.messages[-1]["content"]
-        row = {"words": float(len(answer.split())), "empty": float(not answer.strip())}
+        row = {"words": float(len(answer.split())), "empty": float(not answer.strip()),
+               "looping": float(loops(answer))}  # fmt: skip
         if example.task in SUMMARY_TASKS:  # one sentence a line, as eval_summary.py scores
             rouge = self._rouge.score(sentence_lines(reference), sentence_lines(answer))
             row |= {f"ROUGE-{name}": 100 * rouge[key].fmeasure for name, key in ROUGE_KEYS}
@@ -164,18 +175,18 @@ def evaluate(
               f"{loss[1] - loss[0]:>+10.3f}")  # fmt: skip
     for task in sorted(set(tasks)):
         rows = [i for i, t in enumerate(tasks) if t == task]
-        keys = [k for k in columns["base"][rows[0]] if k != "empty"] + ["empty"]
+        keys = sorted(columns["base"][rows[0]], key=lambda k: (k in SHARES, k == "words"))
         print(f"  {task} ({len(rows)})")
         for key in keys:
             before = float(np.mean([columns["base"][i][key] for i in rows]))
             after = float(np.mean([columns["fine-tuned"][i][key] for i in rows]))
-            share = key in ("empty", "prompt leakage")
+            share = key in SHARES
             print(f"    {key:<30}{shown(key, before):>12}{shown(key, after):>12}"
                   f"{(after - before) * (100 if share else 1):>+10.2f}")  # fmt: skip
 
 
 def shown(key: str, value: float) -> str:
-    if key in ("empty", "prompt leakage"):
+    if key in SHARES:
         return f"{value:.0%}"
     return f"{value:.3f}" if key.startswith("cosine") else f"{value:.1f}"
 

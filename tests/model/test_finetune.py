@@ -277,7 +277,7 @@ def test_eval_finetune_scores_base_and_fine_tuned_side_by_side_on_the_heldout_re
     # higher than the random base model's on the same held-out records.
     base_r1, tuned_r1 = table_row(out, "ROUGE-1")
     assert tuned_r1 > base_r1, out
-    for metric in ("ROUGE-2", "ROUGE-Lsum", "words", "empty"):
+    for metric in ("ROUGE-2", "ROUGE-Lsum", "words", "empty", "looping"):
         table_row(out, metric)
 
     unknown = eval_script(install.data_dir, "no-such-model")
