@@ -229,7 +229,8 @@ def irc_offers(args: argparse.Namespace, person: Member) -> list[Offer]:
 def qmsum_offers(args: argparse.Namespace, person: Member) -> list[Offer]:
     """QMSum's specific queries answered by people, as `ask` offers an answer: the cited
     transcript lines and the question in, the answer out (MEETING_ANSWER). Each meeting's
-    speakers are its own members; spans too long for --max-length are not drawn."""
+    speakers are its own members; a span whose words and answer's pass --max-words is
+    not drawn."""
     from qmsum import detokenize
 
     found = []
