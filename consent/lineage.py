@@ -124,6 +124,11 @@ def training_set(engine: Engine, tenant_id: str, ref: str, *, now: datetime) -> 
             )
         else:
             examples.append(TrainingExample(record_id, record["task"], record["messages"]))
+    if not examples and not manifest["counts"]["included"]:
+        raise ExportNotUsable(
+            f"export v{info.version} ({info.id}) holds no records, so there is nothing to train "
+            "on; `minutekeeper export show` says why its candidates were excluded"
+        )
     if not examples:
         raise ExportNotUsable(
             f"export v{info.version} ({info.id}) has no usable record left: "

@@ -228,7 +228,7 @@ def test_a_withdrawal_during_training_registers_nothing(install: Install) -> Non
     assert lineage_rows(install.settings) == 0
 
 
-def test_expired_and_altered_exports_are_refused(install: Install) -> None:
+def test_expired_altered_and_empty_exports_are_refused(install: Install) -> None:
     engine, tenant = install.service.engine, install.world.tenant_id
     now = install.service.clock()
     assert len(training_set(engine, tenant, "v1", now=now).examples) == len(SAID)
@@ -238,6 +238,13 @@ def test_expired_and_altered_exports_are_refused(install: Install) -> None:
     data.write_bytes(data.read_bytes() + b"\0")
     with pytest.raises(ExportNotUsable, match="changed after publication"):
         training_set(engine, tenant, "v1", now=now)
+    install.service.record(install.alice, ConsentState.WITHDRAWN)  # she spoke in all six
+    empty = create_export(engine, install.service.writer, tenant, requested_by="ml",
+                          exports_dir=install.settings.resolved_export_dir())  # fmt: skip
+    assert empty.status == "active" and empty.counts is not None
+    assert empty.counts["included"] == 0
+    with pytest.raises(ExportNotUsable, match="holds no records, so there is nothing to train"):
+        training_set(engine, tenant, str(empty.version), now=now)
 
 
 def eval_script(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
