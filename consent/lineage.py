@@ -14,6 +14,7 @@ nothing) or finds the lineage row already written, so `models_trained_on` lists 
 HMAC-SHA256 of the subject id under the export's own key (it never leaves the server),
 looked up in the export's `records.parquet`. It works after the person is erased (the id
 stays, the name goes) and for models fine-tuned from such a model, which are listed too.
+A model retired later (`record_removal`, audited) keeps its lineage row for that reason.
 """
 
 from __future__ import annotations
@@ -219,6 +220,25 @@ def record_lineage(engine: Engine, writer: ChainWriter, lineage: Lineage) -> Non
                 "base_model": lineage.base_model,
             },
         )
+
+
+def record_removal(
+    engine: Engine, writer: ChainWriter, tenant_id: str, model_id: str, *, actor: str, reason: str
+) -> Lineage:
+    """Audit that a model trained here is retired (its lineage row stays: it still tells
+    whose words trained it). Refused for a model this tenant has no lineage for."""
+    with write_transaction(engine) as conn:
+        found = conn.execute(
+            select(ModelLineageRecord).where(
+                ModelLineageRecord.model_id == model_id, ModelLineageRecord.tenant_id == tenant_id
+            )
+        ).first()
+        if found is None:
+            raise ConsentError(f"no model {model_id!r} was trained on this tenant's exports")
+        payload = {"model_id": model_id, "reason": reason}
+        writer.audit(conn, actor=actor, action="model.removed", object_type="model",
+                     object_id=model_id, payload=payload)  # fmt: skip
+    return _lineage(found)
 
 
 def _columns(lineage: Lineage) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,21 @@ def publish_trained(
     target.parent.mkdir(parents=True, exist_ok=True)
     publish_folder(staging, target, marker=_MARKER)
     return target
+
+
+def remove_trained(cache_dir: Path, model_id: str) -> list[Path]:
+    """Unregister a model and delete its folder and CTranslate2 conversions (the marker
+    first, so no reader finds it half-removed); returns what was deleted."""
+    from models.ctranslate2_generator import source_key
+
+    folder = find_trained(cache_dir, model_id)
+    if folder is None:
+        raise ModelError(f"no fine-tuned model {model_id!r}; `minutekeeper models list` shows them")
+    conversions = sorted((cache_dir / "ct2").glob(f"{model_id}-{source_key(folder)}-*"))
+    (folder / _MARKER).unlink()
+    for path in [folder, *conversions]:
+        shutil.rmtree(path)
+    return [folder, *conversions]
 
 
 def trained_metadata(cache_dir: Path, model_id: str) -> dict[str, Any]:

@@ -47,6 +47,7 @@ app.command("purge")(training_cmds.purge)
 app.command("erase")(training_cmds.erase)
 app.command("train")(training_cmds.train)
 transcribe_cmds.models_app.command("lineage")(training_cmds.lineage)
+transcribe_cmds.models_app.command("remove")(training_cmds.remove_model)
 
 
 @app.callback()

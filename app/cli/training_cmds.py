@@ -291,3 +291,29 @@ def lineage(
         here = "" if find_trained(cache, model.model_id) else " [not registered on this machine]"
         typer.echo(f"  {model.model_id}  trained {model.trained_at:%Y-%m-%d %H:%M} on export "
                    f"v{model.export_version}; saw {seen}{via}{here}")  # fmt: skip
+
+
+def remove_model(
+    ctx: typer.Context,
+    model_id: Annotated[str, typer.Argument(help="The fine-tuned model's id.")],
+    reason: Annotated[str, typer.Option(help="Why it is retired (audited).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Retire a fine-tuned model, e.g. one trained on words since withdrawn: its folder and
+    conversions are deleted on this machine and the removal is audited. Its lineage stays,
+    so `models lineage` still names it; copies on other machines are not reached."""
+    from consent.lineage import record_removal
+    from models.trained import remove_trained, trained_metadata
+
+    cli = state(ctx)
+    exporter = cli.principal(Role.ML_EXPORTER)
+    cache = cli.settings().resolved_model_cache_dir()
+    service = cli.service()
+    trained_metadata(cache, model_id)  # an unknown id fails here, before the audit entry
+    if not yes:
+        typer.confirm(f"Delete the fine-tuned model {model_id!r} from this machine?", abort=True)
+    record_removal(service.engine, service.writer, exporter.tenant_id, model_id,
+                   actor=exporter.subject_id, reason=reason)  # fmt: skip
+    for path in remove_trained(cache, model_id):
+        typer.echo(f"deleted {path}")
+    typer.echo(f"model {model_id} removed; its lineage stays (`minutekeeper models lineage`)")

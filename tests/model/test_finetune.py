@@ -1,6 +1,7 @@
 """Fine-tuning on a training export (issue 9): a tiny random Llama trained for a few steps
 on a tiny real export through `minutekeeper train`, lineage written and listed, revoked,
-withdrawn-during-training, expired and altered exports refused."""
+withdrawn-during-training, expired, altered and empty exports refused, the before/after
+evaluation through `scripts/eval_finetune.py`, and a model retired with `models remove`."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ from consent.export import create_export
 from consent.lineage import ExportNotUsable, models_trained_on, training_set
 from consent.redaction import Redactor
 from consent.service import ConsentService
-from consent.store import ModelLineageRecord
+from consent.store import AuditEntryRecord, ModelLineageRecord
 from features.finetune import TrainRequest, split_heldout, train_on_export
+from models.errors import UnknownModel
 from models.finetune import IGNORE, TrainingConfig, encode_chat, finetune, mean_loss
 from models.llm import end_token_ids
 from models.registry import build_generator
@@ -293,6 +295,53 @@ def test_eval_finetune_scores_base_and_fine_tuned_side_by_side_on_the_heldout_re
     refused = eval_script(install.data_dir, "tiny-ev")
     assert refused.returncode == 1 and "is revoked (audit)" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def removals_audited(settings: Settings, model_id: str) -> int:
+    engine = create_db_engine(settings)
+    audit = AuditEntryRecord
+    with read_transaction(engine) as conn:
+        count = conn.execute(
+            select(func.count())
+            .select_from(audit)
+            .where(audit.action == "model.removed", audit.object_id == model_id)
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def test_a_retired_model_is_deleted_and_audited_and_its_lineage_still_names_it(
+    install: Install,
+) -> None:
+    exporter = install.service.local_principal(
+        tenant_name=install.settings.local_tenant, user_name="ml", role=Role.ML_EXPORTER
+    )
+    train_on_export(install.service, install.settings, exporter,
+                    TrainRequest("v1", base_model=str(install.base), model_id="tiny-old",
+                                 config=TrainingConfig(max_steps=1)))  # fmt: skip
+    cache = install.settings.resolved_model_cache_dir()
+    folder = find_trained(cache, "tiny-old")
+    converted = list((cache / "ct2").glob("tiny-old-*"))
+    assert folder is not None and len(converted) == 1
+
+    unconfirmed = mk(install.data_dir, "models", "remove", "tiny-old", "--reason", "Bob withdrew")
+    assert unconfirmed.returncode == 1 and find_trained(cache, "tiny-old") == folder
+    assert removals_audited(install.settings, "tiny-old") == 0
+    unknown = mk(install.data_dir, "models", "remove", "tiny-gone", "--reason", "x", "--yes")
+    assert unknown.returncode == 1 and "no fine-tuned model 'tiny-gone'" in unknown.stderr
+
+    removed = mk(install.data_dir, "models", "remove", "tiny-old", "--reason", "Bob withdrew",
+                 "--yes")  # fmt: skip
+    assert removed.returncode == 0, removed.stderr
+    assert find_trained(cache, "tiny-old") is None
+    assert not folder.exists() and not converted[0].exists()
+    assert removals_audited(install.settings, "tiny-old") == 1
+    assert "tiny-old" not in mk(install.data_dir, "models", "list").stdout
+    listed = mk(install.data_dir, "models", "lineage", "Bob").stdout
+    assert "tiny-old" in listed and "[not registered on this machine]" in listed
+    assert mk(install.data_dir, "audit", "verify").returncode == 0
+    with pytest.raises(UnknownModel, match="unknown LLM 'tiny-old'"):
+        build_generator(install.settings, model="tiny-old", backend="transformers")
 
 
 def test_heldout_split_is_stable_and_never_takes_everything(install: Install) -> None:
