@@ -224,21 +224,19 @@ def record_lineage(engine: Engine, writer: ChainWriter, lineage: Lineage) -> Non
 
 def record_removal(
     engine: Engine, writer: ChainWriter, tenant_id: str, model_id: str, *, actor: str, reason: str
-) -> Lineage:
+) -> None:
     """Audit that a model trained here is retired (its lineage row stays: it still tells
     whose words trained it). Refused for a model this tenant has no lineage for."""
     with write_transaction(engine) as conn:
+        table = ModelLineageRecord
         found = conn.execute(
-            select(ModelLineageRecord).where(
-                ModelLineageRecord.model_id == model_id, ModelLineageRecord.tenant_id == tenant_id
-            )
+            select(table.model_id).where(table.model_id == model_id, table.tenant_id == tenant_id)
         ).first()
         if found is None:
             raise ConsentError(f"no model {model_id!r} was trained on this tenant's exports")
         payload = {"model_id": model_id, "reason": reason}
         writer.audit(conn, actor=actor, action="model.removed", object_type="model",
                      object_id=model_id, payload=payload)  # fmt: skip
-    return _lineage(found)
 
 
 def _columns(lineage: Lineage) -> dict[str, Any]:

@@ -60,14 +60,21 @@ def publish_trained(
     return target
 
 
+def registered(cache_dir: Path, model_id: str) -> Path:
+    """The registered model's folder; a `ModelError` naming the command that lists them
+    when no model has that id."""
+    folder = find_trained(cache_dir, model_id)
+    if folder is None:
+        raise ModelError(f"no fine-tuned model {model_id!r}; `minutekeeper models list` shows them")
+    return folder
+
+
 def remove_trained(cache_dir: Path, model_id: str) -> list[Path]:
     """Unregister a model and delete its folder and CTranslate2 conversions (the marker
     first, so no reader finds it half-removed); returns what was deleted."""
     from models.ctranslate2_generator import source_key
 
-    folder = find_trained(cache_dir, model_id)
-    if folder is None:
-        raise ModelError(f"no fine-tuned model {model_id!r}; `minutekeeper models list` shows them")
+    folder = registered(cache_dir, model_id)
     conversions = sorted((cache_dir / "ct2").glob(f"{model_id}-{source_key(folder)}-*"))
     (folder / _MARKER).unlink()
     for path in [folder, *conversions]:
@@ -76,10 +83,7 @@ def remove_trained(cache_dir: Path, model_id: str) -> list[Path]:
 
 
 def trained_metadata(cache_dir: Path, model_id: str) -> dict[str, Any]:
-    folder = find_trained(cache_dir, model_id)
-    if folder is None:
-        raise ModelError(f"no fine-tuned model {model_id!r}; `minutekeeper models list` shows them")
-    data = json.loads((folder / METADATA).read_text())
+    data = json.loads((registered(cache_dir, model_id) / METADATA).read_text())
     return data if isinstance(data, dict) else {}
 
 

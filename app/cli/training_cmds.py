@@ -303,13 +303,13 @@ def remove_model(
     conversions are deleted on this machine and the removal is audited. Its lineage stays,
     so `models lineage` still names it; copies on other machines are not reached."""
     from consent.lineage import record_removal
-    from models.trained import remove_trained, trained_metadata
+    from models.trained import registered, remove_trained
 
     cli = state(ctx)
     exporter = cli.principal(Role.ML_EXPORTER)
     cache = cli.settings().resolved_model_cache_dir()
     service = cli.service()
-    trained_metadata(cache, model_id)  # an unknown id fails here, before the audit entry
+    registered(cache, model_id)  # an unknown id fails here, before the audit entry
     if not yes:
         typer.confirm(f"Delete the fine-tuned model {model_id!r} from this machine?", abort=True)
     record_removal(service.engine, service.writer, exporter.tenant_id, model_id,
