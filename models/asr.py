@@ -6,16 +6,14 @@ faster-whisper objects never leave `models/`. Audio comes in as 16 kHz mono floa
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from app.core.progress import Progress
 
-# Called with the share of the audio done so far, from 0.0 to 1.0.
-Progress = Callable[[float], None]
+SAMPLE_RATE = 16_000
 
 
 @dataclass(frozen=True)

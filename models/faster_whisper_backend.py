@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from models.asr import SAMPLE_RATE, AsrResult, AsrSegment, AsrWord, Progress
+from app.core.progress import Progress
+from models.asr import SAMPLE_RATE, AsrResult, AsrSegment, AsrWord
 from models.embedded import WHISPER_BASE, prepare
 from models.errors import ModelUnavailable, UnknownModel, UnsupportedLanguage
 

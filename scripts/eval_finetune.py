@@ -67,7 +67,7 @@ from consent.notices import load_notice_file
 from consent.redaction import Person, Redactor
 from consent.service import ConsentService
 from features.finetune import TrainRequest, heldout_examples, train_on_export
-from features.training import ANSWER_SYSTEM
+from features.offers import ANSWER_SYSTEM
 from models.embeddings import Embedder
 from models.finetune import TrainingConfig
 from models.gemma_embedded import checkpoint_path, prepare_gemma

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from app.api.runtime import Runtime
     from app.core.settings import Settings
+    from app.runtime import Runtime
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
@@ -20,8 +20,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
     from app.api import authn, errors, idempotency, limits, pages, telemetry
     from app.api.routes import admin, compose, consent, exports, health, jobs, meetings
-    from app.api.runtime import Runtime
     from app.core.settings import Settings
+    from app.runtime import Runtime
 
     built = runtime or Runtime.build(settings or Settings())
 

@@ -6,21 +6,15 @@ again."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from http.cookies import SimpleCookie
-from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from app.api.asgi import ASGIApp, Receive, Scope, Send
 from app.api.errors import envelope
 from app.api.tokens import TokenInfo, Unauthenticated, authenticate
 from app.core.errors import AppError
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SESSION_COOKIE = "minutekeeper_session"
 OPEN = frozenset({"/v1/health"})

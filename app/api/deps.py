@@ -16,8 +16,8 @@ import anyio
 from fastapi import Depends, Request
 
 from app.api.authn import presented_token, token_of
-from app.api.runtime import Runtime
 from app.api.tokens import Forbidden, TokenInfo, Unauthenticated, authenticate
+from app.runtime import Runtime
 from consent.domain import Principal, Role
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

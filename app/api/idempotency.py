@@ -15,7 +15,7 @@ without being held in memory.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,14 +26,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.api.asgi import ASGIApp, Message, Receive, Scope, Send
 from app.api.authn import token_of
 from app.core.db import Base, UTCDateTime, read_transaction, row_transaction, table_of, utcnow
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY = 200

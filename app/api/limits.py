@@ -4,18 +4,10 @@ is refused before a byte is read; an undeclared (chunked) body is cut off at the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
-
 import orjson
 
+from app.api.asgi import ASGIApp, Message, Receive, Scope, Send
 from app.api.errors import PayloadTooLarge
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JSON_MAX_BYTES = 1 << 20
 

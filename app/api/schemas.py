@@ -223,6 +223,9 @@ class SpeakersUpdate(Strict):
 
 class QuestionCreate(Strict):
     question: str = Field(min_length=1, max_length=2000)
+    engine: Literal["extractive", "llm", "hybrid"] | None = Field(
+        default=None, description="How to answer; default: the server's summary engine."
+    )
 
 
 # --- compose --------------------------------------------------------------------

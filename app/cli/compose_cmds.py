@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli.context import state
+from app.cli.context import report_offers, state
 from app.cli.output import write_output
 from app.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from consent.capture import Offer
     from features.summary.summary import Summary
 
 
@@ -46,43 +45,45 @@ def compose(
     The draft is kept with an id; `minutekeeper feedback ID --sent TEXT` records what you
     actually sent.
     """
+    from features.compose import service as drafts
     from features.compose.draft import ComposeRequest
-    from features.compose.service import draft_message
-    from features.compose.store import record_draft
     from features.compose.thread import Thread, load_thread
-    from models import registry
 
     if fmt not in ("text", "json"):
         raise InvalidInput(f"unknown format {fmt!r}; choose: text, json")
     cli = state(ctx)
-    settings = cli.settings()
-    request = ComposeRequest(instruction=instruction, mode=mode, tone=tone, length=length,
-                             user=user or settings.local_user, n=n)  # fmt: skip
-    if mode == "reply" and thread is None:
-        raise InvalidInput("reply needs --thread FILE")
-    if meeting is not None and summary_file is not None:
-        raise InvalidInput("give --meeting ID or --summary FILE, not both")
-    if mode == "followup" and meeting is None and summary_file is None:
-        raise InvalidInput("followup needs a meeting: --meeting ID (see `meetings list`)")
+    request = ComposeRequest(
+        instruction=instruction,
+        mode=mode,
+        tone=tone,
+        length=length,
+        user=user or cli.settings().local_user,
+        n=n,
+    )
     loaded = load_thread(thread) if thread is not None else Thread(())
-    me = cli.principal()
     summary = _summary_file(summary_file) if summary_file is not None else None
-    if meeting is not None:
-        from features.meetings.store import find_meeting
-
-        stored = find_meeting(cli.engine(), me.tenant_id, meeting)
-        if stored.summary is None:
-            raise InvalidInput(f"meeting {stored.info.id} has no summary yet")
-        summary, meeting = stored.summary, stored.info.id
-    generator = registry.build_generator(settings, model=llm)
-    draft = draft_message(loaded, request, generator=generator, meeting=summary)
-    draft_id = record_draft(cli.engine(), tenant_id=me.tenant_id, author_id=me.subject_id,
-                            request=request, thread=loaded.messages, draft=draft,
-                            model_id=draft.written_by, meeting_id=meeting)  # fmt: skip
-    _offer_draft(ctx, me.tenant_id, me.subject_id, draft_id)
+    me = cli.principal()
+    stored = drafts.compose(
+        cli.engine(),
+        request,
+        loaded,
+        tenant_id=me.tenant_id,
+        author_id=me.subject_id,
+        models=cli.runtime().models.choosing(llm_model=llm),
+        meeting_id=meeting,
+        summary=summary,
+    )
+    report_offers(
+        cli.runtime().offers.draft(
+            me.tenant_id,
+            author_id=me.subject_id,
+            draft_id=stored.id,
+        )
+    )
+    draft = stored.draft
     if fmt == "json":
         body = {
-            "id": draft_id,
+            "id": stored.id,
             "text": draft.text,
             "written_by": draft.written_by,
             "alternatives": list(draft.alternatives),
@@ -96,7 +97,7 @@ def compose(
     lines = [draft.text, *(f"\n(alternative) {a}" for a in draft.alternatives)]
     lines += [f"\nnote: {note}" for note in draft.notes]
     lines += [f"\ncheck failed: {problem}" for problem in draft.failed_checks]
-    lines += [f"\ndraft {draft_id}: after sending, `minutekeeper feedback {draft_id} --sent ...`"]
+    lines += [f"\ndraft {stored.id}: after sending, `minutekeeper feedback {stored.id} --sent ...`"]
     write_output("\n".join(lines) + "\n", None)
 
 
@@ -110,7 +111,8 @@ def feedback(
     rating: Annotated[int | None, typer.Option(help="How good the draft was, 1 to 5.")] = None,
 ) -> None:
     """Record the text you actually sent for a draft, and optionally rate the draft."""
-    from features.compose.store import check_feedback, get_draft, record_feedback
+    from features.compose.service import give_feedback
+    from features.compose.store import check_feedback
 
     if (sent is None) == (sent_file is None):
         raise InvalidInput("give the sent message once: --sent TEXT or --sent-file FILE")
@@ -118,28 +120,24 @@ def feedback(
     cli = state(ctx)
     me = cli.principal()
     check_feedback(text, rating)  # bad input is named before the draft is looked up
-    before = get_draft(cli.engine(), tenant_id=me.tenant_id, author_id=me.subject_id,
-                       draft_id=draft).feedback  # fmt: skip
-    recorded = record_feedback(cli.engine(), tenant_id=me.tenant_id, author_id=me.subject_id,
-                               draft_id=draft, sent_text=text, rating=rating)  # fmt: skip
-    again = before is not None  # the same feedback sent again is not offered twice
+    recorded, first = give_feedback(
+        cli.engine(),
+        draft,
+        tenant_id=me.tenant_id,
+        author_id=me.subject_id,
+        sent_text=text,
+        rating=rating,
+    )
     rated = f", rated {recorded.rating}/5" if recorded.rating is not None else ""
     typer.echo(f"recorded what you sent for draft {recorded.draft_id}{rated}")
-    if not again:
-        _offer_draft(ctx, me.tenant_id, me.subject_id, recorded.draft_id)
-
-
-def _offer_draft(ctx: typer.Context, tenant_id: str, author_id: str, draft_id: str) -> None:
-    """Offer a kept draft (or, once it has feedback, the text actually sent) for training."""
-    from features.training import stored_draft_offers
-
-    cli = state(ctx)
-
-    def offers() -> list[Offer]:
-        return stored_draft_offers(cli.service(), tenant_id, author_id=author_id,
-                                   draft_id=draft_id)  # fmt: skip
-
-    cli.offer_for_training(tenant_id, offers)
+    if first:  # the same feedback sent again is not offered twice
+        report_offers(
+            cli.runtime().offers.draft(
+                me.tenant_id,
+                author_id=me.subject_id,
+                draft_id=recorded.draft_id,
+            )
+        )
 
 
 def _read_text(path: Path | None) -> str:

@@ -29,9 +29,9 @@ def serve(
 
     from app.api import create_app
 
-    cli = state(ctx)
-    cli.engine()  # a database problem is reported before the server starts
-    application = create_app(cli.settings())
+    runtime = state(ctx).runtime()
+    runtime.engine  # noqa: B018 (a database problem is reported before the server starts)
+    application = create_app(runtime=runtime)
     typer.echo(f"minutekeeper: http://{host}:{port}/ (API docs at /docs)", err=True)
     # uvicorn's access log prints query strings; requests are logged by route in /metrics.
     uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
@@ -64,19 +64,18 @@ def worker(
 
     import prometheus_client
 
-    from app.api.runtime import Runtime
     from app.jobs.distributed import QUEUE, Sweeper, celery_app, register
+    from app.runtime import Runtime
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    cli = state(ctx)
-    settings = cli.settings().model_copy(update={"job_queue": "celery"})
-    cli.engine()  # a database problem is reported before the worker starts
-    runtime = Runtime.build(settings)
+    settings = state(ctx).settings().model_copy(update={"job_queue": "celery"})
+    runtime = Runtime(settings)
+    runtime.engine  # noqa: B018 (a database problem is reported before the worker starts)
     if preload:
-        typer.echo(f"minutekeeper worker: loaded {', '.join(runtime.models.preload())}", err=True)
+        typer.echo(f"minutekeeper worker: loaded {', '.join(runtime.preload())}", err=True)
     if metrics_port is not None:
         prometheus_client.start_http_server(
             metrics_port, addr=metrics_host, registry=runtime.telemetry.registry

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli.context import state
-from app.cli.output import write_output
-from app.cli.transcribe_cmds import _pairs, obtain_transcript
+from app.cli.context import CliState, report_offers, state
+from app.cli.output import progress_bar, write_output
+from app.cli.transcribe_cmds import shows_progress, source_of
 from app.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from consent.capture import Offer
-    from features.summary.summary import Summary
+    from app.core.progress import StageProgress
     from features.transcription.transcript import Transcript
-    from models.embeddings import Embedder
-    from models.llm import TextGenerator
+    from models.cache import ModelProvider
 
 Recording = Annotated[
     Path | None, typer.Argument(help="Recording, or a .vtt/.srt/.json transcript.")
@@ -65,62 +64,69 @@ def summarize(
     chapters. The meeting is saved, so that `compose --mode followup --meeting ID` can
     draft its follow-up.
     """
-    from features.summary import render, service
+    from features.meetings.service import MeetingSource, default_title, summarize_source
+    from features.meetings.store import save_meeting
+    from features.summary import render
+    from features.summary.service import SummaryRequest
 
     if fmt not in render.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; choose: {', '.join(render.FORMATS)}")
-    chosen = engine or state(ctx).settings().summary_engine
-    service.check_engine(chosen)
-    day = _date(meeting_date)
-    owner = state(ctx).principal() if save else None  # a database problem shows up now
-    transcript = _transcript(ctx, recording, track, channels_are_speakers, speaker, language,
-                             hotwords, quiet)  # fmt: skip
-    embedder, generator = _models(ctx, chosen, llm)
-    summary = service.summarize_meeting(
-        transcript,
-        embedder=embedder,
-        generator=generator,
-        request=service.SummaryRequest(engine=chosen, meeting_date=day),
+    cli = state(ctx)
+    source = source_of(
+        recording,
+        track,
+        channels=channels_are_speakers,
+        speakers=speaker,
+        language=language,
+        hotwords=hotwords,
     )
+    request = SummaryRequest(
+        engine=engine or cli.settings().summary_engine, meeting_date=_date(meeting_date)
+    )
+    name = title or default_title(str(recording) if recording else None, source.tracks)
+    meeting = MeetingSource(title=name, source=source, summary=request)
+    owner = cli.principal() if save else None  # a database problem shows up now
+    models = cli.runtime().models.choosing(llm_model=llm)
+    with progress_bar("transcribing", enabled=shows_progress(source, quiet)) as bar:
+        made = summarize_source(meeting, models=models, progress=_transcribing(bar))
+    transcript, summary = made.transcript, made.summary
     write_output(render.render(summary, fmt, transcript if with_transcript else None), output)
     if owner is not None:
-        from features.meetings.store import save_meeting
-
-        name = title or _title(recording, track)
-        saved = save_meeting(state(ctx).engine(), tenant_id=owner.tenant_id,
-                             owner_id=owner.subject_id, title=name, transcript=transcript,
-                             summary=summary)  # fmt: skip
+        saved = save_meeting(
+            cli.engine(),
+            tenant_id=owner.tenant_id,
+            owner_id=owner.subject_id,
+            title=name,
+            transcript=transcript,
+            summary=summary,
+        )
         typer.echo(f"saved as meeting {saved.id}", err=True)
-        _offer_for_training(ctx, owner.tenant_id, transcript, summary, generator or embedder)
+        report_offers(
+            cli.runtime().offers.summary(
+                owner.tenant_id,
+                transcript,
+                summary,
+                model_id=made.model_id,
+            )
+        )
 
 
-def _offer_for_training(
-    ctx: typer.Context,
-    tenant_id: str,
-    transcript: Transcript,
-    summary: Summary,
-    model: TextGenerator | Embedder,
-) -> None:
-    from features.training import meeting_offers, speaker_subjects
+def _transcribing(bar: Callable[[float], None]) -> StageProgress:
+    """A job's stage progress shown on the command's transcription bar."""
+    from features.meetings.service import TRANSCRIBED_AT
 
-    cli = state(ctx)
+    def show(stage: str, share: float) -> None:
+        if stage == "transcribing":
+            bar(share / TRANSCRIBED_AT)
 
-    def offers() -> list[Offer]:
-        subjects = speaker_subjects(cli.service(), tenant_id, transcript)
-        return meeting_offers(transcript, summary, subjects, model_id=model.name)
-
-    cli.offer_for_training(tenant_id, offers)
-
-
-def _title(recording: Path | None, tracks: list[str]) -> str:
-    if recording is not None:
-        return recording.stem
-    return "meeting of " + ", ".join(pair.split("=", 1)[0] for pair in tracks)
+    return show
 
 
 def ask(
     ctx: typer.Context,
-    recording: Recording,
+    recording: Annotated[
+        Path, typer.Argument(help="A saved meeting's id, a recording, or a transcript file.")
+    ],
     question: Annotated[str, typer.Argument(help="What you want to know about the meeting.")],
     track: Tracks = [],  # noqa: B006
     speaker: Speakers = [],  # noqa: B006
@@ -130,34 +136,67 @@ def ask(
     fmt: Annotated[str, typer.Option("--format", help="md or json.")] = "md",
     quiet: Quiet = False,
 ) -> None:
-    """Answer a question from the meeting, citing where it was said.
+    """Answer a question from a meeting, citing where it was said.
 
-    The answer is offered to the consent gate for training, like a summary.
+    The meeting is a saved one (its id, or the id's first characters, from `meetings
+    list`), or a recording or transcript file. The answer is offered to the consent gate
+    for training, like a summary.
     """
-    from features.summary import render, service
+    from features.meetings import service as meetings
+    from features.summary import render
+    from features.summary.service import check_engine
 
     if fmt not in render.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; choose: {', '.join(render.FORMATS)}")
-    chosen = engine or state(ctx).settings().summary_engine
-    service.check_engine(chosen)
-    asker = state(ctx).principal()  # a database problem shows up now
-    transcript = _transcript(ctx, recording, track, False, speaker, language, None, quiet)
-    embedder, generator = _models(ctx, chosen, llm)
-    answer = service.answer_question(
-        transcript, question, embedder=embedder, generator=generator, engine=chosen
+    cli = state(ctx)
+    chosen = engine or cli.settings().summary_engine
+    check_engine(chosen)
+    asker = cli.principal()  # a database problem shows up now
+    models = cli.runtime().models.choosing(llm_model=llm)
+    transcript = _saved_or_transcribed(
+        cli, asker.tenant_id, recording, track, speaker, language, models, quiet
     )
-    write_output(render.render_answer(answer, fmt), None)
-    model = generator or embedder
+    answered = meetings.ask(transcript, question, engine=chosen, models=models)
+    write_output(render.render_answer(answered.answer, fmt), None)
+    report_offers(
+        cli.runtime().offers.answer(
+            asker.tenant_id,
+            transcript,
+            answered.answer,
+            asker=asker.subject_id,
+            model_id=answered.model_id,
+        )
+    )
 
-    def offers() -> list[Offer]:
-        from features.training import answer_offer, speaker_subjects
 
-        subjects = speaker_subjects(state(ctx).service(), asker.tenant_id, transcript)
-        offer = answer_offer(transcript, answer, subjects, asker=asker.subject_id,
-                             model_id=model.name)  # fmt: skip
-        return [offer] if offer is not None else []
+def _saved_or_transcribed(
+    cli: CliState,
+    tenant_id: str,
+    ref: Path,
+    tracks: list[str],
+    speakers: list[str],
+    language: str | None,
+    models: ModelProvider,
+    quiet: bool,
+) -> Transcript:
+    """A saved meeting's transcript when `ref` is no file but a meeting's id, else the
+    transcript of the recording or file (or the tracks) given."""
+    from features.meetings.errors import MeetingNotFound
+    from features.meetings.store import find_meeting
+    from features.transcription.errors import InputNotFound
+    from features.transcription.source import transcribe_source
 
-    state(ctx).offer_for_training(asker.tenant_id, offers)
+    if not tracks and not ref.exists():
+        try:
+            return find_meeting(cli.engine(), tenant_id, str(ref)).transcript
+        except MeetingNotFound as error:
+            raise InputNotFound(
+                f"{ref}: no such file, and no saved meeting's id starts with it "
+                "(`minutekeeper meetings list`)"
+            ) from error
+    source = source_of(ref if not tracks else None, tracks, speakers=speakers, language=language)
+    with progress_bar("transcribing", enabled=shows_progress(source, quiet)) as progress:
+        return transcribe_source(source, models=models, progress=progress)
 
 
 def _date(value: str | None) -> date | None:
@@ -167,35 +206,3 @@ def _date(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError as error:
         raise InvalidInput(f"--date takes YYYY-MM-DD, not {value!r}") from error
-
-
-def _transcript(
-    ctx: typer.Context,
-    recording: Path | None,
-    tracks: list[str],
-    channels: bool,
-    speakers: list[str],
-    language: str | None,
-    hotwords: str | None,
-    quiet: bool,
-) -> Transcript:
-    from features.transcription import service
-
-    if (recording is None) == (not tracks):
-        raise InvalidInput("give one recording or transcript, or --track NAME=FILE for each person")
-    request = service.TranscribeRequest(
-        language=language, hotwords=hotwords, speaker_names=_pairs(speakers, option="--speaker")
-    )
-    return obtain_transcript(ctx, recording, _pairs(tracks, option="--track"), request,
-                             channels=channels, model=None, quiet=quiet)  # fmt: skip
-
-
-def _models(
-    ctx: typer.Context, engine: str, llm: str | None
-) -> tuple[Embedder, TextGenerator | None]:
-    from models import registry
-
-    settings = state(ctx).settings()
-    embedder = registry.build_embedder(settings)
-    generator = None if engine == "extractive" else registry.build_generator(settings, model=llm)
-    return embedder, generator

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,8 +13,7 @@ from app.cli.output import progress_bar, write_output
 from features.transcription.errors import InvalidSpeakerMapping
 
 if TYPE_CHECKING:
-    from features.transcription import service
-    from features.transcription.transcript import Transcript
+    from features.transcription.source import Source
 
 # Audio, numpy and model code load inside the commands that use them, so other commands
 # (and --help) start fast.
@@ -22,18 +22,6 @@ if TYPE_CHECKING:
 PROGRESS_AFTER_S = 60.0
 
 models_app = typer.Typer(help="The ML models minutekeeper uses.", no_args_is_help=True)
-
-
-def _pairs(values: list[str], *, option: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values:
-        key, sep, target = value.partition("=")
-        if not sep or not key.strip() or not target.strip():
-            raise InvalidSpeakerMapping(f"{option} takes NAME=VALUE, not {value!r}")
-        if key.strip() in pairs:
-            raise InvalidSpeakerMapping(f"{option} {key.strip()!r} is given twice")
-        pairs[key.strip()] = target.strip()
-    return pairs
 
 
 def transcribe(
@@ -58,59 +46,65 @@ def transcribe(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Transcribe a recording, per-participant tracks or a multi-channel recording."""
-    from features.transcription import formats, service
+    from features.transcription import formats
+    from features.transcription.source import transcribe_source
 
     if fmt not in formats.FORMATS:
         raise InvalidSpeakerMapping(f"unknown format {fmt!r}; choose: {', '.join(formats.FORMATS)}")
-    if (recording is None) == (not track):
-        raise InvalidSpeakerMapping("give one recording, or --track NAME=FILE for each person")
-    request = service.TranscribeRequest(
+    source = source_of(
+        recording,
+        track,
+        channels=channels_are_speakers,
+        speakers=speaker,
         language=language,
         hotwords=hotwords,
         num_speakers=speakers,
         diarize=diarize,
-        speaker_names=_pairs(speaker, option="--speaker"),
     )
-    transcript = obtain_transcript(ctx, recording, _pairs(track, option="--track"), request,
-                      channels=channels_are_speakers, model=model, quiet=quiet)  # fmt: skip
+    models = state(ctx).runtime().models.choosing(asr_model=model)
+    with progress_bar("transcribing", enabled=shows_progress(source, quiet)) as progress:
+        transcript = transcribe_source(source, models=models, progress=progress)
     write_output(formats.render(transcript, fmt), output)
 
 
-def obtain_transcript(
-    ctx: typer.Context,
+def source_of(
     recording: Path | None,
-    tracks: dict[str, str],
-    request: service.TranscribeRequest,
+    tracks: list[str],
     *,
-    channels: bool,
-    model: str | None,
-    quiet: bool,
-) -> Transcript:
-    from features.transcription import audio, service
-    from models import registry
+    channels: bool = False,
+    speakers: Sequence[str] = (),
+    language: str | None = None,
+    hotwords: str | None = None,
+    num_speakers: int | None = None,
+    diarize: bool = True,
+) -> Source:
+    """The command line's meeting source (`RECORDING`, or `--track NAME=FILE` each)."""
+    from features.transcription.service import TranscribeRequest
+    from features.transcription.source import Source, parse_pairs
 
-    if recording is not None and service.is_transcript_file(recording):
-        return service.read_transcript(recording)
-    settings = state(ctx).settings()
-    transcriber = registry.build_transcriber(settings, model=model)
-    files = [Path(f) for f in tracks.values()] if tracks else [recording] if recording else []
-    long = max((audio.probe_seconds(f) for f in files), default=0.0) > PROGRESS_AFTER_S
-    with progress_bar("transcribing", enabled=long and not quiet) as progress:
-        if tracks:
-            paths = {name: Path(file) for name, file in tracks.items()}
-            return service.transcribe_tracks(
-                paths, transcriber=transcriber, request=request, progress=progress
-            )
-        assert recording is not None
-        if channels:
-            return service.transcribe_channels(
-                recording, transcriber=transcriber, request=request, progress=progress
-            )
-        diarizer = registry.build_diarizer(settings) if request.diarize else None
-        return service.transcribe_recording(
-            recording, transcriber=transcriber, diarizer=diarizer, request=request,
-            progress=progress,
-        )  # fmt: skip
+    request = TranscribeRequest(
+        language=language,
+        hotwords=hotwords,
+        num_speakers=num_speakers,
+        diarize=diarize,
+        speaker_names=parse_pairs(speakers, option="--speaker"),
+    )
+    named = parse_pairs(tracks, option="--track")
+    return Source(
+        recording=recording,
+        tracks={name: Path(f) for name, f in named.items()},
+        channels_are_speakers=channels,
+        request=request,
+    )
+
+
+def shows_progress(source: Source, quiet: bool) -> bool:
+    """A progress bar for recordings longer than a minute, unless --quiet."""
+    from features.transcription import audio
+
+    if quiet or source.is_transcript:
+        return False
+    return max((audio.probe_seconds(f) for f in source.files), default=0.0) > PROGRESS_AFTER_S
 
 
 @models_app.command("list")

@@ -20,13 +20,13 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 
 from app.core.errors import AppError, DatabaseUnavailable
+from app.core.progress import StageProgress
 from app.jobs import store
 from app.jobs.store import Job
 
 log = logging.getLogger("minutekeeper.jobs")
 
-Report = Callable[[str, float], None]  # stage, share done
-Handler = Callable[[Job, Report], dict[str, Any]]
+Handler = Callable[[Job, StageProgress], dict[str, Any]]
 OnFinished = Callable[[Job, str, float], None]  # job, status, seconds
 REPORT_EVERY_S = 0.5
 

@@ -1,4 +1,7 @@
-"""`draft_message`: a reply, a meeting follow-up or a rewrite, checked before it is shown.
+"""Compose's actions for every entry point: `compose` (draft a message and keep it as
+shown) and `give_feedback` (what was actually sent); `draft_message` is their model step.
+
+`draft_message`: a reply, a meeting follow-up or a rewrite, checked before it is shown.
 
 Preprocess (fit the thread to the model's window, build the prompt) -> generate -> clean
 (no echo, no labels, no next turn) -> check (asked-for names, dates and numbers present,
@@ -13,17 +16,84 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from sqlalchemy.engine import Engine
+
 from features.compose import checks, followup, prompts
 from features.compose.draft import ComposeRequest, Draft
 from features.compose.errors import EmptyDraft, InvalidChoice
+from features.compose.store import Feedback, StoredDraft, get_draft, record_draft, record_feedback
 from features.compose.thread import Message, Thread
+from features.meetings.store import find_meeting
 from features.summary.render import clock
 from features.summary.summary import Summary
+from models.cache import ModelProvider
 from models.llm import ChatMessage, OnToken, TextGenerator
 
 MAX_NEW = {"short": 96, "medium": 220, "long": 480}
 RETRY_TEMPERATURE = 0.7
 _QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and curly quotes
+
+
+def compose(
+    engine: Engine,
+    request: ComposeRequest,
+    thread: Thread,
+    *,
+    tenant_id: str,
+    author_id: str,
+    models: ModelProvider,
+    meeting_id: str | None = None,
+    summary: Summary | None = None,
+    owner_id: str | None = None,
+) -> StoredDraft:
+    """Draft a message for the author and keep it as it was shown. A follow-up is written
+    from a saved meeting (`meeting_id`, one of `owner_id`'s when given) or a summary."""
+    if request.mode == "reply" and not thread.messages:
+        raise InvalidChoice("reply needs the thread it answers")
+    if meeting_id is not None and summary is not None:
+        raise InvalidChoice("give a meeting or a summary for the follow-up, not both")
+    if meeting_id is not None:
+        stored = find_meeting(engine, tenant_id, meeting_id, owner_id=owner_id)
+        if stored.summary is None:
+            raise InvalidChoice(f"meeting {stored.info.id} has no summary yet")
+        summary, meeting_id = stored.summary, stored.info.id
+    if request.mode == "followup" and summary is None:
+        raise InvalidChoice("followup needs a meeting: one of your meetings' ids")
+    draft = draft_message(thread, request, generator=models.generator(), meeting=summary)
+    draft_id = record_draft(
+        engine,
+        tenant_id=tenant_id,
+        author_id=author_id,
+        request=request,
+        thread=thread.messages,
+        draft=draft,
+        model_id=draft.written_by,
+        meeting_id=meeting_id,
+    )
+    return get_draft(engine, tenant_id=tenant_id, author_id=author_id, draft_id=draft_id)
+
+
+def give_feedback(
+    engine: Engine,
+    draft_id: str,
+    *,
+    tenant_id: str,
+    author_id: str,
+    sent_text: str,
+    rating: int | None = None,
+) -> tuple[Feedback, bool]:
+    """Record what was actually sent for one of the author's drafts; also whether this is
+    its first feedback (the same feedback again changes nothing and is not new)."""
+    before = get_draft(engine, tenant_id=tenant_id, author_id=author_id, draft_id=draft_id).feedback
+    recorded = record_feedback(
+        engine,
+        tenant_id=tenant_id,
+        author_id=author_id,
+        draft_id=draft_id,
+        sent_text=sent_text,
+        rating=rating,
+    )
+    return recorded, before is None
 
 
 def draft_message(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,11 @@ def parse_json(raw: str, *, where: str = "thread") -> Thread:
     items = data.get("messages") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise InvalidThread(f"{where}: expected a list of messages under 'messages'")
+    return parse_messages(items, where=where)
+
+
+def parse_messages(items: Sequence[Any], *, where: str = "thread") -> Thread:
+    """Messages as JSON objects (a request body's, a file's) as a thread."""
     return Thread(tuple(_message(item, i, where) for i, item in enumerate(items)))
 
 

@@ -123,17 +123,20 @@ def render(summary: Summary, fmt: str, transcript: Transcript | None = None) -> 
     return to_markdown(summary, transcript)
 
 
+def answer_to_dict(answer: Answer) -> dict[str, Any]:
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "found": answer.found,
+        "engine": answer.engine,
+        "citations": _citations(answer.citations),
+        "notes": list(answer.notes),
+    }
+
+
 def render_answer(answer: Answer, fmt: str) -> str:
     if fmt == "json":
-        body = {
-            "question": answer.question,
-            "answer": answer.text,
-            "found": answer.found,
-            "engine": answer.engine,
-            "citations": _citations(answer.citations),
-            "notes": list(answer.notes),
-        }
-        return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(answer_to_dict(answer), indent=2, ensure_ascii=False) + "\n"
     lines = [f"{answer.text} {_cite(answer.citations)}".rstrip()]
     lines += [f"_Note: {note}_" for note in answer.notes]
     return "\n\n".join(lines) + "\n"

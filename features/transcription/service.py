@@ -8,12 +8,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from app.core.progress import Progress
 from features.transcription import align, audio, formats, subtitles
 from features.transcription.errors import InvalidSpeakerMapping
 from features.transcription.transcript import Segment, Speaker, Transcript, segment_id
@@ -21,7 +22,6 @@ from models.asr import SAMPLE_RATE, AsrResult, Transcriber
 from models.diarization import Diarizer
 
 TRANSCRIPT_SUFFIXES = {".json": "json", ".vtt": "vtt", ".srt": "srt"}
-Progress = Callable[[float], None]
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from app.api import create_app
-from app.api.runtime import Runtime
 from app.api.tokens import create_token
 from app.core.settings import Settings
+from app.runtime import Runtime
 from consent.domain import Principal, Role
 from consent.notices import load_notice_file
 from consent.service import ConsentService

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from app.api.runtime import Runtime
 from app.core.db import table_of
 from app.core.settings import Settings
 from app.jobs import store
+from app.runtime import Runtime
 from features.meetings.media import media_folder
 from tests.integration.api_support import Api, finished_job, running_api
 
@@ -197,3 +197,43 @@ def _meeting(api: Api) -> str:
     assert finished(api, accepted["job"]["id"])["status"] == "succeeded"
     meeting_id: str = accepted["meeting_id"]
     return meeting_id
+
+
+def test_an_upload_names_each_speaker_label_once_and_takes_the_cli_options(api: Api) -> None:
+    twice = upload(api, EXAMPLES / "meeting.vtt", speaker=["Alice=Ann", "Alice=Bea"])
+    assert twice.status_code == 422, twice.text
+    assert "'Alice' is given twice" in twice.json()["error"]["message"]
+    # hotwords and diarize, which the CLI has always taken, reach the job
+    accepted = upload(api, EXAMPLES / "meeting.vtt", hotwords="Initech", diarize="false")
+    assert accepted.status_code == 202, accepted.text
+    assert finished(api, accepted.json()["job"]["id"])["status"] == "succeeded"
+
+
+def test_two_tracks_of_one_person_are_refused_like_on_the_command_line(api: Api) -> None:
+    wav = (AUDIO / "two_speakers.wav").read_bytes()
+    files = [("track", ("a.wav", wav, "audio/wav")), ("track", ("b.wav", wav, "audio/wav"))]
+    reply = api.client.post("/v1/meetings", files=files, data={"track_name": ["Ann", "Ann"]},
+                            headers=api.auth())  # fmt: skip
+    assert reply.status_code == 422, reply.text
+    assert "same person's name" in reply.json()["error"]["message"]
+    both = api.client.post(
+        "/v1/meetings",
+        files=[("recording", ("m.vtt", (EXAMPLES / "meeting.vtt").read_bytes(), "text/vtt")),
+               *files[:1]],
+        headers=api.auth(),
+    )  # fmt: skip
+    assert both.status_code == 422 and "one recording" in both.json()["error"]["message"]
+    media = api.runtime.settings.resolved_media_dir()
+    assert not media.exists() or list(media.iterdir()) == []
+
+
+def test_a_question_takes_the_engine_as_the_command_line_does(api: Api) -> None:
+    meeting_id = _meeting(api)
+    asked = api.client.post(f"/v1/meetings/{meeting_id}/ask", headers=api.auth(),
+                            json={"question": "When does calendar sync ship?",
+                                  "engine": "extractive"})  # fmt: skip
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["engine"] == "extractive" and "January" in asked.json()["answer"]
+    unknown = api.client.post(f"/v1/meetings/{meeting_id}/ask", headers=api.auth(),
+                              json={"question": "When?", "engine": "magic"})  # fmt: skip
+    assert unknown.status_code == 422

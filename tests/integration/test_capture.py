@@ -14,8 +14,8 @@ from consent.dataset import valid_messages
 from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass, Principal, SubjectKind
 from consent.redaction import Person, Redactor
 from consent.store import TrainingCandidateRecord
+from features.offers import Offers, answer_offer, meeting_offers, speaker_subjects
 from features.summary.summary import Answer, Citation, Summary
-from features.training import answer_offer, meeting_offers, offer_all, speaker_subjects
 from features.transcription.transcript import Segment, Speaker, Transcript
 from tests.conftest import Clock, World
 
@@ -181,7 +181,9 @@ def test_a_meeting_keeps_only_the_consenting_speakers_words_with_names_hidden(
     subjects = speaker_subjects(world.service, world.tenant_id, transcript)
     assert subjects["S1"] == team[0].subject_id and subjects["S3"] == UNKNOWN_SPEAKER
     offers = meeting_offers(transcript, summary, subjects, model_id="test")
-    summary_done, transcript_done = offer_all(world.service, redactor, world.tenant_id, offers)
+    summary_done, transcript_done = (
+        capture(world.service, redactor, world.tenant_id, o) for o in offers
+    )
     assert summary_done.candidate_id is None and "UNKNOWN_SPEAKER" in summary_done.excluded
     [row] = candidates(engine)
     assert row.id == transcript_done.candidate_id and row.contributors == [team[0].subject_id]
@@ -230,7 +232,9 @@ def test_an_answer_counts_the_asker_and_the_cited_speakers(
     assert answer_offer(transcript, nothing, subjects, asker=bob.subject_id, model_id="t") is None
     assert only_alice is not None and with_carol is not None
     assert set(only_alice.contributors) == {bob.subject_id, alice.subject_id}
-    kept, refused = offer_all(world.service, redactor, world.tenant_id, [only_alice, with_carol])
+    kept, refused = (
+        capture(world.service, redactor, world.tenant_id, o) for o in (only_alice, with_carol)
+    )
     assert kept.candidate_id is not None and refused.candidate_id is None
     assert carol.subject_id in with_carol.contributors
     [row] = candidates(engine)
@@ -254,3 +258,18 @@ def test_candidates_past_their_retention_are_purged_and_audited(
     assert row.status == "purged" and row.messages == []
     assert purge_expired(world.service) == 0
     assert world.service.verify().ok
+
+
+def test_a_capture_failure_is_an_outcome_logged_by_its_type_alone(
+    world: World, redactor: Redactor, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> list[Offer]:
+        raise RuntimeError("Bob's secret plan")  # a message may quote customer content
+
+    with caplog.at_level("WARNING", logger="minutekeeper.offers"):
+        [outcome] = Offers(world.service, lambda: redactor).offer_safely(world.tenant_id, broken)
+    assert (outcome.kept, outcome.reasons, outcome.error) == (False, ("CAPTURE_FAILED",),
+                                                              "RuntimeError")  # fmt: skip
+    assert "training capture failed: RuntimeError" in caplog.text
+    assert "secret" not in caplog.text
+    assert Offers(world.service, lambda: redactor).offer_safely(world.tenant_id, list) == []

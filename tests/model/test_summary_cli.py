@@ -61,6 +61,18 @@ def test_ask_answers_with_a_citation(data_dir: Path) -> None:
     assert "training: meeting_answer not kept (TENANT_SHARING_OFF" in result.stderr
 
 
+def test_ask_about_a_saved_meeting_by_its_id(data_dir: Path) -> None:
+    saved = mk(data_dir, "summarize", VTT, "--title", "sync planning")
+    assert saved.returncode == 0, saved.stderr
+    meeting_id = saved.stderr.split("saved as meeting ")[1].split()[0]
+    result = mk(data_dir, "ask", meeting_id[:8], "When does calendar sync ship?", "--format",
+                "json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "January" in json.loads(result.stdout)["answer"]
+    missing = mk(data_dir, "ask", "0123abcd", "When?")
+    assert missing.returncode == 1 and "no saved meeting's id starts with it" in missing.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import get_runtime
 from app.api.pages.web import Viewer, render
-from app.api.runtime import Runtime
+from app.runtime import Runtime
 from consent.domain import NoticeVersion, Principal
 from consent.errors import UnknownNoticeVersion
 from consent.purposes import CONSENT_PURPOSES

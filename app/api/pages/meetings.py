@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from app.api.deps import get_runtime
 from app.api.pages.web import MemberViewer, not_found, render
 from app.api.routes.meetings import info_public, own_meeting
-from app.api.runtime import Runtime
 from app.core.errors import NotFound
+from app.runtime import Runtime
 from features.meetings.errors import AmbiguousMeeting
 from features.meetings.store import StoredMeeting, list_meetings
 from features.summary import render as summary_render

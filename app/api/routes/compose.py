@@ -3,22 +3,18 @@ what was actually sent. Drafts are the author's own: anyone else's reads as miss
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks
 
 from app.api.deps import Member, RuntimeDep
-from app.api.routes.meetings import own_meeting
-from app.api.runtime import Runtime
 from app.api.schemas import ComposeCreate, DraftPublic, FeedbackCreate, FeedbackPublic
-from app.core.errors import InvalidInput
-from app.jobs.tasks import log
+from app.runtime import Runtime
 from consent.domain import Principal
+from features.compose import service as drafts
 from features.compose.draft import ComposeRequest
-from features.compose.service import draft_message
-from features.compose.store import StoredDraft, get_draft, record_draft, record_feedback
-from features.compose.thread import parse_json
+from features.compose.store import StoredDraft, get_draft
+from features.compose.thread import parse_messages
 
 router = APIRouter(prefix="/v1/compose", tags=["compose"])
 
@@ -52,32 +48,19 @@ def compose(
         user=me_name,
         n=body.n,
     )
-    if body.mode == "reply" and not body.thread:
-        raise InvalidInput("a reply needs the thread it answers")
-    if body.mode == "followup" and body.meeting_id is None:
-        raise InvalidInput("a follow-up needs meeting_id (one of your meetings)")
-    summary, meeting_id = None, None
-    if body.meeting_id is not None:
-        stored = own_meeting(runtime, me, body.meeting_id)
-        if stored.summary is None:
-            raise InvalidInput(f"meeting {stored.info.id} has no summary yet")
-        summary, meeting_id = stored.summary, stored.info.id
-    messages = [m.model_dump(exclude_none=True) for m in body.thread]
-    thread = parse_json(json.dumps({"messages": messages}), where="thread")
-    generator = runtime.models.generator()
-    draft = draft_message(thread, request, generator=generator, meeting=summary)
-    draft_id = record_draft(
+    thread = parse_messages([m.model_dump(exclude_none=True) for m in body.thread])
+    stored = drafts.compose(
         runtime.engine,
+        request,
+        thread,
         tenant_id=me.tenant_id,
         author_id=me.subject_id,
-        request=request,
-        thread=thread.messages,
-        draft=draft,
-        model_id=draft.written_by,
-        meeting_id=meeting_id,
+        models=runtime.models,
+        meeting_id=body.meeting_id,
+        owner_id=me.subject_id,
     )
-    background.add_task(_offer, runtime, me, draft_id)
-    return draft_public(_own(runtime, me, draft_id))
+    background.add_task(_offer, runtime, me, stored.id)
+    return draft_public(stored)
 
 
 def _own(runtime: Runtime, me: Principal, draft_id: str) -> StoredDraft:
@@ -101,16 +84,15 @@ def feedback(
 ) -> Any:
     """Record the text you actually sent (edited or not) and, if you like, a rating. The
     same feedback again changes nothing; different feedback for the same draft is refused."""
-    before = _own(runtime, me, draft_id).feedback
-    recorded = record_feedback(
+    recorded, first = drafts.give_feedback(
         runtime.engine,
+        draft_id,
         tenant_id=me.tenant_id,
         author_id=me.subject_id,
-        draft_id=draft_id,
         sent_text=body.sent_text,
         rating=body.rating,
     )
-    if before is None:
+    if first:
         background.add_task(_offer, runtime, me, recorded.draft_id)
     return FeedbackPublic(
         draft_id=recorded.draft_id, rating=recorded.rating, recorded_at=recorded.recorded_at
@@ -118,13 +100,5 @@ def feedback(
 
 
 def _offer(runtime: Runtime, me: Principal, draft_id: str) -> None:
-    """Offer the draft (or the sent text) for training; best effort, after the answer."""
-    from features.training import offer_all, stored_draft_offers
-
-    try:
-        offers = stored_draft_offers(
-            runtime.service, me.tenant_id, author_id=me.subject_id, draft_id=draft_id
-        )
-        offer_all(runtime.service, runtime.models.redactor(), me.tenant_id, offers)
-    except Exception as error:
-        log.warning("training capture failed: %s", type(error).__name__)
+    """Offer the draft (or the sent text) for training, after the answer was sent."""
+    runtime.offers.draft(me.tenant_id, author_id=me.subject_id, draft_id=draft_id)

@@ -5,7 +5,6 @@ another tenant's or member's meeting reads as missing."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import uuid
 from datetime import date
@@ -19,7 +18,6 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from app.api.deps import Member, RuntimeDep
 from app.api.errors import UnsupportedMediaType
 from app.api.routes.jobs import job_public
-from app.api.runtime import Runtime
 from app.api.schemas import (
     MeetingAccepted,
     MeetingInfoPublic,
@@ -30,23 +28,30 @@ from app.api.schemas import (
 from app.core.errors import AppError, InvalidInput
 from app.jobs import tasks
 from app.jobs.store import create_job
+from app.runtime import Runtime
 from consent.domain import Principal
+from features.meetings import service as meetings
 from features.meetings.errors import MeetingNotFound
 from features.meetings.media import RECORDING, delete_media, media_folder, recording_of
+from features.meetings.service import MeetingSource, default_title
 from features.meetings.store import MeetingInfo, StoredMeeting, find_meeting, list_meetings
 from features.meetings.store import rename_speakers as rename
 from features.summary import render
-from features.summary import service as summaries
+from features.summary.service import SummaryRequest
 from features.transcription import audio, formats
-from features.transcription import service as transcription
+from features.transcription.service import (
+    TRANSCRIPT_SUFFIXES,
+    TranscribeRequest,
+    is_transcript_file,
+    read_transcript,
+)
+from features.transcription.source import MAX_TRACKS, Source, named_tracks, parse_pairs
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 
 AUDIO_SUFFIXES = frozenset(
     {".wav", ".mp3", ".m4a", ".ogg", ".oga", ".opus", ".flac", ".webm", ".mp4", ".aac", ".mkv"}
 )
-TRANSCRIPT_SUFFIXES = frozenset(transcription.TRANSCRIPT_SUFFIXES)
-MAX_TRACKS = 20
 COPY_CHUNK = 1 << 20
 
 
@@ -83,54 +88,67 @@ async def upload(
     ] = [],  # noqa: B006
     title: Annotated[str | None, Form(max_length=200)] = None,
     language: Annotated[str | None, Form(max_length=16)] = None,
+    hotwords: Annotated[
+        str | None, Form(max_length=1000, description="Vocabulary hints (names, terms).")
+    ] = None,
     speaker: Annotated[list[str], Form(description="LABEL=NAME, e.g. S1=Alice (repeat).")] = [],  # noqa: B006
     engine: Annotated[str | None, Form(description="extractive, llm or hybrid.")] = None,
     meeting_date: Annotated[date | None, Form(description="For due dates (YYYY-MM-DD).")] = None,
     channels_are_speakers: Annotated[bool, Form()] = False,
     num_speakers: Annotated[int | None, Form(ge=1, le=20)] = None,
+    diarize: Annotated[
+        bool, Form(description="Find the speakers in a single-channel recording.")
+    ] = True,
 ) -> Any:
     """Upload a meeting. It is saved to disk as it streams in (up to the server's size
     limit, else 413) and a job transcribes and summarizes it: follow the job, then read
     `/v1/meetings/{meeting_id}`."""
-    if (recording is None) == (not track):
-        raise InvalidInput("send one `recording` (or transcript file), or a `track` per person")
-    if len(track) > MAX_TRACKS:
-        raise InvalidInput(f"at most {MAX_TRACKS} tracks")
+    if len(track) > MAX_TRACKS:  # before reading a name of them
+        raise InvalidInput(f"at most {MAX_TRACKS} tracks, one per person")
     if track_name and len(track_name) != len(track):
         raise InvalidInput("give a track_name for every track, or none")
-    chosen = engine or runtime.settings.summary_engine
-    summaries.check_engine(chosen)
     meeting_id = str(uuid.uuid4())
     folder = media_folder(runtime.settings.resolved_media_dir(), meeting_id)
-    params: dict[str, Any] = {
-        "engine": chosen,
-        "language": language,
-        "num_speakers": num_speakers,
-        "speaker_names": _pairs(speaker),
-        "channels_are_speakers": channels_are_speakers,
-        "meeting_date": meeting_date.isoformat() if meeting_date else None,
-    }
+    kept = (
+        {recording: folder / _stored_name(recording, RECORDING, transcripts=True)}
+        if recording is not None
+        else {}
+    )
+    for i, t in enumerate(track):
+        kept[t] = folder / _stored_name(t, f"track-{i + 1:02d}", transcripts=False)
+    names = track_name or [_stem(t) or f"person {i + 1}" for i, t in enumerate(track)]
+    request = TranscribeRequest(
+        language=language,
+        hotwords=hotwords,
+        num_speakers=num_speakers,
+        diarize=diarize,
+        speaker_names=parse_pairs(speaker, option="speaker"),
+    )
+    source = Source(
+        recording=kept[recording] if recording is not None else None,
+        tracks=named_tracks(zip(names, (kept[t] for t in track), strict=True)),
+        channels_are_speakers=channels_are_speakers,
+        request=request,
+    )
+    meeting = MeetingSource(
+        title=title
+        or default_title(recording.filename or "" if recording else None, source.tracks),
+        source=source,
+        summary=SummaryRequest(
+            engine=engine or runtime.settings.summary_engine, meeting_date=meeting_date
+        ),
+    )
     try:
         folder.mkdir(parents=True)
-        if recording is not None:
-            params["recording"] = await _keep(recording, folder, RECORDING, transcripts=True)
-            params["title"] = title or _stem(recording) or "meeting"
-        else:
-            names = track_name or [_stem(t) or f"person {i + 1}" for i, t in enumerate(track)]
-            if len({n.strip() for n in names}) != len(names):
-                raise InvalidInput("two tracks have the same person's name")
-            params["tracks"] = {
-                name.strip(): await _keep(t, folder, f"track-{i + 1:02d}", transcripts=False)
-                for i, (name, t) in enumerate(zip(names, track, strict=True))
-            }
-            params["title"] = title or "meeting of " + ", ".join(params["tracks"])
+        for upload_file, target in kept.items():
+            await _keep(upload_file, target)
         job = await anyio.to_thread.run_sync(
             lambda: create_job(
                 runtime.engine,
                 tenant_id=me.tenant_id,
                 owner_id=me.subject_id,
                 kind=tasks.MEETING,
-                params=params,
+                params=meeting.to_params(),
                 job_id=meeting_id,
             )
         )
@@ -145,43 +163,37 @@ def _stem(upload: UploadFile) -> str:
     return Path(upload.filename or "").stem.strip()[:200]
 
 
-def _pairs(values: list[str]) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values:
-        label, sep, name = value.partition("=")
-        if not sep or not label.strip() or not name.strip():
-            raise InvalidInput(f"speaker takes LABEL=NAME, not {value!r}")
-        pairs[label.strip()] = name.strip()
-    return pairs
-
-
-async def _keep(upload: UploadFile, folder: Path, stem: str, *, transcripts: bool) -> str:
-    """Move an uploaded file into the meeting's folder and check that it can be read."""
+def _stored_name(upload: UploadFile, stem: str, *, transcripts: bool) -> str:
+    """The file's name in the meeting's folder; an unsupported kind of file is refused
+    before anything is written."""
     suffix = Path(upload.filename or "").suffix.lower()
-    is_transcript = transcripts and suffix in TRANSCRIPT_SUFFIXES
-    if suffix not in AUDIO_SUFFIXES and not is_transcript:
-        kinds = sorted(AUDIO_SUFFIXES | (TRANSCRIPT_SUFFIXES if transcripts else frozenset()))
+    if transcripts and suffix in TRANSCRIPT_SUFFIXES:
+        return f"transcript{suffix}"
+    if suffix not in AUDIO_SUFFIXES:
+        kinds = sorted(AUDIO_SUFFIXES | (set(TRANSCRIPT_SUFFIXES) if transcripts else set()))
         raise UnsupportedMediaType(
             f"{upload.filename or 'the file'}: unsupported file type; "
             f"send one of {', '.join(kinds)}"
         )
-    name = f"{'transcript' if is_transcript else stem}{suffix}"
-    target = folder / name
+    return f"{stem}{suffix}"
+
+
+async def _keep(upload: UploadFile, target: Path) -> None:
+    """Write an uploaded file into the meeting's folder and check that it can be read."""
 
     def copy() -> None:
         with target.open("wb") as out:
             shutil.copyfileobj(upload.file, out, COPY_CHUNK)
-        shown = Path(upload.filename or name).name
+        shown = Path(upload.filename or target.name).name
         try:
-            if is_transcript:
-                transcription.read_transcript(target)  # refuses a malformed file now
+            if is_transcript_file(target):
+                read_transcript(target)  # refuses a malformed file now
             else:
                 audio.check_audio(target, name=shown)
         except AppError as error:  # name the file as the user knows it, not where it lies
             raise type(error)(error.message.replace(str(target), shown)) from error
 
     await anyio.to_thread.run_sync(copy)
-    return name
 
 
 @router.get("", response_model=list[MeetingInfoPublic])
@@ -278,29 +290,14 @@ def ask(
 ) -> Any:
     """Answer a question from the meeting, citing where it was said."""
     stored = own_meeting(runtime, me, meeting_id)
-    chosen = runtime.settings.summary_engine
-    generator = None if chosen == "extractive" else runtime.models.generator()
-    embedder = runtime.models.embedder()
-    answer = summaries.answer_question(
-        stored.transcript, body.question, embedder=embedder, generator=generator, engine=chosen
+    engine = body.engine or runtime.settings.summary_engine
+    answered = meetings.ask(stored.transcript, body.question, engine=engine, models=runtime.models)
+    background.add_task(
+        runtime.offers.answer,
+        me.tenant_id,
+        stored.transcript,
+        answered.answer,
+        asker=me.subject_id,
+        model_id=answered.model_id,
     )
-    model_id = (generator or embedder).name
-    background.add_task(_offer_answer, runtime, me, stored, answer, model_id)
-    result: dict[str, Any] = json.loads(render.render_answer(answer, "json"))
-    return result
-
-
-def _offer_answer(
-    runtime: Runtime, me: Principal, stored: StoredMeeting, answer: Any, model_id: str
-) -> None:
-    from features.training import answer_offer, offer_all, speaker_subjects
-
-    try:
-        subjects = speaker_subjects(runtime.service, me.tenant_id, stored.transcript)
-        offer = answer_offer(
-            stored.transcript, answer, subjects, asker=me.subject_id, model_id=model_id
-        )
-        if offer is not None:
-            offer_all(runtime.service, runtime.models.redactor(), me.tenant_id, [offer])
-    except Exception as error:  # the user has their answer; capture is best effort
-        tasks.log.warning("training capture failed: %s", type(error).__name__)
+    return render.answer_to_dict(answered.answer)

@@ -1,15 +1,15 @@
-"""The models a server's jobs share, each built on first use and then kept for the life
-of the process; load times and token counts go to telemetry (numbers only)."""
+"""The models a process shares (a server's requests and jobs, a worker, one CLI command),
+each built on first use and then kept for the life of the process; load times and token
+counts go to telemetry (numbers only)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from app.core.settings import Settings
-from consent.redaction import Redactor
 from models import registry
 from models.asr import Transcriber
 from models.diarization import Diarizer
@@ -19,6 +19,19 @@ from models.llm import ChatMessage, Generation, OnToken, TextGenerator
 T = TypeVar("T")
 OnLoad = Callable[[str, float], None]  # role, seconds
 OnTokens = Callable[[int, int], None]  # prompt tokens, completion tokens
+
+
+class ModelProvider(Protocol):
+    """Hands out models built once per process: a transcript file never loads the speech
+    model, an extractive summary never loads the language model."""
+
+    def transcriber(self) -> Transcriber: ...
+
+    def diarizer(self) -> Diarizer: ...
+
+    def embedder(self) -> Embedder: ...
+
+    def generator(self) -> TextGenerator: ...
 
 
 class CountingGenerator:
@@ -54,7 +67,7 @@ class CountingGenerator:
 
 
 class ModelCache:
-    """Implements `features.meetings.pipeline.MeetingModels` (and a redactor)."""
+    """The `ModelProvider` of a process, built from its settings (which name the models)."""
 
     def __init__(
         self,
@@ -69,7 +82,21 @@ class ModelCache:
         self._built: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _get(self, role: str, build: Callable[[], T]) -> T:
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    def choosing(self, *, asr_model: str | None = None, llm_model: str | None = None) -> ModelCache:
+        """This cache, or one whose speech or language model is the one named instead (a
+        command's `--model`, `--llm`); it reports to the same telemetry."""
+        update = {k: v for k, v in (("asr_model", asr_model), ("llm_model", llm_model)) if v}
+        if not update:
+            return self
+        settings = self._settings.model_copy(update=update)
+        return ModelCache(settings, on_load=self._on_load, on_tokens=self._on_tokens)
+
+    def shared(self, role: str, build: Callable[[], T]) -> T:
+        """What `build` makes, built once per role and process (timed like a model)."""
         with self._lock:
             if role not in self._built:
                 started = time.perf_counter()
@@ -84,25 +111,21 @@ class ModelCache:
         self.transcriber()
         self.diarizer()
         self.embedder()
-        self.redactor()
         if self._settings.summary_engine != "extractive":
             self.generator()
         return list(self._built)
 
     def transcriber(self) -> Transcriber:
-        return self._get("asr", lambda: registry.build_transcriber(self._settings))
+        return self.shared("asr", lambda: registry.build_transcriber(self._settings))
 
     def diarizer(self) -> Diarizer:
-        return self._get("diarizer", lambda: registry.build_diarizer(self._settings))
+        return self.shared("diarizer", lambda: registry.build_diarizer(self._settings))
 
     def embedder(self) -> Embedder:
-        return self._get("embedder", lambda: registry.build_embedder(self._settings))
+        return self.shared("embedder", lambda: registry.build_embedder(self._settings))
 
     def generator(self) -> TextGenerator:
-        return self._get(
+        return self.shared(
             "llm",
             lambda: CountingGenerator(registry.build_generator(self._settings), self._on_tokens),
         )
-
-    def redactor(self) -> Redactor:
-        return self._get("redactor", lambda: Redactor(self._settings.resolved_model_cache_dir()))

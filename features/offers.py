@@ -1,16 +1,19 @@
-"""What the features produce, offered to the consent gate as training data (issue 6).
+"""What the features produce, offered to the consent gate as training data.
 
 Each function turns a feature's result into `consent.capture.Offer`s: the example as chat
 messages (system, user, assistant), its contributors as subjects, and the roster whose
-names redaction hides. `offer_all` hands them to the gate; the feature's own result (a
-summary, a draft) never depends on what the gate decides.
+names redaction hides. `Offers.offer_safely` hands them to the gate, and it is the one
+place a failure to do so is caught: the feature's own result (a summary, an answer, a draft) never
+depends on what the gate decides, nor on whether the gate could be asked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
-from consent.capture import Captured, Offer, Turn, capture
+from consent.capture import Offer, Turn, capture
 from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass
 from consent.redaction import Person, Redactor
 from consent.service import ConsentService
@@ -20,6 +23,9 @@ from features.summary.prompts import PROMPT_VERSION as SUMMARY_PROMPT
 from features.summary.render import to_markdown
 from features.summary.summary import Answer, Summary
 from features.transcription.transcript import Transcript
+
+log = logging.getLogger("minutekeeper.offers")
+CAPTURE_FAILED = "CAPTURE_FAILED"
 
 ANSWER_SYSTEM = "Answer the question from the meeting transcript excerpts."
 SUMMARY_SYSTEM = (
@@ -138,8 +144,11 @@ def draft_offer(
         ask += f" Instruction: {request.instruction.strip()}"
     final = stored.feedback is not None
     target = stored.feedback.sent_text if stored.feedback is not None else stored.draft.text
-    contributors = (stored.author_id, *(authors[m.author] for m in stored.thread),
-                    *meeting_contributors)  # fmt: skip
+    contributors = (
+        stored.author_id,
+        *(authors[m.author] for m in stored.thread),
+        *meeting_contributors,
+    )
     roster = {subject: Person(name) for name, subject in authors.items()}
     return Offer(
         kind=ArtifactKind.CHAT_FINAL if final else ArtifactKind.CHAT_DRAFT,
@@ -166,8 +175,7 @@ def stored_draft_offers(
     """The offer for a kept draft (or, once it has feedback, the text actually sent). A
     follow-up's contributors include its meeting's speakers; one written from a summary
     that names no meeting has no known speakers, so they count as unknown."""
-    stored = get_draft(service.engine, tenant_id=tenant_id, author_id=author_id,
-                       draft_id=draft_id)  # fmt: skip
+    stored = get_draft(service.engine, tenant_id=tenant_id, author_id=author_id, draft_id=draft_id)
     names = list(dict.fromkeys(m.author for m in stored.thread))
     authors = dict(zip(names, service.subjects_for_names(tenant_id, names), strict=True))
     heard: list[str] = []
@@ -179,7 +187,82 @@ def stored_draft_offers(
     return [draft_offer(stored, authors, meeting_contributors=heard)]
 
 
-def offer_all(
-    service: ConsentService, redactor: Redactor, tenant_id: str, offers: Sequence[Offer]
-) -> list[Captured]:
-    return [capture(service, redactor, tenant_id, offer) for offer in offers]
+@dataclass(frozen=True)
+class Outcome:
+    """What the gate did with one offer: kept as a training candidate, or why not."""
+
+    kind: str  # the artifact kind, or "all" when capture failed before any decision
+    kept: bool
+    reasons: tuple[str, ...] = ()
+    error: str | None = None  # the failure's type, never its message (it may quote content)
+
+
+class Offers:
+    """Offers a process's results to the consent gate: every entry point's one way in.
+    Nothing here ever raises: the user already has their result, whatever the gate says
+    and whether or not it could be asked."""
+
+    def __init__(self, service: ConsentService, redactor: Callable[[], Redactor]) -> None:
+        self._service = service
+        self._redactor = redactor  # built on first use: it costs a second
+
+    def offer_safely(self, tenant_id: str, offers: Callable[[], Sequence[Offer]]) -> list[Outcome]:
+        """Capture what `offers` makes; a failure is logged by its type alone and returned
+        as an outcome."""
+        try:
+            made = offers()
+            redactor = self._redactor() if made else None
+            captured = [capture(self._service, redactor, tenant_id, o) for o in made if redactor]
+        except Exception as error:
+            log.warning("training capture failed: %s", type(error).__name__)
+            failed = Outcome(
+                "all", kept=False, reasons=(CAPTURE_FAILED,), error=type(error).__name__
+            )
+            return [failed]
+        return [
+            Outcome(
+                c.artifact.kind.value, kept=c.candidate_id is not None, reasons=tuple(c.excluded)
+            )
+            for c in captured
+        ]
+
+    def summary(
+        self, tenant_id: str, transcript: Transcript, summary: Summary, *, model_id: str
+    ) -> list[Outcome]:
+        """A summarized meeting: its summary and its transcript."""
+        return self.offer_safely(
+            tenant_id,
+            lambda: meeting_offers(
+                transcript, summary, self._subjects(tenant_id, transcript), model_id=model_id
+            ),
+        )
+
+    def answer(
+        self,
+        tenant_id: str,
+        transcript: Transcript,
+        answer: Answer,
+        *,
+        asker: str,
+        model_id: str,
+    ) -> list[Outcome]:
+        """An answer about a meeting (one that found nothing is not offered)."""
+
+        def offers() -> list[Offer]:
+            subjects = self._subjects(tenant_id, transcript)
+            offer = answer_offer(transcript, answer, subjects, asker=asker, model_id=model_id)
+            return [offer] if offer is not None else []
+
+        return self.offer_safely(tenant_id, offers)
+
+    def draft(self, tenant_id: str, *, author_id: str, draft_id: str) -> list[Outcome]:
+        """A kept draft, or once it has feedback, the text actually sent."""
+        return self.offer_safely(
+            tenant_id,
+            lambda: stored_draft_offers(
+                self._service, tenant_id, author_id=author_id, draft_id=draft_id
+            ),
+        )
+
+    def _subjects(self, tenant_id: str, transcript: Transcript) -> dict[str, str]:
+        return speaker_subjects(self._service, tenant_id, transcript)

@@ -1,0 +1,129 @@
+"""The running parts of minutekeeper, built in one place for `serve`, `worker` and the CLI:
+settings -> database engine (migrated) -> consent service -> models -> job runner, with
+telemetry. Each part is built on first use, so a CLI command pays only for what it
+touches (`--help` and `transcribe FILE` never open the database); `serve` and `worker`
+ask for the database first, so a problem there is reported before they start."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from app.core.settings import Settings
+from app.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from app.jobs.runner import Executor, JobRunner
+    from consent.redaction import Redactor
+    from consent.service import ConsentService
+    from features.offers import Offers
+    from models.cache import ModelCache
+
+
+class Runtime:
+    """One process's parts, each built on first use. A server's are all built by `build`
+    before its threads share them; a CLI command runs on one thread."""
+
+    def __init__(self, settings: Settings, *, models: ModelCache | None = None) -> None:
+        self.settings = settings
+        if models is not None:
+            self.__dict__["models"] = models
+
+    @classmethod
+    def build(cls, settings: Settings, *, models: ModelCache | None = None) -> Runtime:
+        """A server's runtime with its database, consent service and job runner built now."""
+        runtime = cls(settings, models=models)
+        runtime.jobs  # noqa: B018 (builds the engine, the service and the runner)
+        return runtime
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The database, migrated to the newest schema."""
+        # Imported here: the database stack costs ~0.3 s that `--help` and `transcribe` skip.
+        from app.core.db import create_db_engine, migrate
+
+        engine = create_db_engine(self.settings)
+        migrate(engine)
+        return engine
+
+    @cached_property
+    def service(self) -> ConsentService:
+        from consent.service import ConsentService
+
+        return ConsentService.from_settings(self.engine, self.settings)
+
+    @cached_property
+    def telemetry(self) -> Telemetry:
+        return Telemetry()
+
+    @cached_property
+    def models(self) -> ModelCache:
+        from models.cache import ModelCache
+
+        telemetry = self.telemetry
+
+        def loaded(role: str, seconds: float) -> None:
+            telemetry.model_load_seconds.labels(role).observe(seconds)
+
+        def counted(read: int, written: int) -> None:
+            telemetry.tokens.labels("prompt").inc(read)
+            telemetry.tokens.labels("completion").inc(written)
+
+        return ModelCache(self.settings, on_load=loaded, on_tokens=counted)
+
+    def redactor(self) -> Redactor:
+        """The redactor every offer for training goes through, built once per process."""
+        from consent.redaction import Redactor
+
+        cache = self.settings.resolved_model_cache_dir()
+        return self.models.shared("redactor", lambda: Redactor(cache))
+
+    @cached_property
+    def offers(self) -> Offers:
+        """Where results are offered to the consent gate as training data."""
+        from features.offers import Offers
+
+        return Offers(self.service, self.redactor)
+
+    @cached_property
+    def jobs(self) -> JobRunner:
+        """Runs jobs: in this process's threads, or on Celery workers (`job_queue`)."""
+        from app.jobs.distributed import CeleryRunner
+        from app.jobs.runner import InProcessRunner
+
+        if self.settings.job_queue == "celery":  # workers run the jobs
+            return CeleryRunner(self.settings, self.engine)
+        return InProcessRunner(self.engine, self.executor(), workers=self.settings.job_workers)
+
+    def executor(self) -> Executor:
+        """Runs jobs in this process with its models, counting them in its telemetry."""
+        from app.jobs import tasks
+        from app.jobs.runner import Executor
+        from app.jobs.store import Job
+
+        telemetry = self.telemetry
+
+        def finished(job: Job, status: str, seconds: float) -> None:
+            telemetry.jobs.labels(job.kind, status).inc()
+            telemetry.job_seconds.labels(job.kind, status).observe(seconds)
+
+        handlers = tasks.handlers(self.settings, self.service, self.models, self.offers)
+        return Executor(self.engine, handlers, lease_s=self.settings.job_lease_s,
+                        on_finished=finished)  # fmt: skip
+
+    def preload(self) -> list[str]:
+        """Load now what meeting jobs use (a worker, before its first job); the roles."""
+        roles = self.models.preload()
+        self.redactor()
+        return [*roles, "redactor"]
+
+    def start(self) -> None:
+        self.jobs.start()
+
+    def stop(self) -> None:
+        if "jobs" in self.__dict__:
+            self.jobs.stop()
+        if "engine" in self.__dict__:
+            self.engine.dispose()

@@ -1,0 +1,175 @@
+"""A meeting's actions, one home for the CLI, the API and the jobs: summarize a source,
+process an upload (transcript, summary, saved meeting), and answer a question about a
+transcript (a saved meeting's, or one just made).
+
+An upload is a `MeetingSource`: the files and how to read them, its title and how to
+summarize it. The upload route writes it into a job's params with `to_params`, the job
+reads it back with `from_params`. A job's one stored result is keyed by the job's own id,
+so a job that runs again after a crash finds the meeting it already saved instead of
+making a second one. Models come from a `ModelProvider`, so a subtitle upload never loads
+the speech model and a process loads each model once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from app.core.progress import StageProgress
+from features.meetings.errors import MeetingNotFound
+from features.meetings.store import MeetingInfo, find_meeting, save_meeting
+from features.summary import service as summaries
+from features.summary.summary import Answer, Summary
+from features.transcription.source import Source, transcribe_source
+from features.transcription.transcript import Transcript
+from models.cache import ModelProvider
+
+TRANSCRIBED_AT = 0.75  # transcription is most of a job's time
+SUMMARIZED_AT = 0.95
+
+
+@dataclass(frozen=True)
+class MeetingSource:
+    """A meeting to make: what was recorded, its title, and how to summarize it."""
+
+    title: str
+    source: Source
+    summary: summaries.SummaryRequest = field(default_factory=summaries.SummaryRequest)
+
+    def __post_init__(self) -> None:
+        summaries.check_engine(self.summary.engine)
+
+    def to_params(self) -> dict[str, Any]:
+        """JSON-ready job params; files are named relative to the meeting's media folder."""
+        day = self.summary.meeting_date
+        return {
+            **self.source.to_params(),
+            "title": self.title,
+            "engine": self.summary.engine,
+            "meeting_date": day.isoformat() if day else None,
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], folder: Path) -> MeetingSource:
+        day = params.get("meeting_date")
+        return cls(
+            title=params["title"],
+            source=Source.from_params(params, folder),
+            summary=summaries.SummaryRequest(
+                engine=params.get("engine", summaries.DEFAULT_ENGINE),
+                meeting_date=date.fromisoformat(day) if day else None,
+            ),
+        )
+
+
+def default_title(recording: str | None, tracks: Mapping[str, object]) -> str:
+    """A recording's file name without its suffix, or who the tracks are of."""
+    if recording is not None:
+        return Path(recording).stem.strip()[:200] or "meeting"
+    return ("meeting of " + ", ".join(tracks))[:200]
+
+
+@dataclass(frozen=True)
+class Summarized:
+    transcript: Transcript
+    summary: Summary
+    model_id: str  # the model that wrote the summary (the embedder, for extractive)
+
+
+def summarize_source(
+    meeting: MeetingSource,
+    *,
+    models: ModelProvider,
+    progress: StageProgress = lambda stage, share: None,
+) -> Summarized:
+    """Transcribe (unless a transcript was given) and summarize."""
+    summaries.check_engine(meeting.summary.engine)
+    progress("transcribing", 0.0)
+    transcript = transcribe_source(
+        meeting.source,
+        models=models,
+        progress=lambda share: progress("transcribing", share * TRANSCRIBED_AT),
+    )
+    progress("summarizing", TRANSCRIBED_AT)
+    return summarize(transcript, meeting.summary, models=models)
+
+
+def summarize(
+    transcript: Transcript, request: summaries.SummaryRequest, *, models: ModelProvider
+) -> Summarized:
+    embedder = models.embedder()
+    generator = None if request.engine == "extractive" else models.generator()
+    summary = summaries.summarize_meeting(
+        transcript, embedder=embedder, generator=generator, request=request
+    )
+    return Summarized(transcript, summary, (generator or embedder).name)
+
+
+@dataclass(frozen=True)
+class ProcessedMeeting:
+    info: MeetingInfo
+    transcript: Transcript
+    summary: Summary | None
+    model_id: str
+    created: bool  # False when an earlier run of the same job had saved it already
+
+
+def process_meeting(
+    engine: Engine,
+    meeting_id: str,
+    meeting: MeetingSource,
+    *,
+    tenant_id: str,
+    owner_id: str,
+    models: ModelProvider,
+    progress: StageProgress,
+) -> ProcessedMeeting:
+    """Transcribe, summarize, and save as `meeting_id`, once: a second run of the same
+    job (after a crash, or on another worker) returns what the first one saved."""
+    try:
+        return _done(engine, tenant_id, meeting_id)
+    except MeetingNotFound:
+        pass
+    made = summarize_source(meeting, models=models, progress=progress)
+    progress("saving", SUMMARIZED_AT)
+    try:
+        info = save_meeting(
+            engine,
+            tenant_id=tenant_id,
+            owner_id=owner_id,
+            title=meeting.title,
+            transcript=made.transcript,
+            summary=made.summary,
+            meeting_id=meeting_id,
+        )
+    except IntegrityError:  # a run of the same job on another worker saved it first
+        return _done(engine, tenant_id, meeting_id)
+    return ProcessedMeeting(info, made.transcript, made.summary, made.model_id, created=True)
+
+
+def _done(engine: Engine, tenant_id: str, meeting_id: str) -> ProcessedMeeting:
+    found = find_meeting(engine, tenant_id, meeting_id)
+    return ProcessedMeeting(found.info, found.transcript, found.summary, "", created=False)
+
+
+@dataclass(frozen=True)
+class Answered:
+    answer: Answer
+    model_id: str
+
+
+def ask(transcript: Transcript, question: str, *, engine: str, models: ModelProvider) -> Answered:
+    """An answer from the transcript, citing where it was said."""
+    summaries.check_engine(engine)
+    embedder = models.embedder()
+    generator = None if engine == "extractive" else models.generator()
+    answer = summaries.answer_question(
+        transcript, question, embedder=embedder, generator=generator, engine=engine
+    )
+    return Answered(answer, (generator or embedder).name)

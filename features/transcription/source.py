@@ -1,0 +1,140 @@
+"""What a meeting arrives as, checked once for every entry point: one recording (or a
+transcript file), or one track per person. The CLI, the upload route and the job that
+runs an upload all build a `Source` and call `transcribe_source`, so a rule about sources
+(one track per person, each speaker label named once) holds everywhere or nowhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.core.progress import Progress
+from features.transcription.errors import InvalidSpeakerMapping
+from features.transcription.service import (
+    TranscribeRequest,
+    is_transcript_file,
+    read_transcript,
+    transcribe_channels,
+    transcribe_recording,
+    transcribe_tracks,
+)
+from features.transcription.transcript import Transcript
+from models.cache import ModelProvider
+
+MAX_TRACKS = 20
+
+
+def parse_pairs(values: Iterable[str], *, option: str) -> dict[str, str]:
+    """`NAME=VALUE` strings (`S1=Alice`, `Alice=alice.wav`) as a mapping; a malformed pair
+    or a name given twice is refused, naming the option as the user typed it."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, target = value.partition("=")
+        if not sep or not key.strip() or not target.strip():
+            raise InvalidSpeakerMapping(f"{option} takes NAME=VALUE, not {value!r}")
+        if key.strip() in pairs:
+            raise InvalidSpeakerMapping(f"{option} {key.strip()!r} is given twice")
+        pairs[key.strip()] = target.strip()
+    return pairs
+
+
+def named_tracks(named: Iterable[tuple[str, Path]]) -> dict[str, Path]:
+    """Each person's track by name; a name given to two tracks is refused."""
+    tracks: dict[str, Path] = {}
+    for name, path in named:
+        if name.strip() in tracks:
+            raise InvalidSpeakerMapping(f"two tracks have the same person's name: {name.strip()!r}")
+        tracks[name.strip()] = path
+    return tracks
+
+
+@dataclass(frozen=True)
+class Source:
+    """One recording or transcript file, or one track per person (name -> file)."""
+
+    recording: Path | None = None
+    tracks: Mapping[str, Path] = field(default_factory=dict)
+    channels_are_speakers: bool = False
+    request: TranscribeRequest = field(default_factory=TranscribeRequest)
+
+    def __post_init__(self) -> None:
+        if (self.recording is None) == (not self.tracks):
+            raise InvalidSpeakerMapping("give one recording or transcript, or one track per person")
+        if len(self.tracks) > MAX_TRACKS:
+            raise InvalidSpeakerMapping(f"at most {MAX_TRACKS} tracks, one per person")
+        if any(not name.strip() or name != name.strip() for name in self.tracks):
+            raise InvalidSpeakerMapping("every track needs its person's name")
+
+    @property
+    def files(self) -> list[Path]:
+        return [self.recording] if self.recording is not None else list(self.tracks.values())
+
+    @property
+    def is_transcript(self) -> bool:
+        """A transcript file: read as it is, no speech model loaded."""
+        return self.recording is not None and is_transcript_file(self.recording)
+
+    def to_params(self) -> dict[str, Any]:
+        """JSON-ready, the files named relative to their folder (a job's params)."""
+        return {
+            "recording": self.recording.name if self.recording is not None else None,
+            "tracks": {name: path.name for name, path in self.tracks.items()},
+            "channels_are_speakers": self.channels_are_speakers,
+            "language": self.request.language,
+            "hotwords": self.request.hotwords,
+            "num_speakers": self.request.num_speakers,
+            "diarize": self.request.diarize,
+            "speaker_names": dict(self.request.speaker_names),
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], folder: Path) -> Source:
+        """The source `to_params` described, its files in `folder`."""
+        recording = params.get("recording")
+        return cls(
+            recording=folder / recording if recording else None,
+            tracks={name: folder / file for name, file in (params.get("tracks") or {}).items()},
+            channels_are_speakers=bool(params.get("channels_are_speakers", False)),
+            request=TranscribeRequest(
+                language=params.get("language"),
+                hotwords=params.get("hotwords"),
+                num_speakers=params.get("num_speakers"),
+                diarize=bool(params.get("diarize", True)),
+                speaker_names=params.get("speaker_names") or {},
+            ),
+        )
+
+
+def transcribe_source(
+    source: Source, *, models: ModelProvider, progress: Progress | None = None
+) -> Transcript:
+    """The source's transcript: a transcript file read as it is, audio transcribed (and
+    diarized, for one recording of several people). Models are asked for only when used."""
+    if source.is_transcript:
+        assert source.recording is not None
+        return read_transcript(source.recording)
+    if source.tracks:
+        return transcribe_tracks(
+            source.tracks,
+            transcriber=models.transcriber(),
+            request=source.request,
+            progress=progress,
+        )
+    assert source.recording is not None
+    if source.channels_are_speakers:
+        return transcribe_channels(
+            source.recording,
+            transcriber=models.transcriber(),
+            request=source.request,
+            progress=progress,
+        )
+    return transcribe_recording(
+        source.recording,
+        transcriber=models.transcriber(),
+        diarizer=models.diarizer() if source.request.diarize else None,
+        request=source.request,
+        progress=progress,
+    )
