@@ -36,7 +36,8 @@ from consent.lineage import (
 from consent.service import ConsentService
 from models.errors import ModelError, ModelUnavailable
 from models.finetune import FinetuneResult, OnStep, TrainingConfig, finetune
-from models.llm import EMBEDDED_LLM, resolve_model_path
+from models.gemma_embedded import EMBEDDED_LLM
+from models.locate import resolve_model_path
 from models.trained import (
     TRAINED,
     check_model_id,
@@ -165,7 +166,7 @@ def train_on_export(
 def _convert(path: Path, cache: Path) -> tuple[Path | None, str | None]:
     """The CTranslate2 conversion, made now so the first `--llm` use is fast; a model
     CTranslate2 cannot convert still runs on the transformers backend."""
-    from models.ctranslate2_generator import convert
+    from models.conversion import convert
 
     try:
         return convert(path, cache_dir=cache), None

@@ -85,7 +85,7 @@ class CTranslate2Embedder:
     def __init__(self, model: str, *, cache_dir: Path, threads: int = 0) -> None:
         import ctranslate2
 
-        from models.ctranslate2_generator import convert
+        from models.conversion import convert
         from models.llm import load_tokenizer
 
         source = resolve_embedding_path(model)

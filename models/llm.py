@@ -5,26 +5,20 @@ one, otherwise as a plain "System: …\\nUser: …\\nAssistant:" prompt) or as a
 is continued as it is. Results cross the package boundary as the frozen `Generation`;
 tensors and CTranslate2 objects never leave `models/`.
 
-A model is named by the embedded default (`gemma3-270m`), by the id of a model fine-tuned
-here (`models.trained`), by a local folder holding a Hugging Face causal LM (config.json,
-weights, tokenizer) or a CTranslate2 conversion of one, or by a Hugging Face hub id
-("org/name"), downloaded once into the model cache when a network is there.
+Which folder a model name means (embedded, fine-tuned, a folder, a hub id) is decided in
+one place, `models.locate`; the backends load the folder it gives.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from models.errors import ModelError, ModelUnavailable, UnknownModel
-from models.paths import hub_model_folder, is_hub_id, local_model_folder
+from models.errors import ModelError, ModelUnavailable
 
-EMBEDDED_LLM = "gemma3-270m"
 DEFAULT_CONTEXT = 2048
 _ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}
 
@@ -163,31 +157,6 @@ def context_length_of(folder: Path, tokenizer: Any = None) -> int:
     return int(limit) if isinstance(limit, int) and limit < 10**7 else DEFAULT_CONTEXT
 
 
-def resolve_model_path(name: str, *, cache_dir: Path) -> Path:
-    """A local model folder: the embedded default prepared into the cache, a fine-tuned
-    model, a path, or a hub repository's copy in the cache."""
-    if name == EMBEDDED_LLM:
-        from models.gemma_embedded import prepare_gemma
-
-        return prepare_gemma(cache_dir)
-    from models.trained import find_trained  # it imports this module
-
-    trained = find_trained(cache_dir, name)
-    if trained is not None:
-        return trained
-    if is_hub_id(name):
-        return hub_model_folder(name, role="LLM", cache_dir=cache_dir)
-    folder = local_model_folder(name, role="LLM")
-    if folder is not None:
-        return folder
-    raise UnknownModel(
-        f"unknown LLM {name!r}; valid: {EMBEDDED_LLM} (embedded), a fine-tuned model's id "
-        "(`minutekeeper models list`), a local model folder (Hugging Face causal LM or its "
-        "CTranslate2 conversion), or a Hugging Face hub id such as google/gemma-3-270m "
-        "(needs a network the first time)"
-    )
-
-
 def load_tokenizer(folder: Path) -> Any:
     from transformers import AutoTokenizer
 
@@ -201,19 +170,6 @@ def load_tokenizer(folder: Path) -> Any:
     except (OSError, ValueError, KeyError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelUnavailable(f"cannot load the tokenizer in {folder}: {reason}") from error
-
-
-def publish_folder(staging: Path, target: Path, *, marker: str) -> None:
-    """Move a finished folder into place; if another process won the race, keep theirs."""
-    (staging / marker).write_text("complete\n")
-    try:
-        os.replace(staging, target)
-    except OSError:
-        if not target.exists():
-            raise
-        if not (target / marker).is_file():  # a stale, partial target is replaced
-            shutil.rmtree(target)
-            os.replace(staging, target)
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """Model folders named by path or by Hugging Face hub id: one set of checks and messages for
-every model role."""
+every model role; and publishing a finished folder into the cache, whole or not at all."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from pathlib import Path
 
 from models.errors import ModelUnavailable
@@ -57,3 +58,16 @@ def hub_model_folder(repo_id: str, *, role: str, cache_dir: Path) -> Path:
         raise ModelUnavailable(f"hub repository {repo_id!r} holds no config.json, so it is not "
                                "a transformers model")  # fmt: skip
     return folder
+
+
+def publish_folder(staging: Path, target: Path, *, marker: str) -> None:
+    """Move a finished folder into place; if another process won the race, keep theirs."""
+    (staging / marker).write_text("complete\n")
+    try:
+        os.replace(staging, target)
+    except OSError:
+        if not target.exists():
+            raise
+        if not (target / marker).is_file():  # a stale, partial target is replaced
+            shutil.rmtree(target)
+            os.replace(staging, target)

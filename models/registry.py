@@ -11,9 +11,9 @@ from models.diarization import Diarizer
 from models.embedded import WHISPER_BASE, is_prepared
 from models.embeddings import EMBEDDED_EMBEDDER, Embedder
 from models.errors import UnknownModel
-from models.gemma_embedded import GEMMA_GGUF
+from models.gemma_embedded import EMBEDDED_LLM, GEMMA_GGUF
 from models.gemma_embedded import is_prepared as gemma_prepared
-from models.llm import EMBEDDED_LLM, TextGenerator
+from models.llm import TextGenerator
 from models.trained import list_trained
 
 

@@ -16,7 +16,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from models.conversion import source_key
 from models.errors import ModelError
+from models.paths import publish_folder
 
 TRAINED = "trained"
 METADATA = "minutekeeper-model.json"
@@ -49,8 +51,6 @@ def publish_trained(
     staging: Path, cache_dir: Path, model_id: str, metadata: dict[str, Any]
 ) -> Path:
     """Register the model saved in `staging` under `model_id`; refuses an id in use."""
-    from models.llm import publish_folder
-
     target = trained_path(cache_dir, check_model_id(model_id))
     if find_trained(cache_dir, model_id) is not None:
         raise ModelError(f"a model {model_id!r} is already registered; choose another --name")
@@ -72,8 +72,6 @@ def registered(cache_dir: Path, model_id: str) -> Path:
 def remove_trained(cache_dir: Path, model_id: str) -> list[Path]:
     """Unregister a model and delete its folder and CTranslate2 conversions (the marker
     first, so no reader finds it half-removed); returns what was deleted."""
-    from models.ctranslate2_generator import source_key
-
     folder = registered(cache_dir, model_id)
     conversions = sorted((cache_dir / "ct2").glob(f"{model_id}-{source_key(folder)}-*"))
     (folder / _MARKER).unlink()

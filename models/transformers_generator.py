@@ -16,9 +16,9 @@ from models.llm import (
     context_length_of,
     end_token_ids,
     load_tokenizer,
-    resolve_model_path,
     stop_reached,
 )
+from models.locate import resolve_model_path
 
 
 class TransformersGenerator(TokenizedGenerator):

@@ -22,7 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core.settings import Settings
 from models.finetune import encode_chat, mean_loss
-from models.llm import end_token_ids, load_tokenizer, resolve_model_path
+from models.llm import end_token_ids, load_tokenizer
+from models.locate import resolve_model_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -22,7 +22,9 @@ from typing import TypeVar
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.core.settings import Settings
-from models.llm import EMBEDDED_LLM, TextGenerator, resolve_model_path
+from models.gemma_embedded import EMBEDDED_LLM
+from models.llm import TextGenerator
+from models.locate import resolve_model_path
 
 T = TypeVar("T")
 PROMPT = (
@@ -72,7 +74,7 @@ def _build(backend: str, model: str, cache: Path, threads: int) -> TextGenerator
 
 def _bench(backend: str, args: argparse.Namespace, cache: Path, source: Path) -> dict[str, float]:
     if backend == "ctranslate2":  # convert once, outside the timed load
-        from models.ctranslate2_generator import convert, is_ctranslate2_folder
+        from models.conversion import convert, is_ctranslate2_folder
 
         if not is_ctranslate2_folder(source):
             seconds, _ = _timed(functools.partial(convert, source, cache_dir=cache))

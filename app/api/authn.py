@@ -12,7 +12,7 @@ from http.cookies import SimpleCookie
 from sqlalchemy.engine import Engine
 
 from app.api.asgi import ASGIApp, Receive, Scope, Send
-from app.api.errors import envelope
+from app.api.envelope import envelope
 from app.api.tokens import TokenInfo, Unauthenticated, authenticate
 from app.core.errors import AppError
 

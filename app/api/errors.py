@@ -17,7 +17,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
-from app.api.schemas import ErrorEnvelope as ErrorModel
+from app.api.deps import refused_role
+from app.api.envelope import ErrorEnvelope as ErrorModel
+from app.api.envelope import envelope
 from app.api.tokens import Forbidden, Unauthenticated
 from app.core.errors import (
     AppError,
@@ -76,12 +78,6 @@ def status_of(error: AppError) -> int:
     return 400
 
 
-def envelope(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"error": {"code": code, "message": message, **extra}}
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
@@ -92,8 +88,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        from app.api.deps import refused_role  # deps builds on this module's errors
-
         forbidden = refused_role(request)
         if forbidden is not None:
             return envelope(403, forbidden.code, forbidden.message)
@@ -113,8 +107,6 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> JSONResponse:
-        from app.api.deps import refused_role
-
         forbidden = refused_role(request)
         if error.status_code == 400 and forbidden is not None:
             return envelope(403, forbidden.code, forbidden.message)

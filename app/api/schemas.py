@@ -9,21 +9,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from app.api.envelope import ErrorDetail
 from consent.domain import ArtifactKind
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    problems: list[dict[str, str]] | None = None
-
-
-class ErrorEnvelope(BaseModel):
-    error: ErrorDetail
 
 
 class Health(BaseModel):

@@ -20,6 +20,7 @@ from app.cli import (
     summary_cmds,
     training_cmds,
     transcribe_cmds,
+    worker_cmds,
 )
 from app.cli.context import CliState
 from app.core.errors import AppError
@@ -37,7 +38,7 @@ app.add_typer(meeting_cmds.app, name="meetings")
 app.add_typer(training_cmds.app, name="export")
 app.add_typer(service_cmds.app, name="tokens")
 app.command("serve")(service_cmds.serve)
-app.command("worker")(service_cmds.worker)
+app.command("worker")(worker_cmds.worker)
 app.command("transcribe")(transcribe_cmds.transcribe)
 app.command("summarize")(summary_cmds.summarize)
 app.command("ask")(summary_cmds.ask)

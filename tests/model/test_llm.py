@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from models.ctranslate2_generator import CTranslate2Generator, converted_path
+from models.conversion import converted_path
+from models.ctranslate2_generator import CTranslate2Generator
 from models.errors import ModelError, ModelUnavailable, UnknownModel
 from models.llm import Generation, cut_at_stop, plain_prompt
 from models.transformers_generator import TransformersGenerator

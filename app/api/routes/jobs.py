@@ -12,7 +12,8 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import Anyone, RuntimeDep
-from app.api.schemas import ErrorDetail, JobPublic
+from app.api.envelope import ErrorDetail
+from app.api.schemas import JobPublic
 from app.jobs.store import Job, JobNotFound, get_job
 from consent.domain import Principal
 
