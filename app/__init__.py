@@ -1,1 +1,17 @@
-"""minutekeeper's shell: settings, storage, the CLI and (later) the HTTP API."""
+"""The shell around the features: settings, database and migrations (`app.core`), the
+`Runtime` that builds the running parts once, the CLI (`app.cli`), the HTTP API and web
+pages (`app.api`) and the job runner (`app.jobs`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.core.lazy import public_api
+
+if TYPE_CHECKING:
+    from app.api import create_app as create_app
+    from app.cli import main as main
+    from app.core.settings import Settings as Settings
+    from app.runtime import Runtime as Runtime
+
+__all__, __getattr__ = public_api(__name__, __file__)

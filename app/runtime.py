@@ -16,8 +16,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from app.jobs.runner import Executor, JobRunner
-    from consent.redaction import Redactor
-    from consent.service import ConsentService
+    from consent import ConsentService, Redactor
     from features.offers import Offers
     from models.cache import ModelCache
 
@@ -50,7 +49,7 @@ class Runtime:
 
     @cached_property
     def service(self) -> ConsentService:
-        from consent.service import ConsentService
+        from consent import ConsentService
 
         return ConsentService.from_settings(self.engine, self.settings)
 
@@ -75,7 +74,7 @@ class Runtime:
 
     def redactor(self) -> Redactor:
         """The redactor every offer for training goes through, built once per process."""
-        from consent.redaction import Redactor
+        from consent import Redactor
 
         cache = self.settings.resolved_model_cache_dir()
         return self.models.shared("redactor", lambda: Redactor(cache))

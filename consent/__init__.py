@@ -1,5 +1,52 @@
 """Consent: notices, the ledger, the gate, and the audit chain that records every decision.
 
-This package has no ML dependency; it decides, for every AI output and the input behind it,
-whether the pair may be kept as fine-tuning data.
+This package has no ML dependency; it decides, for every AI output and the input behind
+it, whether the pair may be kept as fine-tuning data. Its front door, for the CLI, the API
+and the features alike, is what this module names:
+
+- `ConsentService`, the one entry point for consent itself: notices, giving and
+  withdrawing, switches, decisions, erasure, audit. Each method is one transaction.
+- `capture_offer` with `Offer` and `Utterance`: an AI output offered to the gate as training
+  data, redacted by a `Redactor` before anything is kept.
+- the values that cross the boundary (`Principal`, `Role`, `ArtifactKind`, ...), the
+  purposes, and `consent.errors` for the API's error table.
+
+The ML team's side, training exports and their lineage, has its own front door,
+`consent.exports`: it runs offline in batches over everything the gate kept, with its
+own files on disk, and is not a per-request operation of the service.
+Everything else in this package is its inside.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.core.lazy import public_api
+
+if TYPE_CHECKING:
+    from consent.capture import Offer as Offer
+    from consent.capture import Utterance as Utterance
+    from consent.capture import capture_offer as capture_offer
+    from consent.capture import purge_expired as purge_expired
+    from consent.domain import DEFAULT_NOTICE_KEY as DEFAULT_NOTICE_KEY
+    from consent.domain import UNKNOWN_SPEAKER as UNKNOWN_SPEAKER
+    from consent.domain import ArtifactKind as ArtifactKind
+    from consent.domain import ConsentEvent as ConsentEvent
+    from consent.domain import ConsentState as ConsentState
+    from consent.domain import DataClass as DataClass
+    from consent.domain import NoticeVersion as NoticeVersion
+    from consent.domain import Principal as Principal
+    from consent.domain import Role as Role
+    from consent.domain import Subject as Subject
+    from consent.domain import Tenant as Tenant
+    from consent.ledger import check_request as check_request
+    from consent.notices import NoticeDraft as NoticeDraft
+    from consent.notices import load_notice_file as load_notice_file
+    from consent.purposes import CONSENT_PURPOSES as CONSENT_PURPOSES
+    from consent.purposes import TRAIN_AI_SYSTEM as TRAIN_AI_SYSTEM
+    from consent.purposes import validate_purpose as validate_purpose
+    from consent.redaction import Person as Person
+    from consent.redaction import Redactor as Redactor
+    from consent.service import ConsentService as ConsentService
+
+__all__, __getattr__ = public_api(__name__, __file__)

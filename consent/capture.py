@@ -33,7 +33,7 @@ TRANSCRIPT_ASK = "Write the transcript of this part of the meeting."
 
 
 @dataclass(frozen=True)
-class Turn:
+class Utterance:
     """One contributor's words in a segment-level example."""
 
     contributor: str  # a subject id, or UNKNOWN_SPEAKER
@@ -51,9 +51,9 @@ class Offer:
     output: Any
     contributors: tuple[str, ...]
     # The example as chat messages (system/user/assistant, ending with the assistant);
-    # for segment-level kinds it is built from the consenting speakers' `turns` instead.
+    # for segment-level kinds it is built from the consenting speakers' `utterances` instead.
     messages: tuple[Mapping[str, str], ...] = ()
-    turns: tuple[Turn, ...] = ()
+    utterances: tuple[Utterance, ...] = ()
     author: str | None = None  # the consenting author, whose own name is not redacted
     roster: Mapping[str, Person] = field(default_factory=dict)  # subject id -> person
     model_id: str | None = None
@@ -68,7 +68,9 @@ class Captured:
     excluded: tuple[str, ...]  # why no candidate was kept (empty when one was)
 
 
-def capture(service: ConsentService, redactor: Redactor, tenant_id: str, offer: Offer) -> Captured:
+def capture_offer(
+    service: ConsentService, redactor: Redactor, tenant_id: str, offer: Offer
+) -> Captured:
     artifact = service.record_artifact(
         tenant_id,
         kind=offer.kind,
@@ -83,15 +85,15 @@ def capture(service: ConsentService, redactor: Redactor, tenant_id: str, offer: 
     allowed = {v.contributor for v in decision.contributors if v.allowed}
     messages: Sequence[Mapping[str, str]]
     if decision.result is Result.ALLOW:
-        # A segment-level offer (a transcript) carries turns, not messages.
-        messages = list(offer.messages) or _transcript_example(offer.turns)
+        # A segment-level offer (a transcript) carries utterances, not messages.
+        messages = list(offer.messages) or _transcript_example(offer.utterances)
         kind, kept = "whole", list(offer.contributors)
-    elif decision.result is Result.PARTIAL and offer.turns:
-        turns = [t for t in offer.turns if t.contributor in allowed]
-        if not turns:
+    elif decision.result is Result.PARTIAL and offer.utterances:
+        spoken = [t for t in offer.utterances if t.contributor in allowed]
+        if not spoken:
             return Captured(artifact, decision, None, decision.reasons)
-        kept = sorted({t.contributor for t in turns})
-        kind, messages = "segments", _transcript_example(turns)
+        kept = sorted({t.contributor for t in spoken})
+        kind, messages = "segments", _transcript_example(spoken)
     else:
         return Captured(artifact, decision, None, decision.reasons)
     try:
@@ -126,11 +128,11 @@ def capture(service: ConsentService, redactor: Redactor, tenant_id: str, offer: 
     return Captured(artifact, decision, candidate_id, ())
 
 
-def _transcript_example(turns: Sequence[Turn]) -> list[dict[str, str]]:
+def _transcript_example(utterances: Sequence[Utterance]) -> list[dict[str, str]]:
     """The kept segments as one transcript excerpt; speakers are numbered, not named."""
     numbers: dict[str, int] = {}
     lines = []
-    for turn in turns:
+    for turn in utterances:
         number = numbers.setdefault(turn.contributor, len(numbers) + 1)
         lines.append(f"Speaker {number}: {turn.text.strip()}")
     return [

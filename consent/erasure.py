@@ -14,8 +14,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Text, cast, func, select, update
 
-from consent import tombstones
 from consent.chain import ChainWriter
+from consent.exports import tombstones
 from consent.store import (
     ArtifactRecord,
     CandidateContributorRecord,

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, exc
 
 from app.core.db import read_transaction, utcnow, write_transaction
 from app.core.settings import Settings
-from consent import artifacts, erasure, gate, ledger, notices, tenants, tombstones
+from consent import artifacts, erasure, gate, ledger, notices, tenants
 from consent.audit import VerifyReport, verify
 from consent.chain import ChainWriter, Signer
 from consent.domain import (
@@ -38,6 +38,7 @@ from consent.domain import (
     Tenant,
 )
 from consent.errors import ImmutableRecord, UnknownNoticeVersion, UnknownSubject
+from consent.exports import tombstones
 from consent.purposes import TRAIN_AI_SYSTEM, covers
 
 

@@ -272,7 +272,7 @@ class ExportedExampleRecord(Base):
 
 
 class ModelLineageRecord(Base):
-    """Which export trained a model (`consent.lineage`): insert-only, and audited."""
+    """Which export trained a model (`consent.exports.lineage`): insert-only, and audited."""
 
     __tablename__ = "model_lineage"
     __table_args__ = (Index("ix_model_lineage_export", "export_id"),)

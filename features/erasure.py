@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from consent.service import ConsentService
+from consent import ConsentService
 from features.compose.store import erase_person as erase_drafts
 from features.meetings.media import delete_media
 from features.meetings.store import erase_speaker

@@ -1,6 +1,6 @@
 """The ML team's side of the loop: fine-tune a model on a consented training export.
 
-1. `consent.lineage.training_set` reads the export: refused unless it is active and its
+1. `consent.exports.lineage.training_set` reads the export: refused unless it is active and its
    files hash to what was published; tombstoned and expired records are left out.
 2. The examples are split, by a hash of their record ids, into training and held-out sets
    (the held-out ids go into the model's metadata for `scripts/eval_finetune.py`).
@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from app.core.settings import Settings
-from consent.domain import Principal
-from consent.lineage import (
+from consent import ConsentService, Principal
+from consent.exports import (
     Lineage,
     TrainingExample,
     lineage_exists,
     record_lineage,
     training_set,
 )
-from consent.service import ConsentService
 from models.errors import ModelError, ModelUnavailable
 from models.finetune import FinetuneResult, OnStep, TrainingConfig, finetune
 from models.gemma_embedded import EMBEDDED_LLM

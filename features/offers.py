@@ -13,10 +13,17 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from consent.capture import Offer, Turn, capture
-from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass
-from consent.redaction import Person, Redactor
-from consent.service import ConsentService
+from consent import (
+    UNKNOWN_SPEAKER,
+    ArtifactKind,
+    ConsentService,
+    DataClass,
+    Offer,
+    Person,
+    Redactor,
+    Utterance,
+    capture_offer,
+)
 from features.compose.store import StoredDraft, get_draft
 from features.meetings.store import find_meeting
 from features.summary.prompts import PROMPT_VERSION as SUMMARY_PROMPT
@@ -82,7 +89,7 @@ def meeting_offers(
             input={"source": transcript.source},
             output={"segments": [{"id": s.id, "text": s.text} for s in transcript.segments]},
             contributors=spoke,
-            turns=tuple(Turn(subjects[s.speaker], s.text) for s in transcript.segments),
+            utterances=tuple(Utterance(subjects[s.speaker], s.text) for s in transcript.segments),
             roster=roster,
             model_id=model_id,
         ),
@@ -212,7 +219,9 @@ class Offers:
         try:
             made = offers()
             redactor = self._redactor() if made else None
-            captured = [capture(self._service, redactor, tenant_id, o) for o in made if redactor]
+            captured = [
+                capture_offer(self._service, redactor, tenant_id, o) for o in made if redactor
+            ]
         except Exception as error:
             log.warning("training capture failed: %s", type(error).__name__)
             failed = Outcome(

@@ -5,7 +5,7 @@
 record ids and the losses. A model is published with an atomic rename, so a half-saved one
 is never found; its CTranslate2 conversion goes where every conversion goes
 (`<model cache>/ct2/`). Which export trained which model is also recorded in the database
-(`consent.lineage`); this folder is what the backends load.
+(`consent.exports.lineage`); this folder is what the backends load.
 """
 
 from __future__ import annotations

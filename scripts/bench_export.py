@@ -79,9 +79,9 @@ from app.core.db import create_db_engine, is_sqlite, migrate, read_transaction, 
 from app.core.settings import Settings
 from consent import gate
 from consent.capture import TRANSCRIPT_ASK, TRANSCRIPT_SYSTEM
-from consent.dataset import valid_messages
 from consent.domain import UNKNOWN_SPEAKER, ConsentState, Principal, Role, SubjectKind
-from consent.export import ExportHooks, create_export
+from consent.exports.create import ExportHooks, create_export
+from consent.exports.dataset import valid_messages
 from consent.ledger import tail_seq
 from consent.notices import load_notice_file
 from consent.purposes import TRAIN_AI_SYSTEM

@@ -59,10 +59,10 @@ from eval_summary import lines as sentence_lines
 from app.core.db import create_db_engine, migrate
 from app.core.errors import AppError
 from app.core.settings import Settings
-from consent.capture import Offer, capture
+from consent.capture import Offer, capture_offer
 from consent.domain import ArtifactKind, ConsentState, DataClass, Principal, Role, SubjectKind
-from consent.export import create_export
-from consent.lineage import TrainingExample
+from consent.exports.create import create_export
+from consent.exports.lineage import TrainingExample
 from consent.notices import load_notice_file
 from consent.redaction import Person, Redactor
 from consent.service import ConsentService
@@ -303,7 +303,7 @@ def demo(args: argparse.Namespace) -> int:
             return people[key]
 
         offers = (qmsum_offers if args.demo == "qmsum" else irc_offers)(args, person)
-        kept = sum(capture(service, redactor, admin.tenant_id, offer).candidate_id is not None
+        kept = sum(capture_offer(service, redactor, admin.tenant_id, offer).candidate_id is not None
                    for offer in offers)  # fmt: skip
         info = create_export(engine, service.writer, admin.tenant_id, requested_by="demo",
                              exports_dir=settings.resolved_export_dir())  # fmt: skip

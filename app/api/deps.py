@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from app.api.authn import presented_token, token_of
 from app.api.tokens import Forbidden, TokenInfo, Unauthenticated, authenticate
 from app.runtime import Runtime
-from consent.domain import Principal, Role
+from consent import Principal, Role
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

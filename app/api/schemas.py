@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app.api.envelope import ErrorDetail
-from consent.domain import ArtifactKind
+from consent import ArtifactKind
 
 
 class Strict(BaseModel):

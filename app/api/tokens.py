@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UTCDateTime, read_transaction, row_transaction, table_of, utcnow
 from app.core.errors import AppError, InvalidInput, NotFound
-from consent.domain import Principal, Role
+from consent import Principal, Role
 
 PREFIX = "mk"
 ID_BYTES = 6

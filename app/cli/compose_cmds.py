@@ -63,7 +63,7 @@ def compose(
     loaded = load_thread(thread) if thread is not None else Thread(())
     summary = _summary_file(summary_file) if summary_file is not None else None
     me = cli.principal()
-    stored = drafts.compose(
+    stored = drafts.compose_draft(
         cli.engine(),
         request,
         loaded,

@@ -12,9 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.context import state
-from consent.domain import DEFAULT_NOTICE_KEY, ConsentEvent, ConsentState, Role
+from consent import DEFAULT_NOTICE_KEY, TRAIN_AI_SYSTEM, ConsentEvent, ConsentState, Role
 from consent.errors import InvalidValue
-from consent.purposes import TRAIN_AI_SYSTEM
 
 app = typer.Typer(help="Notices, tenant switches and your own consent.", no_args_is_help=True)
 notice_app = typer.Typer(help="Publish and show consent notices.", no_args_is_help=True)
@@ -50,7 +49,7 @@ def notice_publish(
     ] = False,
 ) -> None:
     """Publish a notice version (the same content again creates no new version)."""
-    from consent.notices import load_notice_file
+    from consent import load_notice_file
 
     draft = load_notice_file(file)
     if material:
@@ -133,7 +132,7 @@ def give(
     yes: Annotated[bool, typer.Option("--yes", help="Accept without a prompt.")] = False,
 ) -> None:
     """Show the notice, record that you saw it, and record your consent."""
-    from consent.ledger import check_request
+    from consent import check_request
 
     cli = state(ctx)
     service, me = cli.service(), cli.principal()

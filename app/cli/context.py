@@ -13,13 +13,13 @@ from pydantic import ValidationError
 
 from app.core.errors import ConfigurationError
 from app.core.settings import Settings
-from consent.domain import Principal, Role
+from consent import Principal, Role
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from app.runtime import Runtime
-    from consent.service import ConsentService
+    from consent import ConsentService
     from features.offers import Outcome
 
 

@@ -9,7 +9,7 @@ import typer
 
 from app.cli.context import state
 from app.core.errors import InvalidInput
-from consent.domain import Principal, Role
+from consent import Principal, Role
 
 app = typer.Typer(
     help="API tokens: each is one person in one tenant with one role.", no_args_is_help=True

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from app.cli.context import state
-from consent.domain import Role
+from consent import Role
 
 app = typer.Typer(
     help="Training exports of consented, redacted examples (the ML team's side).",
@@ -30,7 +30,7 @@ def create(
     as_json: AsJson = False,
 ) -> None:
     """Re-decide every training candidate now and publish a new export version."""
-    from consent.export import ExportHooks, create_export
+    from consent.exports import ExportHooks, create_export
 
     cli = state(ctx)
     exporter = cli.principal(Role.ML_EXPORTER)
@@ -55,7 +55,7 @@ def create(
 @app.command("list")
 def list_(ctx: typer.Context, as_json: AsJson = False) -> None:
     """The tenant's export versions, newest first."""
-    from consent.catalog import list_exports, sweep
+    from consent.exports import list_exports, sweep
 
     cli = state(ctx)
     service = cli.service()
@@ -75,7 +75,7 @@ def list_(ctx: typer.Context, as_json: AsJson = False) -> None:
 @app.command("show")
 def show(ctx: typer.Context, ref: ExportRef, as_json: AsJson = False) -> None:
     """One export: status, counts, ledger position, folder."""
-    from consent.catalog import get_export
+    from consent.exports import get_export
 
     cli = state(ctx)
     _show(get_export(cli.engine(), cli.principal(Role.ML_EXPORTER).tenant_id, ref), as_json=as_json)
@@ -84,8 +84,7 @@ def show(ctx: typer.Context, ref: ExportRef, as_json: AsJson = False) -> None:
 @app.command("tombstones")
 def tombstones(ctx: typer.Context, ref: ExportRef) -> None:
     """The records of an export that may no longer be used, one JSON object per line."""
-    from consent.catalog import export_tombstones, get_export
-    from consent.tombstones import sync_files
+    from consent.exports import export_tombstones, get_export, sync_files
 
     cli = state(ctx)
     tenant_id = cli.principal(Role.ML_EXPORTER).tenant_id
@@ -102,7 +101,7 @@ def revoke(
     reason: Annotated[str, typer.Option(help="Why it may no longer be used.")],
 ) -> None:
     """Mark a published export revoked (audited)."""
-    from consent.catalog import revoke_export
+    from consent.exports import revoke_export
 
     cli = state(ctx)
     exporter = cli.principal(Role.ML_EXPORTER)
@@ -164,7 +163,7 @@ def erase(
 
 def purge(ctx: typer.Context) -> None:
     """Purge training candidates past their retention (each purge is audited)."""
-    from consent.capture import purge_expired
+    from consent import purge_expired
 
     purged = purge_expired(state(ctx).service())
     typer.echo(f"purged {purged} expired training candidate(s)")
@@ -264,7 +263,7 @@ def lineage(
     as_json: AsJson = False,
 ) -> None:
     """The fine-tuned models whose training exports held this person's words."""
-    from consent.lineage import lineage_json, models_trained_on
+    from consent.exports import lineage_json, models_trained_on
     from models.trained import find_trained
 
     cli = state(ctx)
@@ -302,7 +301,7 @@ def remove_model(
     """Retire a fine-tuned model, e.g. one trained on words since withdrawn: its folder and
     conversions are deleted on this machine and the removal is audited. Its lineage stays,
     so `models lineage` still names it; copies on other machines are not reached."""
-    from consent.lineage import record_removal
+    from consent.exports import record_removal
     from models.trained import registered, remove_trained
 
     cli = state(ctx)

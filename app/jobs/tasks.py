@@ -10,8 +10,8 @@ from app.core.progress import StageProgress
 from app.core.settings import Settings
 from app.jobs.runner import Handler
 from app.jobs.store import Job
-from consent.export import ExportHooks, create_export
-from consent.service import ConsentService
+from consent import ConsentService
+from consent.exports import ExportHooks, create_export
 from features.meetings.media import delete_media, media_folder
 from features.meetings.service import MeetingSource, process_meeting
 from features.offers import Offers

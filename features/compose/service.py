@@ -1,4 +1,4 @@
-"""Compose's actions for every entry point: `compose` (draft a message and keep it as
+"""Compose's actions for every entry point: `compose_draft` (draft a message and keep it as
 shown) and `give_feedback` (what was actually sent); `draft_message` is their model step.
 
 `draft_message`: a reply, a meeting follow-up or a rewrite, checked before it is shown.
@@ -34,7 +34,7 @@ RETRY_TEMPERATURE = 0.7
 _QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and curly quotes
 
 
-def compose(
+def compose_draft(
     engine: Engine,
     request: ComposeRequest,
     thread: Thread,

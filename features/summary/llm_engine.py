@@ -99,7 +99,9 @@ def generate_json(
 
 
 @dataclass
-class Draft:
+class SummaryDraft:
+    """The parts of a summary the language model wrote, before they are merged and grounded."""
+
     overview: list[Point] = field(default_factory=list)
     key_points: list[Point] = field(default_factory=list)
     decisions: list[Point] = field(default_factory=list)
@@ -125,8 +127,8 @@ class LlmSummarizer:
         self._date = meeting_date
         self._chunk_tokens = chunk_tokens
 
-    def summarize(self, sentences: Sequence[Sentence]) -> Draft:
-        draft = Draft()
+    def summarize(self, sentences: Sequence[Sentence]) -> SummaryDraft:
+        draft = SummaryDraft()
         chunks = self.chunks(prompts.transcript_lines(sentences), draft)
         for number, lines in enumerate(chunks, start=1):
             messages = prompts.summary_messages(lines, part=(number, len(chunks)))
@@ -143,14 +145,14 @@ class LlmSummarizer:
         draft.key_points = draft.key_points[:KEY_POINTS_MAX]
         return draft
 
-    def overview(self, notes: Sequence[Point], draft: Draft) -> list[Point]:
+    def overview(self, notes: Sequence[Point], draft: SummaryDraft) -> list[Point]:
         """3 to 6 grounded sentences written from cited notes (reduce step, hybrid)."""
         claims = [(p.text, [c.segment_id for c in p.citations]) for p in notes]
         messages = prompts.overview_messages(claims)
         out = generate_json(self._generator, messages, OverviewOut, max_new=MAX_NEW_TOKENS)
         return self._keep(out.overview, draft)[:OVERVIEW_MAX]
 
-    def chunks(self, lines: Sequence[str], draft: Draft) -> list[list[str]]:
+    def chunks(self, lines: Sequence[str], draft: SummaryDraft) -> list[list[str]]:
         """Whole transcript lines per chunk, each chunk's prompt fitting the context."""
         context = min(self._generator.context_length, self._chunk_tokens)
         overhead = sum(self._count(m.content) for m in prompts.summary_messages([], part=(9, 9)))
@@ -177,7 +179,7 @@ class LlmSummarizer:
             )
         return chunks
 
-    def _fit(self, line: str, budget: int, draft: Draft) -> list[str]:
+    def _fit(self, line: str, budget: int, draft: SummaryDraft) -> list[str]:
         if self._count(line) <= budget:
             return [line]
         words, pieces = line.split(), []
@@ -192,7 +194,7 @@ class LlmSummarizer:
     def _count(self, text: str) -> int:
         return self._generator.count_tokens(text)
 
-    def _keep(self, claims: Sequence[ClaimOut], draft: Draft) -> list[Point]:
+    def _keep(self, claims: Sequence[ClaimOut], draft: SummaryDraft) -> list[Point]:
         kept = []
         for claim in claims:
             if self._grounder.supported(Claim(claim.text, tuple(claim.segments))):
@@ -202,7 +204,7 @@ class LlmSummarizer:
         return kept
 
     def _actions(
-        self, actions: Sequence[ActionOut], sentences: Sequence[Sentence], draft: Draft
+        self, actions: Sequence[ActionOut], sentences: Sequence[Sentence], draft: SummaryDraft
     ) -> list[ActionItem]:
         kept = []
         cited_text: dict[str, str] = {}

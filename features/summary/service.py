@@ -23,7 +23,7 @@ from features.summary.errors import (
     UnsupportedTranscriptLanguage,
 )
 from features.summary.grounding import Claim, Grounder
-from features.summary.llm_engine import AnswerOut, Draft, LlmSummarizer, generate_json
+from features.summary.llm_engine import AnswerOut, LlmSummarizer, SummaryDraft, generate_json
 from features.summary.summary import ActionItem, Answer, Point, Summary
 from features.summary.text import Sentence, sentences
 from features.transcription.transcript import Transcript
@@ -93,7 +93,7 @@ def summarize_meeting(
         return base
     assert generator is not None
     llm = LlmSummarizer(generator, grounder, roster=roster, meeting_date=request.meeting_date)
-    draft = Draft()
+    draft = SummaryDraft()
     try:
         if request.engine == "llm":
             draft = llm.summarize(said)
@@ -187,7 +187,7 @@ def _fallback(base: Summary, generator: TextGenerator) -> Summary:
     return replace(base, notes=(*base.notes, note))
 
 
-def _merge(base: Summary, draft: Draft, *, engine: str) -> Summary:
+def _merge(base: Summary, draft: SummaryDraft, *, engine: str) -> Summary:
     """The LLM's grounded items; the extractive ones where the LLM kept none of a kind."""
     notes = [*base.notes, *draft.notes]
     if draft.dropped:

@@ -21,7 +21,7 @@ import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 from webvtt.vtt import WebVTTCueBlock
 
-from consent.domain import UNKNOWN_SPEAKER
+from consent import UNKNOWN_SPEAKER
 from features.transcription.errors import InputNotFound, InvalidSubtitles
 from features.transcription.transcript import Segment, Speaker, Transcript, segment_id
 

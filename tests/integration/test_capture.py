@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from consent.capture import Offer, Turn, capture, purge_expired
-from consent.dataset import valid_messages
+from consent.capture import Offer, Utterance, capture_offer, purge_expired
 from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass, Principal, SubjectKind
+from consent.exports.dataset import valid_messages
 from consent.redaction import Person, Redactor
 from consent.store import TrainingCandidateRecord
 from features.offers import Offers, answer_offer, meeting_offers, speaker_subjects
@@ -49,7 +49,7 @@ def transcript_offer(turns: list[tuple[str, str]]) -> Offer:
         input={"recording": "standup.flac"},
         output={"segments": [text for _, text in turns]},
         contributors=tuple(dict.fromkeys(who for who, _ in turns)),
-        turns=tuple(Turn(who, text) for who, text in turns),
+        utterances=tuple(Utterance(who, text) for who, text in turns),
     )
 
 
@@ -71,10 +71,12 @@ def test_three_speakers_one_never_consented(
     world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine
 ) -> None:
     alice, bob, carol = (p.subject_id for p in team)
-    summary = capture(world.service, redactor, world.tenant_id, summary_offer(alice, bob, carol))
+    summary = capture_offer(
+        world.service, redactor, world.tenant_id, summary_offer(alice, bob, carol)
+    )
     assert summary.candidate_id is None and "NON_CONSENTING_CONTRIBUTOR" in summary.excluded
     said = [(alice, "Ship Friday."), (carol, "Carol's secret plan."), (bob, "Agreed, Friday.")]
-    segments = capture(world.service, redactor, world.tenant_id, transcript_offer(said))
+    segments = capture_offer(world.service, redactor, world.tenant_id, transcript_offer(said))
     assert segments.candidate_id is not None and segments.decision.result.value == "partial"
     [row] = candidates(engine)
     assert row.example_kind == "segments" and sorted(row.contributors) == sorted([alice, bob])
@@ -90,7 +92,7 @@ def test_a_guest_or_unknown_speaker_keeps_the_summary_out(
     world: World, team: tuple[Principal, ...], redactor: Redactor, kind: SubjectKind | None
 ) -> None:
     other = world.other(kind, "Visitor") if kind else UNKNOWN_SPEAKER
-    result = capture(world.service, redactor, world.tenant_id,
+    result = capture_offer(world.service, redactor, world.tenant_id,
                      summary_offer(team[0].subject_id, other))  # fmt: skip
     assert result.candidate_id is None
     assert ("GUEST" if kind else "UNKNOWN_SPEAKER") in result.excluded
@@ -100,7 +102,7 @@ def test_consent_given_after_capture_does_not_count(
     world: World, redactor: Redactor, clock: Clock
 ) -> None:
     dana = world.member("Dana")
-    result = capture(world.service, redactor, world.tenant_id, summary_offer(dana.subject_id))
+    result = capture_offer(world.service, redactor, world.tenant_id, summary_offer(dana.subject_id))
     assert result.candidate_id is None and "NO_CONSENT" in result.excluded
     clock.advance(minutes=1)
     world.give(dana)
@@ -116,7 +118,7 @@ def test_consent_to_an_older_notice_that_did_not_cover_this_kind(
     world.give(dana)  # to the version that covers drafts only
     world.publish(material_change=True)  # the shipped notice again, covering summaries
     clock.advance(minutes=1)
-    result = capture(world.service, redactor, world.tenant_id, summary_offer(dana.subject_id))
+    result = capture_offer(world.service, redactor, world.tenant_id, summary_offer(dana.subject_id))
     assert result.candidate_id is None
     assert {"NOTICE_SCOPE_MISMATCH", "NOTICE_VERSION_MISMATCH"} & set(result.excluded)
 
@@ -126,8 +128,10 @@ def test_content_that_talks_about_consent_changes_nothing(
     world: World, team: tuple[Principal, ...], redactor: Redactor, text: str
 ) -> None:
     people = tuple(p.subject_id for p in team)
-    plain = capture(world.service, redactor, world.tenant_id, summary_offer(*people))
-    loud = capture(world.service, redactor, world.tenant_id, summary_offer(*people, text=text))
+    plain = capture_offer(world.service, redactor, world.tenant_id, summary_offer(*people))
+    loud = capture_offer(
+        world.service, redactor, world.tenant_id, summary_offer(*people, text=text)
+    )
     assert loud.candidate_id is None and loud.excluded == plain.excluded
 
 
@@ -141,7 +145,7 @@ def test_an_allowed_summary_is_kept_redacted(
     }
     offer = replace(summary_offer(alice.subject_id, bob.subject_id),
                     author=alice.subject_id, roster=roster)  # fmt: skip
-    result = capture(world.service, redactor, world.tenant_id, offer)
+    result = capture_offer(world.service, redactor, world.tenant_id, offer)
     assert result.candidate_id is not None and result.excluded == ()
     [row] = candidates(engine)
     assert row.example_kind == "whole" and row.status == "eligible"
@@ -155,7 +159,7 @@ def test_a_redaction_failure_keeps_nothing(
 ) -> None:
     offer = summary_offer(team[0].subject_id, team[1].subject_id)
     broken = replace(offer, roster={"x": Person(None)})  # type: ignore[arg-type]
-    result = capture(world.service, redactor, world.tenant_id, broken)
+    result = capture_offer(world.service, redactor, world.tenant_id, broken)
     assert result.candidate_id is None and result.excluded == ("REDACTION_FAILED",)
     assert result.decision.allowed and candidates(engine) == []
 
@@ -182,7 +186,7 @@ def test_a_meeting_keeps_only_the_consenting_speakers_words_with_names_hidden(
     assert subjects["S1"] == team[0].subject_id and subjects["S3"] == UNKNOWN_SPEAKER
     offers = meeting_offers(transcript, summary, subjects, model_id="test")
     summary_done, transcript_done = (
-        capture(world.service, redactor, world.tenant_id, o) for o in offers
+        capture_offer(world.service, redactor, world.tenant_id, o) for o in offers
     )
     assert summary_done.candidate_id is None and "UNKNOWN_SPEAKER" in summary_done.excluded
     [row] = candidates(engine)
@@ -198,7 +202,7 @@ def test_a_transcript_everyone_consented_to_is_kept_whole_as_a_valid_example(
     offer = replace(
         offer, roster={alice.subject_id: Person("Alice"), bob.subject_id: Person("Bob")}
     )
-    done = capture(world.service, redactor, world.tenant_id, offer)
+    done = capture_offer(world.service, redactor, world.tenant_id, offer)
     [row] = candidates(engine)
     assert row.id == done.candidate_id and row.example_kind == "whole"
     assert valid_messages(row.messages)
@@ -233,7 +237,7 @@ def test_an_answer_counts_the_asker_and_the_cited_speakers(
     assert only_alice is not None and with_carol is not None
     assert set(only_alice.contributors) == {bob.subject_id, alice.subject_id}
     kept, refused = (
-        capture(world.service, redactor, world.tenant_id, o) for o in (only_alice, with_carol)
+        capture_offer(world.service, redactor, world.tenant_id, o) for o in (only_alice, with_carol)
     )
     assert kept.candidate_id is not None and refused.candidate_id is None
     assert carol.subject_id in with_carol.contributors
@@ -248,7 +252,7 @@ def test_candidates_past_their_retention_are_purged_and_audited(
     world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine, clock: Clock
 ) -> None:
     people = (team[0].subject_id, team[1].subject_id)
-    kept = capture(world.service, redactor, world.tenant_id, summary_offer(*people))
+    kept = capture_offer(world.service, redactor, world.tenant_id, summary_offer(*people))
     assert kept.candidate_id is not None
     clock.advance(days=364)
     assert purge_expired(world.service) == 0

@@ -144,7 +144,7 @@ def test_purge_reports_what_it_purged_and_keeps_the_audit_chain_whole(ready: Pat
 
 def capture_as_local_user(data_dir: Path, said: str) -> None:
     """A summary of the local user's own words, offered for training as a command would."""
-    from consent.capture import Offer, capture
+    from consent.capture import Offer, capture_offer
     from consent.domain import ArtifactKind, DataClass, Role
     from consent.redaction import Redactor
     from consent.service import ConsentService
@@ -160,7 +160,9 @@ def capture_as_local_user(data_dir: Path, said: str) -> None:
         contributors=(alice.subject_id,),
         messages=({"role": "user", "content": said}, {"role": "assistant", "content": "Friday."}),
     )  # fmt: skip
-    done = capture(service, Redactor(settings.resolved_model_cache_dir()), alice.tenant_id, offer)
+    done = capture_offer(
+        service, Redactor(settings.resolved_model_cache_dir()), alice.tenant_id, offer
+    )
     engine.dispose()
     assert done.candidate_id is not None, done.excluded
 

@@ -20,11 +20,11 @@ import pytest
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine
 
-from consent.capture import Offer, Turn, capture, purge_expired
-from consent.catalog import ExportInfo, get_export, sweep
+from consent.capture import Offer, Utterance, capture_offer, purge_expired
 from consent.domain import ArtifactKind, ConsentState, DataClass, Principal
 from consent.errors import UnknownExport
-from consent.export import ExportHooks, create_export
+from consent.exports.catalog import ExportInfo, get_export, sweep
+from consent.exports.create import ExportHooks, create_export
 from consent.redaction import Person, Redactor
 from consent.store import DatasetExportRecord
 from features.erasure import erase_person
@@ -64,7 +64,7 @@ def summary_offer(*people: str, said: str, summary: str = "They agreed.") -> Off
 
 
 def keep(world: World, redactor: Redactor, offer: Offer) -> str:
-    done = capture(world.service, redactor, world.tenant_id, offer)
+    done = capture_offer(world.service, redactor, world.tenant_id, offer)
     assert done.candidate_id is not None, done.excluded
     return done.candidate_id
 
@@ -232,10 +232,11 @@ def test_an_erased_subject_is_nowhere_in_the_database_or_new_exports(
     canary = "Zanzibar-quartz-7731"
     keep(world, redactor, summary_offer(alice.subject_id, bob.subject_id,
                                         said=f"Alice: the code is {canary}."))  # fmt: skip
-    turns = (Turn(alice.subject_id, f"My code is {canary}."), Turn(bob.subject_id, "Noted."))
+    turns = (Utterance(alice.subject_id, f"My code is {canary}."),
+             Utterance(bob.subject_id, "Noted."))  # fmt: skip
     transcript_offer = replace(
         summary_offer(alice.subject_id, bob.subject_id, said=""),
-        kind=ArtifactKind.TRANSCRIPT, task="transcript", messages=(), turns=turns,
+        kind=ArtifactKind.TRANSCRIPT, task="transcript", messages=(), utterances=turns,
     )  # fmt: skip
     keep(world, redactor, transcript_offer)
     transcript = Transcript(
@@ -337,7 +338,7 @@ import sys, time
 from pathlib import Path
 from app.core.db import create_db_engine
 from app.core.settings import Settings
-from consent.export import ExportHooks, create_export
+from consent.exports.create import ExportHooks, create_export
 from consent.service import ConsentService
 
 data_dir, url, tenant_id, marker = sys.argv[1:5]

@@ -21,11 +21,11 @@ from sqlalchemy import func, select
 
 from app.core.db import create_db_engine, migrate, read_transaction
 from app.core.settings import Settings
-from consent.capture import Offer, capture
-from consent.catalog import get_export
+from consent.capture import Offer, capture_offer
 from consent.domain import ConsentState, Principal, Role
-from consent.export import create_export
-from consent.lineage import ExportNotUsable, models_trained_on, training_set
+from consent.exports.catalog import get_export
+from consent.exports.create import create_export
+from consent.exports.lineage import ExportNotUsable, models_trained_on, training_set
 from consent.redaction import Redactor
 from consent.service import ConsentService
 from consent.store import AuditEntryRecord, ModelLineageRecord
@@ -98,7 +98,7 @@ def install(tmp_path: Path, redactor: Redactor) -> Install:
         world.give(person)
     for n, said in enumerate(SAID):
         people = (alice.subject_id, bob.subject_id) if n >= 3 else (alice.subject_id,)
-        done = capture(service, redactor, world.tenant_id, offer(people, said))
+        done = capture_offer(service, redactor, world.tenant_id, offer(people, said))
         assert done.candidate_id is not None, done.excluded
     info = create_export(engine, service.writer, world.tenant_id, requested_by="ml",
                          exports_dir=settings.resolved_export_dir())  # fmt: skip
@@ -396,13 +396,13 @@ _TURNS = st.lists(st.tuples(_TEXT, _TEXT), min_size=1, max_size=3)
 
 
 @settings(max_examples=40, deadline=None)
-@given(system=_TEXT, turns=_TURNS, templated=st.booleans())
+@given(system=_TEXT, utterances=_TURNS, templated=st.booleans())
 def test_only_assistant_turns_carry_labels(
-    system: str, turns: list[tuple[str, str]], templated: bool
+    system: str, utterances: list[tuple[str, str]], templated: bool
 ) -> None:
     tokenizer = build_tokenizer(TEMPLATE if templated else None)
     messages = [{"role": "system", "content": system}]
-    for asked, answered in turns:
+    for asked, answered in utterances:
         messages += [{"role": "user", "content": asked},
                      {"role": "assistant", "content": answered}]  # fmt: skip
     encoded = encode_chat(tokenizer, messages, end_token_ids(tokenizer))
@@ -414,7 +414,7 @@ def test_only_assistant_turns_carry_labels(
     eos = tokenizer.eos_token_id
     closing = tokenizer("</assistant>", add_special_tokens=False)["input_ids"]
     expected: list[int] = []
-    for _, answered in turns:
+    for _, answered in utterances:
         expected += tokenizer(answered, add_special_tokens=False)["input_ids"]
         expected += [*closing, eos] if templated else [eos]
     assert labeled == expected

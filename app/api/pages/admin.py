@@ -8,9 +8,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.api.deps import get_runtime
 from app.api.pages.web import AdminViewer, ExporterViewer, render
-from consent.catalog import export_tombstones, list_exports
+from consent import CONSENT_PURPOSES
 from consent.errors import UnknownNoticeVersion
-from consent.purposes import CONSENT_PURPOSES
+from consent.exports import export_tombstones, list_exports
 
 router = APIRouter(include_in_schema=False)
 

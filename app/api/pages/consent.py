@@ -11,9 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from app.api.deps import get_runtime
 from app.api.pages.web import Viewer, render
 from app.runtime import Runtime
-from consent.domain import NoticeVersion, Principal
+from consent import CONSENT_PURPOSES, NoticeVersion, Principal
 from consent.errors import UnknownNoticeVersion
-from consent.purposes import CONSENT_PURPOSES
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,7 +17,7 @@ from app.api.authn import SESSION_COOKIE
 from app.api.deps import get_runtime
 from app.api.tokens import TokenInfo, authenticate
 from app.core.errors import AppError
-from consent.domain import Role
+from consent import Role
 
 API_DIR = Path(__file__).parent.parent
 MEMBERS = (Role.MEMBER, Role.ADMIN)

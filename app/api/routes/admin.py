@@ -20,9 +20,7 @@ from app.api.schemas import (
     TenantPublic,
     TenantUpdate,
 )
-from consent.domain import Tenant
-from consent.notices import NoticeDraft
-from consent.purposes import TRAIN_AI_SYSTEM
+from consent import TRAIN_AI_SYSTEM, NoticeDraft, Tenant
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 audit_router = APIRouter(prefix="/v1/audit", tags=["admin"])
@@ -82,7 +80,7 @@ def list_subjects(runtime: RuntimeDep, admin: Admin) -> Any:
 @router.get("/consent-counts", response_model=ConsentCounts)
 def consent_counts(runtime: RuntimeDep, admin: Admin, purpose: str = TRAIN_AI_SYSTEM) -> Any:
     """How many members gave, refused, withdrew or have not decided: counts only."""
-    from consent.purposes import validate_purpose
+    from consent import validate_purpose
 
     purpose = validate_purpose(purpose)
     return ConsentCounts(

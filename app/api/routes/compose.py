@@ -10,7 +10,7 @@ from fastapi import APIRouter, BackgroundTasks
 from app.api.deps import Member, RuntimeDep
 from app.api.schemas import ComposeCreate, DraftPublic, FeedbackCreate, FeedbackPublic
 from app.runtime import Runtime
-from consent.domain import Principal
+from consent import Principal
 from features.compose import service as drafts
 from features.compose.draft import ComposeRequest
 from features.compose.store import StoredDraft, get_draft
@@ -49,7 +49,7 @@ def compose(
         n=body.n,
     )
     thread = parse_messages([m.model_dump(exclude_none=True) for m in body.thread])
-    stored = drafts.compose(
+    stored = drafts.compose_draft(
         runtime.engine,
         request,
         thread,

@@ -20,7 +20,7 @@ from app.api.schemas import (
     SwitchesPublic,
     TrainingUse,
 )
-from consent.domain import DEFAULT_NOTICE_KEY, ConsentEvent, ConsentState, NoticeVersion
+from consent import DEFAULT_NOTICE_KEY, ConsentEvent, ConsentState, NoticeVersion
 
 router = APIRouter(prefix="/v1/consent", tags=["consent"])
 

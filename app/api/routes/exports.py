@@ -20,8 +20,8 @@ from app.api.schemas import ExportCreate, ExportPublic, JobPublic, TombstonePubl
 from app.core.errors import Conflict
 from app.jobs import tasks
 from app.jobs.store import create_job
-from consent.catalog import ExportInfo, export_tombstones, get_export, list_exports
 from consent.errors import ExportRevoked
+from consent.exports import ExportInfo, export_tombstones, get_export, list_exports
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 

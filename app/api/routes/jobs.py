@@ -15,7 +15,7 @@ from app.api.deps import Anyone, RuntimeDep
 from app.api.envelope import ErrorDetail
 from app.api.schemas import JobPublic
 from app.jobs.store import Job, JobNotFound, get_job
-from consent.domain import Principal
+from consent import Principal
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 

@@ -29,7 +29,7 @@ from app.core.errors import AppError, InvalidInput
 from app.jobs import tasks
 from app.jobs.store import create_job
 from app.runtime import Runtime
-from consent.domain import Principal
+from consent import Principal
 from features.meetings import service as meetings
 from features.meetings.errors import MeetingNotFound
 from features.meetings.media import RECORDING, delete_media, media_folder, recording_of

@@ -31,11 +31,11 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from app.core.db import read_transaction, write_transaction
-from consent import tombstones
-from consent.catalog import ExportInfo, get_export, row
 from consent.chain import ChainWriter
-from consent.dataset import DATA_FILE, MANIFEST_FILE, RECORDS_FILE, valid_messages
 from consent.errors import ConsentError
+from consent.exports import tombstones
+from consent.exports.catalog import ExportInfo, get_export, row
+from consent.exports.dataset import DATA_FILE, MANIFEST_FILE, RECORDS_FILE, valid_messages
 from consent.store import (
     CandidateContributorRecord,
     DatasetExportRecord,

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from app.core.db import read_transaction
 from consent.chain import ChainWriter
-from consent.dataset import TOMBSTONES_FILE, write_tombstones
+from consent.exports.dataset import TOMBSTONES_FILE, write_tombstones
 from consent.store import (
     CandidateContributorRecord,
     DatasetExportRecord,

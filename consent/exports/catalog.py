@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, select, update
 
 from app.core.db import read_transaction, rows_by_id_or_prefix, table_of, write_transaction
-from consent import tombstones
 from consent.chain import ChainWriter
 from consent.errors import ConsentError, UnknownExport
+from consent.exports import tombstones
 from consent.store import DatasetExportRecord, ExportedExampleRecord
 
 STAGING = ".staging"
