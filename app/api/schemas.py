@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
 from app.api.envelope import ErrorDetail
 from consent import ArtifactKind
@@ -15,6 +15,12 @@ from consent import ArtifactKind
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class Public(BaseModel):
+    """A response body, validated from the domain's frozen dataclasses by attribute."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 class Health(BaseModel):
@@ -26,7 +32,7 @@ class Health(BaseModel):
 # --- consent --------------------------------------------------------------------
 
 
-class NoticePublic(BaseModel):
+class NoticePublic(Public):
     id: str
     key: str
     version: int
@@ -58,7 +64,7 @@ class ConsentCreate(Strict):
     valid_until: date | None = Field(default=None, description="Last day a consent holds.")
 
 
-class ConsentEventPublic(BaseModel):
+class ConsentEventPublic(Public):
     seq: int
     id: str
     purpose: str
@@ -71,22 +77,22 @@ class ConsentEventPublic(BaseModel):
     entry_hash: str = Field(description="This entry's link in the ledger's hash chain.")
 
 
-class CurrentConsentPublic(BaseModel):
+class CurrentConsentPublic(Public):
     purpose: str
     state: str
-    ledger_seq: int
+    ledger_seq: int = Field(validation_alias=AliasChoices("ledger_seq", "last_seq"))
     notice_version_id: str | None
     recorded_at: datetime
     valid_until: datetime | None
 
 
-class SwitchesPublic(BaseModel):
+class SwitchesPublic(Public):
     ai_features_enabled: bool
     training_sharing_enabled: bool
     vendor_sharing_enabled: bool
 
 
-class TrainingUse(BaseModel):
+class TrainingUse(Public):
     result: str
     reasons: list[str]
 
@@ -142,7 +148,7 @@ class NoticePublished(BaseModel):
     created: bool = Field(description="False when the same content was already published.")
 
 
-class SubjectPublic(BaseModel):
+class SubjectPublic(Public):
     id: str
     kind: str
     display_name: str | None
@@ -154,7 +160,7 @@ class ConsentCounts(BaseModel):
     counts: dict[str, int] = Field(description="Members per state; 'undecided' for no decision.")
 
 
-class AuditChainPublic(BaseModel):
+class AuditChainPublic(Public):
     chain: str
     ok: bool
     entries: int
@@ -163,7 +169,7 @@ class AuditChainPublic(BaseModel):
     problem: str | None
 
 
-class AuditReport(BaseModel):
+class AuditReport(Public):
     ok: bool
     chains: list[AuditChainPublic]
 
@@ -171,7 +177,7 @@ class AuditReport(BaseModel):
 # --- jobs and meetings ----------------------------------------------------------
 
 
-class JobPublic(BaseModel):
+class JobPublic(Public):
     id: str
     kind: str
     status: Literal["queued", "running", "succeeded", "failed"]
@@ -189,7 +195,7 @@ class MeetingAccepted(BaseModel):
     job: JobPublic
 
 
-class MeetingInfoPublic(BaseModel):
+class MeetingInfoPublic(Public):
     id: str
     title: str
     source: str
@@ -240,7 +246,7 @@ class ComposeCreate(Strict):
     n: int = Field(default=1, ge=1, le=5)
 
 
-class DraftPublic(BaseModel):
+class DraftPublic(Public):
     id: str
     text: str
     alternatives: list[str]
@@ -256,7 +262,7 @@ class FeedbackCreate(Strict):
     rating: int | None = Field(default=None, ge=1, le=5)
 
 
-class FeedbackPublic(BaseModel):
+class FeedbackPublic(Public):
     draft_id: str
     rating: int | None
     recorded_at: datetime
@@ -269,7 +275,7 @@ class ExportCreate(Strict):
     supersedes: str | None = Field(default=None, max_length=36)
 
 
-class ExportPublic(BaseModel):
+class ExportPublic(Public):
     id: str
     version: int
     status: str
@@ -283,7 +289,7 @@ class ExportPublic(BaseModel):
     revoked_at: datetime | None
 
 
-class TombstonePublic(BaseModel):
+class TombstonePublic(Public):
     record_id: str
     reason: str
     at: str

@@ -9,43 +9,32 @@ from typing import Any
 from fastapi import APIRouter
 
 from app.api.deps import Admin, RuntimeDep
-from app.api.routes.consent import notice_public
 from app.api.schemas import (
-    AuditChainPublic,
     AuditReport,
     ConsentCounts,
     NoticeCreate,
+    NoticePublic,
     NoticePublished,
     SubjectPublic,
     TenantPublic,
     TenantUpdate,
 )
-from consent import TRAIN_AI_SYSTEM, NoticeDraft, Tenant
+from consent import TRAIN_AI_SYSTEM, NoticeDraft
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 audit_router = APIRouter(prefix="/v1/audit", tags=["admin"])
 
 
-def tenant_public(tenant: Tenant) -> TenantPublic:
-    return TenantPublic(
-        id=tenant.id,
-        name=tenant.name,
-        ai_features_enabled=tenant.ai_features_enabled,
-        training_sharing_enabled=tenant.training_sharing_enabled,
-        vendor_sharing_enabled=tenant.vendor_sharing_enabled,
-    )
-
-
 @router.get("/tenant", response_model=TenantPublic)
 def get_tenant(runtime: RuntimeDep, admin: Admin) -> Any:
-    return tenant_public(runtime.service.tenant(admin.tenant_id))
+    return TenantPublic.model_validate(runtime.service.tenant(admin.tenant_id))
 
 
 @router.patch("/tenant", response_model=TenantPublic)
 def set_switches(body: TenantUpdate, runtime: RuntimeDep, admin: Admin) -> Any:
     """Turn switches on or off (a field left out stays as it is). A switch is never
     anyone's consent: it only allows what each person's consent then decides."""
-    return tenant_public(runtime.service.set_switches(admin, **body.model_dump()))
+    return TenantPublic.model_validate(runtime.service.set_switches(admin, **body.model_dump()))
 
 
 @router.post("/notices", response_model=NoticePublished, status_code=201)
@@ -63,7 +52,7 @@ def publish_notice(body: NoticeCreate, runtime: RuntimeDep, admin: Admin) -> Any
     if body.material_change:
         draft = replace(draft, material_change=True)
     version, created = runtime.service.publish_notice(admin, draft)
-    return NoticePublished(notice=notice_public(version), created=created)
+    return NoticePublished(notice=NoticePublic.model_validate(version), created=created)
 
 
 @router.get("/subjects", response_model=list[SubjectPublic])
@@ -92,17 +81,4 @@ def consent_counts(runtime: RuntimeDep, admin: Admin, purpose: str = TRAIN_AI_SY
 def verify(runtime: RuntimeDep, admin: Admin) -> Any:
     """Check every hash chain and signed checkpoint against the key file."""
     report = runtime.service.verify()
-    return AuditReport(
-        ok=report.ok,
-        chains=[
-            AuditChainPublic(
-                chain=c.chain,
-                ok=c.ok,
-                entries=c.entries,
-                checkpoints=c.checkpoints,
-                first_bad_seq=c.first_bad_seq,
-                problem=c.problem,
-            )
-            for c in report.chains
-        ],
-    )
+    return AuditReport.model_validate(report)

@@ -3,6 +3,7 @@ what was actually sent. Drafts are the author's own: anyone else's reads as miss
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks
@@ -20,17 +21,7 @@ router = APIRouter(prefix="/v1/compose", tags=["compose"])
 
 
 def draft_public(stored: StoredDraft) -> DraftPublic:
-    draft = stored.draft
-    return DraftPublic(
-        id=stored.id,
-        text=draft.text,
-        alternatives=list(draft.alternatives),
-        written_by=draft.written_by,
-        used_messages=list(draft.used_messages),
-        used_items=list(draft.used_items),
-        notes=list(draft.notes),
-        failed_checks=list(draft.failed_checks),
-    )
+    return DraftPublic.model_validate({"id": stored.id, **asdict(stored.draft)})
 
 
 @router.post("", response_model=DraftPublic, status_code=201)
@@ -94,9 +85,7 @@ def feedback(
     )
     if first:
         background.add_task(_offer, runtime, me, recorded.draft_id)
-    return FeedbackPublic(
-        draft_id=recorded.draft_id, rating=recorded.rating, recorded_at=recorded.recorded_at
-    )
+    return FeedbackPublic.model_validate(recorded)
 
 
 def _offer(runtime: Runtime, me: Principal, draft_id: str) -> None:

@@ -20,41 +20,9 @@ from app.api.schemas import (
     SwitchesPublic,
     TrainingUse,
 )
-from consent import DEFAULT_NOTICE_KEY, ConsentEvent, ConsentState, NoticeVersion
+from consent import DEFAULT_NOTICE_KEY, ConsentState
 
 router = APIRouter(prefix="/v1/consent", tags=["consent"])
-
-
-def notice_public(version: NoticeVersion) -> NoticePublic:
-    return NoticePublic(
-        id=version.id,
-        key=version.key,
-        version=version.version,
-        language=version.language,
-        title=version.title,
-        body=version.body,
-        body_sha256=version.body_sha256,
-        purposes=list(version.purposes),
-        artifact_kinds=list(version.artifact_kinds),
-        retention_days=version.retention_days,
-        material_change=version.material_change,
-        created_at=version.created_at,
-    )
-
-
-def event_public(event: ConsentEvent) -> ConsentEventPublic:
-    return ConsentEventPublic(
-        seq=event.seq,
-        id=event.id,
-        purpose=event.purpose,
-        state=event.state.value,
-        method=event.method,
-        notice_version_id=event.notice_version_id,
-        recorded_at=event.recorded_at,
-        valid_until=event.valid_until,
-        gpc=event.gpc,
-        entry_hash=event.entry_hash,
-    )
 
 
 @router.get("/notice", response_model=ServedNoticePublic)
@@ -63,7 +31,7 @@ def current_notice(runtime: RuntimeDep, me: Anyone, key: str = DEFAULT_NOTICE_KE
     version = runtime.service.current_notice(me.tenant_id, key)
     served = runtime.service.serve_notice(me, version.id, surface="api")
     return ServedNoticePublic(
-        notice=notice_public(version), served_id=served.id, served_at=served.served_at
+        notice=NoticePublic.model_validate(version), served_id=served.id, served_at=served.served_at
     )
 
 
@@ -85,7 +53,7 @@ def decide(
         idempotency_key=idempotency_key,
     )
     runtime.telemetry.consent_events.labels(event.state.value).inc()
-    return event_public(event)
+    return ConsentEventPublic.model_validate(event)
 
 
 @router.get("/me", response_model=ConsentMe)
@@ -97,23 +65,9 @@ async def my_consent(runtime: RuntimeDep, me: Anyone) -> Any:
     tenant, current, preview = runtime.service.overview(me)
     return ConsentMe(
         subject_id=me.subject_id,
-        consent=[
-            CurrentConsentPublic(
-                purpose=c.purpose,
-                state=c.state.value,
-                ledger_seq=c.last_seq,
-                notice_version_id=c.notice_version_id,
-                recorded_at=c.recorded_at,
-                valid_until=c.valid_until,
-            )
-            for c in current
-        ],
-        tenant=SwitchesPublic(
-            ai_features_enabled=tenant.ai_features_enabled,
-            training_sharing_enabled=tenant.training_sharing_enabled,
-            vendor_sharing_enabled=tenant.vendor_sharing_enabled,
-        ),
-        training_use_now=TrainingUse(result=preview.result.value, reasons=list(preview.reasons)),
+        consent=[CurrentConsentPublic.model_validate(c) for c in current],
+        tenant=SwitchesPublic.model_validate(tenant),
+        training_use_now=TrainingUse.model_validate(preview),
     )
 
 
@@ -122,4 +76,6 @@ def my_history(runtime: RuntimeDep, me: Anyone) -> Any:
     """Every decision you recorded, oldest first, each with its ledger hash: a receipt
     that `GET /v1/audit/verify` (admin) checks against the signed chain."""
     events = runtime.service.history(me)
-    return ConsentReceipt(subject_id=me.subject_id, events=[event_public(e) for e in events])
+    return ConsentReceipt(
+        subject_id=me.subject_id, events=[ConsentEventPublic.model_validate(e) for e in events]
+    )

@@ -29,22 +29,6 @@ CHUNK = 1 << 20
 BLOCK = tarfile.BLOCKSIZE
 
 
-def export_public(info: ExportInfo) -> ExportPublic:
-    return ExportPublic(
-        id=info.id,
-        version=info.version,
-        status=info.status,
-        status_reason=info.status_reason,
-        supersedes_id=info.supersedes_id,
-        ledger_seq=info.ledger_seq,
-        manifest_sha256=info.manifest_sha256,
-        counts=info.counts,
-        created_at=info.created_at,
-        published_at=info.published_at,
-        revoked_at=info.revoked_at,
-    )
-
-
 def _usable(info: ExportInfo) -> ExportInfo:
     if info.status == "revoked":
         raise ExportRevoked(
@@ -75,12 +59,14 @@ def create(body: ExportCreate, runtime: RuntimeDep, me: Exporter) -> Any:
 @router.get("", response_model=list[ExportPublic])
 def list_all(runtime: RuntimeDep, me: Exporter) -> Any:
     """Every export version of the tenant, newest first, revoked ones included."""
-    return [export_public(info) for info in list_exports(runtime.engine, me.tenant_id)]
+    return [
+        ExportPublic.model_validate(info) for info in list_exports(runtime.engine, me.tenant_id)
+    ]
 
 
 @router.get("/{export_id}", response_model=ExportPublic)
 def get_one(export_id: str, runtime: RuntimeDep, me: Exporter) -> Any:
-    return export_public(_usable(get_export(runtime.engine, me.tenant_id, export_id)))
+    return ExportPublic.model_validate(_usable(get_export(runtime.engine, me.tenant_id, export_id)))
 
 
 @router.get("/{export_id}/tombstones", response_model=list[TombstonePublic])

@@ -57,16 +57,7 @@ COPY_CHUNK = 1 << 20
 
 def info_public(info: MeetingInfo, runtime: Runtime) -> MeetingInfoPublic:
     has_audio = recording_of(runtime.settings.resolved_media_dir(), info.id) is not None
-    return MeetingInfoPublic(
-        id=info.id,
-        title=info.title,
-        source=info.source,
-        duration=info.duration,
-        meeting_date=info.meeting_date,
-        created_at=info.created_at,
-        summarized=info.summarized,
-        has_audio=has_audio,
-    )
+    return MeetingInfoPublic.model_validate(info).model_copy(update={"has_audio": has_audio})
 
 
 def own_meeting(runtime: Runtime, me: Principal, meeting_id: str) -> StoredMeeting:
