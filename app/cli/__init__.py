@@ -15,10 +15,11 @@ from app.cli import (
     audit_cmds,
     compose_cmds,
     consent_cmds,
+    export_cmds,
+    finetune_cmds,
     meeting_cmds,
     service_cmds,
     summary_cmds,
-    training_cmds,
     transcribe_cmds,
     worker_cmds,
 )
@@ -35,7 +36,7 @@ app.add_typer(consent_cmds.app, name="consent")
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(transcribe_cmds.models_app, name="models")
 app.add_typer(meeting_cmds.app, name="meetings")
-app.add_typer(training_cmds.app, name="export")
+app.add_typer(export_cmds.app, name="export")
 app.add_typer(service_cmds.app, name="tokens")
 app.command("serve")(service_cmds.serve)
 app.command("worker")(worker_cmds.worker)
@@ -44,11 +45,11 @@ app.command("summarize")(summary_cmds.summarize)
 app.command("ask")(summary_cmds.ask)
 app.command("compose")(compose_cmds.compose)
 app.command("feedback")(compose_cmds.feedback)
-app.command("purge")(training_cmds.purge)
-app.command("erase")(training_cmds.erase)
-app.command("train")(training_cmds.train)
-transcribe_cmds.models_app.command("lineage")(training_cmds.lineage)
-transcribe_cmds.models_app.command("remove")(training_cmds.remove_model)
+app.command("purge")(export_cmds.purge)
+app.command("erase")(export_cmds.erase)
+app.command("train")(finetune_cmds.train)
+transcribe_cmds.models_app.command("lineage")(finetune_cmds.lineage)
+transcribe_cmds.models_app.command("remove")(finetune_cmds.remove_model)
 
 
 @app.callback()

@@ -1,0 +1,168 @@
+"""`minutekeeper export ...`, `erase` and `purge`: the training data the consent rules let
+the ML team have, and the commands that take it away again."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+
+from app.cli.context import state
+from consent import Role
+
+app = typer.Typer(
+    help="Training exports of consented, redacted examples (the ML team's side).",
+    no_args_is_help=True,
+)
+ExportRef = Annotated[str, typer.Argument(help="Export id, unique id prefix, or version number.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    supersedes: Annotated[
+        str | None, typer.Option(help="The export this version replaces (e.g. a revoked one).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Re-decide every training candidate now and publish a new export version."""
+    from consent.exports import ExportHooks, create_export
+
+    cli = state(ctx)
+    exporter = cli.principal(Role.ML_EXPORTER)
+    service = cli.service()
+
+    def progress(written: int) -> None:
+        typer.echo(f"\rexport: {written} records written", err=True, nl=False)
+
+    info = create_export(
+        service.engine,
+        service.writer,
+        exporter.tenant_id,
+        requested_by=exporter.subject_id,
+        exports_dir=cli.settings().resolved_export_dir(),
+        supersedes=supersedes,
+        hooks=ExportHooks(on_batch=progress),
+    )
+    typer.echo("", err=True)
+    _show(info, as_json=as_json)
+
+
+@app.command("list")
+def list_(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """The tenant's export versions, newest first."""
+    from consent.exports import list_exports, sweep
+
+    cli = state(ctx)
+    service = cli.service()
+    sweep(service.engine, service.writer, cli.settings().resolved_export_dir())
+    exports = list_exports(service.engine, cli.principal(Role.ML_EXPORTER).tenant_id)
+    if as_json:
+        typer.echo(json.dumps([_json(e) for e in exports], indent=2))
+        return
+    if not exports:
+        typer.echo("no exports yet; `minutekeeper export create` builds one")
+    for e in exports:
+        included = e.counts["included"] if e.counts else "-"
+        created = f"{e.created_at:%Y-%m-%d %H:%M}"
+        typer.echo(f"v{e.version}  {e.id}  {e.status:<8}  {included} records  {created}")
+
+
+@app.command("show")
+def show(ctx: typer.Context, ref: ExportRef, as_json: AsJson = False) -> None:
+    """One export: status, counts, ledger position, folder."""
+    from consent.exports import get_export
+
+    cli = state(ctx)
+    _show(get_export(cli.engine(), cli.principal(Role.ML_EXPORTER).tenant_id, ref), as_json=as_json)
+
+
+@app.command("tombstones")
+def tombstones(ctx: typer.Context, ref: ExportRef) -> None:
+    """The records of an export that may no longer be used, one JSON object per line."""
+    from consent.exports import export_tombstones, get_export, sync_files
+
+    cli = state(ctx)
+    tenant_id = cli.principal(Role.ML_EXPORTER).tenant_id
+    info = get_export(cli.engine(), tenant_id, ref)
+    sync_files(cli.engine(), [info.id])  # the folder's copy catches up if it fell behind
+    for tombstone in export_tombstones(cli.engine(), tenant_id, info.id):
+        typer.echo(json.dumps(tombstone))
+
+
+@app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    ref: ExportRef,
+    reason: Annotated[str, typer.Option(help="Why it may no longer be used.")],
+) -> None:
+    """Mark a published export revoked (audited)."""
+    from consent.exports import revoke_export
+
+    cli = state(ctx)
+    exporter = cli.principal(Role.ML_EXPORTER)
+    service = cli.service()
+    info = revoke_export(
+        service.engine, service.writer, exporter.tenant_id, ref, actor_id=exporter.subject_id,
+        reason=reason,
+    )  # fmt: skip
+    _show(info, as_json=False)
+
+
+def _json(info: Any) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in asdict(info).items()}
+
+
+def _show(info: Any, *, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(_json(info), indent=2))
+        return
+    typer.echo(f"export v{info.version} {info.id}: {info.status}")
+    if info.status_reason:
+        typer.echo(f"  reason: {info.status_reason}")
+    if info.supersedes_id:
+        typer.echo(f"  supersedes: {info.supersedes_id}")
+    if info.counts:
+        counts = info.counts
+        typer.echo(f"  records: {counts['included']} of {counts['candidates']} candidates")
+        for why, n in counts["excluded"].items():
+            typer.echo(f"  excluded {why}: {n}")
+    if info.ledger_seq is not None:
+        typer.echo(
+            f"  ledger position: {info.ledger_seq} (re-checked through {info.rechecked_seq})"
+        )
+        typer.echo(f"  manifest sha256: {info.manifest_sha256}")
+        typer.echo(f"  folder: {info.path}")
+
+
+def erase(
+    ctx: typer.Context,
+    subject: Annotated[str, typer.Argument(help="The person: subject id, id prefix, or name.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a person: their words in meetings and drafts, their training candidates, their
+    name; exports holding their records get tombstones. Cannot be undone."""
+    from features.erasure import erase_person
+
+    cli = state(ctx)
+    admin = cli.principal(Role.ADMIN)
+    if not yes:
+        typer.confirm(f"Erase {subject!r} everywhere? This cannot be undone", abort=True)
+    report = erase_person(cli.service(), admin.tenant_id, subject, actor_id=admin.subject_id,
+                          media_root=cli.settings().resolved_media_dir())  # fmt: skip
+    typer.echo(
+        f"erased {report.subject_id}: {report.meetings} meeting(s), {report.drafts} draft(s), "
+        f"{report.candidates} training candidate(s), {report.artifacts} artifact(s); "
+        f"{len(report.exports)} export(s) got tombstones"
+    )
+
+
+def purge(ctx: typer.Context) -> None:
+    """Purge training candidates past their retention (each purge is audited)."""
+    from consent import purge_expired
+
+    purged = purge_expired(state(ctx).service())
+    typer.echo(f"purged {purged} expired training candidate(s)")
