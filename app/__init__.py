@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.lazy import public_api
+from minutekeeper.core.lazy import public_api
 
 if TYPE_CHECKING:
-    from app.api import create_app as create_app
-    from app.cli import main as main
-    from app.core.settings import Settings as Settings
-    from app.runtime import Runtime as Runtime
+    from minutekeeper.api import create_app as create_app
+    from minutekeeper.cli import main as main
+    from minutekeeper.core.settings import Settings as Settings
+    from minutekeeper.runtime import Runtime as Runtime
 
 __all__, __getattr__ = public_api(__name__, __file__)

@@ -9,16 +9,16 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from app.core.settings import Settings
-from app.telemetry import Telemetry
+from minutekeeper.core.settings import Settings
+from minutekeeper.telemetry import Telemetry
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from app.jobs.runner import Executor, JobRunner
-    from consent import ConsentService, Redactor
-    from features.offers import Offers
-    from models.cache import ModelCache
+    from minutekeeper.consent import ConsentService, Redactor
+    from minutekeeper.features.offers import Offers
+    from minutekeeper.jobs.runner import Executor, JobRunner
+    from minutekeeper.models.cache import ModelCache
 
 
 class Runtime:
@@ -41,7 +41,7 @@ class Runtime:
     def engine(self) -> Engine:
         """The database, migrated to the newest schema."""
         # Imported here: the database stack costs ~0.3 s that `--help` and `transcribe` skip.
-        from app.core.db import create_db_engine, migrate
+        from minutekeeper.core.db import create_db_engine, migrate
 
         engine = create_db_engine(self.settings)
         migrate(engine)
@@ -49,7 +49,7 @@ class Runtime:
 
     @cached_property
     def service(self) -> ConsentService:
-        from consent import ConsentService
+        from minutekeeper.consent import ConsentService
 
         return ConsentService.from_settings(self.engine, self.settings)
 
@@ -59,7 +59,7 @@ class Runtime:
 
     @cached_property
     def models(self) -> ModelCache:
-        from models.cache import ModelCache
+        from minutekeeper.models.cache import ModelCache
 
         telemetry = self.telemetry
 
@@ -74,7 +74,7 @@ class Runtime:
 
     def redactor(self) -> Redactor:
         """The redactor every offer for training goes through, built once per process."""
-        from consent import Redactor
+        from minutekeeper.consent import Redactor
 
         cache = self.settings.resolved_model_cache_dir()
         return self.models.shared("redactor", lambda: Redactor(cache))
@@ -82,15 +82,15 @@ class Runtime:
     @cached_property
     def offers(self) -> Offers:
         """Where results are offered to the consent gate as training data."""
-        from features.offers import Offers
+        from minutekeeper.features.offers import Offers
 
         return Offers(self.service, self.redactor)
 
     @cached_property
     def jobs(self) -> JobRunner:
         """Runs jobs: in this process's threads, or on Celery workers (`job_queue`)."""
-        from app.jobs.distributed import CeleryRunner
-        from app.jobs.runner import InProcessRunner
+        from minutekeeper.jobs.distributed import CeleryRunner
+        from minutekeeper.jobs.runner import InProcessRunner
 
         if self.settings.job_queue == "celery":  # workers run the jobs
             return CeleryRunner(self.settings, self.engine)
@@ -98,9 +98,9 @@ class Runtime:
 
     def executor(self) -> Executor:
         """Runs jobs in this process with its models, counting them in its telemetry."""
-        from app.jobs import tasks
-        from app.jobs.runner import Executor
-        from app.jobs.store import Job
+        from minutekeeper.jobs import tasks
+        from minutekeeper.jobs.runner import Executor
+        from minutekeeper.jobs.store import Job
 
         telemetry = self.telemetry
 

@@ -21,32 +21,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.lazy import public_api
+from minutekeeper.core.lazy import public_api
 
 if TYPE_CHECKING:
-    from consent.capture import Offer as Offer
-    from consent.capture import Utterance as Utterance
-    from consent.capture import capture_offer as capture_offer
-    from consent.capture import purge_expired as purge_expired
-    from consent.domain import DEFAULT_NOTICE_KEY as DEFAULT_NOTICE_KEY
-    from consent.domain import UNKNOWN_SPEAKER as UNKNOWN_SPEAKER
-    from consent.domain import ArtifactKind as ArtifactKind
-    from consent.domain import ConsentEvent as ConsentEvent
-    from consent.domain import ConsentState as ConsentState
-    from consent.domain import DataClass as DataClass
-    from consent.domain import NoticeVersion as NoticeVersion
-    from consent.domain import Principal as Principal
-    from consent.domain import Role as Role
-    from consent.domain import Subject as Subject
-    from consent.domain import Tenant as Tenant
-    from consent.ledger import check_request as check_request
-    from consent.notices import NoticeDraft as NoticeDraft
-    from consent.notices import load_notice_file as load_notice_file
-    from consent.purposes import CONSENT_PURPOSES as CONSENT_PURPOSES
-    from consent.purposes import TRAIN_AI_SYSTEM as TRAIN_AI_SYSTEM
-    from consent.purposes import validate_purpose as validate_purpose
-    from consent.redaction import Person as Person
-    from consent.redaction import Redactor as Redactor
-    from consent.service import ConsentService as ConsentService
+    from minutekeeper.consent.capture import Offer as Offer
+    from minutekeeper.consent.capture import Utterance as Utterance
+    from minutekeeper.consent.capture import capture_offer as capture_offer
+    from minutekeeper.consent.capture import purge_expired as purge_expired
+    from minutekeeper.consent.domain import DEFAULT_NOTICE_KEY as DEFAULT_NOTICE_KEY
+    from minutekeeper.consent.domain import UNKNOWN_SPEAKER as UNKNOWN_SPEAKER
+    from minutekeeper.consent.domain import ArtifactKind as ArtifactKind
+    from minutekeeper.consent.domain import ConsentEvent as ConsentEvent
+    from minutekeeper.consent.domain import ConsentState as ConsentState
+    from minutekeeper.consent.domain import DataClass as DataClass
+    from minutekeeper.consent.domain import NoticeVersion as NoticeVersion
+    from minutekeeper.consent.domain import Principal as Principal
+    from minutekeeper.consent.domain import Role as Role
+    from minutekeeper.consent.domain import Subject as Subject
+    from minutekeeper.consent.domain import Tenant as Tenant
+    from minutekeeper.consent.ledger import check_request as check_request
+    from minutekeeper.consent.notices import NoticeDraft as NoticeDraft
+    from minutekeeper.consent.notices import load_notice_file as load_notice_file
+    from minutekeeper.consent.purposes import CONSENT_PURPOSES as CONSENT_PURPOSES
+    from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM as TRAIN_AI_SYSTEM
+    from minutekeeper.consent.purposes import validate_purpose as validate_purpose
+    from minutekeeper.consent.redaction import Person as Person
+    from minutekeeper.consent.redaction import Redactor as Redactor
+    from minutekeeper.consent.service import ConsentService as ConsentService
 
 __all__, __getattr__ = public_api(__name__, __file__)

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from consent.chain import canonical_json, sha256_hex
-from consent.domain import Artifact, ArtifactKind, DataClass
-from consent.errors import InvalidValue, TenantMismatch, UnknownArtifact
-from consent.store import ArtifactRecord
+from minutekeeper.consent.chain import canonical_json, sha256_hex
+from minutekeeper.consent.domain import Artifact, ArtifactKind, DataClass
+from minutekeeper.consent.errors import InvalidValue, TenantMismatch, UnknownArtifact
+from minutekeeper.consent.store import ArtifactRecord
 
 MAX_CONTENT_BYTES = 50_000_000
 MAX_CONTRIBUTORS = 10_000

@@ -14,8 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, exc, select
 
-from app.core.db import table_of
-from consent.chain import (
+from minutekeeper.consent.chain import (
     AUDIT,
     CHAINS,
     GENESIS_HASH,
@@ -26,13 +25,14 @@ from consent.chain import (
     sha256_hex,
     signature_is_valid,
 )
-from consent.store import (
+from minutekeeper.consent.store import (
     AuditCheckpointRecord,
     GateDecisionRecord,
     NoticeServedRecord,
     NoticeVersionRecord,
     TenantSwitchChangeRecord,
 )
+from minutekeeper.core.db import table_of
 
 # Audit object types whose rows must still hash to what the chain recorded.
 PAYLOAD_TABLES: dict[str, Table] = {

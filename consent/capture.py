@@ -21,12 +21,12 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from app.core.db import row_transaction, write_transaction
-from consent.domain import Artifact, ArtifactKind, DataClass, Decision, Result
-from consent.purposes import TRAIN_AI_SYSTEM
-from consent.redaction import PROFILE, Person, RedactionFailed, Redactor
-from consent.service import ConsentService
-from consent.store import CandidateContributorRecord, TrainingCandidateRecord
+from minutekeeper.consent.domain import Artifact, ArtifactKind, DataClass, Decision, Result
+from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
+from minutekeeper.consent.redaction import PROFILE, Person, RedactionFailed, Redactor
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.consent.store import CandidateContributorRecord, TrainingCandidateRecord
+from minutekeeper.core.db import row_transaction, write_transaction
 
 TRANSCRIPT_SYSTEM = "A meeting transcript: what each speaker said, in order."
 TRANSCRIPT_ASK = "Write the transcript of this part of the meeting."

@@ -25,13 +25,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Insert, Select, Table, insert, select
 
-from app.core.db import table_of, utcnow
-from consent.errors import AuditKeyError
-from consent.store import (
+from minutekeeper.consent.errors import AuditKeyError
+from minutekeeper.consent.store import (
     AuditCheckpointRecord,
     AuditEntryRecord,
     ConsentEventRecord,
 )
+from minutekeeper.core.db import table_of, utcnow
 
 GENESIS_HASH = "0" * 64
 

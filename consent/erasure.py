@@ -14,15 +14,15 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Text, cast, func, select, update
 
-from consent.chain import ChainWriter
-from consent.exports import tombstones
-from consent.store import (
+from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent.exports import tombstones
+from minutekeeper.consent.store import (
     ArtifactRecord,
     CandidateContributorRecord,
     SubjectRecord,
     TrainingCandidateRecord,
 )
-from consent.tenants import get_subject
+from minutekeeper.consent.tenants import get_subject
 
 ERASED = {"erased": True}
 

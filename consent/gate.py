@@ -24,10 +24,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, select
 
-from consent.artifacts import get_artifact
-from consent.audit import row_payload
-from consent.chain import ChainWriter
-from consent.domain import (
+from minutekeeper.consent.artifacts import get_artifact
+from minutekeeper.consent.audit import row_payload
+from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent.domain import (
     POSITIVE_STATES,
     SEGMENT_LEVEL_KINDS,
     UNKNOWN_SPEAKER,
@@ -39,10 +39,15 @@ from consent.domain import (
     Subject,
     SubjectKind,
 )
-from consent.errors import UnknownDecision
-from consent.ledger import tail_seq
-from consent.purposes import CONSENT_PURPOSES, THIRD_PARTY_SHARING, covers, validate_purpose
-from consent.store import (
+from minutekeeper.consent.errors import UnknownDecision
+from minutekeeper.consent.ledger import tail_seq
+from minutekeeper.consent.purposes import (
+    CONSENT_PURPOSES,
+    THIRD_PARTY_SHARING,
+    covers,
+    validate_purpose,
+)
+from minutekeeper.consent.store import (
     ConsentEventRecord,
     CurrentConsentRecord,
     GateDecisionRecord,
@@ -50,7 +55,7 @@ from consent.store import (
     NoticeVersionRecord,
     SubjectRecord,
 )
-from consent.tenants import switch_history, switches_as_of
+from minutekeeper.consent.tenants import switch_history, switches_as_of
 
 RULES_VERSION = "2026.11.1"
 

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from consent.chain import LEDGER, ChainWriter
-from consent.domain import (
+from minutekeeper.consent.chain import LEDGER, ChainWriter
+from minutekeeper.consent.domain import (
     POSITIVE_STATES,
     ConsentEvent,
     ConsentState,
@@ -25,7 +25,7 @@ from consent.domain import (
     Principal,
     SubjectKind,
 )
-from consent.errors import (
+from minutekeeper.consent.errors import (
     ConsentAlreadyExpired,
     ConsentForOtherSubject,
     IdempotencyConflict,
@@ -36,9 +36,9 @@ from consent.errors import (
     UnknownNoticeVersion,
     UnknownSubject,
 )
-from consent.notices import last_served
-from consent.purposes import TRAIN_AI_SYSTEM, covers, validate_purpose
-from consent.store import (
+from minutekeeper.consent.notices import last_served
+from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM, covers, validate_purpose
+from minutekeeper.consent.store import (
     ConsentEventRecord,
     CurrentConsentRecord,
     NoticeRecord,

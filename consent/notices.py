@@ -16,18 +16,23 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
 
-from consent.audit import row_payload
-from consent.chain import ChainWriter, sha256_hex
-from consent.domain import DEFAULT_NOTICE_KEY, ArtifactKind, NoticeVersion, ServedNotice
-from consent.errors import (
+from minutekeeper.consent.audit import row_payload
+from minutekeeper.consent.chain import ChainWriter, sha256_hex
+from minutekeeper.consent.domain import (
+    DEFAULT_NOTICE_KEY,
+    ArtifactKind,
+    NoticeVersion,
+    ServedNotice,
+)
+from minutekeeper.consent.errors import (
     InvalidNotice,
     NoticeNotServed,
     TenantMismatch,
     UnknownNoticeVersion,
 )
-from consent.purposes import TAXONOMY, validate_purpose
-from consent.store import NoticeRecord, NoticeServedRecord, NoticeVersionRecord
-from consent.tenants import get_subject, get_tenant
+from minutekeeper.consent.purposes import TAXONOMY, validate_purpose
+from minutekeeper.consent.store import NoticeRecord, NoticeServedRecord, NoticeVersionRecord
+from minutekeeper.consent.tenants import get_subject, get_tenant
 
 MAX_TITLE = 200
 MAX_BODY = 100_000

@@ -7,7 +7,7 @@ case, a trailing dot or a look-alike character is an unknown purpose, never a ne
 
 from __future__ import annotations
 
-from consent.errors import UnknownPurpose
+from minutekeeper.consent.errors import UnknownPurpose
 
 ESSENTIAL_SERVICE = "essential.service"
 TRAIN_AI_SYSTEM = "train_ai_system"

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from consent.errors import ConsentError
+from minutekeeper.consent.errors import ConsentError
 
 PROFILE = "presidio-offline-v1"  # recorded with every candidate: what was redacted, how
 PLACEHOLDERS = {

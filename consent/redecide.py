@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from consent.domain import (
+from minutekeeper.consent.domain import (
     POSITIVE_STATES,
     UNKNOWN_SPEAKER,
     Artifact,
@@ -35,7 +35,7 @@ from consent.domain import (
     Subject,
     SubjectKind,
 )
-from consent.gate import (
+from minutekeeper.consent.gate import (
     ConsentFact,
     GateInputs,
     Reason,
@@ -46,9 +46,9 @@ from consent.gate import (
     superseded_notices,
     tenant_reasons,
 )
-from consent.purposes import CONSENT_PURPOSES, covers, validate_purpose
-from consent.store import ConsentEventRecord, SubjectRecord
-from consent.tenants import switch_history, switches_as_of
+from minutekeeper.consent.purposes import CONSENT_PURPOSES, covers, validate_purpose
+from minutekeeper.consent.store import ConsentEventRecord, SubjectRecord
+from minutekeeper.consent.tenants import switch_history, switches_as_of
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, exc
 
-from app.core.db import read_transaction, utcnow, write_transaction
-from app.core.settings import Settings
-from consent import artifacts, erasure, gate, ledger, notices, tenants
-from consent.audit import VerifyReport, verify
-from consent.chain import ChainWriter, Signer
-from consent.domain import (
+from minutekeeper.consent import artifacts, erasure, gate, ledger, notices, tenants
+from minutekeeper.consent.audit import VerifyReport, verify
+from minutekeeper.consent.chain import ChainWriter, Signer
+from minutekeeper.consent.domain import (
     DEFAULT_NOTICE_KEY,
     POSITIVE_STATES,
     UNKNOWN_SPEAKER,
@@ -37,9 +35,11 @@ from consent.domain import (
     SubjectKind,
     Tenant,
 )
-from consent.errors import ImmutableRecord, UnknownNoticeVersion, UnknownSubject
-from consent.exports import tombstones
-from consent.purposes import TRAIN_AI_SYSTEM, covers
+from minutekeeper.consent.errors import ImmutableRecord, UnknownNoticeVersion, UnknownSubject
+from minutekeeper.consent.exports import tombstones
+from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM, covers
+from minutekeeper.core.db import read_transaction, utcnow, write_transaction
+from minutekeeper.core.settings import Settings
 
 
 class ConsentService:

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, UTCDateTime
+from minutekeeper.core.db import Base, UTCDateTime
 
 ID = String(36)
 HASH = String(64)

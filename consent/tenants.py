@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
-from app.core.db import UTCDateTime, rows_by_id_or_prefix, table_of
-from consent.audit import row_payload
-from consent.chain import ChainWriter
-from consent.domain import Subject, SubjectKind, Tenant
-from consent.errors import InvalidValue, TenantMismatch, UnknownSubject, UnknownTenant
-from consent.store import SubjectRecord, TenantRecord, TenantSwitchChangeRecord
+from minutekeeper.consent.audit import row_payload
+from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent.domain import Subject, SubjectKind, Tenant
+from minutekeeper.consent.errors import InvalidValue, TenantMismatch, UnknownSubject, UnknownTenant
+from minutekeeper.consent.store import SubjectRecord, TenantRecord, TenantSwitchChangeRecord
+from minutekeeper.core.db import UTCDateTime, rows_by_id_or_prefix, table_of
 
 MAX_NAME = 200
 SWITCHES = ("ai_features_enabled", "training_sharing_enabled", "vendor_sharing_enabled")

@@ -16,31 +16,31 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.lazy import public_api
+from minutekeeper.core.lazy import public_api
 
 if TYPE_CHECKING:
-    from features.compose.draft import ComposeRequest as ComposeRequest
-    from features.compose.draft import Draft as Draft
-    from features.compose.service import compose_draft as compose_draft
-    from features.compose.service import give_feedback as give_feedback
-    from features.compose.thread import Thread as Thread
-    from features.compose.thread import load_thread as load_thread
-    from features.compose.thread import parse_messages as parse_messages
-    from features.erasure import erase_person as erase_person
-    from features.finetune import TrainRequest as TrainRequest
-    from features.finetune import train_on_export as train_on_export
-    from features.meetings.service import MeetingSource as MeetingSource
-    from features.meetings.service import ask as ask
-    from features.meetings.service import process_meeting as process_meeting
-    from features.meetings.service import summarize_source as summarize_source
-    from features.meetings.store import find_meeting as find_meeting
-    from features.meetings.store import list_meetings as list_meetings
-    from features.meetings.store import save_meeting as save_meeting
-    from features.offers import Offers as Offers
-    from features.offers import Outcome as Outcome
-    from features.summary.service import SummaryRequest as SummaryRequest
-    from features.transcription.service import TranscribeRequest as TranscribeRequest
-    from features.transcription.source import Source as Source
-    from features.transcription.source import transcribe_source as transcribe_source
+    from minutekeeper.features.compose.draft import ComposeRequest as ComposeRequest
+    from minutekeeper.features.compose.draft import Draft as Draft
+    from minutekeeper.features.compose.service import compose_draft as compose_draft
+    from minutekeeper.features.compose.service import give_feedback as give_feedback
+    from minutekeeper.features.compose.thread import Thread as Thread
+    from minutekeeper.features.compose.thread import load_thread as load_thread
+    from minutekeeper.features.compose.thread import parse_messages as parse_messages
+    from minutekeeper.features.erasure import erase_person as erase_person
+    from minutekeeper.features.finetune import TrainRequest as TrainRequest
+    from minutekeeper.features.finetune import train_on_export as train_on_export
+    from minutekeeper.features.meetings.service import MeetingSource as MeetingSource
+    from minutekeeper.features.meetings.service import ask as ask
+    from minutekeeper.features.meetings.service import process_meeting as process_meeting
+    from minutekeeper.features.meetings.service import summarize_source as summarize_source
+    from minutekeeper.features.meetings.store import find_meeting as find_meeting
+    from minutekeeper.features.meetings.store import list_meetings as list_meetings
+    from minutekeeper.features.meetings.store import save_meeting as save_meeting
+    from minutekeeper.features.offers import Offers as Offers
+    from minutekeeper.features.offers import Outcome as Outcome
+    from minutekeeper.features.summary.service import SummaryRequest as SummaryRequest
+    from minutekeeper.features.transcription.service import TranscribeRequest as TranscribeRequest
+    from minutekeeper.features.transcription.source import Source as Source
+    from minutekeeper.features.transcription.source import transcribe_source as transcribe_source
 
 __all__, __getattr__ = public_api(__name__, __file__)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from consent import ConsentService
-from features.compose.store import erase_person as erase_drafts
-from features.meetings.media import delete_media
-from features.meetings.store import erase_speaker
+from minutekeeper.consent import ConsentService
+from minutekeeper.features.compose.store import erase_person as erase_drafts
+from minutekeeper.features.meetings.media import delete_media
+from minutekeeper.features.meetings.store import erase_speaker
 
 
 @dataclass(frozen=True)

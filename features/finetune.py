@@ -24,20 +24,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.settings import Settings
-from consent import ConsentService, Principal
-from consent.exports import (
+from minutekeeper.consent import ConsentService, Principal
+from minutekeeper.consent.exports import (
     Lineage,
     TrainingExample,
     lineage_exists,
     record_lineage,
     training_set,
 )
-from models.errors import ModelError, ModelUnavailable
-from models.finetune import FinetuneResult, OnStep, TrainingConfig, finetune
-from models.gemma_embedded import EMBEDDED_LLM
-from models.locate import resolve_model_path
-from models.trained import (
+from minutekeeper.core.settings import Settings
+from minutekeeper.models.errors import ModelError, ModelUnavailable
+from minutekeeper.models.finetune import FinetuneResult, OnStep, TrainingConfig, finetune
+from minutekeeper.models.gemma_embedded import EMBEDDED_LLM
+from minutekeeper.models.locate import resolve_model_path
+from minutekeeper.models.trained import (
     TRAINED,
     check_model_id,
     find_trained,
@@ -165,7 +165,7 @@ def train_on_export(
 def _convert(path: Path, cache: Path) -> tuple[Path | None, str | None]:
     """The CTranslate2 conversion, made now so the first `--llm` use is fast; a model
     CTranslate2 cannot convert still runs on the transformers backend."""
-    from models.conversion import convert
+    from minutekeeper.models.conversion import convert
 
     try:
         return convert(path, cache_dir=cache), None

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from consent import (
+from minutekeeper.consent import (
     UNKNOWN_SPEAKER,
     ArtifactKind,
     ConsentService,
@@ -24,12 +24,12 @@ from consent import (
     Utterance,
     capture_offer,
 )
-from features.compose.store import StoredDraft, get_draft
-from features.meetings.store import find_meeting
-from features.summary.prompts import PROMPT_VERSION as SUMMARY_PROMPT
-from features.summary.render import to_markdown
-from features.summary.summary import Answer, Summary
-from features.transcription.transcript import Transcript
+from minutekeeper.features.compose.store import StoredDraft, get_draft
+from minutekeeper.features.meetings.store import find_meeting
+from minutekeeper.features.summary.prompts import PROMPT_VERSION as SUMMARY_PROMPT
+from minutekeeper.features.summary.render import to_markdown
+from minutekeeper.features.summary.summary import Answer, Summary
+from minutekeeper.features.transcription.transcript import Transcript
 
 log = logging.getLogger("minutekeeper.offers")
 CAPTURE_FAILED = "CAPTURE_FAILED"
@@ -218,10 +218,10 @@ class Offers:
         as an outcome."""
         try:
             made = offers()
-            redactor = self._redactor() if made else None
-            captured = [
-                capture_offer(self._service, redactor, tenant_id, o) for o in made if redactor
-            ]
+            if not made:  # an answer that found nothing: no redactor loaded for it
+                return []
+            redactor = self._redactor()
+            captured = [capture_offer(self._service, redactor, tenant_id, o) for o in made]
         except Exception as error:
             log.warning("training capture failed: %s", type(error).__name__)
             failed = Outcome(

@@ -9,25 +9,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.lazy import public_api
+from minutekeeper.core.lazy import public_api
 
 if TYPE_CHECKING:
-    from models.asr import Transcriber as Transcriber
-    from models.cache import ModelCache as ModelCache
-    from models.cache import ModelProvider as ModelProvider
-    from models.diarization import Diarizer as Diarizer
-    from models.embeddings import Embedder as Embedder
-    from models.errors import ModelError as ModelError
-    from models.errors import ModelUnavailable as ModelUnavailable
-    from models.errors import UnknownModel as UnknownModel
-    from models.gemma_embedded import EMBEDDED_LLM as EMBEDDED_LLM
-    from models.llm import ChatMessage as ChatMessage
-    from models.llm import Generation as Generation
-    from models.llm import TextGenerator as TextGenerator
-    from models.locate import resolve_model_path as resolve_model_path
-    from models.registry import build_diarizer as build_diarizer
-    from models.registry import build_embedder as build_embedder
-    from models.registry import build_generator as build_generator
-    from models.registry import build_transcriber as build_transcriber
+    from minutekeeper.models.asr import Transcriber as Transcriber
+    from minutekeeper.models.cache import ModelCache as ModelCache
+    from minutekeeper.models.cache import ModelProvider as ModelProvider
+    from minutekeeper.models.diarization import Diarizer as Diarizer
+    from minutekeeper.models.embeddings import Embedder as Embedder
+    from minutekeeper.models.errors import ModelError as ModelError
+    from minutekeeper.models.errors import ModelUnavailable as ModelUnavailable
+    from minutekeeper.models.errors import UnknownModel as UnknownModel
+    from minutekeeper.models.gemma_embedded import EMBEDDED_LLM as EMBEDDED_LLM
+    from minutekeeper.models.llm import ChatMessage as ChatMessage
+    from minutekeeper.models.llm import Generation as Generation
+    from minutekeeper.models.llm import TextGenerator as TextGenerator
+    from minutekeeper.models.locate import resolve_model_path as resolve_model_path
+    from minutekeeper.models.registry import build_diarizer as build_diarizer
+    from minutekeeper.models.registry import build_embedder as build_embedder
+    from minutekeeper.models.registry import build_generator as build_generator
+    from minutekeeper.models.registry import build_transcriber as build_transcriber
 
 __all__, __getattr__ = public_api(__name__, __file__)

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.core.progress import Progress
+from minutekeeper.core.progress import Progress
 
 SAMPLE_RATE = 16_000
 

@@ -9,12 +9,12 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from app.core.settings import Settings
-from models import registry
-from models.asr import Transcriber
-from models.diarization import Diarizer
-from models.embeddings import Embedder
-from models.llm import ChatMessage, Generation, OnToken, TextGenerator
+from minutekeeper.core.settings import Settings
+from minutekeeper.models import registry
+from minutekeeper.models.asr import Transcriber
+from minutekeeper.models.diarization import Diarizer
+from minutekeeper.models.embeddings import Embedder
+from minutekeeper.models.llm import ChatMessage, Generation, OnToken, TextGenerator
 
 T = TypeVar("T")
 OnLoad = Callable[[str, float], None]  # role, seconds

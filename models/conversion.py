@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from models.errors import ModelUnavailable
-from models.paths import publish_folder
+from minutekeeper.models.errors import ModelUnavailable
+from minutekeeper.models.paths import publish_folder
 
 _MARKER = ".converted"
 _TOKENIZER_FILES = (

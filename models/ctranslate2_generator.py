@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from models.conversion import convert, is_ctranslate2_folder
-from models.errors import ModelUnavailable
-from models.llm import (
+from minutekeeper.models.conversion import convert, is_ctranslate2_folder
+from minutekeeper.models.errors import ModelUnavailable
+from minutekeeper.models.llm import (
     ChatMessage,
     Generation,
     OnToken,
@@ -22,7 +22,7 @@ from models.llm import (
     load_tokenizer,
     stop_reached,
 )
-from models.locate import resolve_model_path
+from minutekeeper.models.locate import resolve_model_path
 
 
 class CTranslate2Generator(TokenizedGenerator):

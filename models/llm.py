@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from models.errors import ModelError, ModelUnavailable
+from minutekeeper.models.errors import ModelError, ModelUnavailable
 
 DEFAULT_CONTEXT = 2048
 _ROLES = {"system": "System", "user": "User", "assistant": "Assistant"}

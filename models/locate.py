@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.errors import UnknownModel
-from models.gemma_embedded import EMBEDDED_LLM, prepare_gemma
-from models.paths import hub_model_folder, is_hub_id, local_model_folder
-from models.trained import find_trained
+from minutekeeper.models.errors import UnknownModel
+from minutekeeper.models.gemma_embedded import EMBEDDED_LLM, prepare_gemma
+from minutekeeper.models.paths import hub_model_folder, is_hub_id, local_model_folder
+from minutekeeper.models.trained import find_trained
 
 
 def resolve_model_path(name: str, *, cache_dir: Path) -> Path:

@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from models.errors import ModelUnavailable
+from minutekeeper.models.errors import ModelUnavailable
 
 # "org/name" as the hub spells repository ids; a path that exists always wins over it.
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")

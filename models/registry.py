@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.core.settings import Settings
-from models.asr import Transcriber
-from models.diarization import Diarizer
-from models.embedded import WHISPER_BASE, is_prepared
-from models.embeddings import EMBEDDED_EMBEDDER, Embedder
-from models.errors import UnknownModel
-from models.gemma_embedded import EMBEDDED_LLM, GEMMA_GGUF
-from models.gemma_embedded import is_prepared as gemma_prepared
-from models.llm import TextGenerator
-from models.trained import list_trained
+from minutekeeper.core.settings import Settings
+from minutekeeper.models.asr import Transcriber
+from minutekeeper.models.diarization import Diarizer
+from minutekeeper.models.embedded import WHISPER_BASE, is_prepared
+from minutekeeper.models.embeddings import EMBEDDED_EMBEDDER, Embedder
+from minutekeeper.models.errors import UnknownModel
+from minutekeeper.models.gemma_embedded import EMBEDDED_LLM, GEMMA_GGUF
+from minutekeeper.models.gemma_embedded import is_prepared as gemma_prepared
+from minutekeeper.models.llm import TextGenerator
+from minutekeeper.models.trained import list_trained
 
 
 def build_transcriber(settings: Settings, *, model: str | None = None) -> Transcriber:
-    from models.faster_whisper_backend import FasterWhisperTranscriber
+    from minutekeeper.models.faster_whisper_backend import FasterWhisperTranscriber
 
     return FasterWhisperTranscriber(
         model or settings.asr_model,
@@ -30,7 +30,7 @@ def build_transcriber(settings: Settings, *, model: str | None = None) -> Transc
 
 
 def _resemblyzer(settings: Settings) -> Diarizer:
-    from models.resemblyzer_diarizer import ResemblyzerDiarizer
+    from minutekeeper.models.resemblyzer_diarizer import ResemblyzerDiarizer
 
     return ResemblyzerDiarizer(device="cuda" if settings.asr_device == "cuda" else "cpu")
 
@@ -47,7 +47,7 @@ def build_diarizer(settings: Settings, *, name: str | None = None) -> Diarizer:
 
 
 def _ctranslate2(settings: Settings, model: str) -> TextGenerator:
-    from models.ctranslate2_generator import CTranslate2Generator
+    from minutekeeper.models.ctranslate2_generator import CTranslate2Generator
 
     return CTranslate2Generator(
         model,
@@ -58,7 +58,7 @@ def _ctranslate2(settings: Settings, model: str) -> TextGenerator:
 
 
 def _transformers(settings: Settings, model: str) -> TextGenerator:
-    from models.transformers_generator import TransformersGenerator
+    from minutekeeper.models.transformers_generator import TransformersGenerator
 
     return TransformersGenerator(
         model, cache_dir=settings.resolved_model_cache_dir(), threads=settings.llm_threads
@@ -83,7 +83,7 @@ def build_generator(
 
 
 def _ct2_embedder(settings: Settings, model: str) -> Embedder:
-    from models.embeddings import CTranslate2Embedder
+    from minutekeeper.models.embeddings import CTranslate2Embedder
 
     return CTranslate2Embedder(
         model, cache_dir=settings.resolved_model_cache_dir(), threads=settings.llm_threads
@@ -91,7 +91,7 @@ def _ct2_embedder(settings: Settings, model: str) -> Embedder:
 
 
 def _st_embedder(settings: Settings, model: str) -> Embedder:
-    from models.embeddings import SentenceTransformersEmbedder
+    from minutekeeper.models.embeddings import SentenceTransformersEmbedder
 
     return SentenceTransformersEmbedder(model, threads=settings.llm_threads)
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from models.asr import SAMPLE_RATE
-from models.diarization import SpeakerTurn
-from models.errors import ModelError, ModelUnavailable
+from minutekeeper.models.asr import SAMPLE_RATE
+from minutekeeper.models.diarization import SpeakerTurn
+from minutekeeper.models.errors import ModelError, ModelUnavailable
 
 FRAME_S = 0.01  # the encoder's mel frame step; all bookkeeping is in these frames
 MAX_SPEAKERS = 20

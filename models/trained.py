@@ -16,9 +16,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from models.conversion import source_key
-from models.errors import ModelError
-from models.paths import publish_folder
+from minutekeeper.models.conversion import source_key
+from minutekeeper.models.errors import ModelError
+from minutekeeper.models.paths import publish_folder
 
 TRAINED = "trained"
 METADATA = "minutekeeper-model.json"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, cast
 
-from models.errors import ModelUnavailable
-from models.llm import (
+from minutekeeper.models.errors import ModelUnavailable
+from minutekeeper.models.llm import (
     ChatMessage,
     Generation,
     OnToken,
@@ -18,7 +18,7 @@ from models.llm import (
     load_tokenizer,
     stop_reached,
 )
-from models.locate import resolve_model_path
+from minutekeeper.models.locate import resolve_model_path
 
 
 class TransformersGenerator(TokenizedGenerator):

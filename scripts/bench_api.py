@@ -188,7 +188,7 @@ def set_up(data_dir: Path, url: str | None, members: int) -> list[str]:
 
 def set_up_child(job: dict[str, Any]) -> None:
     sys.path.insert(0, str(ROOT))
-    from app.cli import main as cli
+    from minutekeeper.cli import main as cli
 
     base = [str(a) for a in job["cli"]]
     commands = [["consent", "notice", "publish"], ["consent", "tenant", "set",
@@ -215,7 +215,7 @@ def _free_port() -> int:
 
 def _server_command(data_dir: Path, url: str | None, port: int) -> list[str]:
     script = Path(sys.executable).parent / "minutekeeper"
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "minutekeeper.cli"]
     serve = ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     return [*program, *_cli_args(data_dir, url), *serve]
 

@@ -43,10 +43,10 @@ from typing import Any
 
 import numpy as np
 
-from app.core.settings import Settings
-from features.transcription import audio, service
-from models.asr import SAMPLE_RATE
-from models.registry import build_diarizer, build_transcriber
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.transcription import audio, service
+from minutekeeper.models.asr import SAMPLE_RATE
+from minutekeeper.models.registry import build_diarizer, build_transcriber
 
 REPO = Path(__file__).resolve().parent.parent
 RATIO_TARGET = 1.05
@@ -293,7 +293,7 @@ def _report_extras(bench: Bench) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = Settings(data_dir=args.data_dir, asr_threads=args.threads)
-    from models.faster_whisper_backend import resolve_model
+    from minutekeeper.models.faster_whisper_backend import resolve_model
 
     folder = resolve_model(settings.asr_model, cache_dir=settings.resolved_model_cache_dir())
     with tempfile.TemporaryDirectory(prefix="bench-asr-") as scratch:

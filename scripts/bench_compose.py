@@ -24,16 +24,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.db import create_db_engine, migrate
-from app.core.settings import Settings
-from consent.domain import Role
-from consent.service import ConsentService
-from features.compose.draft import ComposeRequest
-from features.compose.service import draft_message
-from features.compose.store import record_draft
-from features.compose.thread import load_thread
-from models import registry
-from models.llm import ChatMessage, Generation, OnToken, TextGenerator
+from minutekeeper.consent.domain import Role
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.core.db import create_db_engine, migrate
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.compose.draft import ComposeRequest
+from minutekeeper.features.compose.service import draft_message
+from minutekeeper.features.compose.store import record_draft
+from minutekeeper.features.compose.thread import load_thread
+from minutekeeper.models import registry
+from minutekeeper.models.llm import ChatMessage, Generation, OnToken, TextGenerator
 
 THREAD = Path(__file__).resolve().parents[1] / "examples" / "thread.json"
 REQUEST = ComposeRequest(

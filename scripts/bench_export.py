@@ -75,25 +75,31 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from app.core.db import create_db_engine, is_sqlite, migrate, read_transaction, row_transaction
-from app.core.settings import Settings
-from consent import gate
-from consent.capture import TRANSCRIPT_ASK, TRANSCRIPT_SYSTEM
-from consent.domain import UNKNOWN_SPEAKER, ConsentState, Principal, Role, SubjectKind
-from consent.exports.create import ExportHooks, create_export
-from consent.exports.dataset import valid_messages
-from consent.ledger import tail_seq
-from consent.notices import load_notice_file
-from consent.purposes import TRAIN_AI_SYSTEM
-from consent.redaction import PROFILE
-from consent.service import ConsentService
-from consent.store import (
+from minutekeeper.consent import gate
+from minutekeeper.consent.capture import TRANSCRIPT_ASK, TRANSCRIPT_SYSTEM
+from minutekeeper.consent.domain import UNKNOWN_SPEAKER, ConsentState, Principal, Role, SubjectKind
+from minutekeeper.consent.exports.create import ExportHooks, create_export
+from minutekeeper.consent.exports.dataset import valid_messages
+from minutekeeper.consent.ledger import tail_seq
+from minutekeeper.consent.notices import load_notice_file
+from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
+from minutekeeper.consent.redaction import PROFILE
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.consent.store import (
     ArtifactRecord,
     CandidateContributorRecord,
     ExportedExampleRecord,
     GateDecisionRecord,
     TrainingCandidateRecord,
 )
+from minutekeeper.core.db import (
+    create_db_engine,
+    is_sqlite,
+    migrate,
+    read_transaction,
+    row_transaction,
+)
+from minutekeeper.core.settings import Settings
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TARGET_RATE = 20_000  # candidates per second, SQLite

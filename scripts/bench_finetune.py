@@ -20,10 +20,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.settings import Settings
-from models.finetune import encode_chat, mean_loss
-from models.llm import end_token_ids, load_tokenizer
-from models.locate import resolve_model_path
+from minutekeeper.core.settings import Settings
+from minutekeeper.models.finetune import encode_chat, mean_loss
+from minutekeeper.models.llm import end_token_ids, load_tokenizer
+from minutekeeper.models.locate import resolve_model_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

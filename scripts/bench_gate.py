@@ -42,11 +42,9 @@ from time import perf_counter
 from sqlalchemy import Engine, exc, insert, text
 from sqlalchemy.engine.url import make_url
 
-from app.core.db import create_db_engine, migrate, read_transaction, utcnow, write_transaction
-from app.core.settings import Settings
-from consent import ledger
-from consent.chain import GENESIS_HASH, compute_entry_hash
-from consent.domain import (
+from minutekeeper.consent import ledger
+from minutekeeper.consent.chain import GENESIS_HASH, compute_entry_hash
+from minutekeeper.consent.domain import (
     ArtifactKind,
     ConsentState,
     DataClass,
@@ -55,10 +53,18 @@ from consent.domain import (
     Role,
     SubjectKind,
 )
-from consent.notices import load_notice_file
-from consent.purposes import TRAIN_AI_SYSTEM
-from consent.service import ConsentService
-from consent.store import ConsentEventRecord, SubjectRecord
+from minutekeeper.consent.notices import load_notice_file
+from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.consent.store import ConsentEventRecord, SubjectRecord
+from minutekeeper.core.db import (
+    create_db_engine,
+    migrate,
+    read_transaction,
+    utcnow,
+    write_transaction,
+)
+from minutekeeper.core.settings import Settings
 
 APPEND_TARGET_PER_S = 2_000.0
 DECIDE_P99_TARGET_MS = 2.0

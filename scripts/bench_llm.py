@@ -21,10 +21,10 @@ from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.core.settings import Settings
-from models.gemma_embedded import EMBEDDED_LLM
-from models.llm import TextGenerator
-from models.locate import resolve_model_path
+from minutekeeper.core.settings import Settings
+from minutekeeper.models.gemma_embedded import EMBEDDED_LLM
+from minutekeeper.models.llm import TextGenerator
+from minutekeeper.models.locate import resolve_model_path
 
 T = TypeVar("T")
 PROMPT = (
@@ -64,17 +64,17 @@ def measure(generator: TextGenerator, *, new_tokens: int, repeats: int) -> dict[
 
 def _build(backend: str, model: str, cache: Path, threads: int) -> TextGenerator:
     if backend == "ctranslate2":
-        from models.ctranslate2_generator import CTranslate2Generator
+        from minutekeeper.models.ctranslate2_generator import CTranslate2Generator
 
         return CTranslate2Generator(model, cache_dir=cache, threads=threads)
-    from models.transformers_generator import TransformersGenerator
+    from minutekeeper.models.transformers_generator import TransformersGenerator
 
     return TransformersGenerator(model, cache_dir=cache, threads=threads)
 
 
 def _bench(backend: str, args: argparse.Namespace, cache: Path, source: Path) -> dict[str, float]:
     if backend == "ctranslate2":  # convert once, outside the timed load
-        from models.conversion import convert, is_ctranslate2_folder
+        from minutekeeper.models.conversion import convert, is_ctranslate2_folder
 
         if not is_ctranslate2_folder(source):
             seconds, _ = _timed(functools.partial(convert, source, cache_dir=cache))

@@ -40,9 +40,9 @@ def longest():  # type: ignore[no-untyped-def]
 
 
 def one(name: str) -> dict[str, object]:
-    from app.core.settings import Settings
-    from features.summary import service
-    from models.registry import build_embedder, build_generator
+    from minutekeeper.core.settings import Settings
+    from minutekeeper.features.summary import service
+    from minutekeeper.models.registry import build_embedder, build_generator
 
     engine, backend, runs = CONFIGS[name]
     meeting = longest()

@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import qmsum
 
-from app.core.settings import Settings
-from features.summary.grounding import Claim, Grounder
-from features.summary.text import sentences
-from models.registry import build_embedder
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.summary.grounding import Claim, Grounder
+from minutekeeper.features.summary.text import sentences
+from minutekeeper.models.registry import build_embedder
 
 
 def main() -> None:

@@ -31,12 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.core.settings import Settings  # noqa: E402
-from features.summary import service  # noqa: E402
-from features.summary.summary import Citation, Summary  # noqa: E402
-from features.transcription.transcript import Segment, Speaker, Transcript, segment_id  # noqa: E402
-from models.embeddings import Embedder  # noqa: E402
-from models.registry import build_embedder  # noqa: E402
+from minutekeeper.core.settings import Settings  # noqa: E402
+from minutekeeper.features.summary import service  # noqa: E402
+from minutekeeper.features.summary.summary import Citation, Summary  # noqa: E402
+from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript, segment_id  # noqa: E402
+from minutekeeper.models.embeddings import Embedder  # noqa: E402
+from minutekeeper.models.registry import build_embedder  # noqa: E402
 
 TARGET = 0.8
 
@@ -136,8 +136,8 @@ def evaluate(label: str, paths: list[Path], embedder: Embedder) -> bool:
 
 
 def evaluate_audio(embedder: Embedder) -> bool:
-    from features.transcription.service import TranscribeRequest, transcribe_recording
-    from models.registry import build_diarizer, build_transcriber
+    from minutekeeper.features.transcription.service import TranscribeRequest, transcribe_recording
+    from minutekeeper.models.registry import build_diarizer, build_transcriber
 
     settings = Settings()
     script = json.loads((ROOT / "examples" / "meeting_script.json").read_text())

@@ -46,10 +46,10 @@ import numpy as np
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from app.core.settings import Settings
-from features.transcription import audio, service
-from models.asr import SAMPLE_RATE
-from models.registry import build_diarizer, build_transcriber
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.transcription import audio, service
+from minutekeeper.models.asr import SAMPLE_RATE
+from minutekeeper.models.registry import build_diarizer, build_transcriber
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -149,7 +149,7 @@ def load_systems(settings: Settings, *, with_diarizer: bool) -> Systems:
     the very model folder the product prepared, with the same thread count."""
     from faster_whisper import WhisperModel
 
-    from models.faster_whisper_backend import resolve_model
+    from minutekeeper.models.faster_whisper_backend import resolve_model
 
     transcriber = build_transcriber(settings)
     folder = resolve_model(settings.asr_model, cache_dir=settings.resolved_model_cache_dir())

@@ -43,18 +43,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eval_actions import text_transcript
 
-from app.core.settings import Settings
-from features.compose import prompts
-from features.compose.draft import LENGTH_WORDS, ComposeRequest, Draft
-from features.compose.errors import EmptyDraft
-from features.compose.followup import WRITTEN_BY
-from features.compose.service import draft_message
-from features.compose.thread import Message, Thread
-from features.summary.service import SummaryRequest, summarize_meeting
-from features.summary.summary import Summary
-from models.embeddings import Embedder
-from models.llm import TextGenerator
-from models.registry import build_embedder, build_generator
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.compose import prompts
+from minutekeeper.features.compose.draft import LENGTH_WORDS, ComposeRequest, Draft
+from minutekeeper.features.compose.errors import EmptyDraft
+from minutekeeper.features.compose.followup import WRITTEN_BY
+from minutekeeper.features.compose.service import draft_message
+from minutekeeper.features.compose.thread import Message, Thread
+from minutekeeper.features.summary.service import SummaryRequest, summarize_meeting
+from minutekeeper.features.summary.summary import Summary
+from minutekeeper.models.embeddings import Embedder
+from minutekeeper.models.llm import TextGenerator
+from minutekeeper.models.registry import build_embedder, build_generator
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -56,23 +56,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eval_summary import lines as sentence_lines
 
-from app.core.db import create_db_engine, migrate
-from app.core.errors import AppError
-from app.core.settings import Settings
-from consent.capture import Offer, capture_offer
-from consent.domain import ArtifactKind, ConsentState, DataClass, Principal, Role, SubjectKind
-from consent.exports.create import create_export
-from consent.exports.lineage import TrainingExample
-from consent.notices import load_notice_file
-from consent.redaction import Person, Redactor
-from consent.service import ConsentService
-from features.finetune import TrainRequest, heldout_examples, train_on_export
-from features.offers import ANSWER_SYSTEM
-from models.embeddings import Embedder
-from models.finetune import TrainingConfig
-from models.gemma_embedded import checkpoint_path, prepare_gemma
-from models.llm import ChatMessage, TextGenerator
-from models.registry import build_embedder, build_generator
+from minutekeeper.consent.capture import Offer, capture_offer
+from minutekeeper.consent.domain import (
+    ArtifactKind,
+    ConsentState,
+    DataClass,
+    Principal,
+    Role,
+    SubjectKind,
+)
+from minutekeeper.consent.exports.create import create_export
+from minutekeeper.consent.exports.lineage import TrainingExample
+from minutekeeper.consent.notices import load_notice_file
+from minutekeeper.consent.redaction import Person, Redactor
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.core.db import create_db_engine, migrate
+from minutekeeper.core.errors import AppError
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.finetune import TrainRequest, heldout_examples, train_on_export
+from minutekeeper.features.offers import ANSWER_SYSTEM
+from minutekeeper.models.embeddings import Embedder
+from minutekeeper.models.finetune import TrainingConfig
+from minutekeeper.models.gemma_embedded import checkpoint_path, prepare_gemma
+from minutekeeper.models.llm import ChatMessage, TextGenerator
+from minutekeeper.models.registry import build_embedder, build_generator
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SUMMARY_TASKS = ("meeting_summary", "meeting_answer")

@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import qmsum
 
-from app.core.settings import Settings
-from features.summary import service
-from features.summary.grounding import Claim, Grounder
-from features.summary.summary import ActionItem, Summary
-from features.summary.text import sentences
-from models.registry import build_embedder, build_generator
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.summary import service
+from minutekeeper.features.summary.grounding import Claim, Grounder
+from minutekeeper.features.summary.summary import ActionItem, Summary
+from minutekeeper.features.summary.text import sentences
+from minutekeeper.models.registry import build_embedder, build_generator
 
 TARGET_R1 = 27.0
 _SENTENCE = re.compile(r"(?<=[.?!])\s+")

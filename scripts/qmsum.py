@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from features.transcription.transcript import Segment, Speaker, Transcript, segment_id
+from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript, segment_id
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "qmsum" / "val"
 _MARKER = re.compile(r"\{[a-z_]+\}")

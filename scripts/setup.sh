@@ -8,6 +8,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip<26"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" \
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" --config-settings editable_mode=strict \
   2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
 echo "minutekeeper is set up: .venv/bin/minutekeeper --help"

@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from app.core.db import create_db_engine, migrate
-from app.core.settings import Settings
-from consent.domain import ConsentState, Principal, Role, SubjectKind
-from consent.notices import load_notice_file
-from consent.service import ConsentService
+from minutekeeper.consent.domain import ConsentState, Principal, Role, SubjectKind
+from minutekeeper.consent.notices import load_notice_file
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.core.db import create_db_engine, migrate
+from minutekeeper.core.settings import Settings
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]

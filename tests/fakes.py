@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from models.llm import ChatMessage, Generation, OnToken
+from minutekeeper.models.llm import ChatMessage, Generation, OnToken
 
 
 class ScriptedGenerator:

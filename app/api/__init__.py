@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from app.core.settings import Settings
-    from app.runtime import Runtime
+    from minutekeeper.core.settings import Settings
+    from minutekeeper.runtime import Runtime
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
     """The app; `runtime` (tests) replaces the one built from `settings`."""
     from fastapi import FastAPI
 
-    from app.api import authn, errors, idempotency, limits, pages, telemetry
-    from app.api.routes import admin, compose, consent, exports, health, jobs, meetings
-    from app.core.settings import Settings
-    from app.runtime import Runtime
+    from minutekeeper.api import authn, errors, idempotency, limits, pages, telemetry
+    from minutekeeper.api.routes import admin, compose, consent, exports, health, jobs, meetings
+    from minutekeeper.core.settings import Settings
+    from minutekeeper.runtime import Runtime
 
     built = runtime or Runtime.build(settings or Settings())
 

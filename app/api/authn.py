@@ -11,10 +11,10 @@ from http.cookies import SimpleCookie
 
 from sqlalchemy.engine import Engine
 
-from app.api.asgi import ASGIApp, Receive, Scope, Send
-from app.api.envelope import envelope
-from app.api.tokens import TokenInfo, Unauthenticated, authenticate
-from app.core.errors import AppError
+from minutekeeper.api.asgi import ASGIApp, Receive, Scope, Send
+from minutekeeper.api.envelope import envelope
+from minutekeeper.api.tokens import TokenInfo, Unauthenticated, authenticate
+from minutekeeper.core.errors import AppError
 
 SESSION_COOKIE = "minutekeeper_session"
 OPEN = frozenset({"/v1/health"})

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import anyio
 from fastapi import Depends, Request
 
-from app.api.authn import presented_token, token_of
-from app.api.tokens import Forbidden, TokenInfo, Unauthenticated, authenticate
-from app.runtime import Runtime
-from consent import Principal, Role
+from minutekeeper.api.authn import presented_token, token_of
+from minutekeeper.api.tokens import Forbidden, TokenInfo, Unauthenticated, authenticate
+from minutekeeper.consent import Principal, Role
+from minutekeeper.runtime import Runtime
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -17,11 +17,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
-from app.api.deps import refused_role
-from app.api.envelope import ErrorEnvelope as ErrorModel
-from app.api.envelope import envelope
-from app.api.tokens import Forbidden, Unauthenticated
-from app.core.errors import (
+from minutekeeper.api.deps import refused_role
+from minutekeeper.api.envelope import ErrorEnvelope as ErrorModel
+from minutekeeper.api.envelope import envelope
+from minutekeeper.api.tokens import Forbidden, Unauthenticated
+from minutekeeper.consent import errors as consent
+from minutekeeper.core.errors import (
     AppError,
     ConfigurationError,
     Conflict,
@@ -29,9 +30,8 @@ from app.core.errors import (
     InvalidInput,
     NotFound,
 )
-from consent import errors as consent
-from features.summary.errors import SummaryError
-from models.errors import ModelError, ModelUnavailable
+from minutekeeper.features.summary.errors import SummaryError
+from minutekeeper.models.errors import ModelError, ModelUnavailable
 
 __all__ = ["COMMON_RESPONSES", "ErrorModel", "PayloadTooLarge", "install", "status_of"]
 

@@ -26,9 +26,16 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.api.asgi import ASGIApp, Message, Receive, Scope, Send
-from app.api.authn import token_of
-from app.core.db import Base, UTCDateTime, read_transaction, row_transaction, table_of, utcnow
+from minutekeeper.api.asgi import ASGIApp, Message, Receive, Scope, Send
+from minutekeeper.api.authn import token_of
+from minutekeeper.core.db import (
+    Base,
+    UTCDateTime,
+    read_transaction,
+    row_transaction,
+    table_of,
+    utcnow,
+)
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY = 200

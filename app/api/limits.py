@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import orjson
 
-from app.api.asgi import ASGIApp, Message, Receive, Scope, Send
-from app.api.errors import PayloadTooLarge
+from minutekeeper.api.asgi import ASGIApp, Message, Receive, Scope, Send
+from minutekeeper.api.errors import PayloadTooLarge
 
 JSON_MAX_BYTES = 1 << 20
 

@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
-from app.api.envelope import ErrorDetail
-from consent import ArtifactKind
+from minutekeeper.api.envelope import ErrorDetail
+from minutekeeper.consent import ArtifactKind
 
 
 class Strict(BaseModel):

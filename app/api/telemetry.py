@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from app.api.asgi import ASGIApp, Message, Receive, Scope, Send
-from app.telemetry import Telemetry
+from minutekeeper.api.asgi import ASGIApp, Message, Receive, Scope, Send
+from minutekeeper.telemetry import Telemetry
 
 
 class MetricsMiddleware:

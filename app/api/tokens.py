@@ -20,9 +20,16 @@ from sqlalchemy import ForeignKey, Index, String, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, UTCDateTime, read_transaction, row_transaction, table_of, utcnow
-from app.core.errors import AppError, InvalidInput, NotFound
-from consent import Principal, Role
+from minutekeeper.consent import Principal, Role
+from minutekeeper.core.db import (
+    Base,
+    UTCDateTime,
+    read_transaction,
+    row_transaction,
+    table_of,
+    utcnow,
+)
+from minutekeeper.core.errors import AppError, InvalidInput, NotFound
 
 PREFIX = "mk"
 ID_BYTES = 6

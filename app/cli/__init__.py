@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli import (
+from minutekeeper.cli import (
     audit_cmds,
     compose_cmds,
     consent_cmds,
@@ -23,8 +23,8 @@ from app.cli import (
     transcribe_cmds,
     worker_cmds,
 )
-from app.cli.context import CliState
-from app.core.errors import AppError
+from minutekeeper.cli.context import CliState
+from minutekeeper.core.errors import AppError
 
 app = typer.Typer(
     name="minutekeeper",

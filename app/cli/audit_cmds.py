@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app.cli.context import state
+from minutekeeper.cli.context import state
 
 app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 

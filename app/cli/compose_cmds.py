@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli.context import report_offers, state
-from app.cli.output import write_output
-from app.core.errors import InvalidInput
+from minutekeeper.cli.context import report_offers, state
+from minutekeeper.cli.output import write_output
+from minutekeeper.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from features.summary.summary import Summary
+    from minutekeeper.features.summary.summary import Summary
 
 
 def compose(
@@ -45,9 +45,9 @@ def compose(
     The draft is kept with an id; `minutekeeper feedback ID --sent TEXT` records what you
     actually sent.
     """
-    from features.compose import service as drafts
-    from features.compose.draft import ComposeRequest
-    from features.compose.thread import Thread, load_thread
+    from minutekeeper.features.compose import service as drafts
+    from minutekeeper.features.compose.draft import ComposeRequest
+    from minutekeeper.features.compose.thread import Thread, load_thread
 
     if fmt not in ("text", "json"):
         raise InvalidInput(f"unknown format {fmt!r}; choose: text, json")
@@ -111,8 +111,8 @@ def feedback(
     rating: Annotated[int | None, typer.Option(help="How good the draft was, 1 to 5.")] = None,
 ) -> None:
     """Record the text you actually sent for a draft, and optionally rate the draft."""
-    from features.compose.service import give_feedback
-    from features.compose.store import check_feedback
+    from minutekeeper.features.compose.service import give_feedback
+    from minutekeeper.features.compose.store import check_feedback
 
     if (sent is None) == (sent_file is None):
         raise InvalidInput("give the sent message once: --sent TEXT or --sent-file FILE")
@@ -153,7 +153,7 @@ def _read_text(path: Path | None) -> str:
 
 
 def _summary_file(path: Path) -> Summary:
-    from features.summary.render import from_dict
+    from minutekeeper.features.summary.render import from_dict
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

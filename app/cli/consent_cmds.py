@@ -11,9 +11,15 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.context import state
-from consent import DEFAULT_NOTICE_KEY, TRAIN_AI_SYSTEM, ConsentEvent, ConsentState, Role
-from consent.errors import InvalidValue
+from minutekeeper.cli.context import state
+from minutekeeper.consent import (
+    DEFAULT_NOTICE_KEY,
+    TRAIN_AI_SYSTEM,
+    ConsentEvent,
+    ConsentState,
+    Role,
+)
+from minutekeeper.consent.errors import InvalidValue
 
 app = typer.Typer(help="Notices, tenant switches and your own consent.", no_args_is_help=True)
 notice_app = typer.Typer(help="Publish and show consent notices.", no_args_is_help=True)
@@ -49,7 +55,7 @@ def notice_publish(
     ] = False,
 ) -> None:
     """Publish a notice version (the same content again creates no new version)."""
-    from consent import load_notice_file
+    from minutekeeper.consent import load_notice_file
 
     draft = load_notice_file(file)
     if material:
@@ -132,7 +138,7 @@ def give(
     yes: Annotated[bool, typer.Option("--yes", help="Accept without a prompt.")] = False,
 ) -> None:
     """Show the notice, record that you saw it, and record your consent."""
-    from consent import check_request
+    from minutekeeper.consent import check_request
 
     cli = state(ctx)
     service, me = cli.service(), cli.principal()

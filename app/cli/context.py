@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 from pydantic import ValidationError
 
-from app.core.errors import ConfigurationError
-from app.core.settings import Settings
-from consent import Principal, Role
+from minutekeeper.consent import Principal, Role
+from minutekeeper.core.errors import ConfigurationError
+from minutekeeper.core.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from app.runtime import Runtime
-    from consent import ConsentService
-    from features.offers import Outcome
+    from minutekeeper.consent import ConsentService
+    from minutekeeper.features.offers import Outcome
+    from minutekeeper.runtime import Runtime
 
 
 @dataclass
@@ -32,7 +32,7 @@ class CliState:
     def runtime(self) -> Runtime:
         """The command's running parts, each built on first use (`--help` builds none)."""
         if self._runtime is None:
-            from app.runtime import Runtime
+            from minutekeeper.runtime import Runtime
 
             self._runtime = Runtime(self._settings())
         return self._runtime

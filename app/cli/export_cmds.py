@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from app.cli.context import state
-from consent import Role
+from minutekeeper.cli.context import state
+from minutekeeper.consent import Role
 
 app = typer.Typer(
     help="Training exports of consented, redacted examples (the ML team's side).",
@@ -29,7 +29,7 @@ def create(
     as_json: AsJson = False,
 ) -> None:
     """Re-decide every training candidate now and publish a new export version."""
-    from consent.exports import ExportHooks, create_export
+    from minutekeeper.consent.exports import ExportHooks, create_export
 
     cli = state(ctx)
     exporter = cli.principal(Role.ML_EXPORTER)
@@ -54,7 +54,7 @@ def create(
 @app.command("list")
 def list_(ctx: typer.Context, as_json: AsJson = False) -> None:
     """The tenant's export versions, newest first."""
-    from consent.exports import list_exports, sweep
+    from minutekeeper.consent.exports import list_exports, sweep
 
     cli = state(ctx)
     service = cli.service()
@@ -74,7 +74,7 @@ def list_(ctx: typer.Context, as_json: AsJson = False) -> None:
 @app.command("show")
 def show(ctx: typer.Context, ref: ExportRef, as_json: AsJson = False) -> None:
     """One export: status, counts, ledger position, folder."""
-    from consent.exports import get_export
+    from minutekeeper.consent.exports import get_export
 
     cli = state(ctx)
     _show(get_export(cli.engine(), cli.principal(Role.ML_EXPORTER).tenant_id, ref), as_json=as_json)
@@ -83,7 +83,7 @@ def show(ctx: typer.Context, ref: ExportRef, as_json: AsJson = False) -> None:
 @app.command("tombstones")
 def tombstones(ctx: typer.Context, ref: ExportRef) -> None:
     """The records of an export that may no longer be used, one JSON object per line."""
-    from consent.exports import export_tombstones, get_export, sync_files
+    from minutekeeper.consent.exports import export_tombstones, get_export, sync_files
 
     cli = state(ctx)
     tenant_id = cli.principal(Role.ML_EXPORTER).tenant_id
@@ -100,7 +100,7 @@ def revoke(
     reason: Annotated[str, typer.Option(help="Why it may no longer be used.")],
 ) -> None:
     """Mark a published export revoked (audited)."""
-    from consent.exports import revoke_export
+    from minutekeeper.consent.exports import revoke_export
 
     cli = state(ctx)
     exporter = cli.principal(Role.ML_EXPORTER)
@@ -145,7 +145,7 @@ def erase(
 ) -> None:
     """Erase a person: their words in meetings and drafts, their training candidates, their
     name; exports holding their records get tombstones. Cannot be undone."""
-    from features.erasure import erase_person
+    from minutekeeper.features.erasure import erase_person
 
     cli = state(ctx)
     admin = cli.principal(Role.ADMIN)
@@ -162,7 +162,7 @@ def erase(
 
 def purge(ctx: typer.Context) -> None:
     """Purge training candidates past their retention (each purge is audited)."""
-    from consent import purge_expired
+    from minutekeeper.consent import purge_expired
 
     purged = purge_expired(state(ctx).service())
     typer.echo(f"purged {purged} expired training candidate(s)")

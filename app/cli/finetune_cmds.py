@@ -9,9 +9,9 @@ from typing import Annotated
 
 import typer
 
-from app.cli.context import state
-from app.cli.export_cmds import AsJson, ExportRef
-from consent import Role
+from minutekeeper.cli.context import state
+from minutekeeper.cli.export_cmds import AsJson, ExportRef
+from minutekeeper.consent import Role
 
 
 def train(
@@ -50,8 +50,8 @@ def train(
 ) -> None:
     """Fine-tune a model on a training export, record which export trained it, and register
     it so `--llm ID` selects it. Refuses a revoked or expired export."""
-    from features.finetune import TrainRequest, train_on_export
-    from models.finetune import TrainingConfig
+    from minutekeeper.features.finetune import TrainRequest, train_on_export
+    from minutekeeper.models.finetune import TrainingConfig
 
     cli = state(ctx)
     exporter = cli.principal(Role.ML_EXPORTER)
@@ -108,8 +108,8 @@ def lineage(
     as_json: AsJson = False,
 ) -> None:
     """The fine-tuned models whose training exports held this person's words."""
-    from consent.exports import lineage_json, models_trained_on
-    from models.trained import find_trained
+    from minutekeeper.consent.exports import lineage_json, models_trained_on
+    from minutekeeper.models.trained import find_trained
 
     cli = state(ctx)
     admin = cli.principal(Role.ADMIN)
@@ -146,8 +146,8 @@ def remove_model(
     """Retire a fine-tuned model, e.g. one trained on words since withdrawn: its folder and
     conversions are deleted on this machine and the removal is audited. Its lineage stays,
     so `models lineage` still names it; copies on other machines are not reached."""
-    from consent.exports import record_removal
-    from models.trained import registered, remove_trained
+    from minutekeeper.consent.exports import record_removal
+    from minutekeeper.models.trained import registered, remove_trained
 
     cli = state(ctx)
     exporter = cli.principal(Role.ML_EXPORTER)

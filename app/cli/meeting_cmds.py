@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from app.cli.context import state
-from app.cli.output import write_output
-from app.core.errors import InvalidInput
+from minutekeeper.cli.context import state
+from minutekeeper.cli.output import write_output
+from minutekeeper.core.errors import InvalidInput
 
 app = typer.Typer(help="Meetings saved by summarize: list and show them.", no_args_is_help=True)
 
@@ -20,8 +20,8 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
 ) -> None:
     """Your tenant's meetings, newest first."""
-    from features.meetings.store import list_meetings
-    from features.summary.render import clock
+    from minutekeeper.features.meetings.store import list_meetings
+    from minutekeeper.features.summary.render import clock
 
     cli = state(ctx)
     found = list_meetings(cli.engine(), cli.principal().tenant_id)
@@ -58,9 +58,9 @@ def show(
     ] = True,
 ) -> None:
     """A saved meeting's summary (with its transcript)."""
-    from features.meetings.store import find_meeting
-    from features.summary import render
-    from features.transcription.formats import render as render_transcript
+    from minutekeeper.features.meetings.store import find_meeting
+    from minutekeeper.features.summary import render
+    from minutekeeper.features.transcription.formats import render as render_transcript
 
     if fmt not in render.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; choose: {', '.join(render.FORMATS)}")

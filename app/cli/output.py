@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from app.core.errors import InvalidInput
+from minutekeeper.core.errors import InvalidInput
 
 
 def write_output(text: str, destination: Path | None) -> None:

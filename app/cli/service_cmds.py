@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from app.cli.context import state
-from app.core.errors import InvalidInput
-from consent import Principal, Role
+from minutekeeper.cli.context import state
+from minutekeeper.consent import Principal, Role
+from minutekeeper.core.errors import InvalidInput
 
 app = typer.Typer(
     help="API tokens: each is one person in one tenant with one role.", no_args_is_help=True
@@ -25,7 +25,7 @@ def serve(
     """Run the HTTP API (/v1, OpenAPI at /docs) and the web pages."""
     import uvicorn
 
-    from app.api import create_app
+    from minutekeeper.api import create_app
 
     runtime = state(ctx).runtime()
     runtime.engine  # noqa: B018 (a database problem is reported before the server starts)
@@ -47,7 +47,7 @@ def create(
     ] = None,
 ) -> None:
     """Make a token and print it once (only its hash is kept)."""
-    from app.api.tokens import create_token
+    from minutekeeper.api.tokens import create_token
 
     cli = state(ctx)
     settings = cli.settings()
@@ -78,7 +78,7 @@ def list_(
     tenant: Annotated[str | None, typer.Option(help="Tenant name; default: the local one.")] = None,
 ) -> None:
     """The tenant's tokens (never the secrets)."""
-    from app.api.tokens import list_tokens
+    from minutekeeper.api.tokens import list_tokens
 
     cli = state(ctx)
     owner = _person(
@@ -100,7 +100,7 @@ def revoke(
     tenant: Annotated[str | None, typer.Option(help="Tenant name; default: the local one.")] = None,
 ) -> None:
     """Revoke a token now: its next request gets 401."""
-    from app.api.tokens import revoke_token
+    from minutekeeper.api.tokens import revoke_token
 
     cli = state(ctx)
     owner = _person(

@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli.context import CliState, report_offers, state
-from app.cli.output import progress_bar, write_output
-from app.cli.transcribe_cmds import shows_progress, source_of
-from app.core.errors import InvalidInput
+from minutekeeper.cli.context import CliState, report_offers, state
+from minutekeeper.cli.output import progress_bar, write_output
+from minutekeeper.cli.transcribe_cmds import shows_progress, source_of
+from minutekeeper.core.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from app.core.progress import StageProgress
-    from features.transcription.transcript import Transcript
-    from models.cache import ModelProvider
+    from minutekeeper.core.progress import StageProgress
+    from minutekeeper.features.transcription.transcript import Transcript
+    from minutekeeper.models.cache import ModelProvider
 
 Recording = Annotated[
     Path | None, typer.Argument(help="Recording, or a .vtt/.srt/.json transcript.")
@@ -64,10 +64,14 @@ def summarize(
     chapters. The meeting is saved, so that `compose --mode followup --meeting ID` can
     draft its follow-up.
     """
-    from features.meetings.service import MeetingSource, default_title, summarize_source
-    from features.meetings.store import save_meeting
-    from features.summary import render
-    from features.summary.service import SummaryRequest
+    from minutekeeper.features.meetings.service import (
+        MeetingSource,
+        default_title,
+        summarize_source,
+    )
+    from minutekeeper.features.meetings.store import save_meeting
+    from minutekeeper.features.summary import render
+    from minutekeeper.features.summary.service import SummaryRequest
 
     if fmt not in render.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; choose: {', '.join(render.FORMATS)}")
@@ -113,7 +117,7 @@ def summarize(
 
 def _transcribing(bar: Callable[[float], None]) -> StageProgress:
     """A job's stage progress shown on the command's transcription bar."""
-    from features.meetings.service import TRANSCRIBED_AT
+    from minutekeeper.features.meetings.service import TRANSCRIBED_AT
 
     def show(stage: str, share: float) -> None:
         if stage == "transcribing":
@@ -142,9 +146,9 @@ def ask(
     list`), or a recording or transcript file. The answer is offered to the consent gate
     for training, like a summary.
     """
-    from features.meetings import service as meetings
-    from features.summary import render
-    from features.summary.service import check_engine
+    from minutekeeper.features.meetings import service as meetings
+    from minutekeeper.features.summary import render
+    from minutekeeper.features.summary.service import check_engine
 
     if fmt not in render.FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; choose: {', '.join(render.FORMATS)}")
@@ -181,10 +185,10 @@ def _saved_or_transcribed(
 ) -> Transcript:
     """A saved meeting's transcript when `ref` is no file but a meeting's id, else the
     transcript of the recording or file (or the tracks) given."""
-    from features.meetings.errors import MeetingNotFound
-    from features.meetings.store import find_meeting
-    from features.transcription.errors import InputNotFound
-    from features.transcription.source import transcribe_source
+    from minutekeeper.features.meetings.errors import MeetingNotFound
+    from minutekeeper.features.meetings.store import find_meeting
+    from minutekeeper.features.transcription.errors import InputNotFound
+    from minutekeeper.features.transcription.source import transcribe_source
 
     if not tracks and not ref.exists():
         try:

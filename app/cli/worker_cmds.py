@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.context import state
+from minutekeeper.cli.context import state
 
 
 def worker(
@@ -38,8 +38,8 @@ def worker(
 
     import prometheus_client
 
-    from app.jobs.distributed import QUEUE, Sweeper, celery_app, register
-    from app.runtime import Runtime
+    from minutekeeper.jobs.distributed import QUEUE, Sweeper, celery_app, register
+    from minutekeeper.runtime import Runtime
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -35,8 +35,8 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
-from app.core.errors import DatabaseUnavailable
-from app.core.settings import Settings
+from minutekeeper.core.errors import DatabaseUnavailable
+from minutekeeper.core.settings import Settings
 
 # One constant key for the PostgreSQL advisory lock that serialises chain appends.
 _WRITER_LOCK_KEY = 0x6D6B5F6C6564  # "mk_led"

@@ -27,10 +27,10 @@ from typing import Any
 from celery import Celery
 from sqlalchemy.engine import Engine
 
-from app.core.errors import DatabaseUnavailable
-from app.core.settings import Settings
-from app.jobs import store
-from app.jobs.runner import Executor
+from minutekeeper.core.errors import DatabaseUnavailable
+from minutekeeper.core.settings import Settings
+from minutekeeper.jobs import store
+from minutekeeper.jobs.runner import Executor
 
 log = logging.getLogger("minutekeeper.jobs")
 

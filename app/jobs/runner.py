@@ -19,10 +19,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
-from app.core.errors import AppError, DatabaseUnavailable
-from app.core.progress import StageProgress
-from app.jobs import store
-from app.jobs.store import Job
+from minutekeeper.core.errors import AppError, DatabaseUnavailable
+from minutekeeper.core.progress import StageProgress
+from minutekeeper.jobs import store
+from minutekeeper.jobs.store import Job
 
 log = logging.getLogger("minutekeeper.jobs")
 

@@ -34,8 +34,15 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, UTCDateTime, read_transaction, row_transaction, table_of, utcnow
-from app.core.errors import NotFound
+from minutekeeper.core.db import (
+    Base,
+    UTCDateTime,
+    read_transaction,
+    row_transaction,
+    table_of,
+    utcnow,
+)
+from minutekeeper.core.errors import NotFound
 
 # A job interrupted this many times is failed instead of tried again.
 MAX_ATTEMPTS = 3

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.core.progress import StageProgress
-from app.core.settings import Settings
-from app.jobs.runner import Handler
-from app.jobs.store import Job
-from consent import ConsentService
-from consent.exports import ExportHooks, create_export
-from features.meetings.media import delete_media, media_folder
-from features.meetings.service import MeetingSource, process_meeting
-from features.offers import Offers
-from models.cache import ModelProvider
+from minutekeeper.consent import ConsentService
+from minutekeeper.consent.exports import ExportHooks, create_export
+from minutekeeper.core.progress import StageProgress
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.meetings.media import delete_media, media_folder
+from minutekeeper.features.meetings.service import MeetingSource, process_meeting
+from minutekeeper.features.offers import Offers
+from minutekeeper.jobs.runner import Handler
+from minutekeeper.jobs.store import Job
+from minutekeeper.models.cache import ModelProvider
 
 MEETING = "meeting"
 EXPORT = "export"

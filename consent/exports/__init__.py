@@ -12,26 +12,26 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.core.lazy import public_api
+from minutekeeper.core.lazy import public_api
 
 if TYPE_CHECKING:
-    from consent.exports.build import ExportHooks as ExportHooks
-    from consent.exports.catalog import ExportInfo as ExportInfo
-    from consent.exports.catalog import export_tombstones as export_tombstones
-    from consent.exports.catalog import get_export as get_export
-    from consent.exports.catalog import list_exports as list_exports
-    from consent.exports.catalog import revoke_export as revoke_export
-    from consent.exports.catalog import sweep as sweep
-    from consent.exports.create import create_export as create_export
-    from consent.exports.lineage import ExportNotUsable as ExportNotUsable
-    from consent.exports.lineage import Lineage as Lineage
-    from consent.exports.lineage import TrainingExample as TrainingExample
-    from consent.exports.lineage import lineage_exists as lineage_exists
-    from consent.exports.lineage import lineage_json as lineage_json
-    from consent.exports.lineage import models_trained_on as models_trained_on
-    from consent.exports.lineage import record_lineage as record_lineage
-    from consent.exports.lineage import record_removal as record_removal
-    from consent.exports.lineage import training_set as training_set
-    from consent.exports.tombstones import sync_files as sync_files
+    from minutekeeper.consent.exports.build import ExportHooks as ExportHooks
+    from minutekeeper.consent.exports.catalog import ExportInfo as ExportInfo
+    from minutekeeper.consent.exports.catalog import export_tombstones as export_tombstones
+    from minutekeeper.consent.exports.catalog import get_export as get_export
+    from minutekeeper.consent.exports.catalog import list_exports as list_exports
+    from minutekeeper.consent.exports.catalog import revoke_export as revoke_export
+    from minutekeeper.consent.exports.catalog import sweep as sweep
+    from minutekeeper.consent.exports.create import create_export as create_export
+    from minutekeeper.consent.exports.lineage import ExportNotUsable as ExportNotUsable
+    from minutekeeper.consent.exports.lineage import Lineage as Lineage
+    from minutekeeper.consent.exports.lineage import TrainingExample as TrainingExample
+    from minutekeeper.consent.exports.lineage import lineage_exists as lineage_exists
+    from minutekeeper.consent.exports.lineage import lineage_json as lineage_json
+    from minutekeeper.consent.exports.lineage import models_trained_on as models_trained_on
+    from minutekeeper.consent.exports.lineage import record_lineage as record_lineage
+    from minutekeeper.consent.exports.lineage import record_removal as record_removal
+    from minutekeeper.consent.exports.lineage import training_set as training_set
+    from minutekeeper.consent.exports.tombstones import sync_files as sync_files
 
 __all__, __getattr__ = public_api(__name__, __file__)

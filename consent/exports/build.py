@@ -22,20 +22,20 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, String, Text, cast, func, select, type_coerce
 
-from app.core.db import read_transaction, row_transaction
-from consent.chain import ChainWriter
-from consent.domain import ArtifactKind
-from consent.exports.dataset import Batch, DatasetWriter, FileEntry, valid_messages
-from consent.ledger import tail_seq
-from consent.purposes import TRAIN_AI_SYSTEM
-from consent.redecide import BulkDecider, Outcome
-from consent.store import (
+from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent.domain import ArtifactKind
+from minutekeeper.consent.exports.dataset import Batch, DatasetWriter, FileEntry, valid_messages
+from minutekeeper.consent.ledger import tail_seq
+from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
+from minutekeeper.consent.redecide import BulkDecider, Outcome
+from minutekeeper.consent.store import (
     ArtifactRecord,
     DatasetExportRecord,
     ExportedExampleRecord,
     TenantSwitchChangeRecord,
     TrainingCandidateRecord,
 )
+from minutekeeper.core.db import read_transaction, row_transaction
 
 BATCH_SIZE = 5000
 

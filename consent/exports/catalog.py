@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
-from app.core.db import read_transaction, rows_by_id_or_prefix, table_of, write_transaction
-from consent.chain import ChainWriter
-from consent.errors import ConsentError, UnknownExport
-from consent.exports import tombstones
-from consent.store import DatasetExportRecord, ExportedExampleRecord
+from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent.errors import ConsentError, UnknownExport
+from minutekeeper.consent.exports import tombstones
+from minutekeeper.consent.store import DatasetExportRecord, ExportedExampleRecord
+from minutekeeper.core.db import read_transaction, rows_by_id_or_prefix, table_of, write_transaction
 
 STAGING = ".staging"
 

@@ -27,13 +27,20 @@ from pathlib import Path
 
 from sqlalchemy import Engine, delete, func, insert, select
 
-from app.core.db import checkpoint_wal, row_transaction, write_transaction
-from consent.chain import ChainWriter
-from consent.errors import ExportConflict
-from consent.exports.build import BATCH_SIZE, ExportHooks, build
-from consent.exports.catalog import STAGING, ExportInfo, builder_lock, fail, get_export, sweep
-from consent.exports.publish import publish
-from consent.store import DatasetExportRecord, ExportedExampleRecord
+from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent.errors import ExportConflict
+from minutekeeper.consent.exports.build import BATCH_SIZE, ExportHooks, build
+from minutekeeper.consent.exports.catalog import (
+    STAGING,
+    ExportInfo,
+    builder_lock,
+    fail,
+    get_export,
+    sweep,
+)
+from minutekeeper.consent.exports.publish import publish
+from minutekeeper.consent.store import DatasetExportRecord, ExportedExampleRecord
+from minutekeeper.core.db import checkpoint_wal, row_transaction, write_transaction
 
 ATTEMPTS = 3
 

@@ -30,18 +30,23 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
-from app.core.db import read_transaction, write_transaction
-from consent.chain import ChainWriter
-from consent.errors import ConsentError
-from consent.exports import tombstones
-from consent.exports.catalog import ExportInfo, get_export, row
-from consent.exports.dataset import DATA_FILE, MANIFEST_FILE, RECORDS_FILE, valid_messages
-from consent.store import (
+from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent.errors import ConsentError
+from minutekeeper.consent.exports import tombstones
+from minutekeeper.consent.exports.catalog import ExportInfo, get_export, row
+from minutekeeper.consent.exports.dataset import (
+    DATA_FILE,
+    MANIFEST_FILE,
+    RECORDS_FILE,
+    valid_messages,
+)
+from minutekeeper.consent.store import (
     CandidateContributorRecord,
     DatasetExportRecord,
     ExportedExampleRecord,
     ModelLineageRecord,
 )
+from minutekeeper.core.db import read_transaction, write_transaction
 
 
 class ExportNotUsable(ConsentError):

@@ -14,21 +14,27 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, exists, select, update
 
-from app.core.db import write_transaction
-from consent.chain import ChainWriter
-from consent.exports.build import Build, switch_changes
-from consent.exports.catalog import row
-from consent.exports.dataset import CARD_FILE, MANIFEST_FILE, dataset_card, file_entry, write_json
-from consent.gate import RULES_VERSION
-from consent.ledger import tail_seq
-from consent.purposes import CONSENT_PURPOSES, TRAIN_AI_SYSTEM, covers
-from consent.store import (
+from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent.exports.build import Build, switch_changes
+from minutekeeper.consent.exports.catalog import row
+from minutekeeper.consent.exports.dataset import (
+    CARD_FILE,
+    MANIFEST_FILE,
+    dataset_card,
+    file_entry,
+    write_json,
+)
+from minutekeeper.consent.gate import RULES_VERSION
+from minutekeeper.consent.ledger import tail_seq
+from minutekeeper.consent.purposes import CONSENT_PURPOSES, TRAIN_AI_SYSTEM, covers
+from minutekeeper.consent.store import (
     ConsentEventRecord,
     DatasetExportRecord,
     ExportedExampleRecord,
     SubjectRecord,
     TrainingCandidateRecord,
 )
+from minutekeeper.core.db import write_transaction
 
 
 def publish(

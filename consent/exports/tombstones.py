@@ -19,16 +19,16 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from app.core.db import read_transaction
-from consent.chain import ChainWriter
-from consent.exports.dataset import TOMBSTONES_FILE, write_tombstones
-from consent.store import (
+from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent.exports.dataset import TOMBSTONES_FILE, write_tombstones
+from minutekeeper.consent.store import (
     CandidateContributorRecord,
     DatasetExportRecord,
     ExportedExampleRecord,
     TombstoneRecord,
     TrainingCandidateRecord,
 )
+from minutekeeper.core.db import read_transaction
 
 PUBLISHED = ("active", "revoked")
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from features.compose.draft import LENGTH_WORDS
-from features.compose.thread import Message
-from features.summary.dates import PHRASE
+from minutekeeper.features.compose.draft import LENGTH_WORDS
+from minutekeeper.features.compose.thread import Message
+from minutekeeper.features.summary.dates import PHRASE
 
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 _QUOTED = re.compile(r"\"([^\"]{1,80})\"|\u201c([^\u201d]{1,80})\u201d")

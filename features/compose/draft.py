@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from features.compose.errors import InvalidChoice
+from minutekeeper.features.compose.errors import InvalidChoice
 
 MODES = ("reply", "followup", "rewrite")
 TONES = ("neutral", "friendly", "formal", "concise")

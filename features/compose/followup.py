@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from features.compose.checks import words
-from features.compose.draft import LENGTH_WORDS
-from features.summary.summary import ActionItem, Summary
+from minutekeeper.features.compose.checks import words
+from minutekeeper.features.compose.draft import LENGTH_WORDS
+from minutekeeper.features.summary.summary import ActionItem, Summary
 
 WRITTEN_BY = "meeting items"
 _OPENING = {

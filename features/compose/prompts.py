@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from features.compose.thread import Message
-from models.llm import ChatMessage
+from minutekeeper.features.compose.thread import Message
+from minutekeeper.models.llm import ChatMessage
 
 PROMPT_VERSION = "compose-v2"
 STOP = ["\nUser:", "\nSystem:", "\nAssistant:", "\nThread:", "\n\n\n"]

@@ -18,16 +18,22 @@ from collections.abc import Sequence
 
 from sqlalchemy.engine import Engine
 
-from features.compose import checks, followup, prompts
-from features.compose.draft import ComposeRequest, Draft
-from features.compose.errors import EmptyDraft, InvalidChoice
-from features.compose.store import Feedback, StoredDraft, get_draft, record_draft, record_feedback
-from features.compose.thread import Message, Thread
-from features.meetings.store import find_meeting
-from features.summary.render import clock
-from features.summary.summary import Summary
-from models.cache import ModelProvider
-from models.llm import ChatMessage, OnToken, TextGenerator
+from minutekeeper.features.compose import checks, followup, prompts
+from minutekeeper.features.compose.draft import ComposeRequest, Draft
+from minutekeeper.features.compose.errors import EmptyDraft, InvalidChoice
+from minutekeeper.features.compose.store import (
+    Feedback,
+    StoredDraft,
+    get_draft,
+    record_draft,
+    record_feedback,
+)
+from minutekeeper.features.compose.thread import Message, Thread
+from minutekeeper.features.meetings.store import find_meeting
+from minutekeeper.features.summary.render import clock
+from minutekeeper.features.summary.summary import Summary
+from minutekeeper.models.cache import ModelProvider
+from minutekeeper.models.llm import ChatMessage, OnToken, TextGenerator
 
 MAX_NEW = {"short": 96, "medium": 220, "long": 480}
 RETRY_TEMPERATURE = 0.7

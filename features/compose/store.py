@@ -18,7 +18,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, insert, s
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import (
+from minutekeeper.core.db import (
     Base,
     UTCDateTime,
     read_transaction,
@@ -27,10 +27,15 @@ from app.core.db import (
     table_of,
     utcnow,
 )
-from features.compose.draft import ComposeRequest, Draft
-from features.compose.errors import AmbiguousDraft, DraftNotFound, FeedbackConflict, InvalidFeedback
-from features.compose.prompts import PROMPT_VERSION
-from features.compose.thread import Message
+from minutekeeper.features.compose.draft import ComposeRequest, Draft
+from minutekeeper.features.compose.errors import (
+    AmbiguousDraft,
+    DraftNotFound,
+    FeedbackConflict,
+    InvalidFeedback,
+)
+from minutekeeper.features.compose.prompts import PROMPT_VERSION
+from minutekeeper.features.compose.thread import Message
 
 MAX_SENT_CHARS = 20_000
 RATINGS = range(1, 6)

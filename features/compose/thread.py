@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from features.compose.errors import InvalidThread
+from minutekeeper.features.compose.errors import InvalidThread
 
 _LINE = re.compile(
     r"^\s*(?:\[(?P<time>[^\]]+)\]\s*)?(?P<author>[^:\[\]]{1,60}?):\s+(?P<text>\S.*)$"

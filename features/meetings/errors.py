@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import InvalidInput, NotFound
+from minutekeeper.core.errors import InvalidInput, NotFound
 
 
 class MeetingNotFound(NotFound):

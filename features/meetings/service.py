@@ -21,14 +21,14 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from app.core.progress import StageProgress
-from features.meetings.errors import MeetingNotFound
-from features.meetings.store import MeetingInfo, find_meeting, save_meeting
-from features.summary import service as summaries
-from features.summary.summary import Answer, Summary
-from features.transcription.source import Source, transcribe_source
-from features.transcription.transcript import Transcript
-from models.cache import ModelProvider
+from minutekeeper.core.progress import StageProgress
+from minutekeeper.features.meetings.errors import MeetingNotFound
+from minutekeeper.features.meetings.store import MeetingInfo, find_meeting, save_meeting
+from minutekeeper.features.summary import service as summaries
+from minutekeeper.features.summary.summary import Answer, Summary
+from minutekeeper.features.transcription.source import Source, transcribe_source
+from minutekeeper.features.transcription.transcript import Transcript
+from minutekeeper.models.cache import ModelProvider
 
 TRANSCRIBED_AT = 0.75  # transcription is most of a job's time
 SUMMARIZED_AT = 0.95

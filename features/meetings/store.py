@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, insert, sel
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import (
+from minutekeeper.core.db import (
     Base,
     UTCDateTime,
     read_transaction,
@@ -26,13 +26,17 @@ from app.core.db import (
     table_of,
     utcnow,
 )
-from features.meetings.errors import AmbiguousMeeting, InvalidSpeakerName, MeetingNotFound
-from features.summary.render import from_dict as summary_from_dict
-from features.summary.render import to_dict as summary_to_dict
-from features.summary.summary import Summary
-from features.transcription.formats import from_dict as transcript_from_dict
-from features.transcription.formats import to_dict as transcript_to_dict
-from features.transcription.transcript import Transcript
+from minutekeeper.features.meetings.errors import (
+    AmbiguousMeeting,
+    InvalidSpeakerName,
+    MeetingNotFound,
+)
+from minutekeeper.features.summary.render import from_dict as summary_from_dict
+from minutekeeper.features.summary.render import to_dict as summary_to_dict
+from minutekeeper.features.summary.summary import Summary
+from minutekeeper.features.transcription.formats import from_dict as transcript_from_dict
+from minutekeeper.features.transcription.formats import to_dict as transcript_to_dict
+from minutekeeper.features.transcription.transcript import Transcript
 
 LIST_LIMIT = 50
 

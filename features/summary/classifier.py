@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from models.embeddings import Embedder
+from minutekeeper.models.embeddings import Embedder
 
 ACTION, DECISION, OTHER = "action", "decision", "other"
 # A candidate is dropped only when the classifier is fairly sure it is something else.

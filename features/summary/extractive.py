@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.summary.summary import Chapter, Point
-from features.summary.text import Sentence
+from minutekeeper.features.summary.summary import Chapter, Point
+from minutekeeper.features.summary.text import Sentence
 
 # Chosen on QMSum val (scripts/eval_summary.py): a sentence shorter than MIN_WORDS rarely
 # carries a point ("Okay, let's do that."); overview and key points together stop at about

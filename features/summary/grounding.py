@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from features.summary.summary import Citation
-from features.summary.text import Sentence
-from models.embeddings import Embedder
+from minutekeeper.features.summary.summary import Citation
+from minutekeeper.features.summary.text import Sentence
+from minutekeeper.models.embeddings import Embedder
 
 _JOINED_MAX = 4  # sentences; longer segments pass the embedder's 128-token window
 SUPPORT_THRESHOLD = 0.43  # calibrate_grounding.py: keeps 77 % supported, 15 % unsupported

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from features.summary.dates import PHRASE, Due, find_due
-from features.summary.summary import ActionItem, Point
-from features.summary.text import Sentence
+from minutekeeper.features.summary.dates import PHRASE, Due, find_due
+from minutekeeper.features.summary.summary import ActionItem, Point
+from minutekeeper.features.summary.text import Sentence
 
 _FLAGS = re.IGNORECASE
 _COMMIT = re.compile(

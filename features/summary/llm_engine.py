@@ -19,13 +19,13 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from features.summary import prompts
-from features.summary.dates import find_due
-from features.summary.errors import ContextTooSmall, InvalidModelOutput
-from features.summary.grounding import Claim, Grounder
-from features.summary.summary import ActionItem, Point
-from features.summary.text import Sentence
-from models.llm import ChatMessage, TextGenerator
+from minutekeeper.features.summary import prompts
+from minutekeeper.features.summary.dates import find_due
+from minutekeeper.features.summary.errors import ContextTooSmall, InvalidModelOutput
+from minutekeeper.features.summary.grounding import Claim, Grounder
+from minutekeeper.features.summary.summary import ActionItem, Point
+from minutekeeper.features.summary.text import Sentence
+from minutekeeper.models.llm import ChatMessage, TextGenerator
 
 MAX_NEW_TOKENS = 512
 # Chunks stay well inside long contexts: prefill time grows with length, and small models

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from features.summary.text import Sentence
-from models.llm import ChatMessage
+from minutekeeper.features.summary.text import Sentence
+from minutekeeper.models.llm import ChatMessage
 
 PROMPT_VERSION = "summary-v1"
 

@@ -6,8 +6,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from features.summary.summary import ActionItem, Answer, Chapter, Citation, Point, Summary
-from features.transcription.transcript import Transcript
+from minutekeeper.features.summary.summary import (
+    ActionItem,
+    Answer,
+    Chapter,
+    Citation,
+    Point,
+    Summary,
+)
+from minutekeeper.features.transcription.transcript import Transcript
 
 FORMATS = ("md", "json")
 
@@ -147,7 +154,7 @@ def from_dict(data: dict[str, Any], *, where: str = "summary") -> Summary:
     one is an error naming the field."""
     from datetime import date
 
-    from features.summary.errors import InvalidSummaryFile
+    from minutekeeper.features.summary.errors import InvalidSummaryFile
 
     def cites(value: Any, at: str) -> tuple[Citation, ...]:
         if not isinstance(value, list):

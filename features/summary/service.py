@@ -14,21 +14,31 @@ from typing import TypeVar
 
 import numpy as np
 
-from features.summary import extractive, items, prompts
-from features.summary.classifier import ACTION, DECISION, ItemClassifier, classifier_for
-from features.summary.errors import (
+from minutekeeper.features.summary import extractive, items, prompts
+from minutekeeper.features.summary.classifier import (
+    ACTION,
+    DECISION,
+    ItemClassifier,
+    classifier_for,
+)
+from minutekeeper.features.summary.errors import (
     ContextTooSmall,
     InvalidModelOutput,
     UnknownEngine,
     UnsupportedTranscriptLanguage,
 )
-from features.summary.grounding import Claim, Grounder
-from features.summary.llm_engine import AnswerOut, LlmSummarizer, SummaryDraft, generate_json
-from features.summary.summary import ActionItem, Answer, Point, Summary
-from features.summary.text import Sentence, sentences
-from features.transcription.transcript import Transcript
-from models.embeddings import Embedder
-from models.llm import TextGenerator
+from minutekeeper.features.summary.grounding import Claim, Grounder
+from minutekeeper.features.summary.llm_engine import (
+    AnswerOut,
+    LlmSummarizer,
+    SummaryDraft,
+    generate_json,
+)
+from minutekeeper.features.summary.summary import ActionItem, Answer, Point, Summary
+from minutekeeper.features.summary.text import Sentence, sentences
+from minutekeeper.features.transcription.transcript import Transcript
+from minutekeeper.models.embeddings import Embedder
+from minutekeeper.models.llm import TextGenerator
 
 ENGINES = ("extractive", "llm", "hybrid")
 # The default scored best on scripts/eval_summary.py with every item grounded (README).
@@ -226,7 +236,7 @@ def answer_question(
     check_engine(engine, generator, built=True)
     check_language(transcript)
     if not question.strip():
-        from app.core.errors import InvalidInput
+        from minutekeeper.core.errors import InvalidInput
 
         raise InvalidInput("the question is empty")
     said = sentences(transcript)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from features.summary.summary import Citation
-from features.transcription.transcript import Segment, Transcript
+from minutekeeper.features.summary.summary import Citation
+from minutekeeper.features.transcription.transcript import Segment, Transcript
 
 _SPLIT = re.compile(r"(?<=[.?!])\s+(?=[\"'(]?[A-Z0-9])")
 _FILLER = re.compile(r"(?:^|(?<=\s))(?:uh-huh|uh+|um+|mm+|hmm+|er+|ah+)\b[,.]?\s*", re.IGNORECASE)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from features.transcription.transcript import Word
-from models.asr import AsrSegment, AsrWord
-from models.diarization import SpeakerTurn
+from minutekeeper.features.transcription.transcript import Word
+from minutekeeper.models.asr import AsrSegment, AsrWord
+from minutekeeper.models.diarization import SpeakerTurn
 
 MAX_PAUSE_S = 1.5
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from features.transcription.errors import InputNotFound, UnreadableAudio
-from models.asr import SAMPLE_RATE
+from minutekeeper.features.transcription.errors import InputNotFound, UnreadableAudio
+from minutekeeper.models.asr import SAMPLE_RATE
 
 # Decoding less than this share of the declared duration means the file was cut short.
 _TRUNCATED_BELOW = 0.9

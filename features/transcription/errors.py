@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import AppError, InvalidInput, NotFound
+from minutekeeper.core.errors import AppError, InvalidInput, NotFound
 
 
 class TranscriptionError(AppError):

@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from features.transcription.errors import InputNotFound, InvalidTranscript
-from features.transcription.transcript import Segment, Speaker, Transcript, Word
+from minutekeeper.features.transcription.errors import InputNotFound, InvalidTranscript
+from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript, Word
 
 FORMAT_VERSION = 1
 FORMATS = ("json", "vtt", "srt", "text")

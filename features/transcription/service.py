@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from app.core.progress import Progress
-from features.transcription import align, audio, formats, subtitles
-from features.transcription.errors import InvalidSpeakerMapping
-from features.transcription.transcript import Segment, Speaker, Transcript, segment_id
-from models.asr import SAMPLE_RATE, AsrResult, Transcriber
-from models.diarization import Diarizer
+from minutekeeper.core.progress import Progress
+from minutekeeper.features.transcription import align, audio, formats, subtitles
+from minutekeeper.features.transcription.errors import InvalidSpeakerMapping
+from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript, segment_id
+from minutekeeper.models.asr import SAMPLE_RATE, AsrResult, Transcriber
+from minutekeeper.models.diarization import Diarizer
 
 TRANSCRIPT_SUFFIXES = {".json": "json", ".vtt": "vtt", ".srt": "srt"}
 

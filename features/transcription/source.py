@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.core.progress import Progress
-from features.transcription.errors import InvalidSpeakerMapping
-from features.transcription.service import (
+from minutekeeper.core.progress import Progress
+from minutekeeper.features.transcription.errors import InvalidSpeakerMapping
+from minutekeeper.features.transcription.service import (
     TranscribeRequest,
     is_transcript_file,
     read_transcript,
@@ -21,8 +21,8 @@ from features.transcription.service import (
     transcribe_recording,
     transcribe_tracks,
 )
-from features.transcription.transcript import Transcript
-from models.cache import ModelProvider
+from minutekeeper.features.transcription.transcript import Transcript
+from minutekeeper.models.cache import ModelProvider
 
 MAX_TRACKS = 20
 

@@ -21,9 +21,9 @@ import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 from webvtt.vtt import WebVTTCueBlock
 
-from consent import UNKNOWN_SPEAKER
-from features.transcription.errors import InputNotFound, InvalidSubtitles
-from features.transcription.transcript import Segment, Speaker, Transcript, segment_id
+from minutekeeper.consent import UNKNOWN_SPEAKER
+from minutekeeper.features.transcription.errors import InputNotFound, InvalidSubtitles
+from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript, segment_id
 
 SPEAKER_SOURCE = "subtitle"
 

@@ -13,14 +13,14 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from app.api import create_app
-from app.api.tokens import create_token
-from app.core.settings import Settings
-from app.runtime import Runtime
-from consent.domain import Principal, Role
-from consent.notices import load_notice_file
-from consent.service import ConsentService
-from models import registry
+from minutekeeper.api import create_app
+from minutekeeper.api.tokens import create_token
+from minutekeeper.consent.domain import Principal, Role
+from minutekeeper.consent.notices import load_notice_file
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.core.settings import Settings
+from minutekeeper.models import registry
+from minutekeeper.runtime import Runtime
 from tests.fakes import ScriptedGenerator
 
 TENANTS = ("acme", "globex")

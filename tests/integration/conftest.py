@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.settings import Settings
+from minutekeeper.core.settings import Settings
 from tests.integration.api_support import Api, running_api
 from tests.integration.tampering import build_pristine
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from app.core.db import create_db_engine, migrate
-from app.core.settings import Settings
-from consent.domain import ArtifactKind, ConsentState, DataClass
-from consent.service import ConsentService
+from minutekeeper.consent.domain import ArtifactKind, ConsentState, DataClass
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.core.db import create_db_engine, migrate
+from minutekeeper.core.settings import Settings
 from tests.conftest import make_world
 
 EVENTS = 12

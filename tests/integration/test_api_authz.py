@@ -24,11 +24,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from app.api.tokens import create_token, revoke_token
-from app.core.db import utcnow
-from app.core.settings import Settings
-from features.meetings.media import media_folder
-from features.meetings.store import find_meeting, save_meeting
+from minutekeeper.api.tokens import create_token, revoke_token
+from minutekeeper.core.db import utcnow
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.meetings.media import media_folder
+from minutekeeper.features.meetings.store import find_meeting, save_meeting
 from tests.integration.api_support import Api, finished_job, scripted_settings
 
 EXAMPLES = Path(__file__).parents[2] / "examples"

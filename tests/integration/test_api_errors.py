@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from app.api.tokens import ApiTokenRecord, create_token, revoke_token
-from app.core.db import table_of, utcnow
+from minutekeeper.api.tokens import ApiTokenRecord, create_token, revoke_token
+from minutekeeper.core.db import table_of, utcnow
 from tests.integration.api_support import Api
 
 

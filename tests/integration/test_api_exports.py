@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from consent.domain import Role
+from minutekeeper.consent.domain import Role
 from tests.integration.api_support import Api, finished_job
 
 EXAMPLES = Path(__file__).parents[2] / "examples"

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from app.core.db import table_of
-from app.core.settings import Settings
-from app.jobs import store
-from app.runtime import Runtime
-from features.meetings.media import media_folder
+from minutekeeper.core.db import table_of
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.meetings.media import media_folder
+from minutekeeper.jobs import store
+from minutekeeper.runtime import Runtime
 from tests.integration.api_support import Api, finished_job, running_api
 
 

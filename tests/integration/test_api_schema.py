@@ -37,8 +37,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.core.settings import Settings
-from features.meetings.media import media_folder
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.meetings.media import media_folder
 from tests.integration.api_support import Api, finished_job, scripted_settings
 
 EXAMPLES = Path(__file__).parents[2] / "examples"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.core.db import create_db_engine
-from app.core.settings import Settings
-from consent.service import ConsentService
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.core.db import create_db_engine
+from minutekeeper.core.settings import Settings
 from tests.integration.tampering import EVENTS, tamper
 
 LEDGER_COLUMNS = [

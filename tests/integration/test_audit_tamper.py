@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from app.core.db import create_db_engine
-from app.core.settings import Settings
-from consent.chain import GENESIS_HASH, compute_entry_hash
-from consent.store import ConsentEventRecord
+from minutekeeper.consent.chain import GENESIS_HASH, compute_entry_hash
+from minutekeeper.consent.store import ConsentEventRecord
+from minutekeeper.core.db import create_db_engine
+from minutekeeper.core.settings import Settings
 from tests.integration.tampering import EVENTS, tamper
 
 
 def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", "--data-dir", str(data_dir), *args],
+        [sys.executable, "-m", "minutekeeper.cli", "--data-dir", str(data_dir), *args],
         capture_output=True,
         text=True,
         timeout=120,

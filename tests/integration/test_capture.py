@@ -9,14 +9,20 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from consent.capture import Offer, Utterance, capture_offer, purge_expired
-from consent.domain import UNKNOWN_SPEAKER, ArtifactKind, DataClass, Principal, SubjectKind
-from consent.exports.dataset import valid_messages
-from consent.redaction import Person, Redactor
-from consent.store import TrainingCandidateRecord
-from features.offers import Offers, answer_offer, meeting_offers, speaker_subjects
-from features.summary.summary import Answer, Citation, Summary
-from features.transcription.transcript import Segment, Speaker, Transcript
+from minutekeeper.consent.capture import Offer, Utterance, capture_offer, purge_expired
+from minutekeeper.consent.domain import (
+    UNKNOWN_SPEAKER,
+    ArtifactKind,
+    DataClass,
+    Principal,
+    SubjectKind,
+)
+from minutekeeper.consent.exports.dataset import valid_messages
+from minutekeeper.consent.redaction import Person, Redactor
+from minutekeeper.consent.store import TrainingCandidateRecord
+from minutekeeper.features.offers import Offers, answer_offer, meeting_offers, speaker_subjects
+from minutekeeper.features.summary.summary import Answer, Citation, Summary
+from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript
 from tests.conftest import Clock, World
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app.core.db import create_db_engine, read_transaction
-from app.core.settings import Settings
-from consent.store import ConsentEventRecord
+from minutekeeper.consent.store import ConsentEventRecord
+from minutekeeper.core.db import create_db_engine, read_transaction
+from minutekeeper.core.settings import Settings
 
 MINUTEKEEPER = str(Path(sys.executable).parent / "minutekeeper")
 
@@ -144,10 +144,10 @@ def test_purge_reports_what_it_purged_and_keeps_the_audit_chain_whole(ready: Pat
 
 def capture_as_local_user(data_dir: Path, said: str) -> None:
     """A summary of the local user's own words, offered for training as a command would."""
-    from consent.capture import Offer, capture_offer
-    from consent.domain import ArtifactKind, DataClass, Role
-    from consent.redaction import Redactor
-    from consent.service import ConsentService
+    from minutekeeper.consent.capture import Offer, capture_offer
+    from minutekeeper.consent.domain import ArtifactKind, DataClass, Role
+    from minutekeeper.consent.redaction import Redactor
+    from minutekeeper.consent.service import ConsentService
 
     settings = Settings(data_dir=data_dir, local_user="alice")
     engine = create_db_engine(settings)

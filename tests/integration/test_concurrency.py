@@ -8,11 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app.core.db import create_db_engine, read_transaction
-from app.core.settings import Settings
-from consent.domain import ConsentState, Principal
-from consent.service import ConsentService
-from consent.store import ConsentEventRecord, CurrentConsentRecord
+from minutekeeper.consent.domain import ConsentState, Principal
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.consent.store import ConsentEventRecord, CurrentConsentRecord
+from minutekeeper.core.db import create_db_engine, read_transaction
+from minutekeeper.core.settings import Settings
 from tests.conftest import World
 
 ROUNDS = 8

@@ -7,8 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from app.core.db import read_transaction
-from consent.domain import (
+from minutekeeper.consent.domain import (
     ArtifactKind,
     ConsentState,
     DataClass,
@@ -17,7 +16,7 @@ from consent.domain import (
     Role,
     SubjectKind,
 )
-from consent.errors import (
+from minutekeeper.consent.errors import (
     ConsentAlreadyExpired,
     ConsentForOtherSubject,
     IdempotencyConflict,
@@ -29,7 +28,8 @@ from consent.errors import (
     TenantMismatch,
     UnknownPurpose,
 )
-from consent.store import ConsentEventRecord, NoticeServedRecord
+from minutekeeper.consent.store import ConsentEventRecord, NoticeServedRecord
+from minutekeeper.core.db import read_transaction
 from tests.conftest import Clock, World, make_world
 
 

@@ -20,16 +20,16 @@ import pytest
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine
 
-from consent.capture import Offer, Utterance, capture_offer, purge_expired
-from consent.domain import ArtifactKind, ConsentState, DataClass, Principal
-from consent.errors import UnknownExport
-from consent.exports.catalog import ExportInfo, get_export, sweep
-from consent.exports.create import ExportHooks, create_export
-from consent.redaction import Person, Redactor
-from consent.store import DatasetExportRecord
-from features.erasure import erase_person
-from features.meetings.store import find_meeting, save_meeting
-from features.transcription.transcript import Segment, Speaker, Transcript
+from minutekeeper.consent.capture import Offer, Utterance, capture_offer, purge_expired
+from minutekeeper.consent.domain import ArtifactKind, ConsentState, DataClass, Principal
+from minutekeeper.consent.errors import UnknownExport
+from minutekeeper.consent.exports.catalog import ExportInfo, get_export, sweep
+from minutekeeper.consent.exports.create import ExportHooks, create_export
+from minutekeeper.consent.redaction import Person, Redactor
+from minutekeeper.consent.store import DatasetExportRecord
+from minutekeeper.features.erasure import erase_person
+from minutekeeper.features.meetings.store import find_meeting, save_meeting
+from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript
 from tests.conftest import Clock, World, make_world
 
 
@@ -336,10 +336,10 @@ def test_a_failed_build_leaves_a_failed_row_and_no_folder(
 KILLED_BUILDER = """
 import sys, time
 from pathlib import Path
-from app.core.db import create_db_engine
-from app.core.settings import Settings
-from consent.exports.create import ExportHooks, create_export
-from consent.service import ConsentService
+from minutekeeper.core.db import create_db_engine
+from minutekeeper.core.settings import Settings
+from minutekeeper.consent.exports.create import ExportHooks, create_export
+from minutekeeper.consent.service import ConsentService
 
 data_dir, url, tenant_id, marker = sys.argv[1:5]
 settings = Settings(data_dir=Path(data_dir), database_url=url)

@@ -8,16 +8,21 @@ from datetime import date
 import pytest
 from sqlalchemy.engine import Engine
 
-from consent.service import ConsentService
-from features.compose.draft import ComposeRequest, Draft
-from features.compose.errors import DraftNotFound, FeedbackConflict, InvalidFeedback
-from features.compose.prompts import PROMPT_VERSION
-from features.compose.store import MAX_SENT_CHARS, get_draft, record_draft, record_feedback
-from features.compose.thread import Message
-from features.meetings.errors import AmbiguousMeeting, MeetingNotFound
-from features.meetings.store import find_meeting, list_meetings, save_meeting
-from features.summary.summary import ActionItem, Citation, Point, Summary
-from features.transcription.transcript import Segment, Speaker, Transcript
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.features.compose.draft import ComposeRequest, Draft
+from minutekeeper.features.compose.errors import DraftNotFound, FeedbackConflict, InvalidFeedback
+from minutekeeper.features.compose.prompts import PROMPT_VERSION
+from minutekeeper.features.compose.store import (
+    MAX_SENT_CHARS,
+    get_draft,
+    record_draft,
+    record_feedback,
+)
+from minutekeeper.features.compose.thread import Message
+from minutekeeper.features.meetings.errors import AmbiguousMeeting, MeetingNotFound
+from minutekeeper.features.meetings.store import find_meeting, list_meetings, save_meeting
+from minutekeeper.features.summary.summary import ActionItem, Citation, Point, Summary
+from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript
 from tests.conftest import Clock, World, make_world
 
 TRANSCRIPT = Transcript(

@@ -18,18 +18,18 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from app.core.db import read_transaction
-from consent import gate
-from consent.domain import ArtifactKind, ConsentState, DataClass, Result, SubjectKind
-from consent.ledger import tail_seq
-from consent.purposes import TRAIN_AI_SYSTEM
-from consent.redecide import BulkDecider
-from consent.store import (
+from minutekeeper.consent import gate
+from minutekeeper.consent.domain import ArtifactKind, ConsentState, DataClass, Result, SubjectKind
+from minutekeeper.consent.ledger import tail_seq
+from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
+from minutekeeper.consent.redecide import BulkDecider
+from minutekeeper.consent.store import (
     ConsentEventRecord,
     NoticeRecord,
     NoticeVersionRecord,
     TenantSwitchChangeRecord,
 )
+from minutekeeper.core.db import read_transaction
 from tests.conftest import Clock, World, make_world
 
 POSITIVE = {"given", "renewed"}

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from app.core.errors import DatabaseUnavailable
-from app.jobs import store
-from app.jobs.runner import Executor
-from app.jobs.store import JobStatus
+from minutekeeper.core.errors import DatabaseUnavailable
+from minutekeeper.jobs import store
+from minutekeeper.jobs.runner import Executor
+from minutekeeper.jobs.store import JobStatus
 from tests.conftest import Clock, World
 
 LEASE_S = 30.0

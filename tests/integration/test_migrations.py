@@ -8,13 +8,13 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 # Imported for their side effect: each registers its tables on Base.metadata.
-import app.api.idempotency
-import app.api.tokens
-import app.jobs.store  # noqa: F401  (jobs)
-import consent.store  # noqa: F401
-import features.compose.store  # drafts, feedback
-import features.meetings.store  # noqa: F401  (meetings)
-from app.core.db import Base, migrate
+import minutekeeper.api.idempotency
+import minutekeeper.api.tokens
+import minutekeeper.consent.store
+import minutekeeper.features.compose.store  # drafts, feedback
+import minutekeeper.features.meetings.store
+import minutekeeper.jobs.store  # noqa: F401  (jobs)
+from minutekeeper.core.db import Base, migrate
 
 
 def test_migrated_schema_matches_the_declared_tables(engine: Engine) -> None:

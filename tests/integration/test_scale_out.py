@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from app.core.db import create_db_engine, read_transaction, table_of
-from app.core.settings import Settings
-from app.jobs.store import JobRecord
-from consent.chain import CHAINS
-from consent.domain import Principal, Role
-from consent.service import ConsentService
-from features.meetings.store import MeetingRecord
+from minutekeeper.consent.chain import CHAINS
+from minutekeeper.consent.domain import Principal, Role
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.core.db import create_db_engine, read_transaction, table_of
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.meetings.store import MeetingRecord
+from minutekeeper.jobs.store import JobRecord
 from tests.cluster import Cluster, redis_server_binary, running_cluster
 from tests.conftest import pg_schema
 from tests.integration.api_support import add_person, seed

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.api.tokens import Unauthenticated, authenticate
-from app.core.db import create_db_engine
-from app.core.settings import Settings
-from consent.domain import Role
+from minutekeeper.api.tokens import Unauthenticated, authenticate
+from minutekeeper.consent.domain import Role
+from minutekeeper.core.db import create_db_engine
+from minutekeeper.core.settings import Settings
 from tests.integration.test_cli import mk
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from app.api.authn import SESSION_COOKIE
-from app.core.db import read_transaction
-from consent.domain import Role
-from consent.notices import last_served, load_notice_file
+from minutekeeper.api.authn import SESSION_COOKIE
+from minutekeeper.consent.domain import Role
+from minutekeeper.consent.notices import last_served, load_notice_file
+from minutekeeper.core.db import read_transaction
 from tests.integration.api_support import Api
 
 

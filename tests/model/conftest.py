@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from app.core.settings import Settings
-from models import registry
-from models.asr import Transcriber
-from models.diarization import Diarizer
-from models.embeddings import Embedder
+from minutekeeper.core.settings import Settings
+from minutekeeper.models import registry
+from minutekeeper.models.asr import Transcriber
+from minutekeeper.models.diarization import Diarizer
+from minutekeeper.models.embeddings import Embedder
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "audio"
 

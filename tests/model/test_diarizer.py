@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from features.transcription.audio import decode
-from models.asr import SAMPLE_RATE
-from models.diarization import SpeakerTurn
-from models.errors import ModelError
-from models.resemblyzer_diarizer import ResemblyzerDiarizer
+from minutekeeper.features.transcription.audio import decode
+from minutekeeper.models.asr import SAMPLE_RATE
+from minutekeeper.models.diarization import SpeakerTurn
+from minutekeeper.models.errors import ModelError
+from minutekeeper.models.resemblyzer_diarizer import ResemblyzerDiarizer
 from tests.model.conftest import FIXTURES
 
 SHARED_AUDIO = Path(__file__).parents[2] / "../shared/data/audio"

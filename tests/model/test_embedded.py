@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from models.embedded import WHISPER_BASE, is_prepared, prepare
-from models.errors import ModelUnavailable
+from minutekeeper.models.embedded import WHISPER_BASE, is_prepared, prepare
+from minutekeeper.models.errors import ModelUnavailable
 
 
 def test_prepare_joins_verifies_and_is_then_a_no_op(tmp_path: Path) -> None:

@@ -19,22 +19,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from app.core.db import create_db_engine, migrate, read_transaction
-from app.core.settings import Settings
-from consent.capture import Offer, capture_offer
-from consent.domain import ConsentState, Principal, Role
-from consent.exports.catalog import get_export
-from consent.exports.create import create_export
-from consent.exports.lineage import ExportNotUsable, models_trained_on, training_set
-from consent.redaction import Redactor
-from consent.service import ConsentService
-from consent.store import AuditEntryRecord, ModelLineageRecord
-from features.finetune import TrainRequest, split_heldout, train_on_export
-from models.errors import UnknownModel
-from models.finetune import IGNORE, TrainingConfig, encode_chat, finetune, mean_loss
-from models.llm import end_token_ids
-from models.registry import build_generator
-from models.trained import find_trained, list_trained
+from minutekeeper.consent.capture import Offer, capture_offer
+from minutekeeper.consent.domain import ConsentState, Principal, Role
+from minutekeeper.consent.exports.catalog import get_export
+from minutekeeper.consent.exports.create import create_export
+from minutekeeper.consent.exports.lineage import ExportNotUsable, models_trained_on, training_set
+from minutekeeper.consent.redaction import Redactor
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.consent.store import AuditEntryRecord, ModelLineageRecord
+from minutekeeper.core.db import create_db_engine, migrate, read_transaction
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.finetune import TrainRequest, split_heldout, train_on_export
+from minutekeeper.models.errors import UnknownModel
+from minutekeeper.models.finetune import IGNORE, TrainingConfig, encode_chat, finetune, mean_loss
+from minutekeeper.models.llm import end_token_ids
+from minutekeeper.models.registry import build_generator
+from minutekeeper.models.trained import find_trained, list_trained
 from tests.conftest import World, make_world
 from tests.integration.test_export import summary_offer
 from tests.model.tiny_llm import TEMPLATE, WORDS, build_tokenizer, tiny_llama

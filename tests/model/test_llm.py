@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from models.conversion import converted_path
-from models.ctranslate2_generator import CTranslate2Generator
-from models.errors import ModelError, ModelUnavailable, UnknownModel
-from models.llm import Generation, cut_at_stop, plain_prompt
-from models.transformers_generator import TransformersGenerator
+from minutekeeper.models.conversion import converted_path
+from minutekeeper.models.ctranslate2_generator import CTranslate2Generator
+from minutekeeper.models.errors import ModelError, ModelUnavailable, UnknownModel
+from minutekeeper.models.llm import Generation, cut_at_stop, plain_prompt
+from minutekeeper.models.transformers_generator import TransformersGenerator
 from tests.model.tiny_llm import CHAT, PROMPT, TEMPLATE, build_tokenizer, tiny_llama
 
 
@@ -241,8 +241,8 @@ def test_embedded_gemma_speaks_english_and_carries_its_notice(
 
 
 def test_registry_builds_each_backend_and_refuses_an_unknown_one(tmp_path: Path) -> None:
-    from app.core.settings import Settings
-    from models import registry
+    from minutekeeper.core.settings import Settings
+    from minutekeeper.models import registry
 
     settings = Settings(data_dir=tmp_path)
     with pytest.raises(UnknownModel, match="valid: ctranslate2, transformers"):

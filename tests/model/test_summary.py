@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from features.summary import service
-from features.summary.errors import UnknownEngine, UnsupportedTranscriptLanguage
-from features.summary.grounding import Claim, Grounder
-from features.summary.summary import Summary
-from features.summary.text import sentences
-from features.transcription.service import read_transcript
-from features.transcription.transcript import Segment, Speaker, Transcript
-from models.embeddings import Embedder
+from minutekeeper.features.summary import service
+from minutekeeper.features.summary.errors import UnknownEngine, UnsupportedTranscriptLanguage
+from minutekeeper.features.summary.grounding import Claim, Grounder
+from minutekeeper.features.summary.summary import Summary
+from minutekeeper.features.summary.text import sentences
+from minutekeeper.features.transcription.service import read_transcript
+from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript
+from minutekeeper.models.embeddings import Embedder
 from tests.fakes import ScriptedGenerator
 from tests.model.tiny_llm import TEMPLATE, tiny_llama
 
@@ -198,7 +198,7 @@ def test_hybrid_keeps_extractive_items_and_a_grounded_generated_overview(
 def test_llm_engine_on_a_real_tiny_model_falls_back_when_it_writes_no_json(
     meeting: Transcript, embedder: Embedder, tmp_path: Path
 ) -> None:
-    from models.ctranslate2_generator import CTranslate2Generator
+    from minutekeeper.models.ctranslate2_generator import CTranslate2Generator
 
     folder = tiny_llama(tmp_path / "tiny", chat_template=TEMPLATE, context=4096)
     generator = CTranslate2Generator(str(folder), cache_dir=tmp_path / "cache")

@@ -8,13 +8,17 @@ import re
 import jiwer
 import pytest
 
-from app.core.settings import Settings
-from features.transcription import service
-from features.transcription.errors import InputNotFound, InvalidSpeakerMapping, UnreadableAudio
-from models import registry
-from models.asr import Transcriber
-from models.diarization import Diarizer
-from models.errors import UnknownModel
+from minutekeeper.core.settings import Settings
+from minutekeeper.features.transcription import service
+from minutekeeper.features.transcription.errors import (
+    InputNotFound,
+    InvalidSpeakerMapping,
+    UnreadableAudio,
+)
+from minutekeeper.models import registry
+from minutekeeper.models.asr import Transcriber
+from minutekeeper.models.diarization import Diarizer
+from minutekeeper.models.errors import UnknownModel
 from tests.model.conftest import FIXTURES
 
 REQUEST = service.TranscribeRequest()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from models.llm import ChatMessage
+from minutekeeper.models.llm import ChatMessage
 
 SENTENCES = (
     "the meeting starts at nine and ends at ten",

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from features.transcription import audio
-from features.transcription.errors import InputNotFound, UnreadableAudio
-from models.asr import SAMPLE_RATE
+from minutekeeper.features.transcription import audio
+from minutekeeper.features.transcription.errors import InputNotFound, UnreadableAudio
+from minutekeeper.models.asr import SAMPLE_RATE
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "audio"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from consent.chain import (
+from minutekeeper.consent.chain import (
     GENESIS_HASH,
     Signer,
     canonical_json,
@@ -16,8 +16,8 @@ from consent.chain import (
     compute_entry_hash,
     signature_is_valid,
 )
-from consent.errors import AuditKeyError
-from consent.purposes import covers, validate_purpose
+from minutekeeper.consent.errors import AuditKeyError
+from minutekeeper.consent.purposes import covers, validate_purpose
 
 
 def test_entry_hash_is_sha256_of_zero_byte_canonical_json_and_previous_hash() -> None:

@@ -8,12 +8,12 @@ from datetime import date
 
 import pytest
 
-from features.compose import checks, followup
-from features.compose.draft import LENGTH_WORDS, ComposeRequest
-from features.compose.errors import EmptyDraft, InvalidChoice, InvalidThread
-from features.compose.service import clean, draft_message
-from features.compose.thread import Message, Thread, parse_json, parse_lines
-from features.summary.summary import ActionItem, Citation, Point, Summary
+from minutekeeper.features.compose import checks, followup
+from minutekeeper.features.compose.draft import LENGTH_WORDS, ComposeRequest
+from minutekeeper.features.compose.errors import EmptyDraft, InvalidChoice, InvalidThread
+from minutekeeper.features.compose.service import clean, draft_message
+from minutekeeper.features.compose.thread import Message, Thread, parse_json, parse_lines
+from minutekeeper.features.summary.summary import ActionItem, Citation, Point, Summary
 from tests.fakes import ScriptedGenerator
 
 THREAD = parse_lines("Ann: Is the deck ready?\nBen: I think Dana has it.\nAnn: Dana?")

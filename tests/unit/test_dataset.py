@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consent.exports.dataset import Batch, DatasetWriter, valid_messages
+from minutekeeper.consent.exports.dataset import Batch, DatasetWriter, valid_messages
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from app.core.settings import Settings
+from minutekeeper.core.settings import Settings
 from tests.cluster import cluster_env
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "deploy.md"

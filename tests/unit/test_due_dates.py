@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features.summary.dates import WEEKDAYS, find_due, resolve
+from minutekeeper.features.summary.dates import WEEKDAYS, find_due, resolve
 
 MONDAY = date(2026, 11, 23)
 days = st.dates(min_value=date(2024, 1, 1), max_value=date(2030, 12, 31))

@@ -8,7 +8,7 @@ import string
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.api.idempotency import Fingerprint
+from minutekeeper.api.idempotency import Fingerprint
 
 
 def multipart(boundary: bytes, content: bytes) -> bytes:

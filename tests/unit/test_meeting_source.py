@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from features.meetings.service import MeetingSource
-from features.summary.errors import UnknownEngine
-from features.summary.service import SummaryRequest
-from features.transcription.errors import InvalidSpeakerMapping
-from features.transcription.service import TranscribeRequest
-from features.transcription.source import MAX_TRACKS, Source, named_tracks, parse_pairs
+from minutekeeper.features.meetings.service import MeetingSource
+from minutekeeper.features.summary.errors import UnknownEngine
+from minutekeeper.features.summary.service import SummaryRequest
+from minutekeeper.features.transcription.errors import InvalidSpeakerMapping
+from minutekeeper.features.transcription.service import TranscribeRequest
+from minutekeeper.features.transcription.source import MAX_TRACKS, Source, named_tracks, parse_pairs
 
 
 def test_every_field_survives_the_job_params(tmp_path: Path) -> None:

@@ -12,7 +12,13 @@ from types import ModuleType
 
 import pytest
 
-PACKAGES = ("app", "features", "models", "consent", "consent.exports")
+PACKAGES = (
+    "minutekeeper",
+    "minutekeeper.features",
+    "minutekeeper.models",
+    "minutekeeper.consent",
+    "minutekeeper.consent.exports",
+)
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -31,7 +37,8 @@ def test_importing_a_small_module_does_not_import_its_package_api() -> None:
     # `consent.domain` is what the CLI imports at start-up; the service behind `consent`'s
     # front door pulls in the database stack, which `--help` must not pay for.
     code = (
-        "import sys, consent.domain, features, models, app; print('consent.service' in sys.modules)"
+        "import sys, minutekeeper.consent.domain, minutekeeper.features, minutekeeper.models\n"
+        "print('minutekeeper.consent.service' in sys.modules)"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)  # fmt: skip

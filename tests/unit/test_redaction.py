@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from consent.redaction import Person, RedactionFailed, Redactor
+from minutekeeper.consent.redaction import Person, RedactionFailed, Redactor
 
 BOB = Person("Bob Stone", "bob.stone@example.com")
 

@@ -10,9 +10,9 @@ import pysrt
 import pytest
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
-from features.transcription.errors import InputNotFound, InvalidSubtitles
-from features.transcription.subtitles import load_subtitles
-from features.transcription.transcript import Speaker
+from minutekeeper.features.transcription.errors import InputNotFound, InvalidSubtitles
+from minutekeeper.features.transcription.subtitles import load_subtitles
+from minutekeeper.features.transcription.transcript import Speaker
 
 UNKNOWN = Speaker(id="UNKNOWN", name=None, source="subtitle")
 

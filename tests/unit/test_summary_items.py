@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from features.summary import items
-from features.summary.text import Sentence, clean
+from minutekeeper.features.summary import items
+from minutekeeper.features.summary.text import Sentence, clean
 
 MEETING = date(2026, 11, 23)
 ROSTER = ["Ann", "Ben", "Cat"]

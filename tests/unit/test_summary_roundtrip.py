@@ -7,8 +7,8 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from features.summary.render import from_dict, to_dict
-from features.summary.summary import ActionItem, Chapter, Citation, Point, Summary
+from minutekeeper.features.summary.render import from_dict, to_dict
+from minutekeeper.features.summary.summary import ActionItem, Chapter, Citation, Point, Summary
 
 texts = st.text(min_size=1, max_size=40)
 seconds = st.floats(min_value=0, max_value=36_000, allow_nan=False)

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from features.transcription import align, formats
-from features.transcription.errors import InvalidTranscript
-from features.transcription.transcript import Segment, Speaker, Transcript, Word
-from models.asr import AsrSegment, AsrWord
-from models.diarization import SpeakerTurn
+from minutekeeper.features.transcription import align, formats
+from minutekeeper.features.transcription.errors import InvalidTranscript
+from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript, Word
+from minutekeeper.models.asr import AsrSegment, AsrWord
+from minutekeeper.models.diarization import SpeakerTurn
 
 TRANSCRIPT = Transcript(
     segments=(

@@ -8,14 +8,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from app.api.pages.web import API_DIR, PageStop
+from minutekeeper.api.pages.web import API_DIR, PageStop
 
 __all__ = ["install"]
 
 
 def install(app: FastAPI) -> None:
     """Mount the static files and add every page (none of them in the OpenAPI schema)."""
-    from app.api.pages import admin, compose, consent, meetings, session
+    from minutekeeper.api.pages import admin, compose, consent, meetings, session
 
     app.mount("/static", StaticFiles(directory=API_DIR / "static"), name="static")
     app.add_exception_handler(PageStop, _stopped)

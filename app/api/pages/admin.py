@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import get_runtime
-from app.api.pages.web import AdminViewer, ExporterViewer, render
-from consent import CONSENT_PURPOSES
-from consent.errors import UnknownNoticeVersion
-from consent.exports import export_tombstones, list_exports
+from minutekeeper.api.deps import get_runtime
+from minutekeeper.api.pages.web import AdminViewer, ExporterViewer, render
+from minutekeeper.consent import CONSENT_PURPOSES
+from minutekeeper.consent.errors import UnknownNoticeVersion
+from minutekeeper.consent.exports import export_tombstones, list_exports
 
 router = APIRouter(include_in_schema=False)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import get_runtime
-from app.api.pages.web import MemberViewer, render
-from features.meetings.store import list_meetings
+from minutekeeper.api.deps import get_runtime
+from minutekeeper.api.pages.web import MemberViewer, render
+from minutekeeper.features.meetings.store import list_meetings
 
 router = APIRouter(include_in_schema=False)
 

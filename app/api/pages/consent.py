@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import get_runtime
-from app.api.pages.web import Viewer, render
-from app.runtime import Runtime
-from consent import CONSENT_PURPOSES, NoticeVersion, Principal
-from consent.errors import UnknownNoticeVersion
+from minutekeeper.api.deps import get_runtime
+from minutekeeper.api.pages.web import Viewer, render
+from minutekeeper.consent import CONSENT_PURPOSES, NoticeVersion, Principal
+from minutekeeper.consent.errors import UnknownNoticeVersion
+from minutekeeper.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,15 +9,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.api.deps import get_runtime
-from app.api.pages.web import MemberViewer, not_found, render
-from app.api.routes.meetings import info_public, own_meeting
-from app.core.errors import NotFound
-from app.runtime import Runtime
-from features.meetings.errors import AmbiguousMeeting
-from features.meetings.store import StoredMeeting, list_meetings
-from features.summary import render as summary_render
-from features.transcription import formats
+from minutekeeper.api.deps import get_runtime
+from minutekeeper.api.pages.web import MemberViewer, not_found, render
+from minutekeeper.api.routes.meetings import info_public, own_meeting
+from minutekeeper.core.errors import NotFound
+from minutekeeper.features.meetings.errors import AmbiguousMeeting
+from minutekeeper.features.meetings.store import StoredMeeting, list_meetings
+from minutekeeper.features.summary import render as summary_render
+from minutekeeper.features.transcription import formats
+from minutekeeper.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 

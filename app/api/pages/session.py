@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from app.api.authn import SESSION_COOKIE
-from app.api.deps import get_runtime
-from app.api.pages.web import render, signed_in
-from app.api.tokens import authenticate
-from app.core.errors import AppError
+from minutekeeper.api.authn import SESSION_COOKIE
+from minutekeeper.api.deps import get_runtime
+from minutekeeper.api.pages.web import render, signed_in
+from minutekeeper.api.tokens import authenticate
+from minutekeeper.core.errors import AppError
 
 router = APIRouter(include_in_schema=False)
 SESSION_S = 12 * 3600

@@ -13,13 +13,15 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from app.api.authn import SESSION_COOKIE
-from app.api.deps import get_runtime
-from app.api.tokens import TokenInfo, authenticate
-from app.core.errors import AppError
-from consent import Role
+from minutekeeper.api.authn import SESSION_COOKIE
+from minutekeeper.api.deps import get_runtime
+from minutekeeper.api.tokens import TokenInfo, authenticate
+from minutekeeper.consent import Role
+from minutekeeper.core.errors import AppError
 
-API_DIR = Path(__file__).parent.parent
+# The real folder: an editable install runs this module from a tree of links, and the
+# static files server refuses a file whose link leads outside the folder it serves.
+API_DIR = Path(__file__).resolve().parent.parent
 MEMBERS = (Role.MEMBER, Role.ADMIN)
 # Every script and style is a file of this server's: no inline code, nothing from elsewhere.
 CSP = (

@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from app.api.deps import Admin, RuntimeDep
-from app.api.schemas import (
+from minutekeeper.api.deps import Admin, RuntimeDep
+from minutekeeper.api.schemas import (
     AuditReport,
     ConsentCounts,
     NoticeCreate,
@@ -19,7 +19,7 @@ from app.api.schemas import (
     TenantPublic,
     TenantUpdate,
 )
-from consent import TRAIN_AI_SYSTEM, NoticeDraft
+from minutekeeper.consent import TRAIN_AI_SYSTEM, NoticeDraft
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 audit_router = APIRouter(prefix="/v1/audit", tags=["admin"])
@@ -69,7 +69,7 @@ def list_subjects(runtime: RuntimeDep, admin: Admin) -> Any:
 @router.get("/consent-counts", response_model=ConsentCounts)
 def consent_counts(runtime: RuntimeDep, admin: Admin, purpose: str = TRAIN_AI_SYSTEM) -> Any:
     """How many members gave, refused, withdrew or have not decided: counts only."""
-    from consent import validate_purpose
+    from minutekeeper.consent import validate_purpose
 
     purpose = validate_purpose(purpose)
     return ConsentCounts(

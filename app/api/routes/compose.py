@@ -8,14 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks
 
-from app.api.deps import Member, RuntimeDep
-from app.api.schemas import ComposeCreate, DraftPublic, FeedbackCreate, FeedbackPublic
-from app.runtime import Runtime
-from consent import Principal
-from features.compose import service as drafts
-from features.compose.draft import ComposeRequest
-from features.compose.store import StoredDraft, get_draft
-from features.compose.thread import parse_messages
+from minutekeeper.api.deps import Member, RuntimeDep
+from minutekeeper.api.schemas import ComposeCreate, DraftPublic, FeedbackCreate, FeedbackPublic
+from minutekeeper.consent import Principal
+from minutekeeper.features.compose import service as drafts
+from minutekeeper.features.compose.draft import ComposeRequest
+from minutekeeper.features.compose.store import StoredDraft, get_draft
+from minutekeeper.features.compose.thread import parse_messages
+from minutekeeper.runtime import Runtime
 
 router = APIRouter(prefix="/v1/compose", tags=["compose"])
 

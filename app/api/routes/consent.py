@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, Header
 
-from app.api.deps import Anyone, RuntimeDep
-from app.api.schemas import (
+from minutekeeper.api.deps import Anyone, RuntimeDep
+from minutekeeper.api.schemas import (
     ConsentCreate,
     ConsentEventPublic,
     ConsentMe,
@@ -20,7 +20,7 @@ from app.api.schemas import (
     SwitchesPublic,
     TrainingUse,
 )
-from consent import DEFAULT_NOTICE_KEY, ConsentState
+from minutekeeper.consent import DEFAULT_NOTICE_KEY, ConsentState
 
 router = APIRouter(prefix="/v1/consent", tags=["consent"])
 

@@ -14,14 +14,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import Exporter, RuntimeDep
-from app.api.routes.jobs import job_public
-from app.api.schemas import ExportCreate, ExportPublic, JobPublic, TombstonePublic
-from app.core.errors import Conflict
-from app.jobs import tasks
-from app.jobs.store import create_job
-from consent.errors import ExportRevoked
-from consent.exports import ExportInfo, export_tombstones, get_export, list_exports
+from minutekeeper.api.deps import Exporter, RuntimeDep
+from minutekeeper.api.routes.jobs import job_public
+from minutekeeper.api.schemas import ExportCreate, ExportPublic, JobPublic, TombstonePublic
+from minutekeeper.consent.errors import ExportRevoked
+from minutekeeper.consent.exports import ExportInfo, export_tombstones, get_export, list_exports
+from minutekeeper.core.errors import Conflict
+from minutekeeper.jobs import tasks
+from minutekeeper.jobs.store import create_job
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 

@@ -11,10 +11,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import text
 
-from app.api.deps import RuntimeDep
-from app.api.schemas import Health
-from app.core.db import read_transaction
-from app.jobs.store import backlog
+from minutekeeper.api.deps import RuntimeDep
+from minutekeeper.api.schemas import Health
+from minutekeeper.core.db import read_transaction
+from minutekeeper.jobs.store import backlog
 
 router = APIRouter(tags=["service"])
 

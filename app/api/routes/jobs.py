@@ -11,11 +11,11 @@ import anyio
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import Anyone, RuntimeDep
-from app.api.envelope import ErrorDetail
-from app.api.schemas import JobPublic
-from app.jobs.store import Job, JobNotFound, get_job
-from consent import Principal
+from minutekeeper.api.deps import Anyone, RuntimeDep
+from minutekeeper.api.envelope import ErrorDetail
+from minutekeeper.api.schemas import JobPublic
+from minutekeeper.consent import Principal
+from minutekeeper.jobs.store import Job, JobNotFound, get_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 

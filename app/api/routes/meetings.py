@@ -15,37 +15,42 @@ import anyio
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse
 
-from app.api.deps import Member, RuntimeDep
-from app.api.errors import UnsupportedMediaType
-from app.api.routes.jobs import job_public
-from app.api.schemas import (
+from minutekeeper.api.deps import Member, RuntimeDep
+from minutekeeper.api.errors import UnsupportedMediaType
+from minutekeeper.api.routes.jobs import job_public
+from minutekeeper.api.schemas import (
     MeetingAccepted,
     MeetingInfoPublic,
     MeetingPublic,
     QuestionCreate,
     SpeakersUpdate,
 )
-from app.core.errors import AppError, InvalidInput
-from app.jobs import tasks
-from app.jobs.store import create_job
-from app.runtime import Runtime
-from consent import Principal
-from features.meetings import service as meetings
-from features.meetings.errors import MeetingNotFound
-from features.meetings.media import RECORDING, delete_media, media_folder, recording_of
-from features.meetings.service import MeetingSource, default_title
-from features.meetings.store import MeetingInfo, StoredMeeting, find_meeting, list_meetings
-from features.meetings.store import rename_speakers as rename
-from features.summary import render
-from features.summary.service import SummaryRequest
-from features.transcription import audio, formats
-from features.transcription.service import (
+from minutekeeper.consent import Principal
+from minutekeeper.core.errors import AppError, InvalidInput
+from minutekeeper.features.meetings import service as meetings
+from minutekeeper.features.meetings.errors import MeetingNotFound
+from minutekeeper.features.meetings.media import RECORDING, delete_media, media_folder, recording_of
+from minutekeeper.features.meetings.service import MeetingSource, default_title
+from minutekeeper.features.meetings.store import (
+    MeetingInfo,
+    StoredMeeting,
+    find_meeting,
+    list_meetings,
+)
+from minutekeeper.features.meetings.store import rename_speakers as rename
+from minutekeeper.features.summary import render
+from minutekeeper.features.summary.service import SummaryRequest
+from minutekeeper.features.transcription import audio, formats
+from minutekeeper.features.transcription.service import (
     TRANSCRIPT_SUFFIXES,
     TranscribeRequest,
     is_transcript_file,
     read_transcript,
 )
-from features.transcription.source import MAX_TRACKS, Source, named_tracks, parse_pairs
+from minutekeeper.features.transcription.source import MAX_TRACKS, Source, named_tracks, parse_pairs
+from minutekeeper.jobs import tasks
+from minutekeeper.jobs.store import create_job
+from minutekeeper.runtime import Runtime
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 
