@@ -25,15 +25,13 @@ class Runtime:
     """One process's parts, each built on first use. A server's are all built by `build`
     before its threads share them; a CLI command runs on one thread."""
 
-    def __init__(self, settings: Settings, *, models: ModelCache | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        if models is not None:
-            self.__dict__["models"] = models
 
     @classmethod
-    def build(cls, settings: Settings, *, models: ModelCache | None = None) -> Runtime:
+    def build(cls, settings: Settings) -> Runtime:
         """A server's runtime with its database, consent service and job runner built now."""
-        runtime = cls(settings, models=models)
+        runtime = cls(settings)
         runtime.jobs  # noqa: B018 (builds the engine, the service and the runner)
         return runtime
 

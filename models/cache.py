@@ -82,10 +82,6 @@ class ModelCache:
         self._built: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    @property
-    def settings(self) -> Settings:
-        return self._settings
-
     def choosing(self, *, asr_model: str | None = None, llm_model: str | None = None) -> ModelCache:
         """This cache, or one whose speech or language model is the one named instead (a
         command's `--model`, `--llm`); it reports to the same telemetry."""

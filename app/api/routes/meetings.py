@@ -47,7 +47,7 @@ from minutekeeper.features.transcription.service import (
     is_transcript_file,
     read_transcript,
 )
-from minutekeeper.features.transcription.source import MAX_TRACKS, Source, named_tracks, parse_pairs
+from minutekeeper.features.transcription.source import Source, named_tracks, parse_pairs
 from minutekeeper.jobs import tasks
 from minutekeeper.jobs.store import create_job
 from minutekeeper.runtime import Runtime
@@ -99,8 +99,6 @@ async def upload(
     """Upload a meeting. It is saved to disk as it streams in (up to the server's size
     limit, else 413) and a job transcribes and summarizes it: follow the job, then read
     `/v1/meetings/{meeting_id}`."""
-    if len(track) > MAX_TRACKS:  # before reading a name of them
-        raise InvalidInput(f"at most {MAX_TRACKS} tracks, one per person")
     if track_name and len(track_name) != len(track):
         raise InvalidInput("give a track_name for every track, or none")
     meeting_id = str(uuid.uuid4())
@@ -126,9 +124,9 @@ async def upload(
         channels_are_speakers=channels_are_speakers,
         request=request,
     )
+    uploaded = (recording.filename or "") if recording is not None else None
     meeting = MeetingSource(
-        title=title
-        or default_title(recording.filename or "" if recording else None, source.tracks),
+        title=title or default_title(uploaded, source.tracks),
         source=source,
         summary=SummaryRequest(
             engine=engine or runtime.settings.summary_engine, meeting_date=meeting_date
