@@ -1,4 +1,4 @@
-"""Throughput and memory of the training export (`consent.export.create_export`): every
+"""Throughput and memory of the training export (`consent.exports.create_export`): every
 candidate of a tenant re-decided at one ledger position and the included ones written, on
 SQLite and PostgreSQL, against two baselines measured in the same run on the same data.
 
@@ -106,7 +106,14 @@ TARGET_RATE = 20_000  # candidates per second, SQLite
 TARGET_RSS_MB = 500  # peak RSS of the export process, SQLite, 10^6 bytes
 MEMBERS, GUESTS, TEAMS = 300, 12, 36  # teams of about 8 members
 WITHDRAW, NEVER, ODD = 0.10, 0.05, 0.03  # shares of members; of candidates
-CODE_FILES = ("consent/export.py", "consent/redecide.py", "consent/dataset.py", "consent/gate.py")
+CODE_FILES = (
+    "consent/exports/create.py",
+    "consent/exports/build.py",
+    "consent/exports/publish.py",
+    "consent/exports/dataset.py",
+    "consent/redecide.py",
+    "consent/gate.py",
+)
 CHUNK = 20_000  # candidates generated and inserted at a time
 COMMIT_EVERY = 200_000  # candidates per set-up transaction (a commit rewrites index pages)
 CAPTURE_DAYS = 84  # the candidates are captured over this many days after consent
