@@ -132,9 +132,9 @@ def _transcript_example(utterances: Sequence[Utterance]) -> list[dict[str, str]]
     """The kept segments as one transcript excerpt; speakers are numbered, not named."""
     numbers: dict[str, int] = {}
     lines = []
-    for turn in utterances:
-        number = numbers.setdefault(turn.contributor, len(numbers) + 1)
-        lines.append(f"Speaker {number}: {turn.text.strip()}")
+    for utterance in utterances:
+        number = numbers.setdefault(utterance.contributor, len(numbers) + 1)
+        lines.append(f"Speaker {number}: {utterance.text.strip()}")
     return [
         {"role": "system", "content": TRANSCRIPT_SYSTEM},
         {"role": "user", "content": TRANSCRIPT_ASK},

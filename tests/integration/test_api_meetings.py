@@ -203,10 +203,18 @@ def test_an_upload_names_each_speaker_label_once_and_takes_the_cli_options(api: 
     twice = upload(api, EXAMPLES / "meeting.vtt", speaker=["Alice=Ann", "Alice=Bea"])
     assert twice.status_code == 422, twice.text
     assert "'Alice' is given twice" in twice.json()["error"]["message"]
-    # hotwords and diarize, which the CLI has always taken, reach the job
-    accepted = upload(api, EXAMPLES / "meeting.vtt", hotwords="Initech", diarize="false")
-    assert accepted.status_code == 202, accepted.text
-    assert finished(api, accepted.json()["job"]["id"])["status"] == "succeeded"
+    # diarize and hotwords, which the CLI has always taken, reach the job: two voices stay
+    # one speaker without diarization and become two with it
+    speakers = []
+    for form in ({"diarize": "false", "hotwords": "Maria, Martin"}, {}):
+        accepted = upload(api, AUDIO / "two_speakers.wav", **form)
+        assert accepted.status_code == 202, accepted.text
+        job = finished(api, accepted.json()["job"]["id"], timeout=110)
+        assert job["status"] == "succeeded", job
+        meeting = api.client.get(f"/v1/meetings/{accepted.json()['meeting_id']}",
+                                 headers=api.auth()).json()  # fmt: skip
+        speakers.append({s["speaker"] for s in meeting["transcript"]["segments"]})
+    assert speakers[0] == {"S1"} and len(speakers[1]) == 2, speakers
 
 
 def test_two_tracks_of_one_person_are_refused_like_on_the_command_line(api: Api) -> None:
