@@ -15,7 +15,7 @@ from minutekeeper.telemetry import Telemetry
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from minutekeeper.consent import ConsentService, Redactor
+    from minutekeeper.consent import ConsentService, Principal, Redactor, Tenant
     from minutekeeper.features.offers import Offers
     from minutekeeper.jobs.runner import Executor, JobRunner
     from minutekeeper.models.cache import ModelCache
@@ -109,6 +109,25 @@ class Runtime:
         handlers = tasks.handlers(self.settings, self.service, self.models, self.offers)
         return Executor(self.engine, handlers, lease_s=self.settings.job_lease_s,
                         on_finished=finished)  # fmt: skip
+
+    def set_switches(self, admin: Principal, *, confirm: bool = False, **switches: bool | None
+                     ) -> Tenant:  # fmt: skip
+        """Change the tenant's switches (`ConsentService.set_switches`: turning training
+        sharing or AI features off revokes what is published and kept), then fail the
+        tenant's queued jobs that may no longer run: every one with AI features off, its
+        exports with training sharing off."""
+        from minutekeeper.jobs import store, tasks
+
+        tenant = self.service.set_switches(admin, confirm=confirm, **switches)
+        if switches.get("ai_features_enabled") is False:
+            kinds, why = None, "AI features were turned off"
+        elif switches.get("training_sharing_enabled") is False:
+            kinds, why = [tasks.EXPORT], "training sharing was turned off"
+        else:
+            return tenant
+        store.cancel_queued(self.engine, admin.tenant_id, kinds=kinds, code="cancelled",
+                            message=f"cancelled: {why}")  # fmt: skip
+        return tenant
 
     def preload(self) -> list[str]:
         """Load now what meeting jobs use (a worker, before its first job); the roles."""

@@ -18,6 +18,7 @@ from minutekeeper.consent.chain import (
     AUDIT,
     CHAINS,
     GENESIS_HASH,
+    LATER_COLUMNS,
     Chain,
     canonical_json,
     checkpoint_message,
@@ -45,8 +46,9 @@ _BATCH = 500
 
 
 def row_payload(row: Any) -> dict[str, Any]:
-    """The canonical payload of an audited row: all of its columns."""
-    return dict(row._mapping)
+    """The canonical payload of an audited row: all of its columns (a column added after
+    rows were audited counts only where it is set, so those rows still verify)."""
+    return {k: v for k, v in row._mapping.items() if not (k in LATER_COLUMNS and v is None)}
 
 
 @dataclass

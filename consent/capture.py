@@ -101,7 +101,7 @@ def capture_offer(
     except RedactionFailed:
         return Captured(artifact, decision, None, (RedactionFailed.code,))
     seqs = sorted({v.consent_seq for v in decision.contributors if v.consent_seq is not None})
-    retention = service.current_notice(tenant_id).retention_days
+    retention = service.retention_days(tenant_id, decision)
     candidate_id = str(uuid.uuid4())
     with row_transaction(service.engine) as conn:
         conn.execute(

@@ -81,9 +81,18 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# Columns added to a chained table after entries were written: hashed when set, so the
+# entries written before they existed still verify.
+LATER_COLUMNS = frozenset({"via", "recipients"})
+
+
 def compute_entry_hash(entry: Mapping[str, Any], prev_hash: str) -> str:
     """The chain link of `entry` (every column but `entry_hash`) after `prev_hash`."""
-    fields = {k: v for k, v in entry.items() if k != "entry_hash"}
+    fields = {
+        k: v
+        for k, v in entry.items()
+        if k != "entry_hash" and not (k in LATER_COLUMNS and v is None)
+    }
     return sha256_hex(b"\x00" + canonical_json(fields) + bytes.fromhex(prev_hash))
 
 

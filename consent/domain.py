@@ -105,6 +105,7 @@ class NoticeVersion:
     retention_days: int
     material_change: bool
     created_at: datetime
+    recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class ConsentEvent:
     gpc: bool
     idempotency_key: str | None
     entry_hash: str
+    via: str | None = None  # the token, session or local owner it came through
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,27 @@ class NoticeNotServed(ConsentError):
     code = "notice_not_served"
 
 
+class NoticeSuperseded(ConsentError):
+    """Consent must name the notice's current version (rule 6): terms the person read in an
+    older version may not be the terms their words would be kept under."""
+
+    code = "notice_superseded"
+
+
+class GpcSignalled(ConsentError):
+    """The request carried Global Privacy Control (`Sec-GPC: 1`), which opts its subject
+    out (rule 14); giving consent anyway needs an explicit, recorded override."""
+
+    code = "gpc_signalled"
+
+
+class ConfirmationRequired(ConsentError):
+    """Turning a switch off would revoke published exports and retire kept examples, for
+    good: the admin confirms having seen how many first."""
+
+    code = "confirmation_required"
+
+
 class ConsentForOtherSubject(ConsentError):
     """Only the subject consents for themself (rule 7); admins and hosts cannot."""
 

@@ -41,6 +41,7 @@ from minutekeeper.consent.domain import (
 )
 from minutekeeper.consent.errors import UnknownDecision
 from minutekeeper.consent.ledger import tail_seq
+from minutekeeper.consent.notices import widens
 from minutekeeper.consent.purposes import (
     CONSENT_PURPOSES,
     THIRD_PARTY_SHARING,
@@ -115,6 +116,8 @@ class NoticeTerms:
     artifact_kinds: tuple[str, ...]
     material_change: bool
     created_at: datetime
+    retention_days: int = 365
+    recipients: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -204,16 +207,42 @@ def combine(
 
 
 def superseded_notices(inputs: GateInputs) -> frozenset[str]:
-    """Notice versions followed by a material change published before the capture."""
+    """Notice versions that no longer cover content captured when this artifact was: a
+    later version published before the capture was flagged material, or the version in
+    force at the capture asks for more than they do (a purpose, kind or recipient more, a
+    longer retention), whatever its publisher's flag says."""
     captured_at = inputs.artifact.captured_at
-    changes = [
-        n for n in inputs.notices.values() if n.material_change and n.created_at <= captured_at
-    ]
-    return frozenset(
-        n.id
-        for n in inputs.notices.values()
-        if any(c.notice_id == n.notice_id and c.version > n.version for c in changes)
-    )
+    stale: set[str] = set()
+    for versions in _by_notice(inputs.notices).values():
+        published = [n for n in versions if n.created_at <= captured_at]
+        if not published:
+            continue
+        in_force = published[-1]
+        for older in published[:-1]:
+            later = [n for n in published if n.version > older.version]
+            if any(n.material_change for n in later) or widens(
+                purposes=in_force.purposes,
+                kinds=in_force.artifact_kinds,
+                recipients=in_force.recipients,
+                retention_days=in_force.retention_days,
+                than=older,
+            ):
+                stale.add(older.id)
+    return frozenset(stale)
+
+
+def _by_notice(notices: dict[str, NoticeTerms]) -> dict[str, list[NoticeTerms]]:
+    """Each notice's versions, oldest first."""
+    grouped: dict[str, list[NoticeTerms]] = {}
+    for version in sorted(notices.values(), key=lambda n: n.version):
+        grouped.setdefault(version.notice_id, []).append(version)
+    return grouped
+
+
+def in_force(notices: dict[str, NoticeTerms], notice_id: str, at: datetime) -> NoticeTerms | None:
+    """The version of `notice_id` standing at `at`."""
+    standing = [n for n in notices.values() if n.notice_id == notice_id and n.created_at <= at]
+    return max(standing, key=lambda n: n.version, default=None)
 
 
 def contributor_verdict(
@@ -263,10 +292,14 @@ def _notice_problem(fact: ConsentFact, inputs: GateInputs, stale: frozenset[str]
     notice = inputs.notices.get(fact.notice_version_id or "")
     if notice is None or notice.created_at > inputs.decided_at or notice.id in stale:
         return Reason.NOTICE_VERSION_MISMATCH
-    if not any(covers(p, inputs.purpose) for p in notice.purposes):
-        return Reason.NOTICE_SCOPE_MISMATCH
-    if inputs.artifact.kind.value not in notice.artifact_kinds:
-        return Reason.NOTICE_SCOPE_MISMATCH
+    # The terms that apply are those of the agreed version and the current one together:
+    # a narrower current version (a kind or purpose less) applies at once.
+    current = in_force(inputs.notices, notice.notice_id, inputs.decided_at) or notice
+    for terms in (notice, current):
+        if not any(covers(p, inputs.purpose) for p in terms.purposes):
+            return Reason.NOTICE_SCOPE_MISMATCH
+        if inputs.artifact.kind.value not in terms.artifact_kinds:
+            return Reason.NOTICE_SCOPE_MISMATCH
     return None
 
 
@@ -305,6 +338,8 @@ _NOTICE_TERMS = (
         NoticeVersionRecord.artifact_kinds,
         NoticeVersionRecord.material_change,
         NoticeVersionRecord.created_at,
+        NoticeVersionRecord.retention_days,
+        NoticeVersionRecord.recipients,
     )
     .join(NoticeRecord, NoticeRecord.id == NoticeVersionRecord.notice_id)
     .where(NoticeRecord.tenant_id == bindparam("tenant_id"))
@@ -388,10 +423,31 @@ def notice_terms(conn: Connection, tenant_id: str) -> dict[str, NoticeTerms]:
     return {
         r.id: NoticeTerms(
             r.id, r.notice_id, r.version, tuple(r.purposes), tuple(r.artifact_kinds),
-            r.material_change, r.created_at,
+            r.material_change, r.created_at, r.retention_days, tuple(r.recipients or ()),
         )
         for r in rows
     }  # fmt: skip
+
+
+def retention_days(conn: Connection, tenant_id: str, decision: Decision) -> int | None:
+    """How long an example kept on `decision` may be kept: the shortest retention among
+    the versions its allowed contributors agreed to and the versions now in force (a
+    longer one published since never applies to it). None when no one's consent is named."""
+    seqs = [v.consent_seq for v in decision.contributors if v.allowed and v.consent_seq]
+    if not seqs:
+        return None
+    agreed = conn.execute(
+        select(ConsentEventRecord.notice_version_id).where(ConsentEventRecord.seq.in_(seqs))
+    ).scalars()
+    notices = notice_terms(conn, tenant_id)
+    days: list[int] = []
+    for version_id in set(agreed):
+        terms = notices.get(version_id or "")
+        if terms is None:
+            continue
+        now = in_force(notices, terms.notice_id, decision.decided_at) or terms
+        days.extend((terms.retention_days, now.retention_days))
+    return min(days, default=None)
 
 
 # --- deciding, storing, replaying --------------------------------------------------

@@ -28,9 +28,12 @@ from minutekeeper.consent.domain import (
 from minutekeeper.consent.errors import (
     ConsentAlreadyExpired,
     ConsentForOtherSubject,
+    GpcSignalled,
     IdempotencyConflict,
     InvalidNotice,
     InvalidValue,
+    NoticeNotServed,
+    NoticeSuperseded,
     SubjectCannotConsent,
     TenantMismatch,
     UnknownNoticeVersion,
@@ -47,7 +50,9 @@ from minutekeeper.consent.store import (
 )
 
 SCOPE_ALL = "all"
-METHODS = ("explicit", "gpc", "system")
+# How an event came: the person's own click or command, the browser's GPC signal, a give
+# the person confirmed although their browser sent GPC, or the system (expiry).
+METHODS = ("explicit", "gpc", "gpc_override", "system")
 MAX_VALIDITY = timedelta(days=3650)
 MAX_IDEMPOTENCY_KEY = 200
 
@@ -71,6 +76,7 @@ def _event(row: Mapping[Any, Any]) -> ConsentEvent:
         gpc=row["gpc"],
         idempotency_key=row["idempotency_key"],
         entry_hash=row["entry_hash"],
+        via=row.get("via"),
     )
 
 
@@ -87,12 +93,17 @@ def record(
     validity: timedelta = timedelta(days=365),
     method: str = "explicit",
     gpc: bool = False,
+    override_gpc: bool = False,
     idempotency_key: str | None = None,
+    via: str,
 ) -> ConsentEvent:
     """Append one decision of `actor` about their own consent, after checking all of it.
 
     Nothing is written when any check fails. Naming another subject is refused whatever
-    the actor's role: an admin or a host never consents for someone else.
+    the actor's role: an admin or a host never consents for someone else. A give that
+    came with GPC (`gpc`) is refused unless the person overrode the signal explicitly
+    (`override_gpc`); the override is recorded as the event's method. `via` names what
+    the decision came through (a token, a session, the local owner's command).
     """
     now = writer.clock()
     purpose, valid_until = check_request(
@@ -106,6 +117,14 @@ def record(
     )
     if method not in METHODS:
         raise InvalidValue(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+    if gpc and state in POSITIVE_STATES:
+        if not override_gpc:
+            raise GpcSignalled(
+                "your browser sends Global Privacy Control (Sec-GPC: 1), which opts you out "
+                "of training; to give consent anyway, confirm that you override it "
+                "(override_gpc: true)"
+            )
+        method = "gpc_override"
     _check_can_consent(conn, actor)
     if idempotency_key is not None:
         replayed = _replay_idempotent(
@@ -115,7 +134,9 @@ def record(
             return replayed
     served_id = None
     if notice_version_id is not None or state in POSITIVE_STATES:
-        served_id = _check_notice(conn, actor, purpose, notice_version_id)
+        served_id = _check_notice(
+            conn, actor, purpose, notice_version_id, giving=state in POSITIVE_STATES
+        )
     row = writer.append(
         conn,
         LEDGER,
@@ -135,6 +156,7 @@ def record(
             "valid_until": valid_until,
             "gpc": gpc,
             "idempotency_key": idempotency_key,
+            "via": via,
         },
     )
     _project(conn, row)
@@ -174,9 +196,27 @@ _SUBJECT = select(SubjectRecord.tenant_id, SubjectRecord.kind, SubjectRecord.era
     SubjectRecord.id == bindparam("subject_id")
 )
 _NOTICE = (
-    select(NoticeVersionRecord.version, NoticeVersionRecord.purposes, NoticeRecord.tenant_id)
+    select(
+        NoticeVersionRecord.notice_id,
+        NoticeVersionRecord.version,
+        NoticeVersionRecord.purposes,
+        NoticeRecord.tenant_id,
+    )
     .join(NoticeRecord, NoticeRecord.id == NoticeVersionRecord.notice_id)
     .where(NoticeVersionRecord.id == bindparam("version_id"))
+)
+_NEWEST_VERSION = select(func.max(NoticeVersionRecord.version)).where(
+    NoticeVersionRecord.notice_id == bindparam("notice_id")
+)
+_LAST_OPT_OUT = (
+    select(ConsentEventRecord.recorded_at)
+    .where(
+        ConsentEventRecord.subject_id == bindparam("subject_id"),
+        ConsentEventRecord.purpose == bindparam("purpose"),
+        ConsentEventRecord.state.not_in([s.value for s in POSITIVE_STATES]),
+    )
+    .order_by(ConsentEventRecord.seq.desc())
+    .limit(1)
 )
 
 
@@ -191,8 +231,16 @@ def _check_can_consent(conn: Connection, actor: Principal) -> None:
 
 
 def _check_notice(
-    conn: Connection, actor: Principal, purpose: str, notice_version_id: str | None
+    conn: Connection,
+    actor: Principal,
+    purpose: str,
+    notice_version_id: str | None,
+    *,
+    giving: bool,
 ) -> str:
+    """The serving a decision rests on. A give must name the notice's current version,
+    shown to this person after their last opt-out: an older serving was read before they
+    changed their mind, an older version may not state the terms in force."""
     if notice_version_id is None:
         raise InvalidNotice("giving consent needs the notice version the person was shown")
     version = conn.execute(_NOTICE, {"version_id": notice_version_id}).first()
@@ -202,7 +250,24 @@ def _check_notice(
         raise TenantMismatch(f"notice version {notice_version_id} belongs to another tenant")
     if not any(covers(granted, purpose) for granted in version.purposes):
         raise InvalidNotice(f"notice version {version.version} does not cover {purpose!r}")
-    return last_served(conn, subject_id=actor.subject_id, version_id=notice_version_id).id
+    served = last_served(conn, subject_id=actor.subject_id, version_id=notice_version_id)
+    if not giving:
+        return served.id
+    newest = conn.execute(_NEWEST_VERSION, {"notice_id": version.notice_id}).scalar_one()
+    if version.version != newest:
+        raise NoticeSuperseded(
+            f"notice version {version.version} was replaced by version {newest}; "
+            "read the current version and decide on it"
+        )
+    opted_out = conn.execute(
+        _LAST_OPT_OUT, {"subject_id": actor.subject_id, "purpose": purpose}
+    ).scalar()
+    if opted_out is not None and served.served_at <= opted_out:
+        raise NoticeNotServed(
+            "you opted out after this notice was last shown to you; read it again "
+            "before giving consent"
+        )
+    return served.id
 
 
 def _replay_idempotent(
@@ -256,15 +321,18 @@ def _project(conn: Connection, row: Mapping[str, Any]) -> None:
     conn.execute(_upsert(conn.dialect.name), values)
 
 
-def honour_gpc(conn: Connection, writer: ChainWriter, actor: Principal) -> ConsentEvent | None:
+def honour_gpc(
+    conn: Connection, writer: ChainWriter, actor: Principal, *, via: str
+) -> ConsentEvent | None:
     """A request with `Sec-GPC: 1` opts its subject out of training (rule 14).
 
     Writes nothing when the subject is already opted out, so the header on every request
-    does not grow the ledger.
+    does not grow the ledger, nor when their newest decision is a give they made while
+    overriding the signal: GPC never undoes a newer explicit choice.
     """
-    state = current_state(conn, actor.subject_id, TRAIN_AI_SYSTEM)
-    if state is not None and state not in POSITIVE_STATES:
+    if not gpc_would_change(conn, actor.subject_id):
         return None
+    state = current_state(conn, actor.subject_id, TRAIN_AI_SYSTEM)
     return record(
         conn,
         writer,
@@ -273,7 +341,28 @@ def honour_gpc(conn: Connection, writer: ChainWriter, actor: Principal) -> Conse
         state=ConsentState.REFUSED if state is None else ConsentState.WITHDRAWN,
         method="gpc",
         gpc=True,
+        via=via,
     )
+
+
+_NEWEST_TRAINING = (
+    select(CurrentConsentRecord.state, ConsentEventRecord.method)
+    .join(ConsentEventRecord, ConsentEventRecord.seq == CurrentConsentRecord.last_seq)
+    .where(
+        CurrentConsentRecord.subject_id == bindparam("subject_id"),
+        CurrentConsentRecord.purpose == TRAIN_AI_SYSTEM,
+        CurrentConsentRecord.scope == SCOPE_ALL,
+    )
+)
+
+
+def gpc_would_change(conn: Connection, subject_id: str) -> bool:
+    """Whether the GPC signal opts this subject out now: not when they are opted out
+    already, nor when their newest decision is a give that overrode the signal."""
+    newest = conn.execute(_NEWEST_TRAINING, {"subject_id": subject_id}).first()
+    if newest is None:
+        return True
+    return ConsentState(newest.state) in POSITIVE_STATES and newest.method != "gpc_override"
 
 
 def current_state(conn: Connection, subject_id: str, purpose: str) -> ConsentState | None:
@@ -412,6 +501,7 @@ def expire_due(conn: Connection, writer: ChainWriter, *, now: datetime) -> list[
                 "valid_until": None,
                 "gpc": False,
                 "idempotency_key": None,
+                "via": "system",
             },
         )
         _project(conn, appended)

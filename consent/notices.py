@@ -1,8 +1,10 @@
 """Notices: immutable, versioned texts a person is shown before deciding (rule 6).
 
-Publishing the same content again creates no version. A version that widens the purposes or
-artifact kinds is always a material change; an admin may mark any other edit material too.
-A material change means consent given to an older version no longer covers new artifacts.
+Publishing the same content again creates no version. A version that widens the terms (a
+purpose, an artifact kind or a recipient more, or a longer retention) is always a material
+change, and the gate judges that against the version each person agreed to, whatever the
+stored flag says; an admin may mark any other edit material too. A material change means
+consent given to an older version no longer covers new artifacts.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import tomllib
 import unicodedata
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from minutekeeper.consent.audit import row_payload
 from minutekeeper.consent.chain import ChainWriter, sha256_hex
@@ -30,8 +34,13 @@ from minutekeeper.consent.errors import (
     TenantMismatch,
     UnknownNoticeVersion,
 )
-from minutekeeper.consent.purposes import TAXONOMY, validate_purpose
-from minutekeeper.consent.store import NoticeRecord, NoticeServedRecord, NoticeVersionRecord
+from minutekeeper.consent.purposes import TAXONOMY, TRAIN_AI_SYSTEM, covers, validate_purpose
+from minutekeeper.consent.store import (
+    NoticeRecord,
+    NoticeServedRecord,
+    NoticeVersionRecord,
+    TrainingCandidateRecord,
+)
 from minutekeeper.consent.tenants import get_subject, get_tenant
 
 MAX_TITLE = 200
@@ -50,6 +59,7 @@ class NoticeDraft:
     purposes: tuple[str, ...]
     artifact_kinds: tuple[str, ...]
     retention_days: int = 365
+    recipients: tuple[str, ...] = ()
     language: str = "en"
     material_change: bool = False
 
@@ -74,6 +84,11 @@ class NoticeDraft:
             )
         if not 1 <= self.retention_days <= 3650:
             raise InvalidNotice("retention_days must be between 1 and 3650")
+        recipients = tuple(sorted({r.strip() for r in self.recipients}))
+        if len(recipients) > 20 or any(
+            not r or len(r) > MAX_TITLE or not r.isprintable() for r in recipients
+        ):
+            raise InvalidNotice(f"recipients: at most 20 names of 1 to {MAX_TITLE} characters")
         if not 2 <= len(self.language) <= 16:
             raise InvalidNotice("language must be a language tag such as 'en'")
         return NoticeDraft(
@@ -83,6 +98,7 @@ class NoticeDraft:
             purposes=purposes,
             artifact_kinds=tuple(sorted(set(self.artifact_kinds))),
             retention_days=self.retention_days,
+            recipients=recipients,
             language=self.language,
             material_change=self.material_change,
         )
@@ -106,6 +122,7 @@ def load_notice_file(path: Path | None) -> NoticeDraft:
             purposes=tuple(str(p) for p in data["purposes"]),
             artifact_kinds=tuple(str(k) for k in data["artifact_kinds"]),
             retention_days=int(data.get("retention_days", 365)),
+            recipients=tuple(str(r) for r in data.get("recipients", ())),
             language=str(data.get("language", "en")),
             material_change=bool(data.get("material_change", False)),
         ).validated()
@@ -131,6 +148,7 @@ def _version(row: Any, tenant_id: str, key: str) -> NoticeVersion:
         retention_days=row.retention_days,
         material_change=row.material_change,
         created_at=row.created_at,
+        recipients=tuple(row.recipients or ()),
     )
 
 
@@ -152,9 +170,12 @@ def publish(
     body_sha256 = sha256_hex(draft.body.encode("utf-8"))
     if latest is not None and _same_content(latest, draft, body_sha256):
         return latest, False
-    widened = latest is not None and (
-        not set(draft.purposes) <= set(latest.purposes)
-        or not set(draft.artifact_kinds) <= set(latest.artifact_kinds)
+    widened = latest is not None and widens(
+        purposes=draft.purposes,
+        kinds=draft.artifact_kinds,
+        recipients=draft.recipients,
+        retention_days=draft.retention_days,
+        than=latest,
     )
     version_id = str(uuid.uuid4())
     conn.execute(
@@ -169,6 +190,7 @@ def publish(
             purposes=list(draft.purposes),
             artifact_kinds=list(draft.artifact_kinds),
             retention_days=draft.retention_days,
+            recipients=list(draft.recipients),
             material_change=latest is None or draft.material_change or widened,
             created_at=writer.clock(),
         )
@@ -184,7 +206,37 @@ def publish(
         object_id=version_id,
         payload=row_payload(row),
     )
+    if any(covers(p, TRAIN_AI_SYSTEM) for p in draft.purposes):
+        _shorten_kept(conn, writer, tenant_id, days=draft.retention_days, actor_id=actor_id)
     return _version(row, tenant_id, draft.key), True
+
+
+def _shorten_kept(
+    conn: Connection, writer: ChainWriter, tenant_id: str, *, days: int, actor_id: str
+) -> None:
+    """A shorter retention applies at once: every kept example's expiry moves to at most
+    `days` after its content time (a longer one never extends an expiry)."""
+    candidate = TrainingCandidateRecord
+    rows = conn.execute(
+        select(candidate.id, candidate.captured_at, candidate.expires_at).where(
+            candidate.tenant_id == tenant_id, candidate.status != "purged"
+        )
+    ).all()
+    limit = timedelta(days=days)
+    shortened = [r for r in rows if r.expires_at > r.captured_at + limit]
+    for r in shortened:
+        conn.execute(
+            update(candidate).where(candidate.id == r.id).values(expires_at=r.captured_at + limit)
+        )
+    if shortened:
+        writer.audit(
+            conn,
+            actor=actor_id,
+            action="candidates.retention_shortened",
+            object_type="tenant",
+            object_id=tenant_id,
+            payload={"tenant_id": tenant_id, "days": days, "ids": sorted(r.id for r in shortened)},
+        )
 
 
 def _same_content(latest: NoticeVersion, draft: NoticeDraft, body_sha256: str) -> bool:
@@ -195,6 +247,26 @@ def _same_content(latest: NoticeVersion, draft: NoticeDraft, body_sha256: str) -
         and set(latest.purposes) == set(draft.purposes)
         and set(latest.artifact_kinds) == set(draft.artifact_kinds)
         and latest.retention_days == draft.retention_days
+        and set(latest.recipients) == set(draft.recipients)
+    )
+
+
+def widens(
+    *,
+    purposes: Iterable[str],
+    kinds: Iterable[str],
+    recipients: Iterable[str],
+    retention_days: int,
+    than: NoticeVersion | Any,
+) -> bool:
+    """Whether these terms ask for more than `than` (a version, or the gate's view of
+    one): a purpose it does not cover, a kind or recipient it does not name, or a longer
+    retention. Such a change is material whatever its publisher says."""
+    return (
+        not all(any(covers(g, p) for g in than.purposes) for p in purposes)
+        or not set(kinds) <= set(than.artifact_kinds)
+        or not set(recipients) <= set(than.recipients)
+        or retention_days > than.retention_days
     )
 
 

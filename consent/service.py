@@ -35,11 +35,23 @@ from minutekeeper.consent.domain import (
     SubjectKind,
     Tenant,
 )
-from minutekeeper.consent.errors import ImmutableRecord, UnknownNoticeVersion, UnknownSubject
+from minutekeeper.consent.errors import (
+    ConfirmationRequired,
+    ConsentForOtherSubject,
+    GpcSignalled,
+    ImmutableRecord,
+    UnknownNoticeVersion,
+    UnknownSubject,
+)
 from minutekeeper.consent.exports import tombstones
 from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM, covers
 from minutekeeper.core.db import read_transaction, utcnow, write_transaction
 from minutekeeper.core.settings import Settings
+
+_SWITCH_NAMES = {
+    "training_sharing_enabled": "training sharing",
+    "ai_features_enabled": "AI features",
+}
 
 
 class ConsentService:
@@ -86,18 +98,62 @@ class ConsentService:
         with read_transaction(self.engine) as conn:
             return tenants.get_tenant(conn, tenant_id)
 
-    def set_switches(self, admin: Principal, **switches: bool | None) -> Tenant:
+    def switch_off_cost(self, tenant_id: str) -> tuple[int, int]:
+        """What turning training sharing or AI features off would revoke: the tenant's
+        published (active) exports and its kept examples."""
+        with read_transaction(self.engine) as conn:
+            return tombstones.published_counts(conn, tenant_id)
+
+    def set_switches(
+        self, admin: Principal, *, confirm: bool = False, **switches: bool | None
+    ) -> Tenant:
+        """Change the tenant's switches. Turning training sharing or AI features off
+        reaches what is already kept: every published export is revoked (its records
+        tombstoned) and every kept example retired, for good, in the same transaction.
+        When there is anything to revoke, that needs `confirm` (`ConfirmationRequired`
+        says how much otherwise)."""
+        touched: list[str] = []
         with self._write() as conn:
-            return tenants.set_switches(
+            before = tenants.get_tenant(conn, admin.tenant_id)
+            turned_off = [
+                name
+                for name in ("training_sharing_enabled", "ai_features_enabled")
+                if getattr(before, name) and switches.get(name) is False
+            ]
+            if turned_off:
+                exports, kept = tombstones.published_counts(conn, admin.tenant_id)
+                if (exports or kept) and not confirm:
+                    raise ConfirmationRequired(
+                        f"turning {' and '.join(_SWITCH_NAMES[n] for n in turned_off)} off "
+                        f"revokes {exports} published export(s) and retires {kept} kept "
+                        "training example(s), for good; confirm to go on"
+                    )
+            tenant = tenants.set_switches(
                 conn, self.writer, admin.tenant_id, actor_id=admin.subject_id, **switches
             )
+            if turned_off:
+                touched = tombstones.tombstone_tenant(
+                    conn,
+                    self.writer,
+                    tenant_id=admin.tenant_id,
+                    reason=turned_off[0].removesuffix("_enabled") + "_off",
+                    at=self.clock(),
+                    actor_id=admin.subject_id,
+                )
+        tombstones.sync_files(self.engine, touched)
+        return tenant
 
     def add_subject(
         self, tenant_id: str, *, kind: SubjectKind, display_name: str | None
     ) -> Subject:
         with self._write() as conn:
             return tenants.add_subject(
-                conn, tenant_id, kind=kind, display_name=display_name, created_at=self.clock()
+                conn,
+                self.writer,
+                tenant_id,
+                kind=kind,
+                display_name=display_name,
+                created_at=self.clock(),
             )
 
     def subjects_for_names(self, tenant_id: str, names: Sequence[str | None]) -> list[str]:
@@ -113,7 +169,12 @@ class ConsentService:
                 if subject is None:
                     guest = SubjectKind.GUEST
                     subject = tenants.add_subject(
-                        conn, tenant_id, kind=guest, display_name=name, created_at=self.clock()
+                        conn,
+                        self.writer,
+                        tenant_id,
+                        kind=guest,
+                        display_name=name,
+                        created_at=self.clock(),
                     )
                 found[name] = subject.id
         return [found[n.strip()] if n and n.strip() else UNKNOWN_SPEAKER for n in names]
@@ -130,12 +191,47 @@ class ConsentService:
                 )
                 member = tenants.find_member(conn, tenant.id, user_name) or tenants.add_subject(
                     conn,
+                    self.writer,
                     tenant.id,
                     kind=SubjectKind.MEMBER,
                     display_name=user_name,
                     created_at=self.clock(),
                 )
+                tenants.pin_owner(conn, self.writer, tenant.id, member.id)
         return Principal(tenant_id=member.tenant_id, subject_id=member.id, role=role)
+
+    def local_owner(self, *, tenant_name: str, user_name: str, role: Role) -> Principal:
+        """The local user, when they may record consent without a token: the pinned owner
+        of a single-user install. Anyone else (another `local_user`, any install with a
+        second member or a token) is refused with `ConsentForOtherSubject`."""
+        person = self.local_principal(tenant_name=tenant_name, user_name=user_name, role=role)
+        with read_transaction(self.engine) as conn:
+            problem = tenants.owner_problem(conn, person.tenant_id, person.subject_id)
+        if problem is not None:
+            raise ConsentForOtherSubject(problem)
+        return person
+
+    def token_issued(
+        self, person: Principal, *, token_id: str, expires_at: datetime | None
+    ) -> None:
+        """Chain a token's issuance before it is handed out: the operator issuing tokens is
+        who vouches for identity. The first token makes the tenant multi-user for good."""
+        with self._write() as conn:
+            tenants.mark_multi_user(conn, self.writer, person.tenant_id, reason="token_issued")
+            self.writer.audit(
+                conn,
+                actor="operator",
+                action="token.issued",
+                object_type="api_token",
+                object_id=token_id,
+                payload={
+                    "token_id": token_id,
+                    "tenant_id": person.tenant_id,
+                    "subject_id": person.subject_id,
+                    "role": person.role.value,
+                    "expires_at": expires_at,
+                },
+            )
 
     def ensure_person(self, *, tenant_name: str, ref: str) -> Subject:
         """The tenant's person `ref` (an id, id prefix or name), or a new member of that
@@ -147,7 +243,7 @@ class ConsentService:
             try:
                 return tenants.find_subject(conn, tenant.id, ref)
             except UnknownSubject:
-                return tenants.add_subject(conn, tenant.id, kind=SubjectKind.MEMBER,
+                return tenants.add_subject(conn, self.writer, tenant.id, kind=SubjectKind.MEMBER,
                                            display_name=ref, created_at=self.clock())  # fmt: skip
 
     # --- notices -----------------------------------------------------------------
@@ -194,37 +290,47 @@ class ConsentService:
         valid_until: datetime | None = None,
         idempotency_key: str | None = None,
         gpc: bool = False,
+        override_gpc: bool = False,
+        via: str,
     ) -> ConsentEvent:
-        """Record the person's own decision; with `gpc`, end opted out whatever they sent.
-        An opt-out reaches the exports already published (rule 10)."""
-        with self._write() as conn:
-            event = ledger.record(
-                conn,
-                self.writer,
-                person,
-                purpose=purpose,
-                state=state,
-                subject_id=subject_id,
-                notice_version_id=notice_version_id,
-                valid_until=valid_until,
-                validity=self.validity,
-                idempotency_key=idempotency_key,
-            )
-            if gpc:
-                event = ledger.honour_gpc(conn, self.writer, person) or event
-            touched = self._tombstone([event], conn)
+        """Record the person's own decision. A request that carried GPC (`gpc`) opts them
+        out: a give is refused (`GpcSignalled`, after the signal is honoured) unless they
+        override it explicitly (`override_gpc`). An opt-out reaches the exports already
+        published (rule 10). `via` names the token or session (or the local owner's command)
+        the decision came through."""
+        try:
+            with self._write() as conn:
+                event = ledger.record(
+                    conn,
+                    self.writer,
+                    person,
+                    purpose=purpose,
+                    state=state,
+                    subject_id=subject_id,
+                    notice_version_id=notice_version_id,
+                    valid_until=valid_until,
+                    validity=self.validity,
+                    gpc=gpc,
+                    override_gpc=override_gpc,
+                    idempotency_key=idempotency_key,
+                    via=via,
+                )
+                touched = self._tombstone([event], conn)
+        except GpcSignalled:
+            self.honour_gpc(person, via=via)
+            raise
         tombstones.sync_files(self.engine, touched)
         return event
 
-    def honour_gpc(self, person: Principal) -> ConsentEvent | None:
-        """Opt the person out of training (rule 14). A person already opted out costs one
-        read, not the writer lock: the header may come with every request."""
+    def honour_gpc(self, person: Principal, *, via: str) -> ConsentEvent | None:
+        """Opt the person out of training (rule 14), unless their newest decision is a give
+        that overrode the signal. A person already opted out costs one read, not the
+        writer lock: the header may come with every request."""
         with read_transaction(self.engine) as conn:
-            state = ledger.current_state(conn, person.subject_id, TRAIN_AI_SYSTEM)
-        if state is not None and state not in POSITIVE_STATES:
-            return None
+            if not ledger.gpc_would_change(conn, person.subject_id):
+                return None
         with self._write() as conn:
-            event = ledger.honour_gpc(conn, self.writer, person)
+            event = ledger.honour_gpc(conn, self.writer, person, via=via)
             touched = self._tombstone([event] if event else [], conn)
         tombstones.sync_files(self.engine, touched)
         return event
@@ -351,6 +457,13 @@ class ConsentService:
             return gate.record_decision(
                 conn, self.writer, decision, tenant_id=tenant_id, actor_id=actor_id
             )
+
+    def retention_days(self, tenant_id: str, decision: Decision) -> int:
+        """Days an example kept on `decision` may be kept (`gate.retention_days`), else
+        the current notice's."""
+        with read_transaction(self.engine) as conn:
+            days = gate.retention_days(conn, tenant_id, decision)
+        return days if days is not None else self.current_notice(tenant_id).retention_days
 
     def replay(self, tenant_id: str, decision_id: str) -> tuple[Decision, Decision]:
         with read_transaction(self.engine) as conn:

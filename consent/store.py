@@ -37,6 +37,11 @@ class TenantRecord(Base):
     training_sharing_enabled: Mapped[bool] = mapped_column(Boolean)
     vendor_sharing_enabled: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A single-user local install's owner, pinned (and chained) on its first run: the only
+    # person who may record consent without a token. Set once, never changed.
+    owner_id: Mapped[str | None] = mapped_column(String(36))
+    # When a second member or the first token made the tenant multi-user; never unset.
+    multi_user_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TenantSwitchChangeRecord(Base):
@@ -93,6 +98,9 @@ class NoticeVersionRecord(Base):
     retention_days: Mapped[int] = mapped_column(Integer)
     material_change: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Who receives what is kept, beyond the tenant itself (none: the tenant alone). Empty
+    # on versions published before recipients were named.
+    recipients: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class NoticeServedRecord(Base):
@@ -134,6 +142,9 @@ class ConsentEventRecord(Base):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gpc: Mapped[bool] = mapped_column(Boolean)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # What the decision came through: "token:<id>", "session:<token id>", "local-owner" or
+    # "system". Empty only on events written before it was recorded.
+    via: Mapped[str | None] = mapped_column(String(80))
     prev_hash: Mapped[str] = mapped_column(HASH)
     entry_hash: Mapped[str] = mapped_column(HASH)
 

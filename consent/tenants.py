@@ -181,13 +181,17 @@ def switches_as_of(
 
 def add_subject(
     conn: Connection,
+    writer: ChainWriter,
     tenant_id: str,
     *,
     kind: SubjectKind,
     display_name: str | None,
     created_at: datetime,
 ) -> Subject:
+    """A new person of the tenant. A second member makes the tenant multi-user for good."""
     get_tenant(conn, tenant_id)
+    if kind is SubjectKind.MEMBER and _has_member(conn, tenant_id):
+        mark_multi_user(conn, writer, tenant_id, reason="second_member")
     name = clean_name(display_name, what="display name") if display_name is not None else None
     subject_id = str(uuid.uuid4())
     conn.execute(
@@ -200,6 +204,89 @@ def add_subject(
         )
     )
     return get_subject(conn, subject_id)
+
+
+def _has_member(conn: Connection, tenant_id: str) -> bool:
+    return (
+        conn.execute(
+            select(SubjectRecord.id)
+            .where(
+                SubjectRecord.tenant_id == tenant_id,
+                SubjectRecord.kind == SubjectKind.MEMBER.value,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+# --- who may record consent without a token -------------------------------------------
+
+
+def mark_multi_user(conn: Connection, writer: ChainWriter, tenant_id: str, *, reason: str) -> None:
+    """Record, once and for good, that the tenant has more than one person who can act:
+    from then on nobody records consent without their own token or session."""
+    marked = conn.execute(
+        update(TenantRecord)
+        .where(TenantRecord.id == tenant_id, TenantRecord.multi_user_since.is_(None))
+        .values(multi_user_since=writer.clock())
+    )
+    if marked.rowcount:
+        writer.audit(
+            conn,
+            actor="system",
+            action="tenant.multi_user",
+            object_type="tenant",
+            object_id=tenant_id,
+            payload={"tenant_id": tenant_id, "reason": reason},
+        )
+
+
+def pin_owner(conn: Connection, writer: ChainWriter, tenant_id: str, subject_id: str) -> None:
+    """Pin `subject_id` as the owner of a single-user install, if the tenant has no owner
+    yet, is not multi-user and this is its only member."""
+    row = conn.execute(
+        select(TenantRecord.owner_id, TenantRecord.multi_user_since).where(
+            TenantRecord.id == tenant_id
+        )
+    ).one()
+    if row.owner_id is not None or row.multi_user_since is not None:
+        return
+    members = conn.execute(
+        select(SubjectRecord.id).where(
+            SubjectRecord.tenant_id == tenant_id, SubjectRecord.kind == SubjectKind.MEMBER.value
+        )
+    ).all()
+    if [m.id for m in members] != [subject_id]:
+        return
+    conn.execute(
+        update(TenantRecord).where(TenantRecord.id == tenant_id).values(owner_id=subject_id)
+    )
+    writer.audit(
+        conn,
+        actor=subject_id,
+        action="tenant.owner_pinned",
+        object_type="tenant",
+        object_id=tenant_id,
+        payload={"tenant_id": tenant_id, "owner_id": subject_id},
+    )
+
+
+def owner_problem(conn: Connection, tenant_id: str, subject_id: str) -> str | None:
+    """Why `subject_id` may not record consent as the local install's owner, or None."""
+    row = conn.execute(
+        select(TenantRecord.owner_id, TenantRecord.multi_user_since).where(
+            TenantRecord.id == tenant_id
+        )
+    ).one()
+    if row.multi_user_since is not None:
+        return (
+            "this install has several people or API tokens, so each person records their "
+            "own consent in their own session: the web page or the API with their own token"
+        )
+    if row.owner_id != subject_id:
+        return "only the owner of this single-user install records consent from the command line"
+    return None
 
 
 def get_subject(conn: Connection, subject_id: str, *, tenant_id: str | None = None) -> Subject:

@@ -420,7 +420,9 @@ def set_up(
     for subject in consenting + withdrawn:
         person = Principal(tenant_id, subject, Role.MEMBER)
         service.serve_notice(person, notice.id, surface="web")
-        seqs[subject] = service.record(person, ConsentState.GIVEN, notice_version_id=notice.id).seq
+        seqs[subject] = service.record(
+            person, ConsentState.GIVEN, notice_version_id=notice.id, via="script"
+        ).seq
     order = [m for m in members if m in seqs]  # who consented before the captures
     rng.shuffle(order)
     teams = [order[t::TEAMS] for t in range(TEAMS)]
@@ -437,7 +439,9 @@ def set_up(
     inserted = time.perf_counter()
     clock.now = first + timedelta(days=CAPTURE_DAYS + 1)
     for subject in withdrawn:  # tombstones the candidates that hold their words
-        service.record(Principal(tenant_id, subject, Role.MEMBER), ConsentState.WITHDRAWN)
+        service.record(
+            Principal(tenant_id, subject, Role.MEMBER), ConsentState.WITHDRAWN, via="script"
+        )
     engine.dispose()
     analyze = " and ANALYZE" if not is_sqlite(engine) else ""
     print(f"  people and consent {people_s:.1f} s, candidates{analyze} "

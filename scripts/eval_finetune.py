@@ -305,7 +305,9 @@ def demo(args: argparse.Namespace) -> int:
                                               display_name=name)  # fmt: skip
                 member = Principal(admin.tenant_id, subject.id, Role.MEMBER)
                 service.serve_notice(member, notice.id, surface="web")
-                service.record(member, ConsentState.GIVEN, notice_version_id=notice.id)
+                service.record(
+                    member, ConsentState.GIVEN, notice_version_id=notice.id, via="script"
+                )
                 people[key] = subject.id
             return people[key]
 

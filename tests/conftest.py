@@ -157,6 +157,7 @@ class World:
             ConsentState.GIVEN,
             notice_version_id=version.id,
             **kwargs,
+            via="test",
         )
         return event.seq
 

@@ -9,6 +9,8 @@ A request with `Sec-GPC: 1` opts its subject out of training (rule 14).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -16,7 +18,7 @@ import anyio
 from fastapi import Depends, Request
 
 from minutekeeper.api.authn import presented_token, token_of
-from minutekeeper.api.tokens import Forbidden, TokenInfo, Unauthenticated, authenticate
+from minutekeeper.api.tokens import Forbidden, Unauthenticated, authenticate
 from minutekeeper.consent import Principal, Role
 from minutekeeper.runtime import Runtime
 
@@ -50,7 +52,20 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
 
 
-async def current_token(request: Request, runtime: RuntimeDep) -> TokenInfo:
+def sends_gpc(request: Request) -> bool:
+    return request.headers.get("sec-gpc", "").strip() == "1"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller and what they came through ("token:<id>" for a bearer
+    token, "session:<token id>" for the web pages' cookie): consent events record it."""
+
+    principal: Principal
+    via: str
+
+
+async def _authenticated(request: Request, runtime: Runtime) -> Caller:
     # Async, and no database call for the token the authentication middleware checked:
     # each sync dependency would cost a trip through the thread pool.
     token, from_cookie = bearer_or_cookie(request)
@@ -59,13 +74,25 @@ async def current_token(request: Request, runtime: RuntimeDep) -> TokenInfo:
         info = await anyio.to_thread.run_sync(authenticate, runtime.engine, token)
     if from_cookie and request.method not in SAFE_METHODS and not _same_origin(request):
         raise Forbidden("a signed-in page may only send this from this server's own pages")
-    if request.headers.get("sec-gpc", "").strip() == "1":
-        await anyio.to_thread.run_sync(runtime.service.honour_gpc, info.principal)
-    return info
+    return Caller(info.principal, f"{'session' if from_cookie else 'token'}:{info.id}")
 
 
-async def current_principal(info: Annotated[TokenInfo, Depends(current_token)]) -> Principal:
-    return info.principal
+async def current_caller(request: Request, runtime: RuntimeDep) -> Caller:
+    caller = await _authenticated(request, runtime)
+    if sends_gpc(request):
+        honour = partial(runtime.service.honour_gpc, caller.principal, via=caller.via)
+        await anyio.to_thread.run_sync(honour)
+    return caller
+
+
+async def current_principal(caller: Annotated[Caller, Depends(current_caller)]) -> Principal:
+    return caller.principal
+
+
+async def deciding_caller(request: Request, runtime: RuntimeDep) -> Caller:
+    """The caller of the consent route itself, which handles `Sec-GPC` with the decision:
+    honouring it first would withdraw the consent the same request may override it with."""
+    return await _authenticated(request, runtime)
 
 
 def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
@@ -99,6 +126,7 @@ def refused_role(request: Request) -> Forbidden | None:
 
 
 Anyone = Annotated[Principal, Depends(current_principal)]
+Deciding = Annotated[Caller, Depends(deciding_caller)]
 Member = Annotated[Principal, Depends(require(Role.MEMBER, Role.ADMIN))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 Exporter = Annotated[Principal, Depends(require(Role.ML_EXPORTER))]

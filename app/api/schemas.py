@@ -43,6 +43,7 @@ class NoticePublic(Public):
     purposes: list[str]
     artifact_kinds: list[str]
     retention_days: int
+    recipients: list[str]
     material_change: bool
     created_at: datetime
 
@@ -62,6 +63,13 @@ class ConsentCreate(Strict):
         description="The notice version you were shown (GET /v1/consent/notice); needed to give.",
     )
     valid_until: date | None = Field(default=None, description="Last day a consent holds.")
+    override_gpc: bool = Field(
+        default=False,
+        description=(
+            "Give consent although this browser sends Global Privacy Control (Sec-GPC: 1); "
+            "recorded as the event's method. Without it such a give is answered 409."
+        ),
+    )
 
 
 class ConsentEventPublic(Public):
@@ -74,6 +82,12 @@ class ConsentEventPublic(Public):
     recorded_at: datetime
     valid_until: datetime | None
     gpc: bool
+    via: str | None = Field(
+        description=(
+            'What it came through: "token:<id>", "session:<token id>", "local-owner" or '
+            '"system"; empty on events recorded before this was kept.'
+        )
+    )
     entry_hash: str = Field(description="This entry's link in the ledger's hash chain.")
 
 
@@ -126,6 +140,14 @@ class TenantUpdate(Strict):
     ai_features_enabled: StrictBool | None = None
     training_sharing_enabled: StrictBool | None = None
     vendor_sharing_enabled: StrictBool | None = None
+    confirm: StrictBool = Field(
+        default=False,
+        description=(
+            "Turning training sharing or AI features off revokes every published export and "
+            "retires every kept example, for good; when there is any, the request is answered "
+            "409 `confirmation_required` with the counts unless this is true."
+        ),
+    )
 
 
 class NoticeCreate(Strict):
@@ -139,8 +161,19 @@ class NoticeCreate(Strict):
         description="What the notice covers; default: every kind of AI output.",
     )
     retention_days: int = Field(default=365, ge=1, le=3650)
+    recipients: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Who receives kept examples beyond the tenant itself (none: the tenant).",
+    )
     language: str = Field(default="en", max_length=16)
-    material_change: StrictBool = False
+    material_change: StrictBool = Field(
+        default=False,
+        description=(
+            "Mark this edit material. Longer retention, a new purpose, kind or recipient is "
+            "material whatever this says, judged against the version each person agreed to."
+        ),
+    )
 
 
 class NoticePublished(BaseModel):

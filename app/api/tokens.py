@@ -20,7 +20,7 @@ from sqlalchemy import ForeignKey, Index, String, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from minutekeeper.consent import Principal, Role
+from minutekeeper.consent import ConsentService, Principal, Role
 from minutekeeper.core.db import (
     Base,
     UTCDateTime,
@@ -88,19 +88,25 @@ def _digest(secret: str) -> str:
 
 
 def create_token(
-    engine: Engine,
+    service: ConsentService,
     principal: Principal,
     *,
     name: str,
     valid_for: timedelta | None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
 ) -> tuple[str, TokenInfo]:
-    """A new token for `principal`; returns the token (shown once) and what is stored."""
+    """A new token for `principal`; returns the token (shown once) and what is stored.
+
+    Its issuance is chained first (`ConsentService.token_issued`): the operator who issues
+    tokens is who vouches that a token's holder is the person it names, and the first
+    token makes the install multi-user for good."""
     if valid_for is not None and valid_for <= timedelta(0):
         raise InvalidInput("a token must be valid for a positive time")
     token_id = secrets.token_hex(ID_BYTES)
     secret = secrets.token_urlsafe(SECRET_BYTES)
-    now = clock()
+    now = (clock or service.clock)()
+    expires_at = now + valid_for if valid_for is not None else None
+    service.token_issued(principal, token_id=token_id, expires_at=expires_at)
     values = {
         "id": token_id,
         "tenant_id": principal.tenant_id,
@@ -109,10 +115,10 @@ def create_token(
         "name": name.strip()[:200] or principal.role.value,
         "secret_sha256": _digest(secret),
         "created_at": now,
-        "expires_at": now + valid_for if valid_for is not None else None,
+        "expires_at": expires_at,
         "revoked_at": None,
     }
-    with row_transaction(engine) as conn:
+    with row_transaction(service.engine) as conn:
         conn.execute(insert(ApiTokenRecord).values(**values))
     return f"{PREFIX}_{token_id}_{secret}", _info(values)
 

@@ -62,7 +62,7 @@ def compose(
     )
     loaded = load_thread(thread) if thread is not None else Thread(())
     summary = _summary_file(summary_file) if summary_file is not None else None
-    me = cli.principal()
+    me = cli.ai_user()
     stored = drafts.compose_draft(
         cli.engine(),
         request,

@@ -33,6 +33,9 @@ Subject = Annotated[
     typer.Option("--subject", help="Subject id; only your own is accepted (rule 7)."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+# What a decision recorded from the command line came through: only the owner of a
+# single-user install records consent here (`CliState.owner`).
+LOCAL_OWNER = "local-owner"
 
 
 class OnOff(StrEnum):
@@ -92,15 +95,30 @@ def tenant_set(
     vendor_sharing: Annotated[
         OnOff | None, typer.Option(help="Share consented content with vendors.")
     ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Revoke what turning a switch off revokes, unasked.")
+    ] = False,
 ) -> None:
-    """Turn the tenant's switches on or off. A switch is never anyone's consent."""
+    """Turn the tenant's switches on or off. A switch is never anyone's consent. Turning
+    training sharing or AI features off revokes every published export and retires every
+    kept training example, for good: you are shown how many and asked first."""
+    from minutekeeper.consent.errors import ConfirmationRequired
+
     cli = state(ctx)
-    tenant = cli.service().set_switches(
-        cli.principal(Role.ADMIN),
-        ai_features_enabled=_flag(ai_features),
-        training_sharing_enabled=_flag(training_sharing),
-        vendor_sharing_enabled=_flag(vendor_sharing),
-    )
+    admin = cli.principal(Role.ADMIN)
+    switches = {
+        "ai_features_enabled": _flag(ai_features),
+        "training_sharing_enabled": _flag(training_sharing),
+        "vendor_sharing_enabled": _flag(vendor_sharing),
+    }
+    try:
+        tenant = cli.runtime().set_switches(admin, confirm=yes, **switches)
+    except ConfirmationRequired as error:
+        typer.echo(f"This is {error}.")
+        if not typer.confirm("Go on?", default=False):
+            typer.echo("Nothing changed.")
+            raise typer.Exit(1) from None
+        tenant = cli.runtime().set_switches(admin, confirm=True, **switches)
     _print_switches(tenant.__dict__)
 
 
@@ -141,7 +159,7 @@ def give(
     from minutekeeper.consent import check_request
 
     cli = state(ctx)
-    service, me = cli.service(), cli.principal()
+    service, me = cli.service(), cli.owner()
     # Refuse bad input before the notice is shown and its serving recorded.
     check_request(
         me,
@@ -166,6 +184,7 @@ def give(
         subject_id=subject,
         notice_version_id=version.id,
         valid_until=_parse_date(valid_until),
+        via=LOCAL_OWNER,
     )
     _print_event(event)
 
@@ -176,7 +195,7 @@ def refuse(ctx: typer.Context, purpose: Purpose = TRAIN_AI_SYSTEM, subject: Subj
     cli = state(ctx)
     _print_event(
         cli.service().record(
-            cli.principal(), ConsentState.REFUSED, purpose=purpose, subject_id=subject
+            cli.owner(), ConsentState.REFUSED, purpose=purpose, subject_id=subject, via=LOCAL_OWNER
         )
     )
 
@@ -189,7 +208,11 @@ def withdraw(
     cli = state(ctx)
     _print_event(
         cli.service().record(
-            cli.principal(), ConsentState.WITHDRAWN, purpose=purpose, subject_id=subject
+            cli.owner(),
+            ConsentState.WITHDRAWN,
+            purpose=purpose,
+            subject_id=subject,
+            via=LOCAL_OWNER,
         )
     )
 

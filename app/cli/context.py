@@ -67,6 +67,23 @@ class CliState:
             tenant_name=settings.local_tenant, user_name=settings.local_user, role=role
         )
 
+    def ai_user(self) -> Principal:
+        """The local user, about to use an AI feature: refused (`AiFeaturesOff`) while the
+        tenant's AI features are off."""
+        from minutekeeper.features.guard import require_ai_features
+
+        me = self.principal()
+        require_ai_features(self.service(), me.tenant_id)
+        return me
+
+    def owner(self) -> Principal:
+        """The local user as someone who may record consent here: only the pinned owner
+        of a single-user install; anyone else records it in their own web or API session."""
+        settings = self.settings()
+        return self.service().local_owner(
+            tenant_name=settings.local_tenant, user_name=settings.local_user, role=Role.MEMBER
+        )
+
 
 def report_offers(outcomes: Sequence[Outcome]) -> None:
     """Say on stderr what the consent gate kept for training, and why not the rest."""

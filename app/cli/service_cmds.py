@@ -53,7 +53,7 @@ def create(
     settings = cli.settings()
     person = _person(ctx, tenant or settings.local_tenant, subject, role)
     token, info = create_token(
-        cli.engine(),
+        cli.service(),
         person,
         name=name or f"{role.value} token",
         valid_for=timedelta(days=days or settings.token_days),

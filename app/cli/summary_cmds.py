@@ -89,7 +89,7 @@ def summarize(
     )
     name = title or default_title(str(recording) if recording else None, source.tracks)
     meeting = MeetingSource(title=name, source=source, summary=request)
-    owner = cli.principal() if save else None  # a database problem shows up now
+    owner = cli.ai_user() if save else None  # a database problem shows up now
     models = cli.runtime().models.choosing(llm_model=llm)
     with progress_bar("transcribing", enabled=shows_progress(source, quiet)) as bar:
         made = summarize_source(meeting, models=models, progress=_transcribing(bar))
@@ -155,7 +155,7 @@ def ask(
     cli = state(ctx)
     chosen = engine or cli.settings().summary_engine
     check_engine(chosen)
-    asker = cli.principal()  # a database problem shows up now
+    asker = cli.ai_user()  # a database problem shows up now
     models = cli.runtime().models.choosing(llm_model=llm)
     transcript = _saved_or_transcribed(
         cli, asker.tenant_id, recording, track, speaker, language, models, quiet

@@ -12,7 +12,7 @@ to the restarted server (in-process). No job is silently lost or finished twice.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -434,3 +434,34 @@ def _job(values: Any) -> Job:
         finished_at=get("finished_at"),
         worker=get("worker"),
     )
+
+
+def cancel_queued(
+    engine: Engine,
+    tenant_id: str,
+    *,
+    kinds: Collection[str] | None,
+    code: str,
+    message: str,
+    clock: Callable[[], datetime] = utcnow,
+) -> int:
+    """Fail the tenant's queued jobs (of `kinds`; None: all) before any worker starts them,
+    with `code` and `message` as their error; returns how many."""
+    table = table_of(JobRecord)
+    waiting = [table.c.tenant_id == tenant_id, table.c.status == JobStatus.QUEUED.value]
+    if kinds is not None:
+        waiting.append(table.c.kind.in_(list(kinds)))
+    now = clock()
+    with row_transaction(engine) as conn:
+        cancelled = conn.execute(
+            update(table)
+            .where(*waiting)
+            .values(
+                status=JobStatus.FAILED.value,
+                stage="failed",
+                error_code=code[:64],
+                error_message=message[:1000],
+                finished_at=now,
+            )
+        ).rowcount
+    return int(cancelled)

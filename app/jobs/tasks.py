@@ -10,6 +10,7 @@ from minutekeeper.consent import ConsentService
 from minutekeeper.consent.exports import ExportHooks, create_export
 from minutekeeper.core.progress import StageProgress
 from minutekeeper.core.settings import Settings
+from minutekeeper.features.guard import require_ai_features
 from minutekeeper.features.meetings.media import delete_media, media_folder
 from minutekeeper.features.meetings.service import MeetingSource, process_meeting
 from minutekeeper.features.offers import Offers
@@ -44,6 +45,7 @@ def meeting_handler(
 
     def run(job: Job, report: StageProgress) -> dict[str, Any]:
         try:
+            require_ai_features(service, job.tenant_id)  # it may have been turned off since
             meeting = MeetingSource.from_params(job.params, media_folder(media, job.id))
             done = process_meeting(
                 service.engine,

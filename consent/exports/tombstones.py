@@ -13,11 +13,13 @@ the transaction commits (`sync_files`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from minutekeeper.consent.chain import ChainWriter
 from minutekeeper.consent.exports.dataset import TOMBSTONES_FILE, write_tombstones
@@ -63,6 +65,73 @@ def tombstone_subject(
             tomb.record_id.is_(None),
         )
     ).all()
+    why = f"a contributor: {reason}"
+    exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=at, actor_id=actor_id)
+    _retire_candidates(conn, tenant_id=tenant_id, subject_id=subject_id)
+    return exports
+
+
+def tombstone_tenant(
+    conn: Connection,
+    writer: ChainWriter,
+    *,
+    tenant_id: str,
+    reason: str,
+    at: datetime,
+    actor_id: str,
+) -> list[str]:
+    """Tombstone every record of every published export of the tenant and retire all its
+    kept candidates (a switch turned off: nothing kept so far may be used any more);
+    returns the ids of the exports that got tombstones."""
+    er, de, tomb = ExportedExampleRecord, DatasetExportRecord, TombstoneRecord
+    hits = conn.execute(
+        select(er.export_id, er.record_id)
+        .join(de, de.id == er.export_id)
+        .outerjoin(tomb, (tomb.export_id == er.export_id) & (tomb.record_id == er.record_id))
+        .where(de.tenant_id == tenant_id, de.status.in_(PUBLISHED), tomb.record_id.is_(None))
+    ).all()
+    why = f"the tenant: {reason}"
+    exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=at, actor_id=actor_id)
+    # An active export with no record left untombstoned (an empty one) is revoked too.
+    conn.execute(
+        update(de)
+        .where(de.tenant_id == tenant_id, de.status == "active")
+        .values(status="revoked", revoked_at=at, status_reason=why)
+    )
+    tc = TrainingCandidateRecord
+    conn.execute(
+        update(tc)
+        .where(tc.tenant_id == tenant_id, tc.status == "eligible")
+        .values(status="tombstoned", messages=[])
+    )
+    return exports
+
+
+def published_counts(conn: Connection, tenant_id: str) -> tuple[int, int]:
+    """The tenant's active exports and kept (eligible) candidates: what turning a switch
+    off would revoke and retire."""
+    de, tc = DatasetExportRecord, TrainingCandidateRecord
+    exports = conn.execute(
+        select(func.count()).where(de.tenant_id == tenant_id, de.status == "active")
+    ).scalar_one()
+    kept = conn.execute(
+        select(func.count()).where(tc.tenant_id == tenant_id, tc.status == "eligible")
+    ).scalar_one()
+    return int(exports), int(kept)
+
+
+def _tombstone(
+    conn: Connection,
+    writer: ChainWriter,
+    hits: Sequence[Any],
+    *,
+    reason: str,
+    why: str,
+    at: datetime,
+    actor_id: str,
+) -> list[str]:
+    """Tombstone `hits` (export id, record id) and revoke the exports they are in."""
+    de, tomb = DatasetExportRecord, TombstoneRecord
     if hits:
         conn.execute(
             insert(tomb),
@@ -71,13 +140,14 @@ def tombstone_subject(
                 for h in hits
             ],
         )
-    exports = sorted({h.export_id for h in hits})
+    per_export = Counter(h.export_id for h in hits)
+    exports = sorted(per_export)
     for export_id in exports:
-        records = sum(1 for h in hits if h.export_id == export_id)
+        records = per_export[export_id]
         revoked = conn.execute(
             update(de)
             .where(de.id == export_id, de.status == "active")
-            .values(status="revoked", revoked_at=at, status_reason=f"a contributor: {reason}")
+            .values(status="revoked", revoked_at=at, status_reason=why)
         ).rowcount
         writer.audit(
             conn,
@@ -92,7 +162,6 @@ def tombstone_subject(
                 "revoked": bool(revoked),
             },
         )
-    _retire_candidates(conn, tenant_id=tenant_id, subject_id=subject_id)
     return exports
 
 

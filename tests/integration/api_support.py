@@ -55,7 +55,7 @@ def add_person(
 ) -> str:
     """A person of `tenant` with a day's token, filed under (tenant, label)."""
     person = service.local_principal(tenant_name=tenant, user_name=name or label, role=role)
-    token, _ = create_token(service.engine, person, name=label, valid_for=timedelta(days=1))
+    token, _ = create_token(service, person, name=label, valid_for=timedelta(days=1))
     tokens[tenant, label] = token
     people[tenant, label] = person
     return token

@@ -24,7 +24,7 @@ def build_pristine(data_dir: Path) -> None:
     for i in range(EVENTS):
         person = people[i % 4]
         if i % 3 == 2:
-            world.service.record(person, ConsentState.WITHDRAWN)
+            world.service.record(person, ConsentState.WITHDRAWN, via="test")
         else:
             world.give(person)
     artifact = world.service.record_artifact(

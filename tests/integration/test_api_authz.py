@@ -386,13 +386,15 @@ def test_an_expired_or_revoked_token_is_refused_on_every_route(api: Api) -> None
         person = api.people[tenant, role]
         # Made two days ago, valid for one: expired a day ago.
         expired, _ = create_token(
-            engine,
+            api.runtime.service,
             person,
             name="expired",
             valid_for=timedelta(days=1),
             clock=lambda: utcnow() - timedelta(days=2),
         )
-        revoked, info = create_token(engine, person, name="revoked", valid_for=timedelta(days=1))
+        revoked, info = create_token(
+            api.runtime.service, person, name="revoked", valid_for=timedelta(days=1)
+        )
         me = api.client.get("/v1/consent/me", headers={"Authorization": f"Bearer {revoked}"})
         assert me.status_code == 200, f"{tenant}/{role}: the token works before it is revoked"
         revoke_token(engine, person.tenant_id, info.id)

@@ -59,7 +59,7 @@ def test_a_missing_or_made_up_token_is_401(api: Api, token: str) -> None:
 
 def test_expired_and_revoked_tokens_are_401(api: Api) -> None:
     person = api.people["acme", "member"]
-    expired, info = create_token(api.runtime.engine, person, name="short",
+    expired, info = create_token(api.runtime.service, person, name="short",
                                  valid_for=timedelta(hours=1))  # fmt: skip
     tokens = table_of(ApiTokenRecord)
     with api.runtime.engine.begin() as conn:

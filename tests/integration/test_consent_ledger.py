@@ -19,6 +19,7 @@ from minutekeeper.consent.domain import (
 from minutekeeper.consent.errors import (
     ConsentAlreadyExpired,
     ConsentForOtherSubject,
+    GpcSignalled,
     IdempotencyConflict,
     ImmutableRecord,
     InvalidNotice,
@@ -84,6 +85,7 @@ def test_consent_for_another_subject_is_refused_even_for_an_admin(world: World) 
             ConsentState.GIVEN,
             subject_id=alice.subject_id,
             notice_version_id=version.id,
+            via="test",
         )
     assert ledger_size(world) == 0
 
@@ -92,9 +94,9 @@ def test_consent_needs_a_notice_version_the_subject_was_shown(world: World) -> N
     alice = world.member("alice")
     version = world.service.current_notice(world.tenant_id)
     with pytest.raises(NoticeNotServed):
-        world.service.record(alice, ConsentState.GIVEN, notice_version_id=version.id)
+        world.service.record(alice, ConsentState.GIVEN, notice_version_id=version.id, via="test")
     with pytest.raises(InvalidNotice):
-        world.service.record(alice, ConsentState.GIVEN)
+        world.service.record(alice, ConsentState.GIVEN, via="test")
     assert ledger_size(world) == 0
 
 
@@ -105,7 +107,7 @@ def test_notice_version_of_another_tenant_is_refused(world: World) -> None:
     with pytest.raises(TenantMismatch):
         world.service.serve_notice(alice, foreign.id, surface="web")
     with pytest.raises(TenantMismatch):
-        world.service.record(alice, ConsentState.GIVEN, notice_version_id=foreign.id)
+        world.service.record(alice, ConsentState.GIVEN, notice_version_id=foreign.id, via="test")
     assert ledger_size(world) == 0
 
 
@@ -132,21 +134,21 @@ def test_same_idempotency_key_returns_first_event_and_other_body_conflicts(world
     assert again == first
     assert ledger_size(world) == 1
     with pytest.raises(IdempotencyConflict):
-        world.service.record(alice, ConsentState.WITHDRAWN, idempotency_key="k-1")
+        world.service.record(alice, ConsentState.WITHDRAWN, idempotency_key="k-1", via="test")
     assert ledger_size(world) == 1
 
 
-def test_gpc_records_one_opt_out_and_wins_over_a_give_in_the_same_request(world: World) -> None:
+def test_a_give_with_gpc_is_refused_and_the_signal_records_one_opt_out(world: World) -> None:
     alice = world.member("alice")
     version = world.service.current_notice(world.tenant_id)
     world.service.serve_notice(alice, version.id, surface="web")
-    event = world.service.record(alice, ConsentState.GIVEN, notice_version_id=version.id, gpc=True)
-    assert event.state is ConsentState.WITHDRAWN and event.gpc
-    assert world.service.honour_gpc(alice) is None  # already opted out: nothing appended
-    assert [e.state for e in world.service.history(alice)] == [
-        ConsentState.GIVEN,
-        ConsentState.WITHDRAWN,
-    ]
+    with pytest.raises(GpcSignalled):
+        world.service.record(
+            alice, ConsentState.GIVEN, notice_version_id=version.id, gpc=True, via="test"
+        )
+    assert world.service.honour_gpc(alice, via="test") is None  # already opted out
+    events = world.service.history(alice)
+    assert [(e.state, e.method, e.gpc) for e in events] == [(ConsentState.REFUSED, "gpc", True)]
 
 
 def test_summary_allowed_only_when_every_contributor_consents(world: World) -> None:
@@ -204,7 +206,7 @@ def test_withdrawal_excludes_the_next_decision(world: World) -> None:
     world.give(alice)
     artifact = summary_of(world, alice.subject_id)
     assert world.service.decide(world.tenant_id, artifact).allowed
-    world.service.record(alice, ConsentState.WITHDRAWN)
+    world.service.record(alice, ConsentState.WITHDRAWN, via="test")
     decision = world.service.decide(world.tenant_id, artifact)
     assert decision.result is Result.DENY and "WITHDRAWN" in decision.reasons
 
@@ -283,7 +285,7 @@ def test_stored_decision_replays_to_the_same_result_after_later_events(world: Wo
     world.give(alice)
     artifact = summary_of(world, alice.subject_id)
     stored = world.service.decide(world.tenant_id, artifact)
-    world.service.record(alice, ConsentState.WITHDRAWN)
+    world.service.record(alice, ConsentState.WITHDRAWN, via="test")
     world.service.set_switches(world.admin, training_sharing_enabled=False)
     recorded, replayed = world.service.replay(world.tenant_id, stored.id or "")
     assert recorded.result is Result.ALLOW
@@ -300,7 +302,7 @@ def test_projection_rebuilt_from_the_ledger_equals_the_incremental_one(world: Wo
     for i, person in enumerate(people):
         world.give(person)
         if i % 2 == 0:
-            world.service.record(person, ConsentState.WITHDRAWN)
+            world.service.record(person, ConsentState.WITHDRAWN, via="test")
     with read_transaction(world.service.engine) as conn:
         before = conn.execute(text("SELECT * FROM current_consent ORDER BY subject_id")).all()
     assert world.service.rebuild_projection() == 3

@@ -131,10 +131,12 @@ def test_the_tenant_switch_off_at_export_time_keeps_everything_out(
 ) -> None:
     alice, bob, _ = (p.subject_id for p in team)
     keep(world, redactor, summary_offer(alice, bob, said="Alice: ship Friday."))
-    world.service.set_switches(world.admin, training_sharing_enabled=False)
+    world.service.set_switches(world.admin, training_sharing_enabled=False, confirm=True)
     info = export(world, tmp_path)
+    # Turning the switch off retired what was kept (the export's own re-check of the
+    # switches, TENANT_SHARING_OFF, stays behind it).
     assert info.counts == {
-        "candidates": 1, "included": 0, "excluded": {"TENANT_SHARING_OFF": 1}, "by_task": {},
+        "candidates": 1, "included": 0, "excluded": {"CANDIDATE_TOMBSTONED": 1}, "by_task": {},
     }  # fmt: skip
     assert openai_lines(info) == []
 
@@ -146,11 +148,11 @@ def test_the_tenant_switch_turned_off_while_the_export_is_written_keeps_everythi
     keep(world, redactor, summary_offer(alice, bob, said="Alice: ship Friday."))
 
     def switch_off() -> None:
-        world.service.set_switches(world.admin, training_sharing_enabled=False)
+        world.service.set_switches(world.admin, training_sharing_enabled=False, confirm=True)
 
     info = export(world, tmp_path, hooks=ExportHooks(before_recheck=switch_off))
     assert info.counts is not None and info.counts["included"] == 0
-    assert info.counts["excluded"] == {"TENANT_SHARING_OFF": 1}
+    assert info.counts["excluded"] == {"CANDIDATE_TOMBSTONED": 1}
 
 
 def test_a_withdrawal_while_the_export_is_written_is_not_in_the_manifest(
@@ -163,7 +165,7 @@ def test_a_withdrawal_while_the_export_is_written_is_not_in_the_manifest(
 
     def withdraw_once() -> None:  # the exporter is paused between writing and re-checking
         if not paused:
-            paused.append(world.service.record(alice, ConsentState.WITHDRAWN).seq)
+            paused.append(world.service.record(alice, ConsentState.WITHDRAWN, via="test").seq)
 
     info = export(world, tmp_path, hooks=ExportHooks(before_recheck=withdraw_once))
     assert info.ledger_seq is not None and info.ledger_seq >= paused[0]
@@ -200,7 +202,7 @@ def test_a_withdrawal_after_publication_tombstones_and_revokes_the_export(
     keep(world, redactor, summary_offer(alice.subject_id, bob.subject_id, said="Ship Friday."))
     keep(world, redactor, summary_offer(bob.subject_id, carol.subject_id, said="Audit."))
     first = export(world, tmp_path)
-    world.service.record(alice, ConsentState.WITHDRAWN)
+    world.service.record(alice, ConsentState.WITHDRAWN, via="test")
     revoked = get_export(world.service.engine, world.tenant_id, first.id)
     assert revoked.status == "revoked" and revoked.revoked_at is not None
     lines = (Path(first.path) / "tombstones.jsonl").read_text().splitlines()

@@ -75,9 +75,9 @@ def apply(world: World, clock: Clock, people: list[Any], action: str, arg: Any) 
     elif action == "give_briefly":
         world.give(people[arg], valid_until=clock.now + timedelta(minutes=30))
     elif action == "refuse":
-        svc.record(people[arg], ConsentState.REFUSED)
+        svc.record(people[arg], ConsentState.REFUSED, via="test")
     elif action == "withdraw":
-        svc.record(people[arg], ConsentState.WITHDRAWN)
+        svc.record(people[arg], ConsentState.WITHDRAWN, via="test")
     elif action == "sharing":
         svc.set_switches(world.admin, training_sharing_enabled=arg)
     elif action == "ai":

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
@@ -98,24 +101,54 @@ def _withdraw(page: Page) -> None:
     expect(receipt.locator("code.hash")).to_have_text([re.compile(r"^[0-9a-f]{64}$")] * 2)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(600)
-@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
-def test_a_member_consents_uploads_follows_a_citation_and_withdraws(tmp_path: Path) -> None:
-    with live_server(tmp_path / "data") as server:  # stopped on the way out, whatever happens
+@contextmanager
+def _signed_in(data_dir: Path, **context: Any) -> Iterator[Page]:
+    """A fresh server with the notice published and training sharing on, and a browser
+    page signed in as the member Alice (browser context options: `context`)."""
+    with live_server(data_dir) as server:  # stopped on the way out, whatever happens
         server.cli("consent", "notice", "publish")
         server.cli("consent", "tenant", "set", "--training-sharing", "on")
         token = server.token("member", "Alice")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
             try:
-                page = browser.new_context(base_url=server.url).new_page()
+                page = browser.new_context(base_url=server.url, **context).new_page()
                 page.set_default_timeout(STEP_MS)
                 _sign_in(page, token)
-                _give_consent(page)
-                took = _upload(page)
-                _follow_a_citation(page)
-                _withdraw(page)
+                yield page
             finally:
                 browser.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_a_member_consents_uploads_follows_a_citation_and_withdraws(tmp_path: Path) -> None:
+    with _signed_in(tmp_path / "data") as page:
+        _give_consent(page)
+        took = _upload(page)
+        _follow_a_citation(page)
+        _withdraw(page)
     print(f"upload to summary: {took:.0f} s")
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_a_browser_sending_gpc_is_told_why_and_can_give_with_an_explicit_override(
+    tmp_path: Path,
+) -> None:
+    with _signed_in(tmp_path / "data", extra_http_headers={"Sec-GPC": "1"}) as page:
+        page.get_by_role("button", name="Give consent").click()
+        message = page.locator("#decide-message")
+        expect(message).to_contain_text("Global Privacy Control")
+        expect(page.locator(STATE)).to_have_text("refused")  # the signal, honoured
+        override = page.get_by_role("button", name=re.compile("overriding"))
+        expect(override).to_be_visible()
+        override.click()
+        expect(page.locator(STATE)).to_have_text("given")
+        expect(message).to_contain_text("Consent given")
+        expect(override).to_be_hidden()
+        page.reload()  # every later request still carries the signal
+        expect(page.locator(STATE)).to_have_text("given")
+        receipt = page.locator("table.receipt tbody tr td.state")
+        expect(receipt).to_have_text(["refused", "given"])

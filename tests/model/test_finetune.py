@@ -162,7 +162,7 @@ def test_train_lowers_the_loss_registers_the_model_and_lists_its_lineage(
     # Bob withdraws: the export is revoked, the lineage still names the model, and a model
     # fine-tuned from it on a later export without Bob is listed through it.
     engine, tenant = install.service.engine, install.world.tenant_id
-    install.service.record(install.bob, ConsentState.WITHDRAWN)
+    install.service.record(install.bob, ConsentState.WITHDRAWN, via="test")
     (hit,) = models_trained_on(engine, tenant, install.bob.subject_id)
     assert hit.export_status == "revoked" and (hit.records, hit.withdrawn) == (3, 3)
     later = create_export(
@@ -214,7 +214,7 @@ def test_a_revoked_export_is_refused_with_a_clear_error(install: Install) -> Non
 def test_a_withdrawal_during_training_registers_nothing(install: Install) -> None:
     def withdraw_at_first_step(step: int, steps: int, loss: float) -> None:
         if step == 1:
-            install.service.record(install.bob, ConsentState.WITHDRAWN)
+            install.service.record(install.bob, ConsentState.WITHDRAWN, via="test")
 
     exporter = install.service.local_principal(
         tenant_name=install.settings.local_tenant, user_name="ml", role=Role.ML_EXPORTER
@@ -240,7 +240,9 @@ def test_expired_altered_and_empty_exports_are_refused(install: Install) -> None
     data.write_bytes(data.read_bytes() + b"\0")
     with pytest.raises(ExportNotUsable, match="changed after publication"):
         training_set(engine, tenant, "v1", now=now)
-    install.service.record(install.alice, ConsentState.WITHDRAWN)  # she spoke in all six
+    install.service.record(
+        install.alice, ConsentState.WITHDRAWN, via="test"
+    )  # she spoke in all six
     empty = create_export(engine, install.service.writer, tenant, requested_by="ml",
                           exports_dir=install.settings.resolved_export_dir())  # fmt: skip
     assert empty.status == "active" and empty.counts is not None

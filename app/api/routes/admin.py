@@ -33,8 +33,12 @@ def get_tenant(runtime: RuntimeDep, admin: Admin) -> Any:
 @router.patch("/tenant", response_model=TenantPublic)
 def set_switches(body: TenantUpdate, runtime: RuntimeDep, admin: Admin) -> Any:
     """Turn switches on or off (a field left out stays as it is). A switch is never
-    anyone's consent: it only allows what each person's consent then decides."""
-    return TenantPublic.model_validate(runtime.service.set_switches(admin, **body.model_dump()))
+    anyone's consent: it only allows what each person's consent then decides. Turning
+    training sharing or AI features off revokes the published exports, retires the kept
+    examples (both for good: `confirm`) and cancels queued jobs that may no longer run."""
+    switches = body.model_dump(exclude={"confirm"})
+    tenant = runtime.set_switches(admin, confirm=body.confirm, **switches)
+    return TenantPublic.model_validate(tenant)
 
 
 @router.post("/notices", response_model=NoticePublished, status_code=201)
@@ -47,6 +51,7 @@ def publish_notice(body: NoticeCreate, runtime: RuntimeDep, admin: Admin) -> Any
         purposes=tuple(body.purposes),
         artifact_kinds=tuple(body.artifact_kinds),
         retention_days=body.retention_days,
+        recipients=tuple(body.recipients),
         language=body.language,
     )
     if body.material_change:

@@ -15,6 +15,7 @@ from minutekeeper.features.compose import service as drafts
 from minutekeeper.features.compose.draft import ComposeRequest
 from minutekeeper.features.compose.store import StoredDraft, get_draft
 from minutekeeper.features.compose.thread import parse_messages
+from minutekeeper.features.guard import require_ai_features
 from minutekeeper.runtime import Runtime
 
 router = APIRouter(prefix="/v1/compose", tags=["compose"])
@@ -30,6 +31,7 @@ def compose(
 ) -> Any:
     """Draft a message in your name from a thread and an instruction (or, for a follow-up,
     from one of your meetings). The draft is kept so you can report what you sent."""
+    require_ai_features(runtime.service, me.tenant_id)
     me_name = runtime.service.find_subject(me.tenant_id, me.subject_id).display_name or "me"
     request = ComposeRequest(
         instruction=body.instruction,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 
-from minutekeeper.api.deps import Anyone, RuntimeDep
+from minutekeeper.api.deps import Anyone, Deciding, RuntimeDep, sends_gpc
 from minutekeeper.api.schemas import (
     ConsentCreate,
     ConsentEventPublic,
@@ -38,19 +38,27 @@ def current_notice(runtime: RuntimeDep, me: Anyone, key: str = DEFAULT_NOTICE_KE
 @router.post("", response_model=ConsentEventPublic, status_code=201)
 def decide(
     body: ConsentCreate,
+    request: Request,
     runtime: RuntimeDep,
-    me: Anyone,
+    me: Deciding,
     idempotency_key: str | None = Header(default=None, max_length=200),
 ) -> Any:
-    """Give, refuse or withdraw: one call each, for your own consent only."""
+    """Give, refuse or withdraw: one call each, for your own consent only.
+
+    A give must name the notice's current version, shown to you after your last opt-out
+    (409 otherwise). While your browser sends `Sec-GPC: 1` a give is answered 409
+    `gpc_signalled` (and the signal opts you out) unless you set `override_gpc`."""
     until = datetime.combine(body.valid_until, time.max, tzinfo=UTC) if body.valid_until else None
     event = runtime.service.record(
-        me,
+        me.principal,
         ConsentState(body.decision),
         purpose=body.purpose,
         notice_version_id=body.notice_version_id,
         valid_until=until,
         idempotency_key=idempotency_key,
+        gpc=sends_gpc(request),
+        override_gpc=body.override_gpc,
+        via=me.via,
     )
     runtime.telemetry.consent_events.labels(event.state.value).inc()
     return ConsentEventPublic.model_validate(event)

@@ -27,6 +27,7 @@ from minutekeeper.api.schemas import (
 )
 from minutekeeper.consent import Principal
 from minutekeeper.core.errors import AppError, InvalidInput
+from minutekeeper.features.guard import require_ai_features
 from minutekeeper.features.meetings import service as meetings
 from minutekeeper.features.meetings.errors import MeetingNotFound
 from minutekeeper.features.meetings.media import RECORDING, delete_media, media_folder, recording_of
@@ -99,6 +100,7 @@ async def upload(
     """Upload a meeting. It is saved to disk as it streams in (up to the server's size
     limit, else 413) and a job transcribes and summarizes it: follow the job, then read
     `/v1/meetings/{meeting_id}`."""
+    await anyio.to_thread.run_sync(require_ai_features, runtime.service, me.tenant_id)
     if track_name and len(track_name) != len(track):
         raise InvalidInput("give a track_name for every track, or none")
     meeting_id = str(uuid.uuid4())
@@ -283,6 +285,7 @@ def ask(
     background: BackgroundTasks,
 ) -> Any:
     """Answer a question from the meeting, citing where it was said."""
+    require_ai_features(runtime.service, me.tenant_id)
     stored = own_meeting(runtime, me, meeting_id)
     engine = body.engine or runtime.settings.summary_engine
     answered = meetings.ask(stored.transcript, body.question, engine=engine, models=runtime.models)

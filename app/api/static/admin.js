@@ -7,12 +7,23 @@
   const publishMessage = document.getElementById("publish-message");
   const current = document.getElementById("current-notice");
 
+  // Turning a switch off can revoke what was published: the server says how much, and
+  // the admin confirms before it happens.
+  async function save(body) {
+    try {
+      return await mk.api("PATCH", "/v1/admin/tenant", body);
+    } catch (error) {
+      if (error.code !== "confirmation_required" || !window.confirm(`${error.message}.`)) throw error;
+      return mk.api("PATCH", "/v1/admin/tenant", { ...body, confirm: true });
+    }
+  }
+
   async function toggle(box) {
     const body = {};
     body[box.dataset.field] = box.checked;
     box.disabled = true;
     try {
-      const tenant = await mk.api("PATCH", "/v1/admin/tenant", body);
+      const tenant = await save(body);
       box.checked = tenant[box.dataset.field];
       const label = document.querySelector(`label[for="${box.id}"]`).textContent;
       mk.say(switchMessage, `${label}: ${box.checked ? "on" : "off"} (saved).`, "ok");

@@ -3,9 +3,13 @@
 "use strict";
 
 const mk = (() => {
-  // The API's error envelope is {"error": {"code", "message"}}: show its message.
+  // The API's error envelope is {"error": {"code", "message"}}: show its message, and
+  // keep its code for pages that answer a particular refusal.
   function errorOf(data, status) {
-    return new Error((data && data.error && data.error.message) || `the server answered ${status}`);
+    const error = new Error((data && data.error && data.error.message) || `the server answered ${status}`);
+    error.code = data && data.error && data.error.code;
+    error.status = status;
+    return error;
   }
 
   async function api(method, url, body) {

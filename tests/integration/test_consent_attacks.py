@@ -1,0 +1,327 @@
+"""Issue 20's findings, each as an attack through the real API on SQLite and PostgreSQL:
+a consent rule must hold whatever the caller types, sends or replays."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from minutekeeper.consent.domain import Role
+from minutekeeper.consent.store import (
+    AuditEntryRecord,
+    ConsentEventRecord,
+    TrainingCandidateRecord,
+)
+from minutekeeper.core.db import create_db_engine, read_transaction
+from minutekeeper.core.settings import Settings
+from minutekeeper.jobs.store import create_job
+from tests.integration.api_support import Api, finished_job
+from tests.integration.test_api_consent import decide, served_notice, states
+from tests.integration.test_api_exports import build_export, consenting_meeting
+from tests.integration.test_cli import MINUTEKEEPER
+
+
+def history(api: Api, who: str = "member") -> list[tuple[str, str, bool]]:
+    events = api.client.get("/v1/consent/me/history", headers=api.auth("acme", who)).json()
+    return [(e["state"], e["method"], e["gpc"]) for e in events["events"]]
+
+
+def publish(api: Api, **fields: Any) -> dict[str, Any]:
+    body = {"title": "Training", "body": "We keep consented examples.", **fields}
+    reply = api.client.post("/v1/admin/notices", json=body, headers=api.auth("acme", "admin"))
+    assert reply.status_code == 201, reply.text
+    notice: dict[str, Any] = reply.json()["notice"]
+    return notice
+
+
+# --- finding 7: a GPC signal and a give do not flip-flop ------------------------------
+
+
+def test_a_give_sent_with_gpc_is_refused_and_the_signal_is_honoured(api: Api) -> None:
+    notice = served_notice(api)
+    reply = decide(api, "given", notice_version_id=notice, headers={"Sec-GPC": "1"})
+    assert reply.status_code == 409, reply.text
+    assert reply.json()["error"]["code"] == "gpc_signalled"
+    assert "override_gpc" in reply.json()["error"]["message"]
+    assert history(api) == [("refused", "gpc", True)]
+
+
+def test_an_explicit_override_is_recorded_and_gpc_never_withdraws_it(api: Api) -> None:
+    notice = served_notice(api)
+    gpc = {"headers": {"Sec-GPC": "1"}}
+    assert decide(api, "given", notice_version_id=notice, **gpc).status_code == 409
+    notice = served_notice(api)  # shown again after the signal's opt-out
+    given = decide(api, "given", notice_version_id=notice, override_gpc=True, **gpc)
+    assert given.status_code == 201, given.text
+    assert given.json()["method"] == "gpc_override"
+    for _ in range(3):  # the signal keeps coming with every request
+        reply = api.client.get("/v1/consent/me", headers={**api.auth(), "Sec-GPC": "1"})
+        assert reply.status_code == 200
+    assert states(api) == {"train_ai_system": "given"}
+    assert history(api) == [("refused", "gpc", True), ("given", "gpc_override", True)]
+    withdrawn = decide(api, "withdrawn", **gpc)  # withdrawing needs no override
+    assert withdrawn.status_code == 201, withdrawn.text
+    assert states(api) == {"train_ai_system": "withdrawn"}
+
+
+def test_without_an_override_a_give_is_still_withdrawn_by_the_next_gpc_request(api: Api) -> None:
+    notice = served_notice(api)
+    assert decide(api, "given", notice_version_id=notice).status_code == 201
+    api.client.get("/v1/consent/me", headers={**api.auth(), "Sec-GPC": "1"})
+    assert states(api) == {"train_ai_system": "withdrawn"}
+
+
+# --- finding 4: a give names the current notice, read after the last opt-out ------------
+
+
+def test_a_give_against_a_superseded_notice_version_is_refused(api: Api) -> None:
+    old = served_notice(api)
+    publish(api, material_change=True)
+    reply = decide(api, "given", notice_version_id=old)
+    assert reply.status_code == 409, reply.text
+    assert reply.json()["error"]["code"] == "notice_superseded"
+    assert states(api) == {}
+    assert decide(api, "given", notice_version_id=served_notice(api)).status_code == 201
+
+
+def test_a_give_against_any_older_version_is_refused_even_without_a_material_flag(
+    api: Api,
+) -> None:
+    old = served_notice(api)
+    publish(api)  # a reworded notice the publisher calls immaterial
+    reply = decide(api, "given", notice_version_id=old)
+    assert reply.status_code == 409
+    assert reply.json()["error"]["code"] == "notice_superseded"
+
+
+def test_a_serving_from_before_a_withdrawal_does_not_support_a_new_give(api: Api) -> None:
+    notice = served_notice(api)
+    assert decide(api, "given", notice_version_id=notice).status_code == 201
+    assert decide(api, "withdrawn").status_code == 201
+    again = decide(api, "given", notice_version_id=notice)
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["code"] == "notice_not_served"
+    assert states(api) == {"train_ai_system": "withdrawn"}
+    assert decide(api, "given", notice_version_id=served_notice(api)).status_code == 201
+
+
+# --- finding 5: only the person records their consent -----------------------------------
+
+
+def mk_on(database_url: str, data_dir: Path, user: str, *args: str) -> Any:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTEKEEPER_")}
+    env["MINUTEKEEPER_LOCAL_USER"] = user
+    return subprocess.run(
+        [MINUTEKEEPER, "--data-dir", str(data_dir), "--database-url", database_url, *args],
+        capture_output=True, text=True, timeout=120, env=env, check=False,
+    )  # fmt: skip
+
+
+def test_the_cli_records_consent_only_for_the_owner_of_a_single_user_install(
+    database_url: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    assert mk_on(database_url, data, "alice", "consent", "notice", "publish").returncode == 0
+    own = mk_on(database_url, data, "alice", "consent", "give", "--yes")
+    assert own.returncode == 0, own.stderr
+    other = mk_on(database_url, data, "bob", "consent", "give", "--yes")
+    assert other.returncode == 1
+    assert other.stderr.startswith("error: this install has several people")
+    # Bob's run made the install multi-user for good: not even its owner goes on without
+    # a session of their own.
+    again = mk_on(database_url, data, "alice", "consent", "withdraw")
+    assert again.returncode == 1 and "own session" in again.stderr
+    events = mk_on(database_url, data, "alice", "consent", "history", "--json")
+    assert [(e["state"], e["via"]) for e in json.loads(events.stdout)] == [("given", "local-owner")]
+
+
+def test_a_token_holders_consent_is_theirs_alone_to_record(
+    database_url: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    assert mk_on(database_url, data, "admin", "consent", "notice", "publish").returncode == 0
+    made = mk_on(database_url, data, "admin", "tokens", "create", "--subject", "Bob")
+    assert made.returncode == 0, made.stderr
+    forged = mk_on(database_url, data, "Bob", "consent", "give", "--yes")
+    assert forged.returncode == 1 and "own session" in forged.stderr
+    refused = mk_on(database_url, data, "Bob", "consent", "refuse")
+    assert refused.returncode == 1
+    engine = create_db_engine(Settings(data_dir=data, database_url=database_url))
+    with read_transaction(engine) as conn:
+        count = conn.execute(select(func.count()).select_from(ConsentEventRecord)).scalar_one()
+        actions = conn.execute(select(AuditEntryRecord.action)).scalars().all()
+    engine.dispose()
+    assert count == 0
+    assert "token.issued" in actions and "tenant.multi_user" in actions
+
+
+def test_an_api_decision_records_the_token_it_came_through(api: Api) -> None:
+    notice = served_notice(api)
+    given = decide(api, "given", notice_version_id=notice)
+    token_id = api.tokens["acme", "member"].split("_")[1]
+    assert given.json()["via"] == f"token:{token_id}"
+
+
+# --- finding 3: the terms a person agreed to bound what is kept under their consent ------
+
+
+def alone(name: str) -> bytes:
+    """A subtitle file in which only `name` speaks."""
+    cues = [
+        "We will ship the release on Thursday.",
+        "The budget for the launch stays at ten thousand.",
+        "I will write the announcement by Friday.",
+    ]
+    body = "".join(
+        f"00:00:{2 * i:02d}.000 --> 00:00:{2 * i + 2:02d}.000\n<v {name}>{text}\n\n"
+        for i, text in enumerate(cues)
+    )
+    return f"WEBVTT\n\n{body}".encode()
+
+
+def upload_job(api: Api, who: str, content: bytes, **form: str) -> dict[str, Any]:
+    """Upload `content` as `who`; the finished job."""
+    files = {"recording": ("meeting.vtt", content, "text/vtt")}
+    accepted = api.client.post("/v1/meetings", files=files, data=form,
+                               headers=api.auth("acme", who))  # fmt: skip
+    assert accepted.status_code == 202, accepted.text
+    job = finished_job(api.client, accepted.json()["job"]["id"], api.auth("acme", who))
+    assert job["status"] == "succeeded", job
+    return job
+
+
+def uploaded_meeting(api: Api, who: str, content: bytes, **form: str) -> str:
+    meeting_id: str = upload_job(api, who, content, **form)["result"]["meeting_id"]
+    return meeting_id
+
+
+def uploaded(api: Api, who: str, content: bytes, **form: str) -> dict[str, str]:
+    """Upload `content` as `who` and wait for it; what training kept, by artifact kind."""
+    job = upload_job(api, who, content, **form)
+    return {
+        t["kind"]: "kept" if t["kept"] else ",".join(t["reasons"])
+        for t in job["result"]["training"]
+    }
+
+
+def consents(api: Api, name: str) -> None:
+    if ("acme", name) not in api.tokens:
+        api.add_person("acme", name, Role.MEMBER)
+    given = decide(api, "given", name, notice_version_id=served_notice(api, name))
+    assert given.status_code == 201, given.text
+
+
+def kept_days(api: Api) -> list[int]:
+    """Each eligible candidate's retention in days, as stored, newest last."""
+    with read_transaction(api.runtime.engine) as conn:
+        rows = conn.execute(
+            select(TrainingCandidateRecord.captured_at, TrainingCandidateRecord.expires_at)
+            .where(TrainingCandidateRecord.status == "eligible")
+            .order_by(TrainingCandidateRecord.captured_at)
+        ).all()
+    return [round((r.expires_at - r.captured_at) / timedelta(days=1)) for r in rows]
+
+
+def test_longer_retention_is_a_material_change_whatever_the_publisher_says(api: Api) -> None:
+    consents(api, "Alice")
+    publish(api, body="Examples may be sold to partners.", retention_days=3650,
+            material_change=False)  # fmt: skip
+    training = uploaded(api, "Alice", alone("Alice"))
+    denied = "NON_CONSENTING_CONTRIBUTOR,NOTICE_VERSION_MISMATCH"
+    assert training == {"meeting_summary": denied, "transcript": denied}
+    assert kept_days(api) == []
+    consents(api, "Alice")  # she reads the new terms and agrees to them
+    assert uploaded(api, "Alice", alone("Alice")) == {"meeting_summary": "kept",
+                                                       "transcript": "kept"}  # fmt: skip
+    assert kept_days(api) == [3650, 3650]
+
+
+def test_a_new_recipient_is_a_material_change(api: Api) -> None:
+    consents(api, "Alice")
+    publish(api, recipients=["Initech Labs"])
+    training = uploaded(api, "Alice", alone("Alice"))
+    assert "NOTICE_VERSION_MISMATCH" in training["meeting_summary"]
+
+
+def test_shorter_retention_applies_at_once_to_what_is_kept(api: Api) -> None:
+    consents(api, "Alice")
+    assert uploaded(api, "Alice", alone("Alice")) == {"meeting_summary": "kept",
+                                                       "transcript": "kept"}  # fmt: skip
+    assert kept_days(api) == [365, 365]
+    publish(api, retention_days=30)  # narrower: her consent to the first version still holds
+    assert kept_days(api) == [30, 30]
+    assert uploaded(api, "Alice", alone("Alice")) == {"meeting_summary": "kept",
+                                                       "transcript": "kept"}  # fmt: skip
+    assert kept_days(api) == [30, 30, 30, 30]
+
+
+def test_a_kind_the_current_notice_drops_is_no_longer_kept(api: Api) -> None:
+    consents(api, "Alice")
+    publish(api, artifact_kinds=["transcript"])
+    training = uploaded(api, "Alice", alone("Alice"))
+    assert training["transcript"] == "kept"
+    assert "NOTICE_SCOPE_MISMATCH" in training["meeting_summary"]
+
+
+# --- finding 6: the tenant's switches reach what is already published --------------------
+
+
+def switch(api: Api, **body: Any) -> Any:
+    return api.client.patch("/v1/admin/tenant", json=body, headers=api.auth("acme", "admin"))
+
+
+def test_training_sharing_off_revokes_published_exports_once_confirmed(api: Api) -> None:
+    consenting_meeting(api)
+    export = build_export(api)
+    asked = switch(api, training_sharing_enabled=False)
+    assert asked.status_code == 409, asked.text
+    assert asked.json()["error"]["code"] == "confirmation_required"
+    assert "revokes 1 published export(s) and retires 2 kept" in asked.json()["error"]["message"]
+    assert switch(api).json()["training_sharing_enabled"] is True  # nothing changed yet
+    done = switch(api, training_sharing_enabled=False, confirm=True)
+    assert done.status_code == 200 and done.json()["training_sharing_enabled"] is False
+    ml = api.auth("acme", "ml_exporter")
+    gone = api.client.get(f"/v1/exports/{export['id']}/download", headers=ml)
+    assert gone.status_code == 410 and gone.json()["error"]["code"] == "export_revoked"
+    stones = api.client.get(f"/v1/exports/{export['id']}/tombstones", headers=ml).json()
+    assert [s["reason"] for s in stones] == ["training_sharing_off"] * 2
+    # Turning it on again does not bring back what was kept before.
+    assert switch(api, training_sharing_enabled=True).status_code == 200
+    assert build_export(api)["counts"]["included"] == 0
+
+
+def test_ai_features_off_refuses_every_ai_feature_and_cancels_queued_jobs(api: Api) -> None:
+    consents(api, "Alice")
+    meeting = uploaded_meeting(api, "Alice", alone("Alice"))
+    queued = create_job(api.runtime.engine, tenant_id=api.people["acme", "Alice"].tenant_id,
+                        owner_id=api.people["acme", "Alice"].subject_id, kind="meeting",
+                        params={})  # fmt: skip
+    asked = switch(api, ai_features_enabled=False)
+    assert asked.status_code == 409  # Alice's summary and transcript are kept
+    assert switch(api, ai_features_enabled=False, confirm=True).status_code == 200
+    alice = api.auth("acme", "Alice")
+    job = api.client.get(f"/v1/jobs/{queued.id}", headers=alice).json()
+    assert job["status"] == "failed" and job["error"]["code"] == "cancelled"
+    files = {"recording": ("meeting.vtt", alone("Alice"), "text/vtt")}
+    refusals = [
+        api.client.post("/v1/meetings", files=files, headers=alice),
+        api.client.post(
+            f"/v1/meetings/{meeting}/ask", json={"question": "When do we ship?"}, headers=alice
+        ),
+        api.client.post(
+            "/v1/compose",
+            json={"instruction": "say we ship Thursday", "mode": "rewrite"},
+            headers=alice,
+        ),
+    ]
+    for reply in refusals:
+        assert reply.status_code == 409, reply.text
+        assert reply.json()["error"]["code"] == "ai_features_off"
+    assert switch(api, ai_features_enabled=True).status_code == 200
+    assert uploaded(api, "Alice", alone("Alice"))["meeting_summary"] == "kept"
