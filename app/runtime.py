@@ -49,7 +49,10 @@ class Runtime:
     def service(self) -> ConsentService:
         from minutekeeper.consent import ConsentService
 
-        return ConsentService.from_settings(self.engine, self.settings)
+        service = ConsentService.from_settings(self.engine, self.settings)
+        # What was kept under older rules is re-decided once under the newest.
+        service.apply_rules()
+        return service
 
     @cached_property
     def telemetry(self) -> Telemetry:

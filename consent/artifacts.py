@@ -33,6 +33,8 @@ def _artifact(row: Any) -> Artifact:
         content_sha256=row.content_sha256,
         model_id=row.model_id,
         prompt_version=row.prompt_version,
+        received_at=row.received_at or row.captured_at,
+        time_vouched_by=tuple(row.time_vouched_by or ()),
     )
 
 
@@ -45,10 +47,15 @@ def record_artifact(
     input: Any,
     output: Any,
     contributors: Sequence[str],
-    captured_at: datetime,
+    received_at: datetime,
+    content_time: datetime | None = None,
+    vouched_by: Sequence[str] = (),
     model_id: str | None = None,
     prompt_version: str | None = None,
 ) -> Artifact:
+    """Store an artifact. Its content time is `content_time` where one is stated and
+    earlier than `received_at` (a stated time never makes content newer than its arrival),
+    else its arrival; it is trusted only for the contributors in `vouched_by`."""
     if len(contributors) > MAX_CONTRIBUTORS:
         raise InvalidValue(f"an artifact can name at most {MAX_CONTRIBUTORS} contributors")
     content = canonical_json({"input": input, "output": output})
@@ -66,7 +73,9 @@ def record_artifact(
             contributors=list(dict.fromkeys(contributors)),
             model_id=model_id,
             prompt_version=prompt_version,
-            captured_at=captured_at,
+            captured_at=min(content_time, received_at) if content_time else received_at,
+            received_at=received_at,
+            time_vouched_by=sorted(set(vouched_by) & set(contributors)),
             content_sha256=sha256_hex(content),
         )
     )
@@ -79,7 +88,8 @@ def get_artifact(conn: Connection, artifact_id: str, *, tenant_id: str) -> Artif
     # Only the structured fields: the content can be megabytes and the gate never reads it.
     row = conn.execute(
         select(a.id, a.tenant_id, a.kind, a.data_class, a.contributors, a.captured_at,
-               a.content_sha256, a.model_id, a.prompt_version)
+               a.content_sha256, a.model_id, a.prompt_version, a.received_at,
+               a.time_vouched_by)
         .where(a.id == artifact_id)
     ).first()  # fmt: skip
     if row is None:

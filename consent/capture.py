@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -58,6 +58,13 @@ class Offer:
     roster: Mapping[str, Person] = field(default_factory=dict)  # subject id -> person
     model_id: str | None = None
     prompt_version: str | None = None
+    # The content's own time as stated (a meeting's date), when it reached the server
+    # (default: now), and the contributors who vouch for that time: whoever uploaded it
+    # (their own words) or confirmed it. Anyone else's consent must have held without a
+    # break from before the upload.
+    content_time: datetime | None = None
+    received_at: datetime | None = None
+    vouched_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,9 @@ def capture_offer(
         input=offer.input,
         output=offer.output,
         contributors=offer.contributors,
+        captured_at=offer.content_time,
+        received_at=offer.received_at,
+        vouched_by=offer.vouched_by,
         model_id=offer.model_id,
         prompt_version=offer.prompt_version,
     )

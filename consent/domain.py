@@ -158,10 +158,14 @@ class Artifact:
     kind: ArtifactKind
     data_class: DataClass
     contributors: tuple[str, ...]
-    captured_at: datetime
+    captured_at: datetime  # the content's own time: the earliest it can be
     content_sha256: str
     model_id: str | None = None
     prompt_version: str | None = None
+    received_at: datetime | None = None  # when it reached the server (None: made just now)
+    # The contributors for whom `captured_at` is trusted: it is their own upload, or they
+    # confirmed it. For anyone else the content may be from any time before `received_at`.
+    time_vouched_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, select
@@ -58,7 +59,33 @@ from minutekeeper.consent.store import (
 )
 from minutekeeper.consent.tenants import switch_history, switches_as_of
 
-RULES_VERSION = "2026.11.1"
+
+@dataclass(frozen=True)
+class Rules:
+    """One version of the rules. A stored decision replays under the version it was made
+    with (rule 17); every new decision uses the newest."""
+
+    version: str
+    # The content's own time: a contributor's consent must cover it; a time is trusted only
+    # for the contributors who vouched for it (their own upload or confirmation), for the
+    # others their consent must have held, without a break, from before the upload.
+    content_time: bool
+    # Notices judged by their terms: a version asking for more than the one a person agreed
+    # to is material whatever its flag says, and the current version's narrower terms apply.
+    terms: bool
+
+
+RULES = {
+    rules.version: rules
+    for rules in (
+        Rules("2026.11.1", content_time=False, terms=False),
+        Rules("2026.12.1", content_time=True, terms=True),
+    )
+}
+RULES_VERSION = "2026.12.1"
+CURRENT_RULES = RULES[RULES_VERSION]
+# Before any event: reading a subject's facts "after" it reads their whole history.
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Reason(StrEnum):
@@ -125,7 +152,8 @@ class GateInputs:
     """Everything a decision depends on, gathered at one ledger position.
 
     `facts[subject]` holds the subject's last event at or before the artifact's capture
-    (if any) followed by every later event up to `ledger_seq`, in server order.
+    (if any) followed by every later event up to `ledger_seq`, in server order; for a
+    contributor who did not vouch for the content's time (`time_trusted`), every event.
     """
 
     artifact: Artifact
@@ -137,6 +165,18 @@ class GateInputs:
     notices: dict[str, NoticeTerms]
     ledger_seq: int
     decided_at: datetime
+    rules: Rules = CURRENT_RULES
+
+
+def time_trusted(artifact: Artifact, contributor: str, rules: Rules = CURRENT_RULES) -> bool:
+    """Whether the artifact's content time holds for `contributor`: they vouched for it
+    (it came from their own upload, or they confirmed it), or it is their own words now
+    (an artifact with no upload time). Under older rules every time was taken as stated."""
+    return (
+        not rules.content_time
+        or artifact.received_at is None
+        or contributor in artifact.time_vouched_by
+    )
 
 
 def required_switches(purpose: str) -> tuple[tuple[str, Reason], ...]:
@@ -159,6 +199,7 @@ def evaluate(inputs: GateInputs) -> Decision:
         verdicts=verdicts,
         ledger_seq=inputs.ledger_seq,
         decided_at=inputs.decided_at,
+        rules=inputs.rules,
     )
 
 
@@ -179,6 +220,7 @@ def combine(
     verdicts: tuple[ContributorVerdict, ...],
     ledger_seq: int,
     decided_at: datetime,
+    rules: Rules = CURRENT_RULES,
 ) -> Decision:
     """The artifact's result from the tenant's reasons and every contributor's verdict."""
     allowed = [v for v in verdicts if v.allowed]
@@ -201,31 +243,40 @@ def combine(
         reasons=tuple(reasons),
         contributors=verdicts,
         ledger_seq=ledger_seq,
-        rules_version=RULES_VERSION,
+        rules_version=rules.version,
         decided_at=decided_at,
     )
 
 
 def superseded_notices(inputs: GateInputs) -> frozenset[str]:
-    """Notice versions that no longer cover content captured when this artifact was: a
-    later version published before the capture was flagged material, or the version in
-    force at the capture asks for more than they do (a purpose, kind or recipient more, a
-    longer retention), whatever its publisher's flag says."""
-    captured_at = inputs.artifact.captured_at
+    """Notice versions that no longer cover content captured when this artifact was."""
+    return superseded_at(inputs.notices, inputs.artifact.captured_at, inputs.rules)
+
+
+def superseded_at(
+    notices: dict[str, NoticeTerms], at: datetime, rules: Rules = CURRENT_RULES
+) -> frozenset[str]:
+    """Notice versions that no longer cover content of time `at`: a later version
+    published by then was flagged material, or the version in force then asks for more
+    than they do (a purpose, kind or recipient more, a longer retention), whatever its
+    publisher's flag says."""
     stale: set[str] = set()
-    for versions in _by_notice(inputs.notices).values():
-        published = [n for n in versions if n.created_at <= captured_at]
+    for versions in _by_notice(notices).values():
+        published = [n for n in versions if n.created_at <= at]
         if not published:
             continue
         in_force = published[-1]
         for older in published[:-1]:
             later = [n for n in published if n.version > older.version]
-            if any(n.material_change for n in later) or widens(
-                purposes=in_force.purposes,
-                kinds=in_force.artifact_kinds,
-                recipients=in_force.recipients,
-                retention_days=in_force.retention_days,
-                than=older,
+            if any(n.material_change for n in later) or (
+                rules.terms
+                and widens(
+                    purposes=in_force.purposes,
+                    kinds=in_force.artifact_kinds,
+                    recipients=in_force.recipients,
+                    retention_days=in_force.retention_days,
+                    than=older,
+                )
             ):
                 stale.add(older.id)
     return frozenset(stale)
@@ -272,20 +323,58 @@ def contributor_verdict(
         return deny(_STATE_REASONS[latest.state], seq=latest.seq)
     if latest.valid_until is not None and latest.valid_until <= inputs.decided_at:
         return deny(Reason.EXPIRED, seq=latest.seq)
-    at_capture = facts[0]
-    captured_at = inputs.artifact.captured_at
-    if (
-        at_capture.recorded_at > captured_at
-        or not all(f.positive for f in facts)
-        or (at_capture.valid_until is not None and at_capture.valid_until <= captured_at)
-    ):
-        return deny(Reason.CONSENT_AFTER_CAPTURE, seq=latest.seq)
-    notice_reason = _notice_problem(at_capture, inputs, stale) or _notice_problem(
-        latest, inputs, stale
-    )
+    artifact, rules = inputs.artifact, inputs.rules
+    if time_trusted(artifact, contributor, rules):
+        # Consent held from before the content's time until now, without a break.
+        at_capture, captured_at = facts[0], artifact.captured_at
+        if (
+            at_capture.recorded_at > captured_at
+            or not all(f.positive for f in facts)
+            or (at_capture.valid_until is not None and at_capture.valid_until <= captured_at)
+            or (rules.content_time and _lapsed(facts))
+        ):
+            return deny(Reason.CONSENT_AFTER_CAPTURE, seq=latest.seq)
+        notice_reason = _notice_problem(at_capture, inputs, stale)
+    else:
+        # The stated time counts only where it denies (nothing vouches that the content is
+        # not older): consent held from before it and before the upload, never refused,
+        # withdrawn, expired or lapsed, and each version agreed to covered content of every
+        # time it stood for.
+        received_at = artifact.received_at or artifact.captured_at
+        if (
+            facts[0].recorded_at > artifact.captured_at
+            or not all(f.positive for f in facts)
+            or _lapsed(facts)
+        ):
+            return deny(Reason.CONSENT_AFTER_CAPTURE, seq=latest.seq)
+        notice_reason = _history_notice_problem(facts, inputs, received_at)
+    notice_reason = notice_reason or _notice_problem(latest, inputs, stale)
     if notice_reason is not None:
         return deny(notice_reason, seq=latest.seq)
     return ContributorVerdict(contributor, True, (), latest.seq)
+
+
+def _lapsed(facts: list[ConsentFact]) -> bool:
+    """Whether a consent ran out before the next decision renewed it (a gap, even where
+    no `expired` event was written)."""
+    return any(
+        a.valid_until is not None and a.valid_until < b.recorded_at for a, b in pairwise(facts)
+    )
+
+
+def _history_notice_problem(
+    facts: list[ConsentFact], inputs: GateInputs, received_at: datetime
+) -> Reason | None:
+    """For content of unknown time: each event's version must have covered content of
+    every time until the next event (or the upload)."""
+    for fact, after in zip(facts, [*facts[1:], None], strict=True):
+        if fact.recorded_at > received_at:
+            break
+        until = received_at if after is None else min(after.recorded_at, received_at)
+        problem = _notice_problem(fact, inputs, superseded_at(inputs.notices, until, inputs.rules))
+        if problem is not None:
+            return problem
+    return None
 
 
 def _notice_problem(fact: ConsentFact, inputs: GateInputs, stale: frozenset[str]) -> Reason | None:
@@ -295,7 +384,7 @@ def _notice_problem(fact: ConsentFact, inputs: GateInputs, stale: frozenset[str]
     # The terms that apply are those of the agreed version and the current one together:
     # a narrower current version (a kind or purpose less) applies at once.
     current = in_force(inputs.notices, notice.notice_id, inputs.decided_at) or notice
-    for terms in (notice, current):
+    for terms in (notice, current) if inputs.rules.terms else (notice,):
         if not any(covers(p, inputs.purpose) for p in terms.purposes):
             return Reason.NOTICE_SCOPE_MISMATCH
         if inputs.artifact.kind.value not in terms.artifact_kinds:
@@ -353,12 +442,13 @@ def gather(
     purpose: str,
     ledger_seq: int,
     decided_at: datetime,
+    rules: Rules = CURRENT_RULES,
 ) -> GateInputs:
-    """Read what `evaluate` needs, as of `ledger_seq` and `decided_at`.
+    """Read what `evaluate` needs under `rules`, as of `ledger_seq` and `decided_at`.
 
     The current-consent projection answers for every subject whose newest event predates
-    the capture and the pin (the common case, one query for all); the ledger is read only
-    for the others.
+    the capture and the pin and who vouched for the content's time (the common case, one
+    query for all); the ledger is read only for the others.
     """
     ids = [c for c in artifact.contributors if c != UNKNOWN_SPEAKER]
     purposes = [p for p in CONSENT_PURPOSES if covers(p, purpose)]
@@ -372,12 +462,14 @@ def gather(
             by_subject.setdefault(row.id, []).append(row)
     facts: dict[str, list[ConsentFact]] = {}
     for subject_id, rows in by_subject.items():
-        if all(r.last_seq <= ledger_seq and r.recorded_at <= artifact.captured_at for r in rows):
+        trusted = time_trusted(artifact, subject_id, rules)
+        since = artifact.captured_at if trusted else BEGINNING
+        if trusted and all(r.last_seq <= ledger_seq and r.recorded_at <= since for r in rows):
             newest = max(rows, key=lambda r: r.last_seq)
             facts[subject_id] = [fact_of(newest, seq=newest.last_seq)]
         else:
             facts[subject_id] = _ledger_facts(
-                conn, subject_id, purposes, captured_at=artifact.captured_at, up_to=ledger_seq
+                conn, subject_id, purposes, captured_at=since, up_to=ledger_seq
             )
     history = switch_history(conn, artifact.tenant_id, until=decided_at)
     return GateInputs(
@@ -390,6 +482,7 @@ def gather(
         notices=notice_terms(conn, artifact.tenant_id),
         ledger_seq=ledger_seq,
         decided_at=decided_at,
+        rules=rules,
     )
 
 
@@ -461,12 +554,15 @@ def decide(
     purpose: str,
     decided_at: datetime,
     ledger_seq: int | None = None,
+    rules: Rules = CURRENT_RULES,
 ) -> Decision:
-    """Decide at `ledger_seq` (default: the ledger's tail now) without storing anything."""
+    """Decide at `ledger_seq` (default: the ledger's tail now) under `rules` (default: the
+    newest) without storing anything."""
     purpose = validate_purpose(purpose)
     artifact = get_artifact(conn, artifact_id, tenant_id=tenant_id)
     pin = tail_seq(conn) if ledger_seq is None else ledger_seq
-    return evaluate(gather(conn, artifact, purpose=purpose, ledger_seq=pin, decided_at=decided_at))
+    return evaluate(gather(conn, artifact, purpose=purpose, ledger_seq=pin,
+                           decided_at=decided_at, rules=rules))  # fmt: skip
 
 
 def record_decision(
@@ -531,8 +627,15 @@ def get_decision(conn: Connection, decision_id: str, *, tenant_id: str) -> Decis
 
 
 def replay(conn: Connection, decision_id: str, *, tenant_id: str) -> tuple[Decision, Decision]:
-    """The stored decision and the one the same facts give now; equal unless tampered with."""
+    """The stored decision and the one the same facts give now under the rules it was made
+    with; equal unless tampered with."""
     stored = get_decision(conn, decision_id, tenant_id=tenant_id)
+    rules = RULES.get(stored.rules_version)
+    if rules is None:
+        raise UnknownDecision(
+            f"decision {decision_id} was made under rules {stored.rules_version!r}, "
+            "which this version does not know"
+        )
     again = decide(
         conn,
         tenant_id=tenant_id,
@@ -540,5 +643,6 @@ def replay(conn: Connection, decision_id: str, *, tenant_id: str) -> tuple[Decis
         purpose=stored.purpose,
         decided_at=stored.decided_at,
         ledger_seq=stored.ledger_seq,
+        rules=rules,
     )
     return stored, again

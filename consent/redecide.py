@@ -36,6 +36,7 @@ from minutekeeper.consent.domain import (
     SubjectKind,
 )
 from minutekeeper.consent.gate import (
+    BEGINNING,
     ConsentFact,
     GateInputs,
     Reason,
@@ -45,6 +46,7 @@ from minutekeeper.consent.gate import (
     notice_terms,
     superseded_notices,
     tenant_reasons,
+    time_trusted,
 )
 from minutekeeper.consent.purposes import CONSENT_PURPOSES, covers, validate_purpose
 from minutekeeper.consent.store import ConsentEventRecord, SubjectRecord
@@ -107,7 +109,7 @@ class BulkDecider:
             )
             for subject, events in self._events.items()
         }
-        self._verdicts: dict[tuple[str, ArtifactKind, int, int], ContributorVerdict] = {}
+        self._verdicts: dict[tuple[Any, ...], ContributorVerdict] = {}
         self._tenant: dict[int, tuple[Reason, ...]] = {}
 
     def _read_events(self) -> dict[str, list[Any]]:
@@ -127,9 +129,7 @@ class BulkDecider:
         return events
 
     def decide(self, artifact: Artifact) -> Decision:
-        _, tenant, verdicts = self._parts(
-            artifact.kind, artifact.contributors, artifact.captured_at
-        )
+        _, tenant, verdicts = self._parts(artifact, artifact.contributors)
         return combine(
             artifact,
             purpose=self.purpose,
@@ -140,60 +140,77 @@ class BulkDecider:
         )
 
     def outcome(
-        self, kind: ArtifactKind, contributors: tuple[str, ...], captured_at: datetime
+        self,
+        kind: ArtifactKind,
+        contributors: tuple[str, ...],
+        captured_at: datetime,
+        *,
+        received_at: datetime | None = None,
+        vouched_by: tuple[str, ...] = (),
     ) -> Outcome:
-        """What `decide` says for an artifact with these facts, in the form an export
-        needs it. An allowed artifact is the common case and needs no `combine`: it is
-        exactly one whose tenant passes and whose contributors, at least one, all pass."""
-        _, tenant, verdicts = self._parts(kind, contributors, captured_at)
+        """What `decide` says for an artifact with these facts (`contributors` may be the
+        kept subset of the artifact's), in the form an export needs it. An allowed artifact
+        is the common case and needs no `combine`: it is exactly one whose tenant passes
+        and whose contributors, at least one, all pass."""
+        artifact = Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT, contributors,
+                            captured_at, "", received_at=received_at,
+                            time_vouched_by=vouched_by)  # fmt: skip
+        _, tenant, verdicts = self._parts(artifact, contributors)
         if not tenant and verdicts and all(v.allowed for v in verdicts):
             # An allowed verdict always names the consent event it rests on.
             seqs = tuple(sorted({v.consent_seq for v in verdicts if v.consent_seq is not None}))
             notices = tuple(sorted({n for s in seqs if (n := self._notice_by_seq.get(s))}))
             return Outcome(Result.ALLOW, None, seqs, notices)
-        decision = self.decide(Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT,
-                                        contributors, captured_at, ""))  # fmt: skip
+        decision = self.decide(artifact)
         generic = Reason.NON_CONSENTING_CONTRIBUTOR.value
         reason = next((r for r in decision.reasons if r != generic), generic)
         return Outcome(decision.result, reason, (), ())
 
     def _parts(
-        self, kind: ArtifactKind, contributors: tuple[str, ...], captured_at: datetime
+        self, artifact: Artifact, contributors: tuple[str, ...]
     ) -> tuple[tuple[Any, ...], tuple[Reason, ...], tuple[ContributorVerdict, ...]]:
         """The facts' key, the tenant's reasons and every contributor's verdict."""
+        kind, captured_at = artifact.kind, artifact.captured_at
+        received_at = artifact.received_at or captured_at
         slot = bisect_right(self._switch_times, captured_at)
         tenant = self._tenant.get(slot)
         if tenant is None:
             probe = Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT, (),
                              captured_at, "")  # fmt: skip
             tenant = self._tenant[slot] = tenant_reasons(self._inputs(probe, {}))
-        notice_slot = bisect_right(self._notice_times, captured_at)
+        notice_slots = (
+            bisect_right(self._notice_times, captured_at),
+            bisect_right(self._notice_times, received_at),
+        )
         keys = []
         verdicts = []
         for contributor in contributors:
+            # A verdict changes only where the content and upload times fall among the
+            # subject's event times and the notices' publication times.
+            times = self._event_times.get(contributor, ())
             key = (
                 contributor,
                 kind,
-                bisect_right(self._event_times.get(contributor, ()), captured_at),
-                notice_slot,
+                time_trusted(artifact, contributor),
+                bisect_right(times, captured_at),
+                bisect_right(times, received_at),
+                notice_slots,
             )
             verdict = self._verdicts.get(key)
             if verdict is None:
-                verdict = self._verdicts[key] = self._verdict(contributor, kind, captured_at)
+                verdict = self._verdicts[key] = self._verdict(contributor, artifact)
             keys.append(key)
             verdicts.append(verdict)
         return (kind, slot, tuple(keys)), tenant, tuple(verdicts)
 
-    def _verdict(
-        self, contributor: str, kind: ArtifactKind, captured_at: datetime
-    ) -> ContributorVerdict:
-        artifact = Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT, (contributor,),
-                            captured_at, "")  # fmt: skip
+    def _verdict(self, contributor: str, artifact: Artifact) -> ContributorVerdict:
         facts = {}
         if contributor != UNKNOWN_SPEAKER:
             if contributor not in self._subjects:
                 self._load_subjects([contributor])  # another tenant's, or no one's
-            facts[contributor] = self._facts(contributor, captured_at)
+            trusted = time_trusted(artifact, contributor)
+            since = artifact.captured_at if trusted else BEGINNING
+            facts[contributor] = self._facts(contributor, since)
         inputs = self._inputs(artifact, {k: v for k, v in facts.items() if v})
         return contributor_verdict(contributor, inputs, superseded_notices(inputs))
 

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exc
+from sqlalchemy import Connection, Engine, exc, select
 
 from minutekeeper.consent import artifacts, erasure, gate, ledger, notices, tenants
 from minutekeeper.consent.audit import VerifyReport, verify
@@ -45,6 +45,7 @@ from minutekeeper.consent.errors import (
 )
 from minutekeeper.consent.exports import tombstones
 from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM, covers
+from minutekeeper.consent.store import AuditEntryRecord
 from minutekeeper.core.db import read_transaction, utcnow, write_transaction
 from minutekeeper.core.settings import Settings
 
@@ -387,6 +388,37 @@ class ConsentService:
         with read_transaction(self.engine) as conn:
             return ledger.history(conn, person.subject_id)
 
+    def apply_rules(self) -> int:
+        """Once per rules version: re-decide every kept candidate of every tenant under
+        the newest rules, retiring those they no longer allow and tombstoning their
+        records in published exports (reason `rules_changed`). Returns how many were
+        retired. Costs one query when nothing is kept or the version was applied."""
+        with read_transaction(self.engine) as conn:
+            if not tombstones.any_kept(conn) or _rules_applied(conn):
+                return 0
+        retired, touched = 0, []
+        with self._write() as conn:
+            if _rules_applied(conn):  # another process got there first
+                return 0
+            now = self.clock()
+            for tenant_id in tenants.tenant_ids(conn):
+                count, exports = tombstones.retire_failing(
+                    conn, self.writer, tenant_id=tenant_id, decided_at=now,
+                    reason="rules_changed", actor_id="system",
+                )  # fmt: skip
+                retired += count
+                touched.extend(exports)
+            self.writer.audit(
+                conn,
+                actor="system",
+                action="rules.applied",
+                object_type="rules",
+                object_id=gate.RULES_VERSION,
+                payload={"rules_version": gate.RULES_VERSION, "retired": retired},
+            )
+        tombstones.sync_files(self.engine, touched)
+        return retired
+
     def expire_due(self) -> int:
         with self._write() as conn:
             expired = ledger.expire_due(conn, self.writer, now=self.clock())
@@ -410,9 +442,14 @@ class ConsentService:
         output: Any,
         contributors: Sequence[str],
         captured_at: datetime | None = None,
+        received_at: datetime | None = None,
+        vouched_by: Sequence[str] = (),
         model_id: str | None = None,
         prompt_version: str | None = None,
     ) -> Artifact:
+        """Store an AI output with its input. `captured_at` is the content's stated time,
+        `received_at` when it reached the server (default: now); the stated time is
+        trusted only for the contributors in `vouched_by` (`artifacts.record_artifact`)."""
         with self._write() as conn:
             return artifacts.record_artifact(
                 conn,
@@ -422,7 +459,9 @@ class ConsentService:
                 input=input,
                 output=output,
                 contributors=contributors,
-                captured_at=captured_at or self.clock(),
+                received_at=received_at or self.clock(),
+                content_time=captured_at,
+                vouched_by=vouched_by,
                 model_id=model_id,
                 prompt_version=prompt_version,
             )
@@ -510,6 +549,20 @@ class ConsentService:
             return gate.evaluate(
                 gate.gather(conn, artifact, purpose=purpose, ledger_seq=pin, decided_at=now)
             )
+
+
+def _rules_applied(conn: Connection) -> bool:
+    return (
+        conn.execute(
+            select(AuditEntryRecord.seq)
+            .where(
+                AuditEntryRecord.action == "rules.applied",
+                AuditEntryRecord.object_id == gate.RULES_VERSION,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def _preview_artifact(person: Principal, kind: ArtifactKind, now: datetime) -> Artifact:

@@ -181,8 +181,12 @@ class ArtifactRecord(Base):
     contributors: Mapped[list[str]] = mapped_column(JSON)
     model_id: Mapped[str | None] = mapped_column(String(200))
     prompt_version: Mapped[str | None] = mapped_column(String(64))
-    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the content's own time
     content_sha256: Mapped[str] = mapped_column(HASH)
+    # When the content reached the server, and the contributors for whom `captured_at` is
+    # trusted (`Artifact.time_vouched_by`); older rows have the capture time and nobody.
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    time_vouched_by: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class GateDecisionRecord(Base):

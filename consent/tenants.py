@@ -78,6 +78,10 @@ def create_tenant(
     return get_tenant(conn, tenant_id)
 
 
+def tenant_ids(conn: Connection) -> list[str]:
+    return list(conn.execute(select(TenantRecord.id).order_by(TenantRecord.id)).scalars())
+
+
 def get_tenant(conn: Connection, tenant_id: str) -> Tenant:
     row = conn.execute(select(TenantRecord).where(TenantRecord.id == tenant_id)).first()
     if row is None:

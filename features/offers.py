@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta, timezone
 
 from minutekeeper.consent import (
     UNKNOWN_SPEAKER,
@@ -25,7 +26,7 @@ from minutekeeper.consent import (
     capture_offer,
 )
 from minutekeeper.features.compose.store import StoredDraft, get_draft
-from minutekeeper.features.meetings.store import find_meeting
+from minutekeeper.features.meetings.store import StoredMeeting, find_meeting
 from minutekeeper.features.summary.prompts import PROMPT_VERSION as SUMMARY_PROMPT
 from minutekeeper.features.summary.render import to_markdown
 from minutekeeper.features.summary.summary import Answer, Summary
@@ -39,6 +40,43 @@ SUMMARY_SYSTEM = (
     "Summarize the meeting transcript: an overview, key points, decisions, action items "
     "with owners and due dates, and open questions."
 )
+
+
+# A stated day starts earliest in the earliest time zone: content said to be from that day
+# can be no older than this (a later real time only makes it newer).
+EARLIEST_ZONE = timezone(timedelta(hours=14))
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where offered content came from: who uploaded it (they vouch for its time: their own
+    words), the day it was said to be from (a claim: it only ever makes content older), and
+    when it reached the server (None: now)."""
+
+    uploader: str | None
+    meeting_date: date | None = None
+    received_at: datetime | None = None
+
+    @property
+    def stated(self) -> datetime | None:
+        """The content's stated time: the start of its day in the earliest time zone."""
+        if self.meeting_date is None:
+            return None
+        return datetime.combine(self.meeting_date, time.min, tzinfo=EARLIEST_ZONE)
+
+    @classmethod
+    def of_meeting(cls, stored: StoredMeeting) -> Provenance:
+        """A saved meeting's: its owner uploaded it, on its stated day, when it was saved."""
+        return cls(stored.owner_id, stored.info.meeting_date, stored.info.created_at)
+
+    def timed(self, offer: Offer) -> Offer:
+        """`offer` with this content time, arrival and voucher."""
+        return replace(
+            offer,
+            content_time=self.stated,
+            received_at=self.received_at,
+            vouched_by=(self.uploader,) if self.uploader else (),
+        )
 
 
 def speaker_subjects(
@@ -191,7 +229,8 @@ def stored_draft_offers(
         heard = list(speaker_subjects(service, tenant_id, transcript).values())
     elif stored.request.mode == "followup":
         heard = [UNKNOWN_SPEAKER]
-    return [draft_offer(stored, authors, meeting_contributors=heard)]
+    # Written now; only its author vouches for that (a pasted thread may be older).
+    return [Provenance(author_id).timed(draft_offer(stored, authors, meeting_contributors=heard))]
 
 
 @dataclass(frozen=True)
@@ -236,15 +275,22 @@ class Offers:
         ]
 
     def summary(
-        self, tenant_id: str, transcript: Transcript, summary: Summary, *, model_id: str
+        self,
+        tenant_id: str,
+        transcript: Transcript,
+        summary: Summary,
+        *,
+        model_id: str,
+        provenance: Provenance,
     ) -> list[Outcome]:
         """A summarized meeting: its summary and its transcript."""
-        return self.offer_safely(
-            tenant_id,
-            lambda: meeting_offers(
-                transcript, summary, self._subjects(tenant_id, transcript), model_id=model_id
-            ),
-        )
+
+        def offers() -> list[Offer]:
+            subjects = self._subjects(tenant_id, transcript)
+            made = meeting_offers(transcript, summary, subjects, model_id=model_id)
+            return [provenance.timed(offer) for offer in made]
+
+        return self.offer_safely(tenant_id, offers)
 
     def answer(
         self,
@@ -254,13 +300,15 @@ class Offers:
         *,
         asker: str,
         model_id: str,
+        provenance: Provenance,
     ) -> list[Outcome]:
-        """An answer about a meeting (one that found nothing is not offered)."""
+        """An answer about a meeting (one that found nothing is not offered); the
+        meeting's `provenance` times it."""
 
         def offers() -> list[Offer]:
             subjects = self._subjects(tenant_id, transcript)
             offer = answer_offer(transcript, answer, subjects, asker=asker, model_id=model_id)
-            return [offer] if offer is not None else []
+            return [provenance.timed(offer)] if offer is not None else []
 
         return self.offer_safely(tenant_id, offers)
 

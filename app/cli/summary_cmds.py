@@ -15,7 +15,9 @@ from minutekeeper.cli.transcribe_cmds import shows_progress, source_of
 from minutekeeper.core.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from minutekeeper.consent import Principal
     from minutekeeper.core.progress import StageProgress
+    from minutekeeper.features.offers import Provenance
     from minutekeeper.features.transcription.transcript import Transcript
     from minutekeeper.models.cache import ModelProvider
 
@@ -70,6 +72,7 @@ def summarize(
         summarize_source,
     )
     from minutekeeper.features.meetings.store import save_meeting
+    from minutekeeper.features.offers import Provenance
     from minutekeeper.features.summary import render
     from minutekeeper.features.summary.service import SummaryRequest
 
@@ -111,6 +114,7 @@ def summarize(
                 transcript,
                 summary,
                 model_id=made.model_id,
+                provenance=Provenance(owner.subject_id, request.meeting_date),
             )
         )
 
@@ -157,8 +161,8 @@ def ask(
     check_engine(chosen)
     asker = cli.ai_user()  # a database problem shows up now
     models = cli.runtime().models.choosing(llm_model=llm)
-    transcript = _saved_or_transcribed(
-        cli, asker.tenant_id, recording, track, speaker, language, models, quiet
+    transcript, provenance = _saved_or_transcribed(
+        cli, asker, recording, track, speaker, language, models, quiet
     )
     answered = meetings.ask(transcript, question, engine=chosen, models=models)
     write_output(render.render_answer(answered.answer, fmt), None)
@@ -169,30 +173,33 @@ def ask(
             answered.answer,
             asker=asker.subject_id,
             model_id=answered.model_id,
+            provenance=provenance,
         )
     )
 
 
 def _saved_or_transcribed(
     cli: CliState,
-    tenant_id: str,
+    asker: Principal,
     ref: Path,
     tracks: list[str],
     speakers: list[str],
     language: str | None,
     models: ModelProvider,
     quiet: bool,
-) -> Transcript:
+) -> tuple[Transcript, Provenance]:
     """A saved meeting's transcript when `ref` is no file but a meeting's id, else the
-    transcript of the recording or file (or the tracks) given."""
+    transcript of the recording or file (or the tracks) given, the asker's upload."""
     from minutekeeper.features.meetings.errors import MeetingNotFound
     from minutekeeper.features.meetings.store import find_meeting
+    from minutekeeper.features.offers import Provenance
     from minutekeeper.features.transcription.errors import InputNotFound
     from minutekeeper.features.transcription.source import transcribe_source
 
     if not tracks and not ref.exists():
         try:
-            return find_meeting(cli.engine(), tenant_id, str(ref)).transcript
+            stored = find_meeting(cli.engine(), asker.tenant_id, str(ref))
+            return stored.transcript, Provenance.of_meeting(stored)
         except MeetingNotFound as error:
             raise InputNotFound(
                 f"{ref}: no such file, and no saved meeting's id starts with it "
@@ -200,7 +207,8 @@ def _saved_or_transcribed(
             ) from error
     source = source_of(ref if not tracks else None, tracks, speakers=speakers, language=language)
     with progress_bar("transcribing", enabled=shows_progress(source, quiet)) as progress:
-        return transcribe_source(source, models=models, progress=progress)
+        transcript = transcribe_source(source, models=models, progress=progress)
+    return transcript, Provenance(asker.subject_id)
 
 
 def _date(value: str | None) -> date | None:

@@ -13,7 +13,7 @@ from minutekeeper.core.settings import Settings
 from minutekeeper.features.guard import require_ai_features
 from minutekeeper.features.meetings.media import delete_media, media_folder
 from minutekeeper.features.meetings.service import MeetingSource, process_meeting
-from minutekeeper.features.offers import Offers
+from minutekeeper.features.offers import Offers, Provenance
 from minutekeeper.jobs.runner import Handler
 from minutekeeper.jobs.store import Job
 from minutekeeper.models.cache import ModelProvider
@@ -62,8 +62,14 @@ def meeting_handler(
         training: list[dict[str, Any]] = []
         if done.created and done.summary is not None:
             report("offering for training", 0.97)
+            # The uploader vouches for the day they stated; it reached us with the upload.
+            uploaded = Provenance(job.owner_id, meeting.summary.meeting_date, job.created_at)
             outcomes = offers.summary(
-                job.tenant_id, done.transcript, done.summary, model_id=done.model_id
+                job.tenant_id,
+                done.transcript,
+                done.summary,
+                model_id=done.model_id,
+                provenance=uploaded,
             )
             training = [
                 {"kind": o.kind, "kept": o.kept, "reasons": list(o.reasons)} for o in outcomes

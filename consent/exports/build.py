@@ -76,6 +76,8 @@ _CANDIDATES = (
         _tc.artifact_id,
         _art.kind.label("artifact_kind"),
         type_coerce(_art.captured_at, String).label("captured_at"),
+        type_coerce(_art.received_at, String).label("received_at"),
+        cast(_art.time_vouched_by, Text).label("time_vouched_by"),
         _tc.decision_id,
         _tc.example_kind,
         _tc.task,
@@ -238,7 +240,10 @@ def _decided(row: Any, decider: BulkDecider) -> str | _Kept:
     if not valid_messages(messages):
         return "INVALID_EXAMPLE"
     captured_at = _utc(row.captured_at)
-    outcome = decider.outcome(ArtifactKind(row.artifact_kind), contributors, captured_at)
+    received_at = _utc(row.received_at) if row.received_at else captured_at
+    vouched = tuple(orjson.loads(row.time_vouched_by or "null") or ())
+    outcome = decider.outcome(ArtifactKind(row.artifact_kind), contributors, captured_at,
+                              received_at=received_at, vouched_by=vouched)  # fmt: skip
     if outcome.reason is not None:
         return outcome.reason
     return outcome, messages, contributors, captured_at, expires_at

@@ -22,8 +22,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent.domain import ArtifactKind
 from minutekeeper.consent.exports.dataset import TOMBSTONES_FILE, write_tombstones
+from minutekeeper.consent.ledger import tail_seq
+from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
+from minutekeeper.consent.redecide import BulkDecider
 from minutekeeper.consent.store import (
+    ArtifactRecord,
     CandidateContributorRecord,
     DatasetExportRecord,
     ExportedExampleRecord,
@@ -105,6 +110,12 @@ def tombstone_tenant(
         .values(status="tombstoned", messages=[])
     )
     return exports
+
+
+def any_kept(conn: Connection) -> bool:
+    """Whether any tenant has a kept (eligible) candidate."""
+    tc = TrainingCandidateRecord
+    return conn.execute(select(tc.id).where(tc.status == "eligible").limit(1)).first() is not None
 
 
 def published_counts(conn: Connection, tenant_id: str) -> tuple[int, int]:
@@ -194,3 +205,66 @@ def sync_files(engine: Engine, export_ids: Iterable[str]) -> None:
             path = Path(folder)
             if path.is_dir():
                 write_tombstones(path / TOMBSTONES_FILE, tombstones_of(conn, export_id))
+
+
+def retire_failing(
+    conn: Connection,
+    writer: ChainWriter,
+    *,
+    tenant_id: str,
+    decided_at: datetime,
+    reason: str,
+    actor_id: str,
+) -> tuple[int, list[str]]:
+    """Re-decide every kept candidate of the tenant now, under the newest rules; retire
+    those the rules no longer allow and tombstone their records in published exports.
+    Returns how many were retired and the exports that got tombstones."""
+    tc, art = TrainingCandidateRecord, ArtifactRecord
+    rows = conn.execute(
+        select(tc.id, tc.contributors, art.kind, art.captured_at, art.received_at,
+               art.time_vouched_by)
+        .join(art, art.id == tc.artifact_id)
+        .where(tc.tenant_id == tenant_id, tc.status == "eligible")
+    ).all()  # fmt: skip
+    if not rows:
+        return 0, []
+    decider = BulkDecider(conn, tenant_id=tenant_id, purpose=TRAIN_AI_SYSTEM,
+                          ledger_seq=tail_seq(conn), decided_at=decided_at)  # fmt: skip
+    failing = [
+        row.id
+        for row in rows
+        if decider.outcome(
+            ArtifactKind(row.kind),
+            tuple(row.contributors),
+            row.captured_at,
+            received_at=row.received_at,
+            vouched_by=tuple(row.time_vouched_by or ()),
+        ).reason
+        is not None
+    ]
+    if not failing:
+        return 0, []
+    er, de, tomb = ExportedExampleRecord, DatasetExportRecord, TombstoneRecord
+    hits = conn.execute(
+        select(er.export_id, er.record_id)
+        .join(de, de.id == er.export_id)
+        .outerjoin(tomb, (tomb.export_id == er.export_id) & (tomb.record_id == er.record_id))
+        .where(
+            er.candidate_id.in_(failing),
+            de.status.in_(PUBLISHED),
+            tomb.record_id.is_(None),
+        )
+    ).all()
+    why = f"re-decided: {reason}"
+    exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=decided_at,
+                         actor_id=actor_id)  # fmt: skip
+    conn.execute(update(tc).where(tc.id.in_(failing)).values(status="tombstoned", messages=[]))
+    writer.audit(
+        conn,
+        actor=actor_id,
+        action="candidates.redecided",
+        object_type="tenant",
+        object_id=tenant_id,
+        payload={"tenant_id": tenant_id, "reason": reason, "ids": sorted(failing)},
+    )
+    return len(failing), exports

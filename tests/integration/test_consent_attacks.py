@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -325,3 +325,63 @@ def test_ai_features_off_refuses_every_ai_feature_and_cancels_queued_jobs(api: A
         assert reply.json()["error"]["code"] == "ai_features_off"
     assert switch(api, ai_features_enabled=True).status_code == 200
     assert uploaded(api, "Alice", alone("Alice"))["meeting_summary"] == "kept"
+
+
+# --- finding 2: content is judged at its own time, which only its contributors vouch for ---
+
+
+def spoken(*lines: tuple[str, str]) -> bytes:
+    """A subtitle file: (speaker, text) cues in order."""
+    body = "".join(
+        f"00:00:{2 * i:02d}.000 --> 00:00:{2 * i + 2:02d}.000\n<v {who}>{text}\n\n"
+        for i, (who, text) in enumerate(lines)
+    )
+    return f"WEBVTT\n\n{body}".encode()
+
+
+MEETING = spoken(
+    ("Alice", "We will ship the release on Thursday."),
+    ("Carol", "The salary figures for the team stay confidential."),
+    ("Alice", "I will write the announcement by Friday."),
+)
+
+
+def withdrew_and_came_back(api: Api, name: str) -> None:
+    consents(api, name)
+    assert decide(api, "withdrawn", name).status_code == 201
+    consents(api, name)
+
+
+def test_a_stated_date_before_consent_keeps_nothing_of_the_meeting(api: Api) -> None:
+    consents(api, "Alice")
+    withdrew_and_came_back(api, "Carol")
+    training = uploaded(api, "Alice", MEETING, meeting_date="2020-01-01")
+    assert "CONSENT_AFTER_CAPTURE" in training["meeting_summary"]
+    assert "CONSENT_AFTER_CAPTURE" in training["transcript"]
+    assert kept_days(api) == []
+
+
+def test_without_a_trusted_time_a_withdrawal_before_the_upload_keeps_the_person_out(
+    api: Api,
+) -> None:
+    consents(api, "Alice")
+    withdrew_and_came_back(api, "Carol")  # her words may be from before she came back
+    training = uploaded(api, "Alice", MEETING)
+    assert "CONSENT_AFTER_CAPTURE" in training["meeting_summary"]
+    assert training["transcript"] == "kept"  # Alice's own segments alone
+    with read_transaction(api.runtime.engine) as conn:
+        kept = conn.execute(select(TrainingCandidateRecord.messages)).scalar_one()
+    assert "salary" not in json.dumps(kept)
+
+
+def test_someone_whose_consent_never_broke_passes_without_vouching(api: Api) -> None:
+    consents(api, "Alice")
+    consents(api, "Carol")
+    assert uploaded(api, "Alice", MEETING) == {"meeting_summary": "kept", "transcript": "kept"}
+
+
+def test_a_meeting_dated_the_day_of_consent_may_predate_it(api: Api) -> None:
+    consents(api, "Alice")
+    today = datetime.now(UTC).date().isoformat()
+    training = uploaded(api, "Alice", alone("Alice"), meeting_date=today)
+    assert "CONSENT_AFTER_CAPTURE" in training["meeting_summary"]

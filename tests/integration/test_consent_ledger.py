@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
+from minutekeeper.consent import gate
 from minutekeeper.consent.domain import (
     ArtifactKind,
     ConsentState,
@@ -29,8 +31,9 @@ from minutekeeper.consent.errors import (
     TenantMismatch,
     UnknownPurpose,
 )
+from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
 from minutekeeper.consent.store import ConsentEventRecord, NoticeServedRecord
-from minutekeeper.core.db import read_transaction
+from minutekeeper.core.db import read_transaction, write_transaction
 from tests.conftest import Clock, World, make_world
 
 
@@ -44,7 +47,10 @@ def summary_of(
     *contributors: str,
     kind: ArtifactKind = ArtifactKind.MEETING_SUMMARY,
     text_: str = "We agreed to ship on Friday.",
+    vouched: bool = True,
 ) -> str:
+    """An artifact made now; its contributors vouch for its time (their own upload) unless
+    `vouched` is False."""
     artifact = world.service.record_artifact(
         world.tenant_id,
         kind=kind,
@@ -52,6 +58,7 @@ def summary_of(
         input={"transcript": text_},
         output={"summary": text_},
         contributors=list(contributors),
+        vouched_by=list(contributors) if vouched else [],
     )
     return artifact.id
 
@@ -278,6 +285,27 @@ def test_tenant_cannot_decide_on_or_count_another_tenants_data(world: World) -> 
         world.service.decide(world.tenant_id, foreign_artifact)
     mixed = summary_of(world, mallory.subject_id)
     assert "FOREIGN_SUBJECT" in world.service.decide(world.tenant_id, mixed).reasons
+
+
+def test_a_decision_replays_under_the_rules_it_was_made_with(world: World, clock: Clock) -> None:
+    alice = world.member("alice")
+    world.give(alice)
+    world.service.record(alice, ConsentState.WITHDRAWN, via="test")
+    clock.advance(minutes=1)
+    world.give(alice)
+    artifact = summary_of(world, alice.subject_id, vouched=False)  # its time is no one's word
+    older = gate.RULES["2026.11.1"]
+    with write_transaction(world.service.engine) as conn:
+        made = gate.decide(conn, tenant_id=world.tenant_id, artifact_id=artifact,
+                           purpose=TRAIN_AI_SYSTEM, decided_at=clock(), rules=older)  # fmt: skip
+        stored = gate.record_decision(conn, world.service.writer, made,
+                                      tenant_id=world.tenant_id, actor_id="test")  # fmt: skip
+    assert (stored.result, stored.rules_version) == (Result.ALLOW, "2026.11.1")
+    recorded, replayed = world.service.replay(world.tenant_id, stored.id or "")
+    assert replace(replayed, id=recorded.id) == recorded
+    now = world.service.decide(world.tenant_id, artifact)
+    assert (now.result, now.rules_version) == (Result.DENY, gate.RULES_VERSION)
+    assert "CONSENT_AFTER_CAPTURE" in now.reasons
 
 
 def test_stored_decision_replays_to_the_same_result_after_later_events(world: World) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, select, update
 from sqlalchemy.engine import Engine
 
 from minutekeeper.consent.capture import Offer, Utterance, capture_offer, purge_expired
@@ -26,7 +26,7 @@ from minutekeeper.consent.errors import UnknownExport
 from minutekeeper.consent.exports.catalog import ExportInfo, get_export, sweep
 from minutekeeper.consent.exports.create import ExportHooks, create_export
 from minutekeeper.consent.redaction import Person, Redactor
-from minutekeeper.consent.store import DatasetExportRecord
+from minutekeeper.consent.store import ArtifactRecord, DatasetExportRecord
 from minutekeeper.features.erasure import erase_person
 from minutekeeper.features.meetings.store import find_meeting, save_meeting
 from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript
@@ -391,4 +391,35 @@ def test_a_killed_exporter_leaves_no_published_export_and_no_partial_folder(
     assert list((exports / ".staging").iterdir()) == []
     assert get_export(engine, world.tenant_id, row.id).status == "failed"
     assert export(world, tmp_path / "unused").status == "active"
+    assert world.service.verify().ok
+
+
+def test_what_older_rules_kept_is_re_decided_once_and_its_published_records_tombstoned(
+    world: World, team: tuple[Principal, Principal, Principal], redactor: Redactor,
+    tmp_path: Path, clock: Clock,
+) -> None:  # fmt: skip
+    alice, bob, carol = team
+    world.service.record(carol, ConsentState.WITHDRAWN, via="test")
+    clock.advance(minutes=1)
+    world.give(carol)
+    clock.advance(minutes=1)
+    # Kept while both vouched for its time (Carol's consent since her return covers it)...
+    offer = replace(summary_offer(alice.subject_id, carol.subject_id, said="Ship Friday."),
+                    vouched_by=(alice.subject_id, carol.subject_id))  # fmt: skip
+    keep(world, redactor, offer)
+    keep(world, redactor, summary_offer(alice.subject_id, bob.subject_id, said="Audit."))
+    first = export(world, tmp_path)
+    assert first.counts is not None and first.counts["included"] == 2
+    # ... then stored as an artifact from before content times were kept (migration 0010:
+    # vouched for by nobody), so Carol's withdrawal before the upload now counts.
+    with world.service.engine.begin() as conn:
+        conn.execute(update(ArtifactRecord).values(time_vouched_by=[]))
+    assert world.service.apply_rules() == 1
+    assert world.service.apply_rules() == 0  # once per rules version
+    revoked = get_export(world.service.engine, world.tenant_id, first.id)
+    assert revoked.status == "revoked"
+    stones = (Path(first.path) / "tombstones.jsonl").read_text().splitlines()
+    assert [json.loads(line)["reason"] for line in stones] == ["rules_changed"]
+    again = export(world, tmp_path)
+    assert again.counts is not None and again.counts["included"] == 1
     assert world.service.verify().ok

@@ -1,9 +1,12 @@
 """Property-based: for random histories, the gate equals a plain reference model of the rules.
 
 Each example is a fresh tenant in one real database: random give / give-briefly / refuse /
-withdraw / expiry-sweep events, switch changes, notice republications and the passing of
-time, with the artifact captured somewhere in the middle. The reference model reads the raw
-ledger rows and applies ARCHITECTURE.md §3 as literally as it is written.
+withdraw / expiry-sweep events, switch changes, notice republications (flagged material or
+not, some with a longer retention the flag does not mention) and the passing of time, with
+the artifact received somewhere in the middle, its content stated to be from then or
+earlier, and that time vouched for by some of its contributors. The reference model reads
+the raw ledger rows and applies the rules (docs/consent-rules.md) as literally as they are
+written.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ step = st.one_of(
     st.tuples(st.just("sharing"), st.booleans()),
     st.tuples(st.just("ai"), st.booleans()),
     st.tuples(st.just("republish"), st.booleans()),
+    st.tuples(st.just("widen"), st.just(0)),
     st.tuples(st.just("advance"), st.just(0)),
     st.tuples(st.just("sweep"), st.just(0)),
 )
@@ -56,6 +60,8 @@ class Scenario:
     with_guest: bool
     with_unknown: bool
     kind: ArtifactKind
+    stated_hours_back: int  # the content's stated time, this long before it was received
+    vouched: frozenset[int]  # the people who vouch for that time
 
 
 scenarios = st.builds(
@@ -65,6 +71,8 @@ scenarios = st.builds(
     with_guest=st.booleans(),
     with_unknown=st.booleans(),
     kind=st.sampled_from([ArtifactKind.MEETING_SUMMARY, ArtifactKind.TRANSCRIPT]),
+    stated_hours_back=st.sampled_from([0, 0, 2, 30]),
+    vouched=st.frozensets(st.integers(min_value=0, max_value=2)),
 )
 
 
@@ -84,6 +92,8 @@ def apply(world: World, clock: Clock, people: list[Any], action: str, arg: Any) 
         svc.set_switches(world.admin, ai_features_enabled=arg)
     elif action == "republish":
         world.publish(body=f"Notice text {clock.now.isoformat()}", material_change=arg)
+    elif action == "widen":  # a longer retention, which its publisher calls immaterial
+        world.publish(body=f"Notice text {clock.now.isoformat()}", retention_days=400)
     elif action == "advance":
         clock.advance(hours=1)
     elif action == "sweep":
@@ -96,10 +106,16 @@ def reference_allows(
     kinds: dict[str, str],
     *,
     captured: datetime,
+    received: datetime,
+    vouched: bool,
     now: datetime,
     kind: str,
 ) -> bool:
-    """ARCHITECTURE.md §3 rules 1, 3-6, 8, 12 for one contributor, from raw ledger rows."""
+    """The rules for one contributor, from raw ledger rows: default deny, valid states,
+    latest wins, members only, expiry (1, 3, 4, 8, 12); consent held from before the
+    content's time without a break or lapse, from before the upload with an untroubled
+    history where the contributor did not vouch for that time (5); each agreed version
+    covering the kind and not superseded by a flagged or wider version (6)."""
     if kinds.get(contributor) != "member":
         return False
     with read_transaction(world.service.engine) as conn:
@@ -115,22 +131,38 @@ def reference_allows(
         ).all()
     if not events or events[-1].state not in POSITIVE or events[-1].valid_until <= now:
         return False
-    before = [e for e in events if e.recorded_at <= captured]
-    if not before or before[-1].state not in POSITIVE or before[-1].valid_until <= captured:
-        return False
-    if any(e.state not in POSITIVE for e in events if e.seq >= before[-1].seq):
-        return False
     by_id = {n.id: n for n in notices}
-    for event in (before[-1], events[-1]):
+
+    def covers(event: Any, at: datetime) -> bool:
         shown = by_id[event.notice_version_id]
-        if kind not in shown.artifact_kinds:
+        published = [n for n in notices if n.created_at <= at]
+        in_force = max(published, key=lambda n: n.version)
+        flagged = any(n.version > shown.version and n.material_change for n in published)
+        wider = in_force.version > shown.version and in_force.retention_days > shown.retention_days
+        return kind in shown.artifact_kinds and not flagged and not wider
+
+    def lapsed(run: list[Any]) -> bool:
+        return any(a.valid_until < b.recorded_at for a, b in itertools.pairwise(run))
+
+    if vouched:
+        before = [e for e in events if e.recorded_at <= captured]
+        if not before or before[-1].state not in POSITIVE or before[-1].valid_until <= captured:
             return False
-        if any(
-            n.version > shown.version and n.material_change and n.created_at <= captured
-            for n in notices
-        ):
+        since = [e for e in events if e.seq >= before[-1].seq]
+        if any(e.state not in POSITIVE for e in since) or lapsed(since):
             return False
-    return True
+        return covers(before[-1], captured) and covers(events[-1], captured)
+    if events[0].recorded_at > captured or any(e.state not in POSITIVE for e in events):
+        return False
+    if lapsed(list(events)):
+        return False
+    for event, after in zip(events, [*events[1:], None], strict=True):
+        if event.recorded_at > received:
+            break
+        until = received if after is None else min(after.recorded_at, received)
+        if not covers(event, until):
+            return False
+    return covers(events[-1], captured)
 
 
 def switches_on(world: World, at: datetime) -> bool:
@@ -159,6 +191,7 @@ def run_scenario(world: World, clock: Clock, scenario: Scenario) -> None:
         contributors.append("UNKNOWN")
     for action, arg in scenario.before:
         apply(world, clock, people, action, arg)
+    stated = clock.now - timedelta(hours=scenario.stated_hours_back)
     artifact = world.service.record_artifact(
         world.tenant_id,
         kind=scenario.kind,
@@ -166,14 +199,26 @@ def run_scenario(world: World, clock: Clock, scenario: Scenario) -> None:
         input="in",
         output="out",
         contributors=contributors,
+        captured_at=stated if scenario.stated_hours_back else None,
+        vouched_by=[people[i].subject_id for i in scenario.vouched],
     )
     for action, arg in scenario.after:
         apply(world, clock, people, action, arg)
 
     decision = world.service.decide(world.tenant_id, artifact.id)
     now, captured = decision.decided_at, artifact.captured_at
+    assert artifact.received_at is not None
     expected = [
-        reference_allows(world, c, kinds, captured=captured, now=now, kind=scenario.kind.value)
+        reference_allows(
+            world,
+            c,
+            kinds,
+            captured=captured,
+            received=artifact.received_at,
+            vouched=c in artifact.time_vouched_by,
+            now=now,
+            kind=scenario.kind.value,
+        )
         for c in contributors
     ]
     tenant_ok = switches_on(world, captured) and switches_on(world, now)
@@ -196,6 +241,39 @@ def run_scenario(world: World, clock: Clock, scenario: Scenario) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(scenario=scenarios)
+@example(  # consent lapses after the capture and is given again without an expiry sweep
+    scenario=Scenario(
+        before=[("give_briefly", 0)],
+        after=[("advance", 0), ("give", 0)],
+        with_guest=False,
+        with_unknown=False,
+        kind=ArtifactKind.MEETING_SUMMARY,
+        stated_hours_back=0,
+        vouched=frozenset({0}),
+    )
+)
+@example(  # an untrusted time: a lapse long before the upload still counts
+    scenario=Scenario(
+        before=[("give_briefly", 0), ("advance", 0), ("give", 0)],
+        after=[],
+        with_guest=False,
+        with_unknown=False,
+        kind=ArtifactKind.MEETING_SUMMARY,
+        stated_hours_back=0,
+        vouched=frozenset(),
+    )
+)
+@example(  # a wider notice the publisher calls immaterial, then fresh consent
+    scenario=Scenario(
+        before=[("give", 0), ("advance", 0), ("widen", 0), ("give", 0)],
+        after=[],
+        with_guest=False,
+        with_unknown=False,
+        kind=ArtifactKind.TRANSCRIPT,
+        stated_hours_back=30,
+        vouched=frozenset({0}),
+    )
+)
 def test_gate_equals_reference_model(service: Any, clock: Clock, scenario: Scenario) -> None:
     world = make_world(service, f"tenant-{next(_tenants)}")
     run_scenario(world, clock, scenario)
@@ -253,10 +331,13 @@ def test_the_exports_bulk_decider_equals_the_gate(
         if action != "capture":
             apply(world, clock, people, action, arg)
             continue
-        for contributors, kind in zip(groups, scenario.kinds, strict=True):
+        for i, (contributors, kind) in enumerate(zip(groups, scenario.kinds, strict=True)):
+            # Every other group vouches for its time; some state an earlier one.
             artifact = world.service.record_artifact(
                 world.tenant_id, kind=kind, data_class=DataClass.DERIVED_CONTENT,
                 input="in", output="out", contributors=contributors,
+                captured_at=clock.now - timedelta(hours=i) if i % 3 else None,
+                vouched_by=contributors[:1] if i % 2 else [],
             )  # fmt: skip
             artifacts.append(artifact)
         clock.advance(minutes=7)
@@ -269,7 +350,9 @@ def test_the_exports_bulk_decider_equals_the_gate(
             one = gate.decide(conn, tenant_id=world.tenant_id, artifact_id=artifact.id,
                               purpose=TRAIN_AI_SYSTEM, decided_at=now, ledger_seq=pin)  # fmt: skip
             assert bulk.decide(artifact) == one
-            outcome = bulk.outcome(artifact.kind, artifact.contributors, artifact.captured_at)
+            outcome = bulk.outcome(artifact.kind, artifact.contributors, artifact.captured_at,
+                                   received_at=artifact.received_at,
+                                   vouched_by=artifact.time_vouched_by)  # fmt: skip
             assert (outcome.result, outcome.reason is None) == (one.result, one.allowed)
             assert outcome.reason is None or outcome.reason in one.reasons
             if one.allowed:

@@ -39,6 +39,7 @@ from minutekeeper.features.meetings.store import (
     list_meetings,
 )
 from minutekeeper.features.meetings.store import rename_speakers as rename
+from minutekeeper.features.offers import Provenance
 from minutekeeper.features.summary import render
 from minutekeeper.features.summary.service import SummaryRequest
 from minutekeeper.features.transcription import audio, formats
@@ -296,5 +297,6 @@ def ask(
         answered.answer,
         asker=me.subject_id,
         model_id=answered.model_id,
+        provenance=Provenance.of_meeting(stored),
     )
     return render.answer_to_dict(answered.answer)
