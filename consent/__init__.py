@@ -31,9 +31,12 @@ if TYPE_CHECKING:
     from minutekeeper.consent.domain import DEFAULT_NOTICE_KEY as DEFAULT_NOTICE_KEY
     from minutekeeper.consent.domain import UNKNOWN_SPEAKER as UNKNOWN_SPEAKER
     from minutekeeper.consent.domain import ArtifactKind as ArtifactKind
+    from minutekeeper.consent.domain import AttributionRequest as AttributionRequest
+    from minutekeeper.consent.domain import Claim as Claim
     from minutekeeper.consent.domain import ConsentEvent as ConsentEvent
     from minutekeeper.consent.domain import ConsentState as ConsentState
     from minutekeeper.consent.domain import DataClass as DataClass
+    from minutekeeper.consent.domain import Item as Item
     from minutekeeper.consent.domain import NoticeVersion as NoticeVersion
     from minutekeeper.consent.domain import Principal as Principal
     from minutekeeper.consent.domain import Role as Role

@@ -7,7 +7,7 @@ time); the content is stored for capture and export but never consulted (rule 18
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +35,14 @@ def _artifact(row: Any) -> Artifact:
         prompt_version=row.prompt_version,
         received_at=row.received_at or row.captured_at,
         time_vouched_by=tuple(row.time_vouched_by or ()),
+        attributions=attributions_of(row.attributions),
+        claims_recorded=row.attributions is not None,
     )
+
+
+def attributions_of(stored: Any) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The stored claims (`{subject: [[label, binding], ...]}`) as the gate reads them."""
+    return {s: tuple((label, key) for label, key in claims) for s, claims in (stored or {}).items()}
 
 
 def record_artifact(
@@ -50,6 +57,7 @@ def record_artifact(
     received_at: datetime,
     content_time: datetime | None = None,
     vouched_by: Sequence[str] = (),
+    attributions: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     model_id: str | None = None,
     prompt_version: str | None = None,
 ) -> Artifact:
@@ -76,6 +84,11 @@ def record_artifact(
             captured_at=min(content_time, received_at) if content_time else received_at,
             received_at=received_at,
             time_vouched_by=sorted(set(vouched_by) & set(contributors)),
+            attributions={
+                subject: [list(pair) for pair in claims]
+                for subject, claims in (attributions or {}).items()
+                if subject in contributors
+            },
             content_sha256=sha256_hex(content),
         )
     )
@@ -89,7 +102,7 @@ def get_artifact(conn: Connection, artifact_id: str, *, tenant_id: str) -> Artif
     row = conn.execute(
         select(a.id, a.tenant_id, a.kind, a.data_class, a.contributors, a.captured_at,
                a.content_sha256, a.model_id, a.prompt_version, a.received_at,
-               a.time_vouched_by)
+               a.time_vouched_by, a.attributions)
         .where(a.id == artifact_id)
     ).first()  # fmt: skip
     if row is None:

@@ -65,6 +65,9 @@ class Offer:
     content_time: datetime | None = None
     received_at: datetime | None = None
     vouched_by: tuple[str, ...] = ()
+    # Contributors named by someone else's claim: subject -> (label, binding) pairs from
+    # `ConsentService.attribute`; they count once they confirmed.
+    attributions: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ def capture_offer(
         captured_at=offer.content_time,
         received_at=offer.received_at,
         vouched_by=offer.vouched_by,
+        attributions=offer.attributions,
         model_id=offer.model_id,
         prompt_version=offer.prompt_version,
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -27,6 +28,11 @@ class ConsentState(StrEnum):
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
     INVALIDATED = "invalidated"
+    # The states of attribution events (purpose `attribution`): a person's answer to
+    # whether words attributed to them are theirs, or a claim withdrawn by a rename.
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    VOIDED = "voided"
 
 
 POSITIVE_STATES = frozenset({ConsentState.GIVEN, ConsentState.RENEWED})
@@ -166,6 +172,55 @@ class Artifact:
     # The contributors for whom `captured_at` is trusted: it is their own upload, or they
     # confirmed it. For anyone else the content may be from any time before `received_at`.
     time_vouched_by: tuple[str, ...] = ()
+    # Whose words are attributed to them by someone's claim: subject -> the (label,
+    # binding) pairs naming them. Such a contributor counts only once they confirmed
+    # (`consent.attribution`); one not listed spoke for themselves (an asker, an author).
+    attributions: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    claims_recorded: bool = True  # False: stored before claims were (every name a claim)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One thing attributed to a person: a segment of a meeting, a message of a thread."""
+
+    id: str
+    text: str
+    start: float | None = None
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Words of a source (a meeting, a draft's thread, an unsaved transcript) attributed
+    to `subject_id` under `label`: a claim until that person confirms it."""
+
+    source_kind: str  # meeting | draft | transcript
+    source_id: str
+    label: str
+    subject_id: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class AttributionRequest:
+    """A question to the person a claim names: are these words yours?"""
+
+    id: str
+    tenant_id: str
+    subject_id: str
+    source_kind: str
+    source_id: str
+    label: str
+    binding: str
+    items: tuple[Item, ...]
+    status: str  # pending | confirmed | rejected | voided
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None
+    answers: Mapping[str, bool]
+
+    def open_at(self, now: datetime) -> bool:
+        return self.status == "pending" and self.expires_at > now
 
 
 @dataclass(frozen=True)

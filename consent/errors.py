@@ -37,6 +37,16 @@ class UnknownArtifact(NotFound):
     code = "unknown_artifact"
 
 
+class UnknownAttributionRequest(NotFound):
+    code = "unknown_attribution_request"
+
+
+class AttributionClosed(ConsentError):
+    """The request was answered, voided or has expired."""
+
+    code = "attribution_closed"
+
+
 class UnknownDecision(NotFound):
     code = "unknown_decision"
 

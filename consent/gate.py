@@ -17,7 +17,7 @@ never do (8); expired consent denies (12); another tenant's subjects never count
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from itertools import pairwise
@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, insert, select
 
+from minutekeeper.consent import attribution
 from minutekeeper.consent.artifacts import get_artifact
 from minutekeeper.consent.audit import row_payload
 from minutekeeper.consent.chain import ChainWriter
@@ -73,16 +74,20 @@ class Rules:
     # Notices judged by their terms: a version asking for more than the one a person agreed
     # to is material whatever its flag says, and the current version's narrower terms apply.
     terms: bool
+    # A name typed by someone else is a claim: the person it names counts only once they
+    # confirmed those words are theirs (and then vouches for their time).
+    attribution: bool
 
 
 RULES = {
     rules.version: rules
     for rules in (
-        Rules("2026.11.1", content_time=False, terms=False),
-        Rules("2026.12.1", content_time=True, terms=True),
+        Rules("2026.11.1", content_time=False, terms=False, attribution=False),
+        Rules("2026.12.1", content_time=True, terms=True, attribution=False),
+        Rules("2026.12.2", content_time=True, terms=True, attribution=True),
     )
 }
-RULES_VERSION = "2026.12.1"
+RULES_VERSION = "2026.12.2"
 CURRENT_RULES = RULES[RULES_VERSION]
 # Before any event: reading a subject's facts "after" it reads their whole history.
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
@@ -107,6 +112,8 @@ class Reason(StrEnum):
     GUEST = "GUEST"
     FOREIGN_SUBJECT = "FOREIGN_SUBJECT"
     SUBJECT_ERASED = "SUBJECT_ERASED"
+    # Words someone else attributed to this person (a typed name), not confirmed by them.
+    UNVERIFIED = "UNVERIFIED"
 
 
 _STATE_REASONS = {
@@ -166,16 +173,49 @@ class GateInputs:
     ledger_seq: int
     decided_at: datetime
     rules: Rules = CURRENT_RULES
+    # The newest attribution event per (subject, binding) at `ledger_seq`.
+    attributed: dict[tuple[str, str], ConsentState] = field(default_factory=dict)
 
 
-def time_trusted(artifact: Artifact, contributor: str, rules: Rules = CURRENT_RULES) -> bool:
+def confirmed(
+    artifact: Artifact,
+    contributor: str,
+    attributed: dict[tuple[str, str], ConsentState],
+    rules: Rules = CURRENT_RULES,
+) -> bool | None:
+    """Whether the words the artifact attributes to `contributor` by someone's claim are
+    confirmed by them: None when nothing is claimed about them (their own words), False
+    when a claim is unanswered, rejected or voided, or when they hold two labels of it."""
+    if not rules.attribution:
+        return None
+    if not artifact.claims_recorded:
+        # Stored before claims were recorded: every name in it was typed by someone, and
+        # only the uploader, where known, spoke for themself.
+        return None if contributor in artifact.time_vouched_by else False
+    claims = artifact.attributions.get(contributor)
+    if claims is None:
+        return None
+    labels = {label for label, _ in claims}
+    return len(labels) == 1 and all(
+        attributed.get((contributor, key)) is ConsentState.CONFIRMED for _, key in claims
+    )
+
+
+def time_trusted(
+    artifact: Artifact,
+    contributor: str,
+    rules: Rules = CURRENT_RULES,
+    attributed: dict[tuple[str, str], ConsentState] | None = None,
+) -> bool:
     """Whether the artifact's content time holds for `contributor`: they vouched for it
-    (it came from their own upload, or they confirmed it), or it is their own words now
-    (an artifact with no upload time). Under older rules every time was taken as stated."""
+    (it came from their own upload, or they confirmed their words in it), or it is their
+    own words now (an artifact with no upload time). Under older rules every time was
+    taken as stated."""
     return (
         not rules.content_time
         or artifact.received_at is None
         or contributor in artifact.time_vouched_by
+        or confirmed(artifact, contributor, attributed or {}, rules) is True
     )
 
 
@@ -315,6 +355,8 @@ def contributor_verdict(
         return deny(Reason.GUEST)
     if subject.erased_at is not None and subject.erased_at <= inputs.decided_at:
         return deny(Reason.SUBJECT_ERASED)
+    if confirmed(inputs.artifact, contributor, inputs.attributed, inputs.rules) is False:
+        return deny(Reason.UNVERIFIED)
     facts = inputs.facts.get(contributor, [])
     if not facts:
         return deny(Reason.NO_CONSENT)
@@ -324,7 +366,7 @@ def contributor_verdict(
     if latest.valid_until is not None and latest.valid_until <= inputs.decided_at:
         return deny(Reason.EXPIRED, seq=latest.seq)
     artifact, rules = inputs.artifact, inputs.rules
-    if time_trusted(artifact, contributor, rules):
+    if time_trusted(artifact, contributor, rules, inputs.attributed):
         # Consent held from before the content's time until now, without a break.
         at_capture, captured_at = facts[0], artifact.captured_at
         if (
@@ -460,9 +502,14 @@ def gather(
         )
         if row.last_seq is not None:
             by_subject.setdefault(row.id, []).append(row)
+    attributed = (
+        attribution.states(conn, artifact.attributions, up_to=ledger_seq)
+        if rules.attribution and artifact.attributions
+        else {}
+    )
     facts: dict[str, list[ConsentFact]] = {}
     for subject_id, rows in by_subject.items():
-        trusted = time_trusted(artifact, subject_id, rules)
+        trusted = time_trusted(artifact, subject_id, rules, attributed)
         since = artifact.captured_at if trusted else BEGINNING
         if trusted and all(r.last_seq <= ledger_seq and r.recorded_at <= since for r in rows):
             newest = max(rows, key=lambda r: r.last_seq)
@@ -483,6 +530,7 @@ def gather(
         ledger_seq=ledger_seq,
         decided_at=decided_at,
         rules=rules,
+        attributed=attributed,
     )
 
 

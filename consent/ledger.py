@@ -159,7 +159,7 @@ def record(
             "via": via,
         },
     )
-    _project(conn, row)
+    project(conn, row)
     return _event(row)
 
 
@@ -315,7 +315,8 @@ def _upsert(dialect_name: str) -> Any:
     )
 
 
-def _project(conn: Connection, row: Mapping[str, Any]) -> None:
+def project(conn: Connection, row: Mapping[str, Any]) -> None:
+    """Bring the current-consent projection up to the appended event `row`."""
     values = {c: row[c] for c in _PROJECTED}
     values["last_seq"] = row["seq"]
     conn.execute(_upsert(conn.dialect.name), values)
@@ -468,7 +469,7 @@ def rebuild_projection(conn: Connection) -> int:
         ).join(latest, and_(latest.c.seq == e.seq))
     ).all()
     for row in rows:
-        _project(conn, dict(row._mapping))
+        project(conn, dict(row._mapping))
     return len(rows)
 
 
@@ -504,6 +505,6 @@ def expire_due(conn: Connection, writer: ChainWriter, *, now: datetime) -> list[
                 "via": "system",
             },
         )
-        _project(conn, appended)
+        project(conn, appended)
         expired.append(_event(appended))
     return expired

@@ -18,6 +18,10 @@ TAXONOMY: tuple[str, ...] = (ESSENTIAL_SERVICE, TRAIN_AI_SYSTEM, THIRD_PARTY_SHA
 # Purposes a person gives or withdraws consent for; providing the feature needs none.
 CONSENT_PURPOSES: tuple[str, ...] = (TRAIN_AI_SYSTEM, THIRD_PARTY_SHARING)
 
+# Not a purpose of consent: the ledger purpose of a person's answers to whether words
+# attributed to them are theirs (`consent.attribution`).
+ATTRIBUTION = "attribution"
+
 
 def covers(granted: str, requested: str) -> bool:
     """True when consent (or a notice) for `granted` applies to a request for `requested`."""

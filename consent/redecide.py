@@ -15,13 +15,14 @@ publication times; between two such instants it cannot change, so verdicts are m
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from minutekeeper.consent import attribution
 from minutekeeper.consent.domain import (
     POSITIVE_STATES,
     UNKNOWN_SPEAKER,
@@ -41,6 +42,7 @@ from minutekeeper.consent.gate import (
     GateInputs,
     Reason,
     combine,
+    confirmed,
     contributor_verdict,
     fact_of,
     notice_terms,
@@ -99,6 +101,7 @@ class BulkDecider:
             e.seq: e.notice_version_id for events in self._events.values() for e in events
         }
         self._notices = notice_terms(conn, tenant_id)
+        self._attributed = attribution.tenant_states(conn, tenant_id, up_to=ledger_seq)
         self._notice_times = sorted(n.created_at for n in self._notices.values())
         self._switches = switch_history(conn, tenant_id, until=decided_at)
         self._switch_times = sorted(at for at, _ in self._switches)
@@ -147,6 +150,8 @@ class BulkDecider:
         *,
         received_at: datetime | None = None,
         vouched_by: tuple[str, ...] = (),
+        attributions: Mapping[str, tuple[tuple[str, str], ...]] | None = None,
+        claims_recorded: bool = True,
     ) -> Outcome:
         """What `decide` says for an artifact with these facts (`contributors` may be the
         kept subset of the artifact's), in the form an export needs it. An allowed artifact
@@ -154,7 +159,8 @@ class BulkDecider:
         and whose contributors, at least one, all pass."""
         artifact = Artifact("", self.tenant_id, kind, DataClass.DERIVED_CONTENT, contributors,
                             captured_at, "", received_at=received_at,
-                            time_vouched_by=vouched_by)  # fmt: skip
+                            time_vouched_by=vouched_by, attributions=attributions or {},
+                            claims_recorded=claims_recorded)  # fmt: skip
         _, tenant, verdicts = self._parts(artifact, contributors)
         if not tenant and verdicts and all(v.allowed for v in verdicts):
             # An allowed verdict always names the consent event it rests on.
@@ -191,7 +197,8 @@ class BulkDecider:
             key = (
                 contributor,
                 kind,
-                time_trusted(artifact, contributor),
+                time_trusted(artifact, contributor, attributed=self._attributed),
+                confirmed(artifact, contributor, self._attributed),
                 bisect_right(times, captured_at),
                 bisect_right(times, received_at),
                 notice_slots,
@@ -208,7 +215,7 @@ class BulkDecider:
         if contributor != UNKNOWN_SPEAKER:
             if contributor not in self._subjects:
                 self._load_subjects([contributor])  # another tenant's, or no one's
-            trusted = time_trusted(artifact, contributor)
+            trusted = time_trusted(artifact, contributor, attributed=self._attributed)
             since = artifact.captured_at if trusted else BEGINNING
             facts[contributor] = self._facts(contributor, since)
         inputs = self._inputs(artifact, {k: v for k, v in facts.items() if v})
@@ -250,4 +257,5 @@ class BulkDecider:
             notices=self._notices,
             ledger_seq=self.ledger_seq,
             decided_at=self.decided_at,
+            attributed=self._attributed,
         )

@@ -6,14 +6,14 @@ append to the hash chains; reads see one snapshot. Nothing half-written survives
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, exc, select
 
-from minutekeeper.consent import artifacts, erasure, gate, ledger, notices, tenants
+from minutekeeper.consent import artifacts, attribution, erasure, gate, ledger, notices, tenants
 from minutekeeper.consent.audit import VerifyReport, verify
 from minutekeeper.consent.chain import ChainWriter, Signer
 from minutekeeper.consent.domain import (
@@ -22,6 +22,8 @@ from minutekeeper.consent.domain import (
     UNKNOWN_SPEAKER,
     Artifact,
     ArtifactKind,
+    AttributionRequest,
+    Claim,
     ConsentEvent,
     ConsentState,
     CurrentConsent,
@@ -444,6 +446,7 @@ class ConsentService:
         captured_at: datetime | None = None,
         received_at: datetime | None = None,
         vouched_by: Sequence[str] = (),
+        attributions: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         model_id: str | None = None,
         prompt_version: str | None = None,
     ) -> Artifact:
@@ -462,6 +465,7 @@ class ConsentService:
                 received_at=received_at or self.clock(),
                 content_time=captured_at,
                 vouched_by=vouched_by,
+                attributions=attributions,
                 model_id=model_id,
                 prompt_version=prompt_version,
             )
@@ -522,6 +526,112 @@ class ConsentService:
         """The tenant's person with id `ref`, or the only member or guest named `ref`."""
         with read_transaction(self.engine) as conn:
             return tenants.find_subject(conn, tenant_id, ref)
+
+    # --- attribution: whose words are whose ---------------------------------------
+
+    def attribute(
+        self,
+        tenant_id: str,
+        claims: Sequence[Claim],
+        *,
+        claimed_by: Principal,
+        via: str,
+        speaks_for_self: bool = True,
+    ) -> dict[str, tuple[tuple[str, str], ...]]:
+        """Record `claims` made by `claimed_by` (an uploader, a renamer, a draft's author):
+        a claim about themselves confirms at once when they act in their own session
+        (`speaks_for_self`: the rule for recording consent), one about another member asks
+        them. Returns each claimed member's (label, binding) pairs, for `Offer.attributions`."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        with self._write() as conn:
+            now = self.clock()
+            for claim in claims:
+                key = attribution.claim(conn, self.writer, claim, tenant_id=tenant_id,
+                                        claimed_by=claimed_by, via=via, now=now,
+                                        speaks_for_self=speaks_for_self)  # fmt: skip
+                if key is not None:
+                    found.setdefault(claim.subject_id, []).append((claim.label, key))
+        return {subject: tuple(pairs) for subject, pairs in found.items()}
+
+    @staticmethod
+    def binding(claim: Claim) -> str:
+        """What an answer to `claim` is bound to (its source, label and words)."""
+        return attribution.binding(claim)
+
+    def release(
+        self, actor: Principal, released: Mapping[str, str | None], *, via: str
+    ) -> list[str]:
+        """Words bound by each key of `released` are now attributed to its value (or to
+        nobody): every other confirmation of them is voided, and what was kept on them is
+        tombstoned at once, published records included. Returns the voided subjects."""
+        touched: list[str] = []
+        voided: list[str] = []
+        with self._write() as conn:
+            for key, keep in released.items():
+                gone = attribution.void(conn, self.writer, tenant_id=actor.tenant_id, key=key,
+                                        keep=keep, actor=actor, via=via)  # fmt: skip
+                for subject_id in gone:
+                    voided.append(subject_id)
+                    touched += tombstones.tombstone_claim(
+                        conn, self.writer, tenant_id=actor.tenant_id, subject_id=subject_id,
+                        keys=[key], reason="attribution_voided", at=self.clock(),
+                        actor_id=actor.subject_id,
+                    )  # fmt: skip
+        tombstones.sync_files(self.engine, touched)
+        return voided
+
+    def answer_attribution(
+        self, person: Principal, request_id: str, answers: Mapping[str, bool], *, via: str
+    ) -> AttributionRequest:
+        """The person's own answer to whether the request's words are theirs. A "not me"
+        tombstones what was kept on the claim at once."""
+        touched: list[str] = []
+        with self._write() as conn:
+            answered = attribution.answer(conn, self.writer, person, request_id, answers, via=via)
+            if answered.status == ConsentState.REJECTED.value:
+                touched = tombstones.tombstone_claim(
+                    conn, self.writer, tenant_id=person.tenant_id, subject_id=person.subject_id,
+                    keys=[answered.binding], reason="attribution_rejected", at=self.clock(),
+                    actor_id=person.subject_id,
+                )  # fmt: skip
+        tombstones.sync_files(self.engine, touched)
+        return answered
+
+    def supersede(self, tenant_id: str, claims: Sequence[Claim], *, actor_id: str) -> int:
+        """Retire what was kept from a source before it is offered again (a transcript kept
+        with some speakers left out is superseded by the whole one), so later exports do
+        not hold both. Records already published stay valid: nothing there changed.
+        Returns how many were retired (audited, `candidates.superseded`)."""
+        keys = [attribution.binding(claim) for claim in claims]
+        with self._write() as conn:
+            ids = tombstones.supersede(conn, tenant_id=tenant_id, keys=keys)
+            if ids:
+                self.writer.audit(conn, actor=actor_id, action="candidates.superseded",
+                                  object_type="tenant", object_id=tenant_id,
+                                  payload={"tenant_id": tenant_id, "ids": ids})  # fmt: skip
+        return len(ids)
+
+    def attribution_requests(self, person: Principal) -> list[AttributionRequest]:
+        with read_transaction(self.engine) as conn:
+            return attribution.requests_of(conn, person)
+
+    def attribution_request(self, person: Principal, request_id: str) -> AttributionRequest:
+        with read_transaction(self.engine) as conn:
+            return attribution.get_request(conn, person, request_id)
+
+    def open_claims(self, tenant_id: str, source_kind: str, source_id: str) -> int:
+        """How many claims about a source still wait for an answer or were refused."""
+        with read_transaction(self.engine) as conn:
+            return attribution.open_claims(conn, tenant_id, source_kind, source_id,
+                                           now=self.clock())  # fmt: skip
+
+    def claimed(
+        self, tenant_id: str, claims: Sequence[Claim]
+    ) -> dict[str, tuple[tuple[str, str], ...]]:
+        """The bindings of claims made earlier (a saved meeting's), claiming nothing anew:
+        offering a saved source again never confirms or asks anything."""
+        with read_transaction(self.engine) as conn:
+            return attribution.bindings(conn, tenant_id, claims)
 
     # --- the audit chain ---------------------------------------------------------
 

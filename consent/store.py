@@ -187,6 +187,34 @@ class ArtifactRecord(Base):
     # trusted (`Artifact.time_vouched_by`); older rows have the capture time and nobody.
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     time_vouched_by: Mapped[list[str] | None] = mapped_column(JSON)
+    # subject -> [[label, binding], ...]: the claims that attribute words to them.
+    attributions: Mapped[dict[str, list[list[str]]] | None] = mapped_column(JSON)
+
+
+class AttributionRequestRecord(Base):
+    """A question to the person a claim names; their answer is a ledger event (purpose
+    `attribution`) bound to `binding`. This row is what the person is shown."""
+
+    __tablename__ = "attribution_requests"
+    __table_args__ = (
+        Index("ix_attribution_requests_subject", "subject_id", "status"),
+        Index("ix_attribution_requests_binding", "binding"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    source_kind: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(200))
+    binding: Mapped[str] = mapped_column(HASH)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answers: Mapped[dict[str, bool] | None] = mapped_column(JSON)
 
 
 class GateDecisionRecord(Base):
@@ -228,7 +256,7 @@ class TrainingCandidateRecord(Base):
     consent_event_seqs: Mapped[list[int]] = mapped_column(JSON)
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # eligible | tombstoned | purged
+    status: Mapped[str] = mapped_column(String(16))  # eligible|tombstoned|superseded|purged
 
 
 class CandidateContributorRecord(Base):

@@ -9,19 +9,24 @@ depends on what the gate decides, nor on whether the gate could be asked.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 
 from minutekeeper.consent import (
     UNKNOWN_SPEAKER,
     ArtifactKind,
+    Claim,
     ConsentService,
     DataClass,
+    Item,
     Offer,
     Person,
+    Principal,
     Redactor,
+    Role,
     Utterance,
     capture_offer,
 )
@@ -56,27 +61,68 @@ class Provenance:
     uploader: str | None
     meeting_date: date | None = None
     received_at: datetime | None = None
+    # What the words belong to, for the claims that name people in it ("meeting", id);
+    # None: an unsaved transcript. `via`: what the uploader came through.
+    source: tuple[str, str] | None = None
+    via: str = "system"
+    # Whether the uploader acted in their own session (a token, the web, a single-user
+    # install's owner): only then does naming a speaker as themselves confirm it.
+    speaks_for_self: bool = True
+    # A saved source's claims were made when it was saved: offering it again only reads
+    # them (it never confirms or asks anything anew).
+    claims_made: bool = False
+    # A time stated for the content other than a day (a thread message's timestamp).
+    stated_at: datetime | None = None
 
     @property
     def stated(self) -> datetime | None:
         """The content's stated time: the start of its day in the earliest time zone."""
-        if self.meeting_date is None:
-            return None
-        return datetime.combine(self.meeting_date, time.min, tzinfo=EARLIEST_ZONE)
+        stated = [self.stated_at] if self.stated_at is not None else []
+        if self.meeting_date is not None:
+            stated.append(datetime.combine(self.meeting_date, time.min, tzinfo=EARLIEST_ZONE))
+        return min(stated, default=None)
 
     @classmethod
     def of_meeting(cls, stored: StoredMeeting) -> Provenance:
-        """A saved meeting's: its owner uploaded it, on its stated day, when it was saved."""
-        return cls(stored.owner_id, stored.info.meeting_date, stored.info.created_at)
+        """A saved meeting's: its owner uploaded it, on its stated day, when it was saved.
+        Its claims were made then; offering it again confirms nothing new."""
+        return cls(stored.owner_id, stored.info.meeting_date, stored.info.created_at,
+                   source=("meeting", stored.info.id), claims_made=True)  # fmt: skip
 
-    def timed(self, offer: Offer) -> Offer:
-        """`offer` with this content time, arrival and voucher."""
+    def timed(self, offer: Offer, attributions: Mapping[str, tuple[tuple[str, str], ...]]) -> Offer:
+        """`offer` with this content time, arrival and voucher, and the claims that name
+        its contributors."""
         return replace(
             offer,
             content_time=self.stated,
             received_at=self.received_at,
             vouched_by=(self.uploader,) if self.uploader else (),
+            attributions={s: c for s, c in attributions.items() if s in offer.contributors},
         )
+
+
+def speaker_claims(
+    source: tuple[str, str], transcript: Transcript, subjects: Mapping[str, str]
+) -> list[Claim]:
+    """Each named speaker's segments, claimed to be that person's words."""
+    claims = []
+    for speaker in transcript.speakers:
+        subject = subjects.get(speaker.id, UNKNOWN_SPEAKER)
+        if subject == UNKNOWN_SPEAKER:
+            continue
+        items = tuple(
+            Item(s.id, s.text, s.start, s.end)
+            for s in transcript.segments
+            if s.speaker == speaker.id
+        )
+        if items:
+            claims.append(Claim(source[0], source[1], speaker.id, subject, items))
+    return claims
+
+
+def transcript_source(transcript: Transcript) -> tuple[str, str]:
+    """An unsaved transcript's source: its words' hash."""
+    return "transcript", hashlib.sha256(transcript.text.encode("utf-8")).hexdigest()[:32]
 
 
 def speaker_subjects(
@@ -215,22 +261,61 @@ def draft_offer(
 
 
 def stored_draft_offers(
-    service: ConsentService, tenant_id: str, *, author_id: str, draft_id: str
+    service: ConsentService,
+    tenant_id: str,
+    *,
+    author_id: str,
+    draft_id: str,
+    via: str,
+    speaks_for_self: bool = True,
 ) -> list[Offer]:
-    """The offer for a kept draft (or, once it has feedback, the text actually sent). A
-    follow-up's contributors include its meeting's speakers; one written from a summary
-    that names no meeting has no known speakers, so they count as unknown."""
+    """The offer for a kept draft (or, once it has feedback, the text actually sent). The
+    thread was pasted and its authors typed: each member named is asked whether those
+    messages are theirs (the user's own confirm at once). A follow-up's contributors
+    include its meeting's speakers, as that meeting's uploader claimed them; one written
+    from a summary that names no meeting has no known speakers, so they count as unknown."""
     stored = get_draft(service.engine, tenant_id=tenant_id, author_id=author_id, draft_id=draft_id)
     names = list(dict.fromkeys(m.author for m in stored.thread))
     authors = dict(zip(names, service.subjects_for_names(tenant_id, names), strict=True))
+    claims = [
+        Claim("draft", draft_id, name, subject,
+              tuple(Item(m.id, m.text) for m in stored.thread if m.author == name))
+        for name, subject in authors.items()
+    ]  # fmt: skip
+    user = Principal(tenant_id, author_id, Role.MEMBER)
+    attributions = service.attribute(tenant_id, claims, claimed_by=user, via=via,
+                                     speaks_for_self=speaks_for_self)  # fmt: skip
     heard: list[str] = []
+    # Written now, its author vouching for that; a pasted message's own timestamp only
+    # ever makes the content older.
+    provenance = Provenance(author_id, stated_at=_earliest(m.time for m in stored.thread))
     if stored.request.mode == "followup" and stored.meeting_id is not None:
-        transcript = find_meeting(service.engine, tenant_id, stored.meeting_id).transcript
-        heard = list(speaker_subjects(service, tenant_id, transcript).values())
+        meeting = find_meeting(service.engine, tenant_id, stored.meeting_id)
+        subjects = speaker_subjects(service, tenant_id, meeting.transcript)
+        heard = list(subjects.values())
+        # The meeting's words, as its uploader claimed them when it was saved, at its time.
+        said = speaker_claims(("meeting", meeting.info.id), meeting.transcript, subjects)
+        for subject, pairs in service.claimed(tenant_id, said).items():
+            attributions[subject] = (*attributions.get(subject, ()), *pairs)
+        provenance = replace(provenance, meeting_date=meeting.info.meeting_date,
+                             received_at=meeting.info.created_at)  # fmt: skip
     elif stored.request.mode == "followup":
         heard = [UNKNOWN_SPEAKER]
-    # Written now; only its author vouches for that (a pasted thread may be older).
-    return [Provenance(author_id).timed(draft_offer(stored, authors, meeting_contributors=heard))]
+    offer = draft_offer(stored, authors, meeting_contributors=heard)
+    return [provenance.timed(offer, attributions)]
+
+
+def _earliest(stamps: Iterable[str | None]) -> datetime | None:
+    """The earliest of a thread's message times that parse (ISO 8601; no zone: UTC+14,
+    the earliest reading)."""
+    parsed = []
+    for stamp in stamps:
+        try:
+            moment = datetime.fromisoformat((stamp or "").strip().replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        parsed.append(moment if moment.tzinfo else moment.replace(tzinfo=EARLIEST_ZONE))
+    return min(parsed, default=None)
 
 
 @dataclass(frozen=True)
@@ -287,8 +372,9 @@ class Offers:
 
         def offers() -> list[Offer]:
             subjects = self._subjects(tenant_id, transcript)
+            claims = self._claims(tenant_id, transcript, subjects, provenance)
             made = meeting_offers(transcript, summary, subjects, model_id=model_id)
-            return [provenance.timed(offer) for offer in made]
+            return [provenance.timed(offer, claims) for offer in made]
 
         return self.offer_safely(tenant_id, offers)
 
@@ -308,18 +394,54 @@ class Offers:
         def offers() -> list[Offer]:
             subjects = self._subjects(tenant_id, transcript)
             offer = answer_offer(transcript, answer, subjects, asker=asker, model_id=model_id)
-            return [provenance.timed(offer)] if offer is not None else []
+            if offer is None:
+                return []
+            claims = self._claims(tenant_id, transcript, subjects, provenance)
+            return [provenance.timed(offer, claims)]
 
         return self.offer_safely(tenant_id, offers)
 
-    def draft(self, tenant_id: str, *, author_id: str, draft_id: str) -> list[Outcome]:
+    def draft(
+        self,
+        tenant_id: str,
+        *,
+        author_id: str,
+        draft_id: str,
+        via: str,
+        speaks_for_self: bool = True,
+    ) -> list[Outcome]:
         """A kept draft, or once it has feedback, the text actually sent."""
         return self.offer_safely(
             tenant_id,
             lambda: stored_draft_offers(
-                self._service, tenant_id, author_id=author_id, draft_id=draft_id
+                self._service,
+                tenant_id,
+                author_id=author_id,
+                draft_id=draft_id,
+                via=via,
+                speaks_for_self=speaks_for_self,
             ),
         )
 
     def _subjects(self, tenant_id: str, transcript: Transcript) -> dict[str, str]:
         return speaker_subjects(self._service, tenant_id, transcript)
+
+    def _claims(
+        self,
+        tenant_id: str,
+        transcript: Transcript,
+        subjects: Mapping[str, str],
+        provenance: Provenance,
+    ) -> dict[str, tuple[tuple[str, str], ...]]:
+        """The uploader's claims about who spoke: confirmed for themselves, asked of the
+        other members named."""
+        if provenance.uploader is None:
+            return {}
+        source = provenance.source or transcript_source(transcript)
+        uploader = Principal(tenant_id, provenance.uploader, Role.MEMBER)
+        claims = speaker_claims(source, transcript, subjects)
+        if provenance.claims_made:
+            return self._service.claimed(tenant_id, claims)
+        return self._service.attribute(tenant_id, claims, claimed_by=uploader,
+                                       via=provenance.via,
+                                       speaks_for_self=provenance.speaks_for_self)  # fmt: skip

@@ -19,7 +19,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     from fastapi import FastAPI
 
     from minutekeeper.api import authn, errors, idempotency, limits, pages, telemetry
-    from minutekeeper.api.routes import admin, compose, consent, exports, health, jobs, meetings
+    from minutekeeper.api.routes import (
+        admin,
+        attributions,
+        compose,
+        consent,
+        exports,
+        health,
+        jobs,
+        meetings,
+    )
     from minutekeeper.core.settings import Settings
     from minutekeeper.runtime import Runtime
 
@@ -54,6 +63,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for router in (
         health.router,
         consent.router,
+        attributions.router,
         admin.router,
         admin.audit_router,
         meetings.router,

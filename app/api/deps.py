@@ -125,7 +125,22 @@ def refused_role(request: Request) -> Forbidden | None:
     return None
 
 
+def require_caller(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
+    """As `require`, for routes that also need what the caller came through."""
+    allowed = frozenset(roles)
+    names = " or ".join(r.value for r in roles)
+
+    async def check(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+        if caller.principal.role not in allowed:
+            raise Forbidden(f"this needs the {names} role")
+        return caller
+
+    check.roles = allowed  # type: ignore[attr-defined]  # read by `refused_role`
+    return check
+
+
 Anyone = Annotated[Principal, Depends(current_principal)]
+MemberCaller = Annotated[Caller, Depends(require_caller(Role.MEMBER, Role.ADMIN))]
 Deciding = Annotated[Caller, Depends(deciding_caller)]
 Member = Annotated[Principal, Depends(require(Role.MEMBER, Role.ADMIN))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]

@@ -105,7 +105,11 @@ class IdempotencyMiddleware:
         key = headers.get(b"idempotency-key", b"").decode("latin-1").strip()
         info = token_of(scope)  # set by the authentication middleware on every /v1 call
         subject = info.subject_id if info is not None else None
-        if not key or subject is None:
+        # A request carrying Sec-GPC is never answered from an earlier one: the signal must
+        # reach the routes (a give is refused, the person opted out), and the ledger's own
+        # Idempotency-Key check still keeps a repeated decision from being appended twice.
+        gpc = headers.get(b"sec-gpc", b"").strip() == b"1"
+        if not key or subject is None or gpc:
             await self.app(scope, receive, send)
             return
         if len(key) > MAX_KEY:

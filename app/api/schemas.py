@@ -326,3 +326,31 @@ class TombstonePublic(Public):
     record_id: str
     reason: str
     at: str
+
+
+class AttributionItemPublic(BaseModel):
+    id: str
+    text: str
+    start: float | None = None
+    end: float | None = None
+
+
+class AttributionPublic(Public):
+    id: str
+    source_kind: str = Field(description="meeting, draft or transcript")
+    source_id: str
+    label: str = Field(description="The speaker label or thread author the claim is about.")
+    status: str = Field(description="pending, confirmed, rejected or voided")
+    items: list[AttributionItemPublic] = Field(
+        description="Only the words attributed to you, never the rest of the source."
+    )
+    created_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None
+    answers: dict[str, bool]
+
+
+class AttributionAnswer(Strict):
+    answers: dict[str, Literal["me", "not_me"]] = Field(
+        description='Every item of the request: "me" or "not_me".', max_length=5000
+    )

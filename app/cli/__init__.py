@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from minutekeeper.cli import (
+    attribution_cmds,
     audit_cmds,
     compose_cmds,
     consent_cmds,
@@ -33,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(consent_cmds.app, name="consent")
+app.add_typer(attribution_cmds.app, name="attributions")
 app.add_typer(audit_cmds.app, name="audit")
 app.add_typer(transcribe_cmds.models_app, name="models")
 app.add_typer(meeting_cmds.app, name="meetings")

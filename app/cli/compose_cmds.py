@@ -63,6 +63,7 @@ def compose(
     loaded = load_thread(thread) if thread is not None else Thread(())
     summary = _summary_file(summary_file) if summary_file is not None else None
     me = cli.ai_user()
+    via, own = cli.acting()
     stored = drafts.compose_draft(
         cli.engine(),
         request,
@@ -72,12 +73,15 @@ def compose(
         models=cli.runtime().models.choosing(llm_model=llm),
         meeting_id=meeting,
         summary=summary,
+        owner_id=me.subject_id,  # a follow-up is of one of your own meetings
     )
     report_offers(
         cli.runtime().offers.draft(
             me.tenant_id,
             author_id=me.subject_id,
             draft_id=stored.id,
+            via=via,
+            speaks_for_self=own,
         )
     )
     draft = stored.draft
@@ -119,6 +123,7 @@ def feedback(
     text = sent if sent is not None else _read_text(sent_file)
     cli = state(ctx)
     me = cli.principal()
+    via, own = cli.acting()
     check_feedback(text, rating)  # bad input is named before the draft is looked up
     recorded, first = give_feedback(
         cli.engine(),
@@ -136,6 +141,8 @@ def feedback(
                 me.tenant_id,
                 author_id=me.subject_id,
                 draft_id=recorded.draft_id,
+                via=via,
+                speaks_for_self=own,
             )
         )
 

@@ -76,6 +76,17 @@ class CliState:
         require_ai_features(self.service(), me.tenant_id)
         return me
 
+    def acting(self) -> tuple[str, bool]:
+        """What the local user's claims come through, and whether they speak for themself:
+        only the owner of a single-user install does (as only they record consent here)."""
+        from minutekeeper.consent.errors import ConsentForOtherSubject
+
+        try:
+            self.owner()
+        except ConsentForOtherSubject:
+            return f"cli:{self.settings().local_user}"[:80], False
+        return "local-owner", True
+
     def owner(self) -> Principal:
         """The local user as someone who may record consent here: only the pinned owner
         of a single-user install; anyone else records it in their own web or API session."""

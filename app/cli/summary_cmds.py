@@ -108,13 +108,20 @@ def summarize(
             summary=summary,
         )
         typer.echo(f"saved as meeting {saved.id}", err=True)
+        via, own = cli.acting()
         report_offers(
             cli.runtime().offers.summary(
                 owner.tenant_id,
                 transcript,
                 summary,
                 model_id=made.model_id,
-                provenance=Provenance(owner.subject_id, request.meeting_date),
+                provenance=Provenance(
+                    owner.subject_id,
+                    request.meeting_date,
+                    source=("meeting", saved.id),
+                    via=via,
+                    speaks_for_self=own,
+                ),
             )
         )
 
@@ -208,7 +215,8 @@ def _saved_or_transcribed(
     source = source_of(ref if not tracks else None, tracks, speakers=speakers, language=language)
     with progress_bar("transcribing", enabled=shows_progress(source, quiet)) as progress:
         transcript = transcribe_source(source, models=models, progress=progress)
-    return transcript, Provenance(asker.subject_id)
+    via, own = cli.acting()
+    return transcript, Provenance(asker.subject_id, via=via, speaks_for_self=own)
 
 
 def _date(value: str | None) -> date | None:

@@ -20,6 +20,9 @@ from minutekeeper.models.cache import ModelProvider
 
 MEETING = "meeting"
 EXPORT = "export"
+# The job param naming what the upload came through (its claims about who spoke are the
+# uploader's, made in that session).
+UPLOADED_VIA = "uploaded_via"
 
 
 def handlers(
@@ -63,7 +66,13 @@ def meeting_handler(
         if done.created and done.summary is not None:
             report("offering for training", 0.97)
             # The uploader vouches for the day they stated; it reached us with the upload.
-            uploaded = Provenance(job.owner_id, meeting.summary.meeting_date, job.created_at)
+            uploaded = Provenance(
+                job.owner_id,
+                meeting.summary.meeting_date,
+                job.created_at,
+                source=("meeting", done.info.id),
+                via=str(job.params.get(UPLOADED_VIA) or f"job:{job.id}"),
+            )
             outcomes = offers.summary(
                 job.tenant_id,
                 done.transcript,

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, Engine, String, Text, cast, func, select, type_coerce
 
+from minutekeeper.consent.artifacts import attributions_of
 from minutekeeper.consent.chain import ChainWriter
 from minutekeeper.consent.domain import ArtifactKind
 from minutekeeper.consent.exports.dataset import Batch, DatasetWriter, FileEntry, valid_messages
@@ -78,6 +79,7 @@ _CANDIDATES = (
         type_coerce(_art.captured_at, String).label("captured_at"),
         type_coerce(_art.received_at, String).label("received_at"),
         cast(_art.time_vouched_by, Text).label("time_vouched_by"),
+        cast(_art.attributions, Text).label("attributions"),
         _tc.decision_id,
         _tc.example_kind,
         _tc.task,
@@ -242,8 +244,11 @@ def _decided(row: Any, decider: BulkDecider) -> str | _Kept:
     captured_at = _utc(row.captured_at)
     received_at = _utc(row.received_at) if row.received_at else captured_at
     vouched = tuple(orjson.loads(row.time_vouched_by or "null") or ())
+    stored = orjson.loads(row.attributions) if row.attributions else None
     outcome = decider.outcome(ArtifactKind(row.artifact_kind), contributors, captured_at,
-                              received_at=received_at, vouched_by=vouched)  # fmt: skip
+                              received_at=received_at, vouched_by=vouched,
+                              attributions=attributions_of(stored),
+                              claims_recorded=stored is not None)  # fmt: skip
     if outcome.reason is not None:
         return outcome.reason
     return outcome, messages, contributors, captured_at, expires_at

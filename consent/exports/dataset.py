@@ -266,6 +266,12 @@ kind of record, before the record was captured, without a break since. Guests an
 nobody identified never count as consenting, so their words are not here. Consent events
 arriving while the files were written were checked again before publication.
 
+Who said what is **self-attested**: a name typed by someone else (an uploader, a rename, a
+subtitle's voice tag, a thread's author) never counted; each person confirmed themselves
+that the words attributed to them are theirs (or named themselves as the uploader), and a
+person holding two speakers of one meeting counts for neither. A person could still
+confirm words that are not theirs; nothing here proves a voice.
+
 Consent can be withdrawn at any time. A withdrawal after publication adds the person's
 records to `{TOMBSTONES_FILE}` and marks this export **revoked**: stop using tombstoned
 records, and move to the superseding export when one is built. Every record also carries

@@ -19,8 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Text, cast, func, insert, or_, select, update
 
+from minutekeeper.consent.artifacts import attributions_of
 from minutekeeper.consent.chain import ChainWriter
 from minutekeeper.consent.domain import ArtifactKind
 from minutekeeper.consent.exports.dataset import TOMBSTONES_FILE, write_tombstones
@@ -110,6 +111,73 @@ def tombstone_tenant(
         .values(status="tombstoned", messages=[])
     )
     return exports
+
+
+def tombstone_claim(
+    conn: Connection,
+    writer: ChainWriter,
+    *,
+    tenant_id: str,
+    subject_id: str | None,
+    keys: Sequence[str],
+    reason: str,
+    at: datetime,
+    actor_id: str,
+) -> list[str]:
+    """Tombstone the kept candidates that rest on a claim bound by one of `keys` (with
+    `subject_id`, only those holding that person's words) and their published records, as
+    a withdrawal does: the words are no longer confirmed theirs, or the candidates are
+    superseded. Returns the exports that got tombstones."""
+    tc, art, cc = TrainingCandidateRecord, ArtifactRecord, CandidateContributorRecord
+    if not keys:
+        return []
+    where = [
+        tc.tenant_id == tenant_id,
+        tc.status == "eligible",
+        or_(*(cast(art.attributions, Text).contains(key) for key in keys)),
+    ]
+    if subject_id is not None:
+        where.append(tc.id.in_(select(cc.candidate_id).where(cc.subject_id == subject_id)))
+    resting = (
+        conn.execute(select(tc.id).join(art, art.id == tc.artifact_id).where(*where))
+        .scalars()
+        .all()
+    )
+    if not resting:
+        return []
+    er, de, tomb = ExportedExampleRecord, DatasetExportRecord, TombstoneRecord
+    hits = conn.execute(
+        select(er.export_id, er.record_id)
+        .join(de, de.id == er.export_id)
+        .outerjoin(tomb, (tomb.export_id == er.export_id) & (tomb.record_id == er.record_id))
+        .where(er.candidate_id.in_(resting), de.status.in_(PUBLISHED), tomb.record_id.is_(None))
+    ).all()
+    why = f"an attribution: {reason}"
+    exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=at, actor_id=actor_id)
+    conn.execute(update(tc).where(tc.id.in_(resting)).values(status="tombstoned", messages=[]))
+    return exports
+
+
+def supersede(conn: Connection, *, tenant_id: str, keys: Sequence[str]) -> list[str]:
+    """Mark the kept candidates resting on a claim bound by one of `keys` `superseded`
+    (their example deleted); returns their ids."""
+    tc, art = TrainingCandidateRecord, ArtifactRecord
+    if not keys:
+        return []
+    ids = sorted(
+        conn.execute(
+            select(tc.id)
+            .join(art, art.id == tc.artifact_id)
+            .where(
+                tc.tenant_id == tenant_id,
+                tc.status == "eligible",
+                or_(*(cast(art.attributions, Text).contains(key) for key in keys)),
+            )
+        ).scalars()
+    )
+    if ids:
+        conn.execute(update(tc).where(tc.id.in_(ids)).values(status="superseded", messages=[]))
+    return ids
 
 
 def any_kept(conn: Connection) -> bool:
@@ -222,7 +290,7 @@ def retire_failing(
     tc, art = TrainingCandidateRecord, ArtifactRecord
     rows = conn.execute(
         select(tc.id, tc.contributors, art.kind, art.captured_at, art.received_at,
-               art.time_vouched_by)
+               art.time_vouched_by, art.attributions)
         .join(art, art.id == tc.artifact_id)
         .where(tc.tenant_id == tenant_id, tc.status == "eligible")
     ).all()  # fmt: skip
@@ -239,6 +307,8 @@ def retire_failing(
             row.captured_at,
             received_at=row.received_at,
             vouched_by=tuple(row.time_vouched_by or ()),
+            attributions=attributions_of(row.attributions),
+            claims_recorded=row.attributions is not None,
         ).reason
         is not None
     ]

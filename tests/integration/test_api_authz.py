@@ -71,6 +71,7 @@ DEFAULT_IDS = {
     "job_id": "meeting",  # a meeting's job has the meeting's id
     "draft_id": "draft",
     "export_id": "export",
+    "request_id": "attribution",
 }
 
 # fmt: off
@@ -121,6 +122,12 @@ TABLE: list[Row] = [
     Row("POST", "/v1/compose", (401, 401, 201, 404, 404, 403, 404, 404, 403),
         body=lambda r: {"mode": "followup", "meeting_id": r.meeting}),
     Row("GET", "/v1/compose/{draft_id}", (401, 401, 200, 404, 404, 403, 404, 404, 403)),
+    # attribution requests: only the person named sees or answers theirs
+    Row("GET", "/v1/attributions", (401, 401, 200, 200, 200, 200, 200, 200, 200)),
+    Row("GET", "/v1/attributions/{request_id}", (401, 401, 200, 404, 404, 404, 404, 404, 404)),
+    Row("POST", "/v1/attributions/{request_id}/answer",
+        (401, 401, 200, 404, 404, 403, 404, 404, 403),
+        body=lambda r: {"answers": {r.attribution_item: "me"}}),
     Row("POST", "/v1/compose/{draft_id}/feedback", (401, 401, 201, 404, 404, 403, 404, 404, 403),
         body=lambda r: {"sent_text": "Yes, they are ready.", "rating": 4}),
     # exports: the ML exporter of the export's tenant
@@ -143,6 +150,8 @@ class Resources:
     draft: str  # the acme member's draft
     export_job: str  # the acme ML exporter's export job
     export: str  # the export it built
+    attribution: str  # a request to the acme member: member2 named them in a thread
+    attribution_item: str  # its one item
 
 
 @pytest.fixture
@@ -168,7 +177,8 @@ def build_resources(api: Api, *, meeting: bool = True, rest: bool = True) -> Res
     """The acme member's meeting and draft, and the acme ML exporter's export job and
     export; what is left out (`meeting`, `rest`) is a random id that names nothing."""
     member, exporter = api.auth("acme", "member"), api.auth("acme", "ml_exporter")
-    found = {name: str(uuid.uuid4()) for name in ("meeting", "draft", "export_job", "export")}
+    names = ("meeting", "draft", "export_job", "export", "attribution", "attribution_item")
+    found = {name: str(uuid.uuid4()) for name in names}
     found["speaker"] = "S1"
     if meeting:
         with (EXAMPLES / "meeting.vtt").open("rb") as handle:
@@ -189,6 +199,12 @@ def build_resources(api: Api, *, meeting: bool = True, rest: bool = True) -> Res
             "export_job": export_job["id"],
             "export": export_job["result"]["export_id"],
         }
+        thread = [{"author": "acme-member", "text": "Are the twelve users ready?"}]
+        named = api.client.post("/v1/compose", headers=api.auth("acme", "member2"),
+                                json={"thread": thread})  # fmt: skip
+        assert named.status_code == 201, named.text
+        (request,) = api.client.get("/v1/attributions", headers=member).json()
+        found |= {"attribution": request["id"], "attribution_item": request["items"][0]["id"]}
     if meeting:
         assert finished(api, found["meeting"], "acme/member")["status"] == "succeeded"
         # A subtitle upload keeps no recording; put one beside the meeting for /audio.

@@ -23,7 +23,8 @@ def wait(api: Api, job_id: str, who: str) -> dict[str, Any]:
 
 
 def consenting_meeting(api: Api) -> None:
-    """Alice, Bob and Carol consent; Alice uploads the meeting they spoke in."""
+    """Alice, Bob and Carol consent; Alice uploads the meeting they spoke in, naming them;
+    Bob and Carol confirm the words she attributed to them, so all of it is kept."""
     for name in SPEAKERS:
         api.add_person("acme", name, Role.MEMBER)
         headers = api.auth("acme", name)
@@ -36,8 +37,16 @@ def consenting_meeting(api: Api) -> None:
                                    files={"recording": ("meeting.vtt", handle)}).json()  # fmt: skip
     job = wait(api, accepted["job"]["id"], "Alice")
     assert job["status"] == "succeeded", job
-    assert {t["kind"]: t["kept"] for t in job["result"]["training"]} == {
-        "meeting_summary": True, "transcript": True}  # fmt: skip
+    reasons = {t["kind"]: t["reasons"] for t in job["result"]["training"]}
+    assert reasons == {"meeting_summary": ["NON_CONSENTING_CONTRIBUTOR", "UNVERIFIED"],
+                       "transcript": []}  # fmt: skip
+    for name in ("Bob", "Carol"):
+        headers = api.auth("acme", name)
+        (request,) = api.client.get("/v1/attributions", headers=headers).json()
+        answers = {item["id"]: "me" for item in request["items"]}
+        confirmed = api.client.post(f"/v1/attributions/{request['id']}/answer", headers=headers,
+                                    json={"answers": answers})  # fmt: skip
+        assert confirmed.status_code == 200, confirmed.text
 
 
 def build_export(api: Api) -> dict[str, Any]:

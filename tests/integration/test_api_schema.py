@@ -87,12 +87,15 @@ class Ids:
     draft: str
     export: str
     export_job: str
+    attribution: str = ""  # a request to the member (member2 named them in a thread)
+    attribution_item: str = ""
 
     def path_parameters(self, role: str) -> dict[str, str]:
         """Path parameters that name the caller's own things."""
         if role == "ml_exporter":
             return {"export_id": self.export, "job_id": self.export_job}
-        return {"meeting_id": self.meeting, "job_id": self.meeting, "draft_id": self.draft}
+        return {"meeting_id": self.meeting, "job_id": self.meeting, "draft_id": self.draft,
+                "request_id": self.attribution}  # fmt: skip
 
 
 def real_ids(api: Api) -> Ids:
@@ -111,7 +114,12 @@ def real_ids(api: Api) -> Ids:
     shutil.copy(RECORDING, folder / "recording.wav")
     got = api.client.get(f"/v1/meetings/{meeting}", headers=member).json()
     speaker = got["transcript"]["speakers"][0]["id"]
-    return Ids(meeting, speaker, draft, export, started)
+    thread = [{"author": "acme-member", "text": "Are the twelve users ready?"}]
+    named = api.client.post("/v1/compose", headers=api.auth("acme", "member2"),
+                            json={"thread": thread})  # fmt: skip
+    assert named.status_code == 201, named.text
+    (request,) = api.client.get("/v1/attributions", headers=member).json()
+    return Ids(meeting, speaker, draft, export, started, request["id"], request["items"][0]["id"])
 
 
 # Bodies that a generator would hardly find but that reach the 2xx answer, so its body is
@@ -119,6 +127,9 @@ def real_ids(api: Api) -> Ids:
 GOOD_BODIES: dict[tuple[str, str], Callable[[Ids], Any]] = {
     ("POST", "/v1/compose"): lambda ids: {"thread": THREAD},
     ("PATCH", "/v1/meetings/{meeting_id}/speakers"): lambda ids: {"names": {ids.speaker: "Al"}},
+    ("POST", "/v1/attributions/{request_id}/answer"): lambda ids: {
+        "answers": {ids.attribution_item: "me"}
+    },
 }
 
 

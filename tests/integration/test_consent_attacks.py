@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from minutekeeper.consent.domain import Role
@@ -21,10 +23,16 @@ from minutekeeper.consent.store import (
 from minutekeeper.core.db import create_db_engine, read_transaction
 from minutekeeper.core.settings import Settings
 from minutekeeper.jobs.store import create_job
-from tests.integration.api_support import Api, finished_job
+from tests.integration.api_support import Api, finished_job, scripted_settings
 from tests.integration.test_api_consent import decide, served_notice, states
 from tests.integration.test_api_exports import build_export, consenting_meeting
 from tests.integration.test_cli import MINUTEKEEPER
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The scripted language model: drafts and answers here need no real model."""
+    return scripted_settings(tmp_path, database_url, monkeypatch)
 
 
 def history(api: Api, who: str = "member") -> list[tuple[str, str, bool]]:
@@ -358,26 +366,23 @@ def test_a_stated_date_before_consent_keeps_nothing_of_the_meeting(api: Api) -> 
     training = uploaded(api, "Alice", MEETING, meeting_date="2020-01-01")
     assert "CONSENT_AFTER_CAPTURE" in training["meeting_summary"]
     assert "CONSENT_AFTER_CAPTURE" in training["transcript"]
+    # Carol confirming the words are hers vouches for their time, which is before she
+    # came back: still nothing of it is kept.
+    (request,) = requests(api, "Carol")
+    assert answer(api, "Carol", request, "me").status_code == 200
     assert kept_days(api) == []
 
 
-def test_without_a_trusted_time_a_withdrawal_before_the_upload_keeps_the_person_out(
-    api: Api,
-) -> None:
+def test_a_confirmation_vouches_for_the_time_of_the_words_confirmed(api: Api) -> None:
     consents(api, "Alice")
-    withdrew_and_came_back(api, "Carol")  # her words may be from before she came back
-    training = uploaded(api, "Alice", MEETING)
-    assert "CONSENT_AFTER_CAPTURE" in training["meeting_summary"]
+    withdrew_and_came_back(api, "Carol")
+    training = uploaded(api, "Alice", MEETING)  # no date stated: the upload's time
+    assert "UNVERIFIED" in training["meeting_summary"]
     assert training["transcript"] == "kept"  # Alice's own segments alone
-    with read_transaction(api.runtime.engine) as conn:
-        kept = conn.execute(select(TrainingCandidateRecord.messages)).scalar_one()
-    assert "salary" not in json.dumps(kept)
-
-
-def test_someone_whose_consent_never_broke_passes_without_vouching(api: Api) -> None:
-    consents(api, "Alice")
-    consents(api, "Carol")
-    assert uploaded(api, "Alice", MEETING) == {"meeting_summary": "kept", "transcript": "kept"}
+    assert "salary" not in kept_texts(api)
+    (request,) = requests(api, "Carol")
+    assert answer(api, "Carol", request, "me").status_code == 200
+    assert "salary" in kept_texts(api)  # offered again, at the time Carol vouched for
 
 
 def test_a_meeting_dated_the_day_of_consent_may_predate_it(api: Api) -> None:
@@ -385,3 +390,184 @@ def test_a_meeting_dated_the_day_of_consent_may_predate_it(api: Api) -> None:
     today = datetime.now(UTC).date().isoformat()
     training = uploaded(api, "Alice", alone("Alice"), meeting_date=today)
     assert "CONSENT_AFTER_CAPTURE" in training["meeting_summary"]
+
+
+# --- finding 1: a typed name is a claim until the named person confirms it ---------------
+
+SECRET = "The salary budget is forty thousand."
+BOB_SAYS = spoken(
+    ("Alice", "We ship the release on Thursday."),
+    ("Bob", SECRET),
+    ("Alice", "I will write the announcement."),
+)
+
+
+def requests(api: Api, who: str) -> list[dict[str, Any]]:
+    reply = api.client.get("/v1/attributions", headers=api.auth("acme", who))
+    assert reply.status_code == 200, reply.text
+    listed: list[dict[str, Any]] = reply.json()
+    return listed
+
+
+def answer(api: Api, who: str, request: dict[str, Any], verdict: str) -> Any:
+    body = {"answers": {item["id"]: verdict for item in request["items"]}}
+    return api.client.post(f"/v1/attributions/{request['id']}/answer", json=body,
+                           headers=api.auth("acme", who))  # fmt: skip
+
+
+def kept_texts(api: Api) -> str:
+    with read_transaction(api.runtime.engine) as conn:
+        rows = conn.execute(
+            select(TrainingCandidateRecord.messages).where(
+                TrainingCandidateRecord.status == "eligible"
+            )
+        ).scalars()
+        return json.dumps(list(rows))
+
+
+def test_renaming_a_speaker_to_a_consenting_member_keeps_nothing_of_their_words(
+    api: Api,
+) -> None:
+    consents(api, "Alice")
+    consents(api, "Carol")
+    api.add_person("acme", "Bob", Role.MEMBER)  # never consented
+    meeting = uploaded_meeting(api, "Alice", BOB_SAYS)
+    labels = api.client.get(f"/v1/meetings/{meeting}", headers=api.auth("acme", "Alice")).json()
+    bob_label = next(s["id"] for s in labels["transcript"]["speakers"] if s["name"] == "Bob")
+    renamed = api.client.patch(f"/v1/meetings/{meeting}/speakers", json={"names": {
+        bob_label: "Carol"}}, headers=api.auth("acme", "Alice"))  # fmt: skip
+    assert renamed.status_code == 200, renamed.text
+    asked = api.client.post(f"/v1/meetings/{meeting}/ask", json={"question": "What is the "
+                            "salary budget?"}, headers=api.auth("acme", "Alice"))  # fmt: skip
+    assert asked.status_code == 200, asked.text
+    assert "salary" not in kept_texts(api).lower()
+    export = build_export(api)
+    ml = api.auth("acme", "ml_exporter")
+    tar = api.client.get(f"/v1/exports/{export['id']}/download", headers=ml)
+    assert b"forty thousand" not in tar.content
+    # Carol is asked about exactly the words now attributed to her, and nothing else.
+    (request,) = requests(api, "Carol")
+    assert [i["text"] for i in request["items"]] == [SECRET]
+    assert request["status"] == "pending"
+    assert answer(api, "Carol", request, "not_me").json()["status"] == "rejected"
+    assert "salary" not in kept_texts(api).lower()
+
+
+def test_a_voice_tag_naming_a_member_counts_only_once_they_confirm(api: Api) -> None:
+    consents(api, "Alice")
+    consents(api, "Bob")
+    training = uploaded(api, "Alice", BOB_SAYS)
+    assert "UNVERIFIED" in training["meeting_summary"]
+    assert training["transcript"] == "kept"  # Alice's own segments
+    assert "salary" not in kept_texts(api).lower()
+    (request,) = requests(api, "Bob")
+    assert [i["text"] for i in request["items"]] == [SECRET]
+    refused = answer(api, "Alice", request, "me")  # only Bob answers for Bob
+    assert refused.status_code == 404
+    confirmed = answer(api, "Bob", request, "me")
+    assert confirmed.status_code == 200 and confirmed.json()["status"] == "confirmed"
+    # Everyone named has confirmed: the meeting is offered again at its own time.
+    deadline = time.monotonic() + 30
+    while "forty thousand" not in kept_texts(api) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "forty thousand" in kept_texts(api)
+
+
+def test_a_thread_author_is_a_claim_and_the_draft_stays_out(api: Api) -> None:
+    consents(api, "Alice")
+    consents(api, "Carol")
+    thread = [{"author": "Carol", "text": SECRET}, {"author": "Alice", "text": "Thanks!"}]
+    made = api.client.post("/v1/compose", json={"thread": thread, "instruction": "say thanks"},
+                           headers=api.auth("acme", "Alice"))  # fmt: skip
+    assert made.status_code == 201, made.text
+    deadline = time.monotonic() + 10
+    while not requests(api, "Carol") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (request,) = requests(api, "Carol")
+    assert request["source_kind"] == "draft" and [i["text"] for i in request["items"]] == [SECRET]
+    assert "salary" not in kept_texts(api).lower()
+
+
+def test_the_cli_shows_a_persons_requests_but_answers_only_for_a_single_user_owner(
+    database_url: str, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    assert mk_on(database_url, data, "alice", "consent", "notice", "publish").returncode == 0
+    assert (
+        mk_on(database_url, data, "alice", "tokens", "create", "--subject", "Bob").returncode == 0
+    )
+    meeting = tmp_path / "meeting.vtt"
+    meeting.write_bytes(BOB_SAYS)
+    saved = mk_on(database_url, data, "alice", "summarize", str(meeting), "--save",
+                  "--engine", "extractive")  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    assert "UNVERIFIED" in saved.stderr
+    listed = mk_on(database_url, data, "Bob", "attributions", "list")
+    assert listed.returncode == 0 and "pending" in listed.stdout, listed.stdout
+    request_id = listed.stdout.split()[0]
+    shown = mk_on(database_url, data, "Bob", "attributions", "show", request_id)
+    assert SECRET in shown.stdout and "ship the release" not in shown.stdout
+    forged = mk_on(database_url, data, "Bob", "attributions", "answer", request_id, "--mine")
+    assert forged.returncode == 1 and "own session" in forged.stderr
+
+
+def test_a_rename_away_voids_a_confirmation_and_naming_them_again_asks_again(api: Api) -> None:
+    consents(api, "Alice")
+    consents(api, "Bob")
+    consents(api, "Carol")
+    meeting = uploaded_meeting(api, "Alice", BOB_SAYS)
+    (request,) = requests(api, "Bob")
+    assert answer(api, "Bob", request, "me").json()["status"] == "confirmed"
+    assert "forty thousand" in kept_texts(api)
+    shown = api.client.get(f"/v1/meetings/{meeting}", headers=api.auth("acme", "Alice")).json()
+    label = next(s["id"] for s in shown["transcript"]["speakers"] if s["name"] == "Bob")
+    for name in ("Carol", "Bob"):
+        renamed = api.client.patch(f"/v1/meetings/{meeting}/speakers",
+                                   json={"names": {label: name}},
+                                   headers=api.auth("acme", "Alice"))  # fmt: skip
+        assert renamed.status_code == 200, renamed.text
+        assert "forty thousand" not in kept_texts(api)  # withdrawn at once, published or not
+    (again,) = requests(api, "Bob")
+    assert again["status"] == "pending"  # his earlier answer no longer stands
+    assert [r["status"] for r in requests(api, "Carol")] == ["voided"]
+
+
+# --- found by an attacker's-eye review of the above ---------------------------------------
+
+
+def test_a_follow_up_is_judged_at_its_meetings_time_not_the_drafts(api: Api) -> None:
+    consents(api, "Alice")
+    withdrew_and_came_back(api, "Bob")
+    memo = spoken(("Alice", "We ship on Thursday."), ("Bob", "I will write the salary memo."))
+    meeting = uploaded_meeting(api, "Alice", memo, meeting_date="2020-01-01")
+    (request,) = requests(api, "Bob")
+    assert answer(api, "Bob", request, "me").json()["status"] == "confirmed"
+    body = {"mode": "followup", "meeting_id": meeting, "instruction": "follow up"}
+    made = api.client.post("/v1/compose", json=body, headers=api.auth("acme", "Alice"))
+    assert made.status_code == 201, made.text
+    assert "salary memo" not in kept_texts(api).lower()
+
+
+def test_a_pasted_messages_own_time_counts_where_it_denies(api: Api) -> None:
+    consents(api, "Alice")
+    withdrew_and_came_back(api, "Carol")
+    thread = [{"author": "Carol", "text": SECRET, "time": "2020-01-01T10:00:00Z"}]
+    made = api.client.post("/v1/compose", json={"thread": thread, "instruction": "say thanks"},
+                           headers=api.auth("acme", "Alice"))  # fmt: skip
+    assert made.status_code == 201, made.text
+    (request,) = requests(api, "Carol")
+    assert answer(api, "Carol", request, "me").json()["status"] == "confirmed"
+    sent = api.client.post(f"/v1/compose/{made.json()['id']}/feedback",
+                           json={"sent_text": "Thanks, Carol."},
+                           headers=api.auth("acme", "Alice"))  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    assert "forty thousand" not in kept_texts(api)
+
+
+def test_a_replayed_give_still_meets_the_gpc_signal(api: Api) -> None:
+    notice = served_notice(api)
+    key = {"Idempotency-Key": "give-k1"}
+    assert decide(api, "given", notice_version_id=notice, headers=key).status_code == 201
+    again = decide(api, "given", notice_version_id=notice, headers={**key, "Sec-GPC": "1"})
+    assert again.status_code == 409, again.text
+    assert states(api) == {"train_ai_system": "withdrawn"}

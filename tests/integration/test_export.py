@@ -423,3 +423,21 @@ def test_what_older_rules_kept_is_re_decided_once_and_its_published_records_tomb
     again = export(world, tmp_path)
     assert again.counts is not None and again.counts["included"] == 1
     assert world.service.verify().ok
+
+
+def test_examples_kept_before_claims_were_recorded_are_retired_by_the_new_rules(
+    world: World, team: tuple[Principal, Principal, Principal], redactor: Redactor,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    alice, bob, _ = team
+    keep(world, redactor, summary_offer(alice.subject_id, bob.subject_id, said="Ship Friday."))
+    first = export(world, tmp_path)
+    assert first.counts is not None and first.counts["included"] == 1
+    # As stored before migration 0011: every name in it was typed by someone unknown.
+    with world.service.engine.begin() as conn:
+        conn.execute(update(ArtifactRecord).values(attributions=None))
+    assert world.service.apply_rules() == 1
+    assert get_export(world.service.engine, world.tenant_id, first.id).status == "revoked"
+    assert export(world, tmp_path).counts == {
+        "candidates": 1, "included": 0, "excluded": {"CANDIDATE_TOMBSTONED": 1}, "by_task": {},
+    }  # fmt: skip

@@ -22,7 +22,15 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from minutekeeper.consent import gate
-from minutekeeper.consent.domain import ArtifactKind, ConsentState, DataClass, Result, SubjectKind
+from minutekeeper.consent.domain import (
+    ArtifactKind,
+    Claim,
+    ConsentState,
+    DataClass,
+    Item,
+    Result,
+    SubjectKind,
+)
 from minutekeeper.consent.ledger import tail_seq
 from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
 from minutekeeper.consent.redecide import BulkDecider
@@ -48,6 +56,8 @@ step = st.one_of(
     st.tuples(st.just("ai"), st.booleans()),
     st.tuples(st.just("republish"), st.booleans()),
     st.tuples(st.just("widen"), st.just(0)),
+    st.tuples(st.just("confirm"), person),
+    st.tuples(st.just("reject"), person),
     st.tuples(st.just("advance"), st.just(0)),
     st.tuples(st.just("sweep"), st.just(0)),
 )
@@ -62,6 +72,7 @@ class Scenario:
     kind: ArtifactKind
     stated_hours_back: int  # the content's stated time, this long before it was received
     vouched: frozenset[int]  # the people who vouch for that time
+    claimed: frozenset[int] = frozenset()  # people whose words someone else named them for
 
 
 scenarios = st.builds(
@@ -73,6 +84,7 @@ scenarios = st.builds(
     kind=st.sampled_from([ArtifactKind.MEETING_SUMMARY, ArtifactKind.TRANSCRIPT]),
     stated_hours_back=st.sampled_from([0, 0, 2, 30]),
     vouched=st.frozensets(st.integers(min_value=0, max_value=2)),
+    claimed=st.frozensets(st.integers(min_value=0, max_value=2)),
 )
 
 
@@ -94,6 +106,10 @@ def apply(world: World, clock: Clock, people: list[Any], action: str, arg: Any) 
         world.publish(body=f"Notice text {clock.now.isoformat()}", material_change=arg)
     elif action == "widen":  # a longer retention, which its publisher calls immaterial
         world.publish(body=f"Notice text {clock.now.isoformat()}", retention_days=400)
+    elif action in ("confirm", "reject"):  # the person answers the claim about their words
+        for request in svc.attribution_requests(people[arg]):  # none if nobody named them
+            answers = {item.id: action == "confirm" for item in request.items}
+            svc.answer_attribution(people[arg], request.id, answers, via="test")
     elif action == "advance":
         clock.advance(hours=1)
     elif action == "sweep":
@@ -110,16 +126,19 @@ def reference_allows(
     vouched: bool,
     now: datetime,
     kind: str,
+    claim: str | None = None,
 ) -> bool:
     """The rules for one contributor, from raw ledger rows: default deny, valid states,
     latest wins, members only, expiry (1, 3, 4, 8, 12); consent held from before the
     content's time without a break or lapse, from before the upload with an untroubled
     history where the contributor did not vouch for that time (5); each agreed version
-    covering the kind and not superseded by a flagged or wider version (6)."""
+    covering the kind and not superseded by a flagged or wider version (6); words someone
+    else attributed to them (`claim`, a binding) count only while their newest answer to
+    it is "confirmed", which vouches for the time."""
     if kinds.get(contributor) != "member":
         return False
     with read_transaction(world.service.engine) as conn:
-        events = conn.execute(
+        every = conn.execute(
             select(ConsentEventRecord)
             .where(ConsentEventRecord.subject_id == contributor)
             .order_by(ConsentEventRecord.seq)
@@ -129,6 +148,12 @@ def reference_allows(
             .join(NoticeRecord)
             .where(NoticeRecord.tenant_id == world.tenant_id)
         ).all()
+    if claim is not None:
+        answers = [e.state for e in every if e.purpose == "attribution" and e.scope == claim]
+        if not answers or answers[-1] != "confirmed":
+            return False
+        vouched = True
+    events = [e for e in every if e.purpose == TRAIN_AI_SYSTEM]
     if not events or events[-1].state not in POSITIVE or events[-1].valid_until <= now:
         return False
     by_id = {n.id: n for n in notices}
@@ -189,6 +214,14 @@ def run_scenario(world: World, clock: Clock, scenario: Scenario) -> None:
         kinds[contributors[-1]] = "guest"
     if scenario.with_unknown:
         contributors.append("UNKNOWN")
+    # Someone else names the claimed people as speakers: each is asked about their words.
+    claims = {
+        people[i].subject_id: Claim("meeting", "m1", f"S{i}", people[i].subject_id,
+                                    (Item("seg1", f"words of person {i}"),))
+        for i in scenario.claimed
+    }  # fmt: skip
+    attributions = world.service.attribute(world.tenant_id, list(claims.values()),
+                                           claimed_by=world.admin, via="test")  # fmt: skip
     for action, arg in scenario.before:
         apply(world, clock, people, action, arg)
     stated = clock.now - timedelta(hours=scenario.stated_hours_back)
@@ -201,6 +234,7 @@ def run_scenario(world: World, clock: Clock, scenario: Scenario) -> None:
         contributors=contributors,
         captured_at=stated if scenario.stated_hours_back else None,
         vouched_by=[people[i].subject_id for i in scenario.vouched],
+        attributions=attributions,
     )
     for action, arg in scenario.after:
         apply(world, clock, people, action, arg)
@@ -218,6 +252,7 @@ def run_scenario(world: World, clock: Clock, scenario: Scenario) -> None:
             vouched=c in artifact.time_vouched_by,
             now=now,
             kind=scenario.kind.value,
+            claim=attributions[c][0][1] if c in attributions else None,
         )
         for c in contributors
     ]
@@ -272,6 +307,18 @@ def run_scenario(world: World, clock: Clock, scenario: Scenario) -> None:
         kind=ArtifactKind.TRANSCRIPT,
         stated_hours_back=30,
         vouched=frozenset({0}),
+    )
+)
+@example(  # words attributed by someone else: confirmed, then taken back
+    scenario=Scenario(
+        before=[("give", 0), ("give", 1), ("confirm", 0), ("confirm", 1)],
+        after=[("reject", 1)],
+        with_guest=False,
+        with_unknown=False,
+        kind=ArtifactKind.TRANSCRIPT,
+        stated_hours_back=0,
+        vouched=frozenset(),
+        claimed=frozenset({0, 1}),
     )
 )
 def test_gate_equals_reference_model(service: Any, clock: Clock, scenario: Scenario) -> None:

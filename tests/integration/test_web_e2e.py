@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -152,3 +153,48 @@ def test_a_browser_sending_gpc_is_told_why_and_can_give_with_an_explicit_overrid
         expect(page.locator(STATE)).to_have_text("given")
         receipt = page.locator("table.receipt tbody tr td.state")
         expect(receipt).to_have_text(["refused", "given"])
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_a_member_named_in_a_meeting_sees_only_their_words_and_confirms_them(
+    tmp_path: Path,
+) -> None:
+    said = (
+        "WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Carol>We ship on Thursday.\n\n"
+        "00:00:02.000 --> 00:00:04.000\n<v Alice>The launch budget is ten thousand.\n"
+    )
+    with live_server(tmp_path / "data") as server:
+        server.cli("consent", "notice", "publish")
+        carol = server.token("member", "Carol")
+        alice = server.token("member", "Alice")
+        as_carol = {"Authorization": f"Bearer {carol}"}
+        with httpx.Client(base_url=server.url, timeout=30, headers=as_carol) as client:
+            files = {"recording": ("planning.vtt", said.encode(), "text/vtt")}
+            job = client.post("/v1/meetings", files=files).json()["job"]
+            deadline = time.monotonic() + 60
+            while client.get(f"/v1/jobs/{job['id']}").json()["status"] != "succeeded":
+                assert time.monotonic() < deadline, "the upload did not finish"
+                time.sleep(0.2)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                page = browser.new_context(base_url=server.url).new_page()
+                page.set_default_timeout(STEP_MS)
+                _sign_in(page, alice)
+                page.get_by_role("link", name="My words").click()
+                page.wait_for_url("**/attributions")
+                items = page.locator("form.attribution li")
+                expect(items).to_have_count(1)
+                expect(items).to_contain_text("The launch budget is ten thousand.")
+                expect(page.locator("form.attribution")).not_to_contain_text("Thursday")
+                page.get_by_label("That's me").check()
+                page.get_by_role("button", name="Send my answer").click()
+                expect(page.locator("form.attribution .message")).to_contain_text(
+                    "these words are yours"
+                )
+                page.reload()
+                expect(page.locator("form.attribution")).to_have_count(0)
+                expect(page.get_by_text("confirmed")).to_be_visible()
+            finally:
+                browser.close()

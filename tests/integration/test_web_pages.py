@@ -27,7 +27,7 @@ def database_url(tmp_path: Path) -> str:
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SAME_ORIGIN = {"Origin": "http://testserver"}
-PAGES = ("/consent", "/meetings", "/compose", "/admin", "/exports")
+PAGES = ("/consent", "/attributions", "/meetings", "/compose", "/admin", "/exports")
 
 
 def sign_in(api: Api, who: str = "member", tenant: str = "acme") -> None:
@@ -142,8 +142,8 @@ def test_the_admin_page_is_403_for_a_member_and_shows_only_counts_to_an_admin(ap
 
 def test_the_navigation_and_pages_follow_the_role(api: Api) -> None:
     allowed = {
-        "member": {"/consent", "/meetings", "/compose"},
-        "admin": {"/consent", "/meetings", "/compose", "/admin"},
+        "member": {"/consent", "/attributions", "/meetings", "/compose"},
+        "admin": {"/consent", "/attributions", "/meetings", "/compose", "/admin"},
         "ml_exporter": {"/consent", "/exports"},
     }
     for role, pages in allowed.items():

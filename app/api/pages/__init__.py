@@ -15,11 +15,11 @@ __all__ = ["install"]
 
 def install(app: FastAPI) -> None:
     """Mount the static files and add every page (none of them in the OpenAPI schema)."""
-    from minutekeeper.api.pages import admin, compose, consent, meetings, session
+    from minutekeeper.api.pages import admin, attributions, compose, consent, meetings, session
 
     app.mount("/static", StaticFiles(directory=API_DIR / "static"), name="static")
     app.add_exception_handler(PageStop, _stopped)
-    for module in (session, consent, meetings, compose, admin):
+    for module in (session, consent, attributions, meetings, compose, admin):
         app.include_router(module.router)
 
 

@@ -30,6 +30,7 @@ CSP = (
 )
 NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
     ("/consent", "My consent", ()),
+    ("/attributions", "My words", MEMBERS),
     ("/meetings", "Meetings", MEMBERS),
     ("/compose", "Compose", MEMBERS),
     ("/admin", "Admin", (Role.ADMIN,)),

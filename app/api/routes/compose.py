@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks
 
-from minutekeeper.api.deps import Member, RuntimeDep
+from minutekeeper.api.deps import Caller, Member, MemberCaller, RuntimeDep
 from minutekeeper.api.schemas import ComposeCreate, DraftPublic, FeedbackCreate, FeedbackPublic
 from minutekeeper.consent import Principal
 from minutekeeper.features.compose import service as drafts
@@ -27,10 +27,11 @@ def draft_public(stored: StoredDraft) -> DraftPublic:
 
 @router.post("", response_model=DraftPublic, status_code=201)
 def compose(
-    body: ComposeCreate, runtime: RuntimeDep, me: Member, background: BackgroundTasks
+    body: ComposeCreate, runtime: RuntimeDep, caller: MemberCaller, background: BackgroundTasks
 ) -> Any:
     """Draft a message in your name from a thread and an instruction (or, for a follow-up,
     from one of your meetings). The draft is kept so you can report what you sent."""
+    me = caller.principal
     require_ai_features(runtime.service, me.tenant_id)
     me_name = runtime.service.find_subject(me.tenant_id, me.subject_id).display_name or "me"
     request = ComposeRequest(
@@ -52,7 +53,7 @@ def compose(
         meeting_id=body.meeting_id,
         owner_id=me.subject_id,
     )
-    background.add_task(_offer, runtime, me, stored.id)
+    background.add_task(_offer, runtime, caller, stored.id)
     return draft_public(stored)
 
 
@@ -72,11 +73,12 @@ def feedback(
     draft_id: str,
     body: FeedbackCreate,
     runtime: RuntimeDep,
-    me: Member,
+    caller: MemberCaller,
     background: BackgroundTasks,
 ) -> Any:
     """Record the text you actually sent (edited or not) and, if you like, a rating. The
     same feedback again changes nothing; different feedback for the same draft is refused."""
+    me = caller.principal
     recorded, first = drafts.give_feedback(
         runtime.engine,
         draft_id,
@@ -86,10 +88,12 @@ def feedback(
         rating=body.rating,
     )
     if first:
-        background.add_task(_offer, runtime, me, recorded.draft_id)
+        background.add_task(_offer, runtime, caller, recorded.draft_id)
     return FeedbackPublic.model_validate(recorded)
 
 
-def _offer(runtime: Runtime, me: Principal, draft_id: str) -> None:
+def _offer(runtime: Runtime, me: Caller, draft_id: str) -> None:
     """Offer the draft (or the sent text) for training, after the answer was sent."""
-    runtime.offers.draft(me.tenant_id, author_id=me.subject_id, draft_id=draft_id)
+    who = me.principal
+    runtime.offers.draft(who.tenant_id, author_id=who.subject_id, draft_id=draft_id,
+                         via=me.via)  # fmt: skip

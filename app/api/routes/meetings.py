@@ -15,7 +15,7 @@ import anyio
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse
 
-from minutekeeper.api.deps import Member, RuntimeDep
+from minutekeeper.api.deps import Member, MemberCaller, RuntimeDep
 from minutekeeper.api.errors import UnsupportedMediaType
 from minutekeeper.api.routes.jobs import job_public
 from minutekeeper.api.schemas import (
@@ -27,6 +27,7 @@ from minutekeeper.api.schemas import (
 )
 from minutekeeper.consent import Principal
 from minutekeeper.core.errors import AppError, InvalidInput
+from minutekeeper.features.attribution import renamed
 from minutekeeper.features.guard import require_ai_features
 from minutekeeper.features.meetings import service as meetings
 from minutekeeper.features.meetings.errors import MeetingNotFound
@@ -52,6 +53,7 @@ from minutekeeper.features.transcription.service import (
 from minutekeeper.features.transcription.source import Source, named_tracks, parse_pairs
 from minutekeeper.jobs import tasks
 from minutekeeper.jobs.store import create_job
+from minutekeeper.jobs.tasks import UPLOADED_VIA
 from minutekeeper.runtime import Runtime
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
@@ -76,7 +78,7 @@ def own_meeting(runtime: Runtime, me: Principal, meeting_id: str) -> StoredMeeti
 @router.post("", response_model=MeetingAccepted, status_code=202)
 async def upload(
     runtime: RuntimeDep,
-    me: Member,
+    caller: MemberCaller,
     recording: Annotated[
         UploadFile | None, File(description="A recording, or a .vtt/.srt/.json transcript.")
     ] = None,
@@ -100,7 +102,9 @@ async def upload(
 ) -> Any:
     """Upload a meeting. It is saved to disk as it streams in (up to the server's size
     limit, else 413) and a job transcribes and summarizes it: follow the job, then read
-    `/v1/meetings/{meeting_id}`."""
+    `/v1/meetings/{meeting_id}`. Speakers you name after members are claims: each member
+    named is asked to confirm their words (`/v1/attributions`) before they count."""
+    me = caller.principal
     await anyio.to_thread.run_sync(require_ai_features, runtime.service, me.tenant_id)
     if track_name and len(track_name) != len(track):
         raise InvalidInput("give a track_name for every track, or none")
@@ -145,7 +149,7 @@ async def upload(
                 tenant_id=me.tenant_id,
                 owner_id=me.subject_id,
                 kind=tasks.MEETING,
-                params=meeting.to_params(),
+                params={**meeting.to_params(), UPLOADED_VIA: caller.via},
                 job_id=meeting_id,
             )
         )
@@ -267,14 +271,20 @@ def get_audio(meeting_id: str, runtime: RuntimeDep, me: Member) -> FileResponse:
 
 
 @router.patch("/{meeting_id}/speakers", response_model=MeetingPublic)
-def rename_speakers(meeting_id: str, body: SpeakersUpdate, runtime: RuntimeDep, me: Member) -> Any:
-    """Name the speakers (e.g. {"S2": "Bob"})."""
+def rename_speakers(
+    meeting_id: str, body: SpeakersUpdate, runtime: RuntimeDep, caller: MemberCaller
+) -> Any:
+    """Name the speakers (e.g. {"S2": "Bob"}). A name is a claim: a member named is asked
+    to confirm those words are theirs, and whoever the label named before no longer holds
+    them (what was kept on their confirmation is withdrawn at once)."""
+    me = caller.principal
     names = {sid.strip(): name.strip() for sid, name in body.names.items()}
     if not names or any(not n or len(n) > 100 for n in names.values()):
         raise InvalidInput("give each speaker a name of 1 to 100 characters")
-    mine = own_meeting(runtime, me, meeting_id).info.id
-    stored = rename(runtime.engine, me.tenant_id, mine, names)
-    return get_meeting(stored.info.id, runtime, me)
+    before = own_meeting(runtime, me, meeting_id)
+    after = rename(runtime.engine, me.tenant_id, before.info.id, names)
+    renamed(runtime.service, before, after, renamer=me, via=caller.via)
+    return get_meeting(after.info.id, runtime, me)
 
 
 @router.post("/{meeting_id}/ask", response_model=dict[str, Any])
