@@ -53,24 +53,9 @@ def tombstone_subject(
 ) -> list[str]:
     """Tombstone the subject's records in every published export of the tenant and their
     candidates; returns the ids of the exports that got tombstones."""
-    er, cc, de, tomb = (
-        ExportedExampleRecord,
-        CandidateContributorRecord,
-        DatasetExportRecord,
-        TombstoneRecord,
-    )
-    hits = conn.execute(
-        select(er.export_id, er.record_id)
-        .join(cc, cc.candidate_id == er.candidate_id)
-        .join(de, de.id == er.export_id)
-        .outerjoin(tomb, (tomb.export_id == er.export_id) & (tomb.record_id == er.record_id))
-        .where(
-            cc.subject_id == subject_id,
-            de.tenant_id == tenant_id,
-            de.status.in_(PUBLISHED),
-            tomb.record_id.is_(None),
-        )
-    ).all()
+    er, cc = ExportedExampleRecord, CandidateContributorRecord
+    theirs = select(cc.candidate_id).where(cc.subject_id == subject_id)
+    hits = _live_records(conn, tenant_id, er.candidate_id.in_(theirs))
     why = f"a contributor: {reason}"
     exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=at, actor_id=actor_id)
     _retire_candidates(conn, tenant_id=tenant_id, subject_id=subject_id)
@@ -89,13 +74,8 @@ def tombstone_tenant(
     """Tombstone every record of every published export of the tenant and retire all its
     kept candidates (a switch turned off: nothing kept so far may be used any more);
     returns the ids of the exports that got tombstones."""
-    er, de, tomb = ExportedExampleRecord, DatasetExportRecord, TombstoneRecord
-    hits = conn.execute(
-        select(er.export_id, er.record_id)
-        .join(de, de.id == er.export_id)
-        .outerjoin(tomb, (tomb.export_id == er.export_id) & (tomb.record_id == er.record_id))
-        .where(de.tenant_id == tenant_id, de.status.in_(PUBLISHED), tomb.record_id.is_(None))
-    ).all()
+    de = DatasetExportRecord
+    hits = _live_records(conn, tenant_id)
     why = f"the tenant: {reason}"
     exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=at, actor_id=actor_id)
     # An active export with no record left untombstoned (an empty one) is revoked too.
@@ -128,30 +108,16 @@ def tombstone_claim(
     `subject_id`, only those holding that person's words) and their published records, as
     a withdrawal does: the words are no longer confirmed theirs, or the candidates are
     superseded. Returns the exports that got tombstones."""
-    tc, art, cc = TrainingCandidateRecord, ArtifactRecord, CandidateContributorRecord
-    if not keys:
-        return []
-    where = [
-        tc.tenant_id == tenant_id,
-        tc.status == "eligible",
-        or_(*(cast(art.attributions, Text).contains(key) for key in keys)),
-    ]
-    if subject_id is not None:
-        where.append(tc.id.in_(select(cc.candidate_id).where(cc.subject_id == subject_id)))
-    resting = (
-        conn.execute(select(tc.id).join(art, art.id == tc.artifact_id).where(*where))
-        .scalars()
-        .all()
+    tc, cc = TrainingCandidateRecord, CandidateContributorRecord
+    theirs = (
+        [tc.id.in_(select(cc.candidate_id).where(cc.subject_id == subject_id))]
+        if subject_id is not None
+        else []
     )
+    resting = _resting_on(conn, tenant_id, keys, *theirs)
     if not resting:
         return []
-    er, de, tomb = ExportedExampleRecord, DatasetExportRecord, TombstoneRecord
-    hits = conn.execute(
-        select(er.export_id, er.record_id)
-        .join(de, de.id == er.export_id)
-        .outerjoin(tomb, (tomb.export_id == er.export_id) & (tomb.record_id == er.record_id))
-        .where(er.candidate_id.in_(resting), de.status.in_(PUBLISHED), tomb.record_id.is_(None))
-    ).all()
+    hits = _live_records(conn, tenant_id, ExportedExampleRecord.candidate_id.in_(resting))
     why = f"an attribution: {reason}"
     exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=at, actor_id=actor_id)
     conn.execute(update(tc).where(tc.id.in_(resting)).values(status="tombstoned", messages=[]))
@@ -161,20 +127,8 @@ def tombstone_claim(
 def supersede(conn: Connection, *, tenant_id: str, keys: Sequence[str]) -> list[str]:
     """Mark the kept candidates resting on a claim bound by one of `keys` `superseded`
     (their example deleted); returns their ids."""
-    tc, art = TrainingCandidateRecord, ArtifactRecord
-    if not keys:
-        return []
-    ids = sorted(
-        conn.execute(
-            select(tc.id)
-            .join(art, art.id == tc.artifact_id)
-            .where(
-                tc.tenant_id == tenant_id,
-                tc.status == "eligible",
-                or_(*(cast(art.attributions, Text).contains(key) for key in keys)),
-            )
-        ).scalars()
-    )
+    tc = TrainingCandidateRecord
+    ids = _resting_on(conn, tenant_id, keys)
     if ids:
         conn.execute(update(tc).where(tc.id.in_(ids)).values(status="superseded", messages=[]))
     return ids
@@ -314,17 +268,7 @@ def retire_failing(
     ]
     if not failing:
         return 0, []
-    er, de, tomb = ExportedExampleRecord, DatasetExportRecord, TombstoneRecord
-    hits = conn.execute(
-        select(er.export_id, er.record_id)
-        .join(de, de.id == er.export_id)
-        .outerjoin(tomb, (tomb.export_id == er.export_id) & (tomb.record_id == er.record_id))
-        .where(
-            er.candidate_id.in_(failing),
-            de.status.in_(PUBLISHED),
-            tomb.record_id.is_(None),
-        )
-    ).all()
+    hits = _live_records(conn, tenant_id, ExportedExampleRecord.candidate_id.in_(failing))
     why = f"re-decided: {reason}"
     exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=decided_at,
                          actor_id=actor_id)  # fmt: skip
@@ -338,3 +282,33 @@ def retire_failing(
         payload={"tenant_id": tenant_id, "reason": reason, "ids": sorted(failing)},
     )
     return len(failing), exports
+
+
+def _live_records(conn: Connection, tenant_id: str, *where: Any) -> list[Any]:
+    """(export id, record id) of the tenant's published records not yet tombstoned, among
+    those `where` selects."""
+    er, de, tomb = ExportedExampleRecord, DatasetExportRecord, TombstoneRecord
+    return list(
+        conn.execute(
+            select(er.export_id, er.record_id)
+            .join(de, de.id == er.export_id)
+            .outerjoin(tomb, (tomb.export_id == er.export_id) & (tomb.record_id == er.record_id))
+            .where(de.tenant_id == tenant_id, de.status.in_(PUBLISHED), tomb.record_id.is_(None),
+                   *where)
+        ).all()
+    )  # fmt: skip
+
+
+def _resting_on(conn: Connection, tenant_id: str, keys: Sequence[str], *where: Any) -> list[str]:
+    """The tenant's kept candidates whose artifact records a claim bound by one of `keys`
+    (the bindings are hex digests: a text match finds exactly those)."""
+    if not keys:
+        return []
+    tc, art = TrainingCandidateRecord, ArtifactRecord
+    claimed = or_(*(cast(art.attributions, Text).contains(key) for key in keys))
+    rows = conn.execute(
+        select(tc.id)
+        .join(art, art.id == tc.artifact_id)
+        .where(tc.tenant_id == tenant_id, tc.status == "eligible", claimed, *where)
+    ).scalars()
+    return sorted(rows)
