@@ -564,21 +564,21 @@ class ConsentService:
         """Words bound by each key of `released` are now attributed to its value (or to
         nobody): every other confirmation of them is voided, and what was kept on them is
         tombstoned at once, published records included. Returns the voided subjects."""
-        touched: list[str] = []
-        voided: list[str] = []
+        # Batched: whatever one rename voided is tombstoned in one pass (one entry per
+        # export in the audit log) and each export's file is rewritten once.
+        voided: dict[str, list[str]] = {}
         with self._write() as conn:
             for key, keep in released.items():
                 gone = attribution.void(conn, self.writer, tenant_id=actor.tenant_id, key=key,
                                         keep=keep, actor=actor, via=via)  # fmt: skip
                 for subject_id in gone:
-                    voided.append(subject_id)
-                    touched += tombstones.tombstone_claim(
-                        conn, self.writer, tenant_id=actor.tenant_id, subject_id=subject_id,
-                        keys=[key], reason="attribution_voided", at=self.clock(),
-                        actor_id=actor.subject_id,
-                    )  # fmt: skip
+                    voided.setdefault(subject_id, []).append(key)
+            touched = tombstones.tombstone_claim(
+                conn, self.writer, tenant_id=actor.tenant_id, held=voided,
+                reason="attribution_voided", at=self.clock(), actor_id=actor.subject_id,
+            )  # fmt: skip
         tombstones.sync_files(self.engine, touched)
-        return voided
+        return sorted(voided)
 
     def answer_attribution(
         self, person: Principal, request_id: str, answers: Mapping[str, bool], *, via: str
@@ -590,9 +590,9 @@ class ConsentService:
             answered = attribution.answer(conn, self.writer, person, request_id, answers, via=via)
             if answered.status == ConsentState.REJECTED.value:
                 touched = tombstones.tombstone_claim(
-                    conn, self.writer, tenant_id=person.tenant_id, subject_id=person.subject_id,
-                    keys=[answered.binding], reason="attribution_rejected", at=self.clock(),
-                    actor_id=person.subject_id,
+                    conn, self.writer, tenant_id=person.tenant_id,
+                    held={person.subject_id: [answered.binding]},
+                    reason="attribution_rejected", at=self.clock(), actor_id=person.subject_id,
                 )  # fmt: skip
         tombstones.sync_files(self.engine, touched)
         return answered

@@ -35,7 +35,7 @@ from minutekeeper.features.meetings.store import StoredMeeting, find_meeting
 from minutekeeper.features.summary.prompts import PROMPT_VERSION as SUMMARY_PROMPT
 from minutekeeper.features.summary.render import to_markdown
 from minutekeeper.features.summary.summary import Answer, Summary
-from minutekeeper.features.transcription.transcript import Transcript
+from minutekeeper.features.transcription.transcript import Segment, Transcript
 
 log = logging.getLogger("minutekeeper.offers")
 CAPTURE_FAILED = "CAPTURE_FAILED"
@@ -101,10 +101,18 @@ class Provenance:
         )
 
 
+def voices(segment: Segment, subjects: Mapping[str, str]) -> tuple[str, ...]:
+    """Whose words a segment may hold: its speaker's, and where another track was louder
+    over it (microphone bleed), that person's too."""
+    labels = (segment.speaker,) if segment.louder is None else (segment.speaker, segment.louder)
+    return tuple(subjects.get(label, UNKNOWN_SPEAKER) for label in labels)
+
+
 def speaker_claims(
     source: tuple[str, str], transcript: Transcript, subjects: Mapping[str, str]
 ) -> list[Claim]:
-    """Each named speaker's segments, claimed to be that person's words."""
+    """Each named speaker's segments, claimed to be that person's words. A segment another
+    track was louder over is nobody's to claim: it is most likely the louder one's words."""
     claims = []
     for speaker in transcript.speakers:
         subject = subjects.get(speaker.id, UNKNOWN_SPEAKER)
@@ -113,7 +121,7 @@ def speaker_claims(
         items = tuple(
             Item(s.id, s.text, s.start, s.end)
             for s in transcript.segments
-            if s.speaker == speaker.id
+            if s.speaker == speaker.id and s.louder is None
         )
         if items:
             claims.append(Claim(source[0], source[1], speaker.id, subject, items))
@@ -142,11 +150,17 @@ def meeting_offers(
     *,
     model_id: str,
 ) -> list[Offer]:
-    """The summary (a whole example: every speaker must consent) and the transcript
-    (segment-level: the consenting speakers' segments alone)."""
+    """The summary (a whole example: every speaker must consent, and the person whose track
+    was louder over a segment too) and the transcript (segment-level: the consenting
+    speakers' segments alone, never one another track was louder over)."""
     names = {s.id: s.name or s.id for s in transcript.speakers}
     lines = "\n".join(f"{names[s.speaker]}: {s.text}" for s in transcript.segments)
-    spoke = tuple(dict.fromkeys(subjects[s.speaker] for s in transcript.segments))
+    spoke = tuple(dict.fromkeys(v for s in transcript.segments for v in voices(s, subjects)))
+    # A segment heard louder on another track is no one's own words: unknown, so dropped.
+    said = tuple(
+        Utterance(subjects[s.speaker] if s.louder is None else UNKNOWN_SPEAKER, s.text)
+        for s in transcript.segments
+    )
     roster = {subjects[s.id]: Person(s.name) for s in transcript.speakers if s.name}
     summary_text = to_markdown(summary)
     return [
@@ -172,8 +186,8 @@ def meeting_offers(
             task="transcript",
             input={"source": transcript.source},
             output={"segments": [{"id": s.id, "text": s.text} for s in transcript.segments]},
-            contributors=spoke,
-            utterances=tuple(Utterance(subjects[s.speaker], s.text) for s in transcript.segments),
+            contributors=tuple(dict.fromkeys([*spoke, *(u.contributor for u in said)])),
+            utterances=said,
             roster=roster,
             model_id=model_id,
         ),
@@ -205,7 +219,9 @@ def answer_offer(
         task="meeting_answer",
         input={"question": answer.question, "segments": [s.id for s in cited]},
         output={"answer": answer.text},
-        contributors=tuple(dict.fromkeys([asker, *(subjects[s.speaker] for s in cited)])),
+        contributors=tuple(
+            dict.fromkeys([asker, *(v for s in cited for v in voices(s, subjects))])
+        ),
         messages=(
             {"role": "system", "content": ANSWER_SYSTEM},
             {"role": "user", "content": asked},

@@ -344,6 +344,9 @@ class AttributionPublic(Public):
     items: list[AttributionItemPublic] = Field(
         description="Only the words attributed to you, never the rest of the source."
     )
+    audio: bool = Field(
+        description="Whether each item can be heard at /v1/attributions/{id}/items/{item}/audio."
+    )
     created_at: datetime
     expires_at: datetime
     answered_at: datetime | None

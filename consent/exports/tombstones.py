@@ -14,7 +14,7 @@ the transaction commits (`sync_files`).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -98,23 +98,26 @@ def tombstone_claim(
     writer: ChainWriter,
     *,
     tenant_id: str,
-    subject_id: str | None,
-    keys: Sequence[str],
+    held: Mapping[str, Sequence[str]],
     reason: str,
     at: datetime,
     actor_id: str,
 ) -> list[str]:
-    """Tombstone the kept candidates that rest on a claim bound by one of `keys` (with
-    `subject_id`, only those holding that person's words) and their published records, as
-    a withdrawal does: the words are no longer confirmed theirs, or the candidates are
-    superseded. Returns the exports that got tombstones."""
+    """Tombstone the kept candidates holding a person's words that rest on a claim of theirs
+    (`held`: subject -> the claims' bindings) and their published records, in one pass, as
+    a withdrawal does: the words are no longer confirmed theirs. Returns the exports that
+    got tombstones."""
     tc, cc = TrainingCandidateRecord, CandidateContributorRecord
-    theirs = (
-        [tc.id.in_(select(cc.candidate_id).where(cc.subject_id == subject_id))]
-        if subject_id is not None
-        else []
-    )
-    resting = _resting_on(conn, tenant_id, keys, *theirs)
+    resting = sorted(
+        {
+            candidate
+            for subject_id, keys in held.items()
+            for candidate in _resting_on(
+                conn, tenant_id, keys,
+                tc.id.in_(select(cc.candidate_id).where(cc.subject_id == subject_id)),
+            )
+        }
+    )  # fmt: skip
     if not resting:
         return []
     hits = _live_records(conn, tenant_id, ExportedExampleRecord.candidate_id.in_(resting))
@@ -218,9 +221,10 @@ def tombstones_of(conn: Connection, export_id: str) -> list[dict[str, str]]:
 
 
 def sync_files(engine: Engine, export_ids: Iterable[str]) -> None:
-    """Rewrite each export's `tombstones.jsonl` from the database."""
+    """Rewrite each export's `tombstones.jsonl` from the database, once per export however
+    often it is named."""
     with read_transaction(engine) as conn:
-        for export_id in export_ids:
+        for export_id in sorted(set(export_ids)):
             folder = conn.execute(
                 select(DatasetExportRecord.path).where(DatasetExportRecord.id == export_id)
             ).scalar_one()

@@ -15,3 +15,7 @@ class AmbiguousMeeting(InvalidInput):
 
 class InvalidSpeakerName(InvalidInput):
     code = "invalid_speaker_name"
+
+
+class NoAudio(NotFound):
+    code = "no_audio"

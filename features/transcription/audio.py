@@ -7,6 +7,8 @@ clear error rather than transcribed in part.
 
 from __future__ import annotations
 
+import io
+import wave
 from pathlib import Path
 
 import av
@@ -25,10 +27,7 @@ def decode(path: Path, *, split_channels: bool = False) -> list[np.ndarray]:
         raise InputNotFound(f"{path}: no such file")
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise UnreadableAudio(f"{path}: has no audio stream")
-            stream = container.streams.audio[0]
-            channels = stream.codec_context.channels or 1
+            stream, channels = _audio_stream(container, path)
             declared = _declared_seconds(container, stream)
             planes = _decode_stream(container, stream, split=split_channels, channels=channels)
     except av.error.FFmpegError as error:
@@ -53,6 +52,20 @@ def check_audio(path: Path, *, name: str) -> None:
     except (OSError, av.error.FFmpegError) as error:
         raise UnreadableAudio(f"{name}: not a recording this server can read") from error
     raise UnreadableAudio(f"{name}: the file holds no audio")
+
+
+def _audio_stream(container: av.container.InputContainer, path: Path) -> tuple[av.AudioStream, int]:
+    """The first audio stream and its channel count; a file without one is refused."""
+    if not container.streams.audio:
+        raise UnreadableAudio(f"{path}: has no audio stream")
+    stream = container.streams.audio[0]
+    return stream, stream.codec_context.channels or 1
+
+
+def _resampler(stream: av.AudioStream, channels: int) -> av.AudioResampler:
+    """To 16 kHz float planes, keeping the channels (mixed by the caller, as their mean)."""
+    layout = stream.codec_context.layout.name if channels > 1 else "mono"
+    return av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
 
 
 def probe_seconds(path: Path) -> float:
@@ -86,7 +99,7 @@ def _decode_stream(
     FFmpeg's own downmix is (L+R)/sqrt(2), 3 dB louder and able to clip.
     """
     layout = stream.codec_context.layout.name if channels > 1 else "mono"
-    resampler = av.AudioResampler(format="fltp", layout=layout, rate=SAMPLE_RATE)
+    resampler = _resampler(stream, channels)
     chunks: list[np.ndarray] = []
     for frame in container.decode(stream):
         chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
@@ -99,3 +112,45 @@ def _decode_stream(
     if not split:
         return [np.ascontiguousarray(planes.mean(axis=0, dtype=np.float32))]
     return [np.ascontiguousarray(plane) for plane in planes]
+
+
+def decode_span(path: Path, start: float, end: float) -> np.ndarray:
+    """Seconds [start, end] of the recording, mixed to 16 kHz mono, decoding only from the
+    nearest seek point before `start` up to `end` (not the whole file)."""
+    if end <= start:
+        return np.zeros(0, dtype=np.float32)
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            stream, channels = _audio_stream(container, path)
+            resampler = _resampler(stream, channels)
+            container.seek(max(0, int(start * av.time_base)), any_frame=False)
+            first: float | None = None
+            chunks: list[np.ndarray] = []
+            for frame in container.decode(stream):
+                if frame.time is None:  # no timestamps to cut by: read it all, then cut
+                    (whole,) = decode(path)
+                    return whole[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+                if first is None:
+                    first = frame.time
+                if frame.time > end:
+                    break
+                chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
+            chunks.extend(f.to_ndarray() for f in resampler.resample(None))
+    except av.error.FFmpegError as error:
+        raise UnreadableAudio(f"{path}: not readable audio ({error})") from error
+    if not chunks or first is None:
+        return np.zeros(0, dtype=np.float32)
+    mono = np.concatenate(chunks, axis=1).mean(axis=0, dtype=np.float32)
+    offset = max(0, round((start - first) * SAMPLE_RATE))
+    return np.ascontiguousarray(mono[offset : offset + round((end - start) * SAMPLE_RATE)])
+
+
+def to_wav(samples: np.ndarray) -> bytes:
+    """16 kHz mono samples as a 16-bit WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        w.writeframes((np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes())
+    return out.getvalue()

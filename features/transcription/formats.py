@@ -37,6 +37,7 @@ def to_dict(transcript: Transcript) -> dict[str, Any]:
                      "probability": None if w.probability is None else round(w.probability, 4)}
                     for w in seg.words
                 ],
+                **({"louder": seg.louder} if seg.louder is not None else {}),
             }
             for seg in transcript.segments
         ],
@@ -125,7 +126,10 @@ def _segment(item: _Fields, speakers: set[str]) -> Segment:
         Word(w.number("start"), w.number("end"), w.text("text"), w.optional_number("probability"))
         for w in item.items("words", required=False)
     )
-    return Segment(item.text("id"), speaker, start, end, item.text("text"), words)
+    louder = item.optional_text("louder")
+    if louder is not None and louder not in speakers:
+        raise InvalidTranscript(f"{item.where}.louder: {louder!r} is not in speakers")
+    return Segment(item.text("id"), speaker, start, end, item.text("text"), words, louder)
 
 
 class _Fields:

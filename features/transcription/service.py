@@ -134,7 +134,25 @@ def _per_speaker(
     durations = [len(s) / SAMPLE_RATE for s in decoded.values()]
     best = max(results, key=lambda r: (bool(r.segments), r.language_probability))
     merged = AsrResult(best.language, best.language_probability, max(durations), ())
-    return _transcript(pieces, speakers, merged, source=source)
+    louder = [loudest_other(decoded, p.speaker, p.start, p.end) for p in pieces]
+    return _transcript(pieces, speakers, merged, source=source, louder=louder)
+
+
+def loudest_other(
+    decoded: Mapping[str, np.ndarray], label: str, start: float, end: float
+) -> str | None:
+    """The track louder than `label`'s own over [start, end] (the loudest such), or None
+    when `label`'s is the loudest: a microphone also picks up the people near it."""
+    first = max(0, int(start * SAMPLE_RATE))
+    last = max(first + 1, int(end * SAMPLE_RATE))
+    energy = {
+        name: float(np.mean(np.square(samples[first:last], dtype=np.float64)))
+        if len(samples[first:last])
+        else 0.0
+        for name, samples in decoded.items()
+    }
+    loudest = max(energy, key=lambda name: (energy[name], name == label))
+    return None if loudest == label else loudest
 
 
 def _label_order(label: str) -> tuple[int, str]:
@@ -153,10 +171,16 @@ def _name(labels: Sequence[str], names: Mapping[str, str], *, source: str) -> tu
 
 
 def _transcript(
-    pieces: list[align.Piece], speakers: tuple[Speaker, ...], result: AsrResult, *, source: str
+    pieces: list[align.Piece],
+    speakers: tuple[Speaker, ...],
+    result: AsrResult,
+    *,
+    source: str,
+    louder: Sequence[str | None] = (),
 ) -> Transcript:
+    louder = list(louder) or [None] * len(pieces)
     segments = tuple(
-        Segment(segment_id(i), p.speaker, p.start, p.end, p.text, p.words)
+        Segment(segment_id(i), p.speaker, p.start, p.end, p.text, p.words, louder[i])
         for i, p in enumerate(pieces)
     )
     used = {s.speaker for s in segments}

@@ -34,6 +34,9 @@ class Segment:
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    # Per-person tracks or channels: another speaker's track was louder over this segment,
+    # so these words were most likely theirs, heard through this one's microphone (bleed).
+    louder: str | None = None
 
 
 @dataclass(frozen=True)

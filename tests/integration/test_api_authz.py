@@ -35,6 +35,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 RECORDING = Path(__file__).parents[1] / "fixtures" / "audio" / "silence.wav"
 TINY_VTT = b"WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Ann>Hello, we ship on Friday.\n"
 THREAD = [{"id": "m1", "author": "Alice", "text": "Are the laptops ready?"}]
+NAMING_VTT = b"WEBVTT\n\n00:00:00.500 --> 00:00:02.000\n<v acme-member>Are the users ready?\n"
 
 # The callers, in the order of each row's statuses. "acme" owns every resource below
 # (the member's meeting and draft, the ML exporter's export job and export).
@@ -72,6 +73,7 @@ DEFAULT_IDS = {
     "draft_id": "draft",
     "export_id": "export",
     "request_id": "attribution",
+    "item_id": "attribution_item",
 }
 
 # fmt: off
@@ -125,6 +127,8 @@ TABLE: list[Row] = [
     # attribution requests: only the person named sees or answers theirs
     Row("GET", "/v1/attributions", (401, 401, 200, 200, 200, 200, 200, 200, 200)),
     Row("GET", "/v1/attributions/{request_id}", (401, 401, 200, 404, 404, 404, 404, 404, 404)),
+    Row("GET", "/v1/attributions/{request_id}/items/{item_id}/audio",
+        (401, 401, 200, 404, 404, 404, 404, 404, 404)),
     Row("POST", "/v1/attributions/{request_id}/answer",
         (401, 401, 200, 404, 404, 403, 404, 404, 403),
         body=lambda r: {"answers": {r.attribution_item: "me"}}),
@@ -199,10 +203,14 @@ def build_resources(api: Api, *, meeting: bool = True, rest: bool = True) -> Res
             "export_job": export_job["id"],
             "export": export_job["result"]["export_id"],
         }
-        thread = [{"author": "acme-member", "text": "Are the twelve users ready?"}]
-        named = api.client.post("/v1/compose", headers=api.auth("acme", "member2"),
-                                json={"thread": thread})  # fmt: skip
-        assert named.status_code == 201, named.text
+        # member2 uploads a meeting naming the member as a speaker, its recording kept:
+        # the member is asked about those words and can hear them.
+        naming = {"recording": ("named.vtt", NAMING_VTT, "text/vtt")}
+        named = api.client.post("/v1/meetings", headers=api.auth("acme", "member2"), files=naming)
+        named_id = named.json()["meeting_id"]
+        assert finished(api, named_id, "acme/member2")["status"] == "succeeded"
+        named_folder = media_folder(api.runtime.settings.resolved_media_dir(), named_id)
+        shutil.copy(RECORDING, named_folder / "recording.wav")
         (request,) = api.client.get("/v1/attributions", headers=member).json()
         found |= {"attribution": request["id"], "attribution_item": request["items"][0]["id"]}
     if meeting:

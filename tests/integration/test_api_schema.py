@@ -45,6 +45,7 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 RECORDING = Path(__file__).parents[1] / "fixtures" / "audio" / "silence.wav"
 TINY_VTT = b"WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Ann>Hello, we ship on Friday.\n"
 THREAD = [{"id": "m1", "author": "Alice", "text": "Are the laptops ready?"}]
+NAMING_VTT = b"WEBVTT\n\n00:00:00.500 --> 00:00:02.000\n<v acme-member>Are the users ready?\n"
 MAX_EXAMPLES = 20
 
 
@@ -87,7 +88,7 @@ class Ids:
     draft: str
     export: str
     export_job: str
-    attribution: str = ""  # a request to the member (member2 named them in a thread)
+    attribution: str = ""  # a request to the member (member2 named them in a meeting)
     attribution_item: str = ""
 
     def path_parameters(self, role: str) -> dict[str, str]:
@@ -95,7 +96,7 @@ class Ids:
         if role == "ml_exporter":
             return {"export_id": self.export, "job_id": self.export_job}
         return {"meeting_id": self.meeting, "job_id": self.meeting, "draft_id": self.draft,
-                "request_id": self.attribution}  # fmt: skip
+                "request_id": self.attribution, "item_id": self.attribution_item}  # fmt: skip
 
 
 def real_ids(api: Api) -> Ids:
@@ -114,10 +115,13 @@ def real_ids(api: Api) -> Ids:
     shutil.copy(RECORDING, folder / "recording.wav")
     got = api.client.get(f"/v1/meetings/{meeting}", headers=member).json()
     speaker = got["transcript"]["speakers"][0]["id"]
-    thread = [{"author": "acme-member", "text": "Are the twelve users ready?"}]
-    named = api.client.post("/v1/compose", headers=api.auth("acme", "member2"),
-                            json={"thread": thread})  # fmt: skip
-    assert named.status_code == 201, named.text
+    # member2 uploads a meeting naming the member as a speaker (its recording kept beside
+    # it): the member is asked about those words and can hear them.
+    named = api.client.post("/v1/meetings", headers=api.auth("acme", "member2"),
+                            files={"recording": ("named.vtt", NAMING_VTT, "text/vtt")})  # fmt: skip
+    assert finished(api, named.json()["meeting_id"], "member2")["status"] == "succeeded"
+    folder = media_folder(api.runtime.settings.resolved_media_dir(), named.json()["meeting_id"])
+    shutil.copy(RECORDING, folder / "recording.wav")
     (request,) = api.client.get("/v1/attributions", headers=member).json()
     return Ids(meeting, speaker, draft, export, started, request["id"], request["items"][0]["id"])
 

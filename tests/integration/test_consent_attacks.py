@@ -3,14 +3,17 @@ a consent rule must hold whatever the caller types, sends or replays."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import time
+import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -22,7 +25,9 @@ from minutekeeper.consent.store import (
 )
 from minutekeeper.core.db import create_db_engine, read_transaction
 from minutekeeper.core.settings import Settings
+from minutekeeper.features.transcription import audio
 from minutekeeper.jobs.store import create_job
+from minutekeeper.models.asr import SAMPLE_RATE
 from tests.integration.api_support import Api, finished_job, scripted_settings
 from tests.integration.test_api_consent import decide, served_notice, states
 from tests.integration.test_api_exports import build_export, consenting_meeting
@@ -462,6 +467,11 @@ def test_a_voice_tag_naming_a_member_counts_only_once_they_confirm(api: Api) -> 
     assert "salary" not in kept_texts(api).lower()
     (request,) = requests(api, "Bob")
     assert [i["text"] for i in request["items"]] == [SECRET]
+    assert request["audio"] is False  # a subtitle file: nothing to hear
+    url = f"/v1/attributions/{request['id']}/items/{request['items'][0]['id']}/audio"
+    assert (
+        api.client.get(url, headers=api.auth("acme", "Bob")).json()["error"]["code"] == "no_audio"
+    )
     refused = answer(api, "Alice", request, "me")  # only Bob answers for Bob
     assert refused.status_code == 404
     confirmed = answer(api, "Bob", request, "me")
@@ -532,6 +542,46 @@ def test_a_rename_away_voids_a_confirmation_and_naming_them_again_asks_again(api
     assert [r["status"] for r in requests(api, "Carol")] == ["voided"]
 
 
+def test_a_rename_that_swaps_two_confirmed_speakers_withdraws_once_per_export(api: Api) -> None:
+    for name in ("Alice", "Bob", "Carol"):
+        consents(api, name)
+    lines = [("Alice", "We ship."), ("Bob", SECRET), ("Carol", "The venue is booked.")]
+    meeting = uploaded_meeting(api, "Alice", spoken(*lines))
+    for name in ("Bob", "Carol"):
+        (request,) = requests(api, name)
+        assert answer(api, name, request, "me").json()["status"] == "confirmed"
+    deadline = time.monotonic() + 30
+    while "venue" not in kept_texts(api) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # Each answer holds one of the two people's words: examples apart from the meeting's.
+    for question in ("What is the salary budget?", "Is the venue booked?"):
+        asked = api.client.post(f"/v1/meetings/{meeting}/ask", json={"question": question},
+                                headers=api.auth("acme", "Alice"))  # fmt: skip
+        assert asked.status_code == 200, asked.text
+    export = build_export(api)
+    assert export["counts"]["by_task"]["meeting_answer"] == 2, export["counts"]
+    shown = api.client.get(f"/v1/meetings/{meeting}", headers=api.auth("acme", "Alice")).json()
+    label = {s["name"]: s["id"] for s in shown["transcript"]["speakers"]}
+    swapped = api.client.patch(f"/v1/meetings/{meeting}/speakers",
+                               json={"names": {label["Bob"]: "Carol", label["Carol"]: "Bob"}},
+                               headers=api.auth("acme", "Alice"))  # fmt: skip
+    assert swapped.status_code == 200, swapped.text
+    assert "forty thousand" not in kept_texts(api) and "venue" not in kept_texts(api)
+    # Both confirmations were voided by one change: the export is tombstoned once.
+    with read_transaction(api.runtime.engine) as conn:
+        entries = conn.execute(
+            select(func.count()).where(
+                AuditEntryRecord.action == "export.tombstoned",
+                AuditEntryRecord.object_id == export["id"],
+            )
+        ).scalar_one()
+    assert entries == 1
+    tombs = api.client.get(f"/v1/exports/{export['id']}/tombstones",
+                           headers=api.auth("acme", "ml_exporter")).json()  # fmt: skip
+    assert tombs and {t["reason"] for t in tombs} == {"attribution_voided"}, tombs
+    assert next(r["status"] for r in requests(api, "Bob")) == "pending"  # asked again
+
+
 # --- found by an attacker's-eye review of the above ---------------------------------------
 
 
@@ -571,3 +621,53 @@ def test_a_replayed_give_still_meets_the_gpc_signal(api: Api) -> None:
     again = decide(api, "given", notice_version_id=notice, headers={**key, "Sec-GPC": "1"})
     assert again.status_code == 409, again.text
     assert states(api) == {"train_ai_system": "withdrawn"}
+
+
+# --- own tracks: a microphone also hears the people near it ------------------------------
+
+AUDIO = Path(__file__).parents[1] / "fixtures" / "audio"
+
+
+def test_words_heard_louder_on_another_track_are_not_kept_as_the_track_owners(
+    api: Api,
+) -> None:
+    # Bob (never consented) says his sentence into his microphone; Alice's picks it up
+    # faintly before she says her own. Alice uploads both tracks with her own token.
+    (bob,) = audio.decode(AUDIO / "one_speaker.flac")  # "The quarterly roadmap review ..."
+    (two,) = audio.decode(AUDIO / "two_speakers.wav")
+    own = two[: int(3.2 * SAMPLE_RATE)]  # "Hello Maria, did you read the travel budget?"
+    alice_track = np.concatenate([0.3 * bob, own])
+    bob_track = np.concatenate([bob, np.zeros_like(own)])
+    consents(api, "Alice")
+    api.add_person("acme", "Bob", Role.MEMBER)
+    files = [("track", ("alice.wav", audio.to_wav(alice_track), "audio/wav")),
+             ("track", ("bob.wav", audio.to_wav(bob_track), "audio/wav"))]  # fmt: skip
+    accepted = api.client.post("/v1/meetings", files=files, data={"track_name": ["Alice", "Bob"]},
+                               headers=api.auth("acme", "Alice"))  # fmt: skip
+    assert accepted.status_code == 202, accepted.text
+    job = finished_job(api.client, accepted.json()["job"]["id"], api.auth("acme", "Alice"),
+                       timeout=110)  # fmt: skip
+    assert job["status"] == "succeeded", job
+    meeting = api.client.get(f"/v1/meetings/{job['result']['meeting_id']}",
+                             headers=api.auth("acme", "Alice")).json()  # fmt: skip
+    segments = meeting["transcript"]["segments"]
+    # Alice's microphone did carry Bob's words, and the transcript says whose track was louder.
+    heard = [s for s in segments if s["speaker"] == "Alice" and "roadmap" in s["text"].lower()]
+    assert heard and all(s.get("louder") == "Bob" for s in heard), segments
+    training = {t["kind"]: t for t in job["result"]["training"]}
+    assert training["transcript"]["kept"] is True  # Alice's own words
+    assert not training["meeting_summary"]["kept"]  # Bob's are in it
+    kept = kept_texts(api).lower()
+    assert "travel budget" in kept and "roadmap" not in kept
+    # Bob, named by Alice's track name, is asked about his track's words and can hear just
+    # those moments, cut from the meeting's tracks; no one else can.
+    (request,) = requests(api, "Bob")
+    assert request["audio"] is True
+    item = request["items"][0]
+    url = f"/v1/attributions/{request['id']}/items/{item['id']}/audio"
+    sound = api.client.get(url, headers=api.auth("acme", "Bob"))
+    assert sound.status_code == 200 and sound.headers["content-type"] == "audio/wav"
+    with wave.open(io.BytesIO(sound.content)) as played:
+        seconds = played.getnframes() / played.getframerate()
+    assert abs(seconds - (item["end"] - item["start"])) < 0.05
+    assert api.client.get(url, headers=api.auth("acme", "Alice")).status_code == 404

@@ -8,10 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from minutekeeper.features.transcription import align, formats
 from minutekeeper.features.transcription.errors import InvalidTranscript
+from minutekeeper.features.transcription.service import loudest_other
 from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript, Word
 from minutekeeper.models.asr import AsrSegment, AsrWord
 from minutekeeper.models.diarization import SpeakerTurn
@@ -20,6 +22,7 @@ TRANSCRIPT = Transcript(
     segments=(
         Segment("s0001", "S1", 0.0, 1.5, 'Hello "there", ünïcode', (Word(0.0, 0.7, "Hello", 0.9),)),
         Segment("s0002", "S2", 1.6, 3.0, "Second line", ()),
+        Segment("s0003", "S2", 3.0, 3.2, "Heard through S2's microphone", (), louder="S1"),
     ),
     speakers=(Speaker("S1", "Alice", "diarization"), Speaker("S2", None, "diarization")),
     duration=3.2,
@@ -43,6 +46,7 @@ def test_json_round_trip_keeps_everything(tmp_path: Path) -> None:
         (lambda d: d["segments"][0]["words"][0].update(end="late"), "segments[0].words[0].end"),
         (lambda d: d.update(speakers="Alice"), "speakers"),
         (lambda d: d["segments"][0].update(end=-1), "segments[0].end"),
+        (lambda d: d["segments"][2].update(louder="S9"), "segments[2].louder"),
     ],
 )
 def test_malformed_transcript_json_names_the_field(
@@ -94,3 +98,14 @@ def test_a_long_pause_inside_a_segment_starts_a_new_piece() -> None:
         (0.0, 0.4, "Morning."),
         (15.0, 15.8, "No, wait."),
     ]
+
+
+def test_a_track_louder_than_the_speakers_own_is_named() -> None:
+    quiet, loud = np.full(16_000, 0.01), np.full(16_000, 0.5)
+    tracks = {"Ann": np.concatenate([loud, quiet]), "Ben": np.concatenate([quiet, loud])}
+    assert loudest_other(tracks, "Ann", 0.0, 1.0) is None
+    assert loudest_other(tracks, "Ann", 1.0, 2.0) == "Ben"
+    assert loudest_other(tracks, "Ben", 0.2, 0.8) == "Ann"
+    # Equal levels are the speaker's own; past a track's end it is silent.
+    assert loudest_other({"Ann": loud, "Ben": loud}, "Ben", 0.0, 1.0) is None
+    assert loudest_other({"Ann": loud[:8000], "Ben": quiet}, "Ben", 0.6, 0.9) is None

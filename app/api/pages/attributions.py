@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from minutekeeper.api.deps import get_runtime
 from minutekeeper.api.pages.web import MemberViewer, render
+from minutekeeper.features.meetings.media import sounds_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -17,10 +18,14 @@ def attributions_page(request: Request, who: MemberViewer) -> Response:
     runtime = get_runtime(request)
     found = runtime.service.attribution_requests(who.principal)
     now = runtime.service.clock()
+    media = runtime.settings.resolved_media_dir()
     return render(
         request,
         "attributions.html",
         who,
+        audible={
+            r.id for r in found if r.source_kind == "meeting" and sounds_of(media, r.source_id)
+        },
         open=[r for r in found if r.open_at(now)],
         answered=[r for r in found if r.status != "pending"],
     )

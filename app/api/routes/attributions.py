@@ -6,32 +6,67 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks
+from fastapi.responses import Response
 
 from minutekeeper.api.deps import Anyone, MemberCaller, RuntimeDep
 from minutekeeper.api.schemas import AttributionAnswer, AttributionPublic
 from minutekeeper.consent import AttributionRequest
 from minutekeeper.features.attribution import offer_when_confirmed
+from minutekeeper.features.meetings.errors import NoAudio
+from minutekeeper.features.meetings.media import clip, sounds_of
 from minutekeeper.runtime import Runtime
 
 router = APIRouter(prefix="/v1/attributions", tags=["attribution"])
 
 
-def attribution_public(request: AttributionRequest) -> AttributionPublic:
+def attribution_public(runtime: Runtime, request: AttributionRequest) -> AttributionPublic:
     return AttributionPublic.model_validate(
-        {**request.__dict__, "items": [item.__dict__ for item in request.items]}
+        {
+            **request.__dict__,
+            "items": [item.__dict__ for item in request.items],
+            "audio": has_audio(runtime, request),
+        }
+    )
+
+
+def has_audio(runtime: Runtime, request: AttributionRequest) -> bool:
+    """Whether the words can be heard: a meeting whose recording or tracks are kept."""
+    return request.source_kind == "meeting" and bool(
+        sounds_of(runtime.settings.resolved_media_dir(), request.source_id)
     )
 
 
 @router.get("", response_model=list[AttributionPublic])
 def mine(runtime: RuntimeDep, me: Anyone) -> Any:
     """Your requests, newest first: words someone attributed to you by name."""
-    return [attribution_public(r) for r in runtime.service.attribution_requests(me)]
+    return [attribution_public(runtime, r) for r in runtime.service.attribution_requests(me)]
 
 
 @router.get("/{request_id}", response_model=AttributionPublic)
 def one(request_id: str, runtime: RuntimeDep, me: Anyone) -> Any:
     """One of your requests, with only the words attributed to you."""
-    return attribution_public(runtime.service.attribution_request(me, request_id))
+    return attribution_public(runtime, runtime.service.attribution_request(me, request_id))
+
+
+@router.get(
+    "/{request_id}/items/{item_id}/audio",
+    response_class=Response,
+    responses={200: {"content": {"audio/wav": {}}}},
+)
+def item_audio(request_id: str, item_id: str, runtime: RuntimeDep, me: Anyone) -> Response:
+    """The sound of one item of your request, cut from the meeting's recording: that
+    stretch alone, never the rest of the meeting."""
+    request = runtime.service.attribution_request(me, request_id)
+    item = next((i for i in request.items if i.id == item_id), None)
+    if item is None or item.start is None or item.end is None:
+        raise NoAudio(f"request {request_id} has no item {item_id} with a time to play")
+    sound = None
+    if request.source_kind == "meeting":
+        sound = clip(runtime.settings.resolved_media_dir(), request.source_id,
+                     item.start, item.end)  # fmt: skip
+    if sound is None:
+        raise NoAudio(f"no recording of {request.source_kind} {request.source_id} is kept")
+    return Response(sound, media_type="audio/wav")
 
 
 @router.post("/{request_id}/answer", response_model=AttributionPublic)
@@ -52,7 +87,7 @@ def answer(
     )
     if answered.status == "confirmed" and answered.source_kind == "meeting":
         background.add_task(_offer_again, runtime, answered)
-    return attribution_public(answered)
+    return attribution_public(runtime, answered)
 
 
 def _offer_again(runtime: Runtime, answered: AttributionRequest) -> None:

@@ -31,7 +31,14 @@ from minutekeeper.features.attribution import renamed
 from minutekeeper.features.guard import require_ai_features
 from minutekeeper.features.meetings import service as meetings
 from minutekeeper.features.meetings.errors import MeetingNotFound
-from minutekeeper.features.meetings.media import RECORDING, delete_media, media_folder, recording_of
+from minutekeeper.features.meetings.media import (
+    AUDIO_SUFFIXES,
+    RECORDING,
+    TRACK,
+    delete_media,
+    media_folder,
+    recording_of,
+)
 from minutekeeper.features.meetings.service import MeetingSource, default_title
 from minutekeeper.features.meetings.store import (
     MeetingInfo,
@@ -58,9 +65,6 @@ from minutekeeper.runtime import Runtime
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 
-AUDIO_SUFFIXES = frozenset(
-    {".wav", ".mp3", ".m4a", ".ogg", ".oga", ".opus", ".flac", ".webm", ".mp4", ".aac", ".mkv"}
-)
 COPY_CHUNK = 1 << 20
 
 
@@ -116,7 +120,7 @@ async def upload(
         else {}
     )
     for i, t in enumerate(track):
-        kept[t] = folder / _stored_name(t, f"track-{i + 1:02d}", transcripts=False)
+        kept[t] = folder / _stored_name(t, f"{TRACK}{i + 1:02d}", transcripts=False)
     names = track_name or [_stem(t) or f"person {i + 1}" for i, t in enumerate(track)]
     request = TranscribeRequest(
         language=language,
