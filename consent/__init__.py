@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from minutekeeper.consent.domain import Tenant as Tenant
     from minutekeeper.consent.ledger import check_request as check_request
     from minutekeeper.consent.notices import NoticeDraft as NoticeDraft
+    from minutekeeper.consent.notices import TranslationDraft as TranslationDraft
     from minutekeeper.consent.notices import load_notice_file as load_notice_file
     from minutekeeper.consent.purposes import CONSENT_PURPOSES as CONSENT_PURPOSES
     from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM as TRAIN_AI_SYSTEM

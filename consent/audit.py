@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, exc, select
+from sqlalchemy import Connection, Table, exc, insert, select
 
 from minutekeeper.consent.chain import (
     AUDIT,
@@ -20,6 +20,7 @@ from minutekeeper.consent.chain import (
     GENESIS_HASH,
     LATER_COLUMNS,
     Chain,
+    ChainWriter,
     canonical_json,
     checkpoint_message,
     compute_entry_hash,
@@ -30,6 +31,7 @@ from minutekeeper.consent.store import (
     AuditCheckpointRecord,
     GateDecisionRecord,
     NoticeServedRecord,
+    NoticeTranslationRecord,
     NoticeVersionRecord,
     TenantSwitchChangeRecord,
 )
@@ -40,6 +42,7 @@ PAYLOAD_TABLES: dict[str, Table] = {
     "tenant_switch_change": table_of(TenantSwitchChangeRecord),
     "notice_version": table_of(NoticeVersionRecord),
     "notice_served": table_of(NoticeServedRecord),
+    "notice_translation": table_of(NoticeTranslationRecord),
     "gate_decision": table_of(GateDecisionRecord),
 }
 _BATCH = 500
@@ -49,6 +52,25 @@ def row_payload(row: Any) -> dict[str, Any]:
     """The canonical payload of an audited row: all of its columns (a column added after
     rows were audited counts only where it is set, so those rows still verify)."""
     return {k: v for k, v in row._mapping.items() if not (k in LATER_COLUMNS and v is None)}
+
+
+def insert_audited(
+    conn: Connection,
+    writer: ChainWriter,
+    record: Any,
+    values: dict[str, Any],
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+) -> Any:
+    """Insert one row of a table in `PAYLOAD_TABLES` and chain it: the audit entry's payload
+    is the row as stored (read back, so `verify` recomputes the same). Returns the row."""
+    conn.execute(insert(record).values(**values))
+    row = conn.execute(select(record).where(record.id == values["id"])).one()
+    writer.audit(conn, actor=actor, action=action, object_type=object_type,
+                 object_id=values["id"], payload=row_payload(row))  # fmt: skip
+    return row
 
 
 @dataclass

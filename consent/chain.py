@@ -83,7 +83,7 @@ def sha256_hex(data: bytes) -> str:
 
 # Columns added to a chained table after entries were written: hashed when set, so the
 # entries written before they existed still verify.
-LATER_COLUMNS = frozenset({"via", "recipients"})
+LATER_COLUMNS = frozenset({"via", "recipients", "translation_id"})
 
 
 def compute_entry_hash(entry: Mapping[str, Any], prev_hash: str) -> str:

@@ -112,6 +112,11 @@ class NoticeVersion:
     material_change: bool
     created_at: datetime
     recipients: tuple[str, ...] = ()
+    # Read in a translation: its id (the title, body and language above are its own; the
+    # terms are the version's). None: the version's own text.
+    translation_id: str | None = None
+    # The languages the version can be read in: its own first, then its translations.
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,7 @@ class ServedNotice:
     notice_version_id: str
     surface: str
     served_at: datetime
+    translation_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,9 @@ class ConsentEvent:
     idempotency_key: str | None
     entry_hash: str
     via: str | None = None  # the token, session or local owner it came through
+    # The language the notice was read in before this give (a receipt's view of the
+    # serving it rests on; None where no notice was served).
+    served_language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,12 @@ class AuditKeyError(ConsentError):
     code = "audit_key_error"
 
 
+class TranslationExists(Conflict):
+    """A version's translation into a language is what people read: it is never changed."""
+
+    code = "translation_exists"
+
+
 class UnknownExport(NotFound):
     code = "unknown_export"
 

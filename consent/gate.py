@@ -23,11 +23,11 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select
+from sqlalchemy import Connection, and_, bindparam, select
 
 from minutekeeper.consent import attribution
 from minutekeeper.consent.artifacts import get_artifact
-from minutekeeper.consent.audit import row_payload
+from minutekeeper.consent.audit import insert_audited
 from minutekeeper.consent.chain import ChainWriter
 from minutekeeper.consent.domain import (
     POSITIVE_STATES,
@@ -617,30 +617,20 @@ def record_decision(
     conn: Connection, writer: ChainWriter, decision: Decision, *, tenant_id: str, actor_id: str
 ) -> Decision:
     """Store `decision` and append it to the audit chain; returns it with its id."""
-    decision_id = str(uuid.uuid4())
-    conn.execute(
-        insert(GateDecisionRecord).values(
-            id=decision_id,
-            tenant_id=tenant_id,
-            artifact_id=decision.artifact_id,
-            purpose=decision.purpose,
-            result=decision.result.value,
-            reasons=list(decision.reasons),
-            contributors=[v.as_json() for v in decision.contributors],
-            ledger_seq=decision.ledger_seq,
-            rules_version=decision.rules_version,
-            decided_at=decision.decided_at,
-        )
-    )
-    row = conn.execute(select(GateDecisionRecord).where(GateDecisionRecord.id == decision_id)).one()
-    writer.audit(
-        conn,
-        actor=actor_id,
-        action="gate.decided",
-        object_type="gate_decision",
-        object_id=decision_id,
-        payload=row_payload(row),
-    )
+    values = {
+        "id": str(uuid.uuid4()),
+        "tenant_id": tenant_id,
+        "artifact_id": decision.artifact_id,
+        "purpose": decision.purpose,
+        "result": decision.result.value,
+        "reasons": list(decision.reasons),
+        "contributors": [v.as_json() for v in decision.contributors],
+        "ledger_seq": decision.ledger_seq,
+        "rules_version": decision.rules_version,
+        "decided_at": decision.decided_at,
+    }
+    row = insert_audited(conn, writer, GateDecisionRecord, values, actor=actor_id,
+                         action="gate.decided", object_type="gate_decision")  # fmt: skip
     return _decision(row)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -45,6 +46,8 @@ from minutekeeper.consent.store import (
     ConsentEventRecord,
     CurrentConsentRecord,
     NoticeRecord,
+    NoticeServedRecord,
+    NoticeTranslationRecord,
     NoticeVersionRecord,
     SubjectRecord,
 )
@@ -427,13 +430,19 @@ def state_counts(conn: Connection, tenant_id: str, purpose: str) -> dict[str, in
 
 
 def history(conn: Connection, subject_id: str) -> list[ConsentEvent]:
-    """Every event of the subject, oldest first: the person's receipt."""
+    """Every event of the subject, oldest first: the person's receipt, each give with the
+    language its notice was read in."""
+    e, served = ConsentEventRecord, NoticeServedRecord
+    version, translation = NoticeVersionRecord, NoticeTranslationRecord
     rows = conn.execute(
-        select(ConsentEventRecord)
-        .where(ConsentEventRecord.subject_id == subject_id)
-        .order_by(ConsentEventRecord.seq)
+        select(e, func.coalesce(translation.language, version.language).label("read_in"))
+        .outerjoin(served, served.id == e.served_notice_id)
+        .outerjoin(version, version.id == served.notice_version_id)
+        .outerjoin(translation, translation.id == served.translation_id)
+        .where(e.subject_id == subject_id)
+        .order_by(e.seq)
     ).all()
-    return [_event(row._mapping) for row in rows]
+    return [replace(_event(row._mapping), served_language=row.read_in) for row in rows]
 
 
 _TAIL_SEQ = select(func.coalesce(func.max(ConsentEventRecord.seq), 0))

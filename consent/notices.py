@@ -5,22 +5,27 @@ purpose, an artifact kind or a recipient more, or a longer retention) is always 
 change, and the gate judges that against the version each person agreed to, whatever the
 stored flag says; an admin may mark any other edit material too. A material change means
 consent given to an older version no longer covers new artifacts.
+
+A version may be read in other languages: a translation has its own title and body and the
+version's terms (it cannot change what is agreed to), is never changed once published,
+and a serving records which translation the person read.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 import unicodedata
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from minutekeeper.consent.audit import row_payload
+from minutekeeper.consent.audit import insert_audited
 from minutekeeper.consent.chain import ChainWriter, sha256_hex
 from minutekeeper.consent.domain import (
     DEFAULT_NOTICE_KEY,
@@ -32,12 +37,14 @@ from minutekeeper.consent.errors import (
     InvalidNotice,
     NoticeNotServed,
     TenantMismatch,
+    TranslationExists,
     UnknownNoticeVersion,
 )
 from minutekeeper.consent.purposes import TAXONOMY, TRAIN_AI_SYSTEM, covers, validate_purpose
 from minutekeeper.consent.store import (
     NoticeRecord,
     NoticeServedRecord,
+    NoticeTranslationRecord,
     NoticeVersionRecord,
     TrainingCandidateRecord,
 )
@@ -47,6 +54,7 @@ MAX_TITLE = 200
 MAX_BODY = 100_000
 SURFACES = ("cli", "web", "api", "email")
 SHIPPED_NOTICE = Path(__file__).parent / "notice_texts" / "training.toml"
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*")
 
 
 @dataclass(frozen=True)
@@ -177,35 +185,25 @@ def publish(
         retention_days=draft.retention_days,
         than=latest,
     )
-    version_id = str(uuid.uuid4())
-    conn.execute(
-        insert(NoticeVersionRecord).values(
-            id=version_id,
-            notice_id=notice_id,
-            version=1 if latest is None else latest.version + 1,
-            language=draft.language,
-            title=draft.title,
-            body=draft.body,
-            body_sha256=body_sha256,
-            purposes=list(draft.purposes),
-            artifact_kinds=list(draft.artifact_kinds),
-            retention_days=draft.retention_days,
-            recipients=list(draft.recipients),
-            material_change=latest is None or draft.material_change or widened,
-            created_at=writer.clock(),
-        )
-    )
-    row = conn.execute(
-        select(NoticeVersionRecord).where(NoticeVersionRecord.id == version_id)
-    ).one()
-    writer.audit(
-        conn,
-        actor=actor_id,
-        action="notice.version_published",
-        object_type="notice_version",
-        object_id=version_id,
-        payload=row_payload(row),
-    )
+    values = {
+        "id": str(uuid.uuid4()),
+        "notice_id": notice_id,
+        "version": 1 if latest is None else latest.version + 1,
+        "language": draft.language,
+        "title": draft.title,
+        "body": draft.body,
+        "body_sha256": body_sha256,
+        "purposes": list(draft.purposes),
+        "artifact_kinds": list(draft.artifact_kinds),
+        "retention_days": draft.retention_days,
+        "recipients": list(draft.recipients),
+        "material_change": latest is None or draft.material_change or widened,
+        "created_at": writer.clock(),
+    }
+    row = insert_audited(
+        conn, writer, NoticeVersionRecord, values,
+        actor=actor_id, action="notice.version_published", object_type="notice_version",
+    )  # fmt: skip
     if any(covers(p, TRAIN_AI_SYSTEM) for p in draft.purposes):
         _shorten_kept(conn, writer, tenant_id, days=draft.retention_days, actor_id=actor_id)
     return _version(row, tenant_id, draft.key), True
@@ -237,6 +235,99 @@ def _shorten_kept(
             object_id=tenant_id,
             payload={"tenant_id": tenant_id, "days": days, "ids": sorted(r.id for r in shortened)},
         )
+
+
+@dataclass(frozen=True)
+class TranslationDraft:
+    """A notice version's title and body in another language; the terms stay the
+    version's (a translation cannot change what is agreed to)."""
+
+    language: str
+    title: str
+    body: str
+
+    def validated(self) -> TranslationDraft:
+        language = self.language.strip().lower()
+        if not LANGUAGE_TAG.fullmatch(language):
+            raise InvalidNotice(
+                f"language must be a language tag such as 'de' or 'pt-br', not {self.language!r}"
+            )
+        title = self.title.strip()
+        if not title or len(title) > MAX_TITLE:
+            raise InvalidNotice(f"a translation's title must be 1 to {MAX_TITLE} characters")
+        body = unicodedata.normalize("NFC", self.body.strip())
+        if not body or len(body) > MAX_BODY:
+            raise InvalidNotice(f"a translation's body must be 1 to {MAX_BODY} characters")
+        return TranslationDraft(language, title, body)
+
+
+def translate(
+    conn: Connection,
+    writer: ChainWriter,
+    tenant_id: str,
+    version_id: str,
+    draft: TranslationDraft,
+    *,
+    actor_id: str,
+) -> tuple[NoticeVersion, bool]:
+    """Publish the current version `version_id` in another language; returns the version
+    as read in it and whether the translation is new. A translation is never changed
+    (people read and agreed to it): another text needs a new version."""
+    draft = draft.validated()
+    version = get_version(conn, version_id, tenant_id=tenant_id)
+    latest = current(conn, tenant_id, version.key)
+    if latest is None or latest.id != version.id:
+        newest = latest.version if latest is not None else "?"
+        raise InvalidNotice(
+            f"version {version.version} is superseded by version {newest}: "
+            "only the current version is translated"
+        )
+    if draft.language == version.language.lower():
+        raise InvalidNotice(f"version {version.version} is written in {draft.language} already")
+    t = NoticeTranslationRecord
+    body_sha256 = sha256_hex(draft.body.encode("utf-8"))
+    existing = conn.execute(
+        select(t).where(t.notice_version_id == version_id, t.language == draft.language)
+    ).first()
+    if existing is not None:
+        if existing.title == draft.title and existing.body_sha256 == body_sha256:
+            return translated(conn, version, [draft.language]), False
+        raise TranslationExists(
+            f"version {version.version} has a {draft.language} translation already and it "
+            "is never changed; publish a new version of the notice to change its text"
+        )
+    values = {"id": str(uuid.uuid4()), "notice_version_id": version_id,
+              "language": draft.language, "title": draft.title, "body": draft.body,
+              "body_sha256": body_sha256, "created_at": writer.clock()}  # fmt: skip
+    insert_audited(
+        conn, writer, t, values,
+        actor=actor_id, action="notice.translation_published", object_type="notice_translation",
+    )  # fmt: skip
+    return translated(conn, version, [draft.language]), True
+
+
+def translated(
+    conn: Connection, version: NoticeVersion, wanted: Sequence[str] = ()
+) -> NoticeVersion:
+    """`version` as read in the first of the `wanted` languages it is available in (a tag,
+    else its primary language: 'de-at' finds 'de'); its own text when none is."""
+    t = NoticeTranslationRecord
+    rows = conn.execute(
+        select(t).where(t.notice_version_id == version.id).order_by(t.language)
+    ).all()
+    own = version.language.lower()
+    languages = (version.language, *(r.language for r in rows))
+    by_language = {r.language: r for r in rows}
+    for tag in (w.strip().lower() for w in wanted):
+        for candidate in (tag, tag.split("-")[0]):
+            if candidate == own:
+                return replace(version, languages=languages)
+            row = by_language.get(candidate)
+            if row is not None:
+                return replace(version, language=row.language, title=row.title, body=row.body,
+                               body_sha256=row.body_sha256, translation_id=row.id,
+                               languages=languages)  # fmt: skip
+    return replace(version, languages=languages)
 
 
 def _same_content(latest: NoticeVersion, draft: NoticeDraft, body_sha256: str) -> bool:
@@ -312,38 +403,35 @@ def serve(
     subject_id: str,
     version_id: str,
     surface: str,
+    translation_id: str | None = None,
 ) -> ServedNotice:
-    """Record that `subject_id` was shown `version_id` (before they decide)."""
+    """Record that `subject_id` was shown `version_id` (before they decide), in the
+    translation `translation_id` where they read one."""
     if surface not in SURFACES:
         raise InvalidNotice(f"unknown surface {surface!r}; valid: {', '.join(SURFACES)}")
     get_subject(conn, subject_id, tenant_id=tenant_id)
     get_version(conn, version_id, tenant_id=tenant_id)
+    if translation_id is not None:
+        of = conn.execute(
+            select(NoticeTranslationRecord.notice_version_id).where(
+                NoticeTranslationRecord.id == translation_id
+            )
+        ).scalar()
+        if of != version_id:
+            raise InvalidNotice(f"{translation_id} is no translation of version {version_id}")
     served_id = str(uuid.uuid4())
-    conn.execute(
-        insert(NoticeServedRecord).values(
-            id=served_id,
-            tenant_id=tenant_id,
-            subject_id=subject_id,
-            notice_version_id=version_id,
-            surface=surface,
-            served_at=writer.clock(),
-        )
-    )
-    row = conn.execute(select(NoticeServedRecord).where(NoticeServedRecord.id == served_id)).one()
-    writer.audit(
-        conn,
-        actor=subject_id,
-        action="notice.served",
-        object_type="notice_served",
-        object_id=served_id,
-        payload=row_payload(row),
-    )
+    values = {"id": served_id, "tenant_id": tenant_id, "subject_id": subject_id,
+              "notice_version_id": version_id, "surface": surface,
+              "served_at": writer.clock(), "translation_id": translation_id}  # fmt: skip
+    row = insert_audited(conn, writer, NoticeServedRecord, values, actor=subject_id,
+                         action="notice.served", object_type="notice_served")  # fmt: skip
     return ServedNotice(
         id=served_id,
         subject_id=subject_id,
         notice_version_id=version_id,
         surface=surface,
         served_at=row.served_at,
+        translation_id=translation_id,
     )
 
 
@@ -354,6 +442,7 @@ _LAST_SERVED = (
         NoticeServedRecord.notice_version_id,
         NoticeServedRecord.surface,
         NoticeServedRecord.served_at,
+        NoticeServedRecord.translation_id,
     )
     .where(
         NoticeServedRecord.subject_id == bindparam("subject_id"),
@@ -377,4 +466,5 @@ def last_served(conn: Connection, *, subject_id: str, version_id: str) -> Served
         notice_version_id=row.notice_version_id,
         surface=row.surface,
         served_at=row.served_at,
+        translation_id=row.translation_id,
     )

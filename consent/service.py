@@ -259,25 +259,42 @@ class ConsentService:
                 conn, self.writer, admin.tenant_id, draft, actor_id=admin.subject_id
             )
 
-    def current_notice(self, tenant_id: str, key: str = DEFAULT_NOTICE_KEY) -> NoticeVersion:
+    def current_notice(
+        self, tenant_id: str, key: str = DEFAULT_NOTICE_KEY, languages: Sequence[str] = ()
+    ) -> NoticeVersion:
+        """The notice's current version, in the first of `languages` it is translated into
+        (else its own language); `languages` lists them all."""
         with read_transaction(self.engine) as conn:
             version = notices.current(conn, tenant_id, key)
-        if version is None:
-            raise UnknownNoticeVersion(
-                f"no {key!r} notice is published yet; an admin publishes one first "
-                "(minutekeeper consent notice publish)"
-            )
-        return version
+            if version is None:
+                raise UnknownNoticeVersion(
+                    f"no {key!r} notice is published yet; an admin publishes one first "
+                    "(minutekeeper consent notice publish)"
+                )
+            return notices.translated(conn, version, languages)
 
-    def serve_notice(self, person: Principal, version_id: str, *, surface: str) -> ServedNotice:
+    def translate_notice(
+        self, admin: Principal, version_id: str, draft: notices.TranslationDraft
+    ) -> tuple[NoticeVersion, bool]:
+        """Publish the current version in another language (the same terms)."""
+        with self._write() as conn:
+            return notices.translate(
+                conn, self.writer, admin.tenant_id, version_id, draft, actor_id=admin.subject_id
+            )
+
+    def serve_notice(
+        self, person: Principal, version: NoticeVersion, *, surface: str
+    ) -> ServedNotice:
+        """Record that the person was shown `version`, in the language they read it in."""
         with self._write() as conn:
             return notices.serve(
                 conn,
                 self.writer,
                 tenant_id=person.tenant_id,
                 subject_id=person.subject_id,
-                version_id=version_id,
+                version_id=version.id,
                 surface=surface,
+                translation_id=version.translation_id,
             )
 
     # --- the ledger --------------------------------------------------------------

@@ -103,6 +103,28 @@ class NoticeVersionRecord(Base):
     recipients: Mapped[list[str] | None] = mapped_column(JSON)
 
 
+class NoticeTranslationRecord(Base):
+    """A notice version in another language: its own title and body, the version's terms."""
+
+    __tablename__ = "notice_translations"
+    __table_args__ = (
+        Index(
+            "uq_notice_translations_version_language",
+            "notice_version_id",
+            "language",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    notice_version_id: Mapped[str] = mapped_column(ForeignKey("notice_versions.id"))
+    language: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[str] = mapped_column(HASH)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class NoticeServedRecord(Base):
     __tablename__ = "notices_served"
     __table_args__ = (
@@ -115,6 +137,8 @@ class NoticeServedRecord(Base):
     notice_version_id: Mapped[str] = mapped_column(ForeignKey("notice_versions.id"))
     surface: Mapped[str] = mapped_column(String(32))
     served_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The translation the person read; None: the version's own language.
+    translation_id: Mapped[str | None] = mapped_column(ForeignKey("notice_translations.id"))
 
 
 class ConsentEventRecord(Base):

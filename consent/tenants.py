@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
-from minutekeeper.consent.audit import row_payload
+from minutekeeper.consent.audit import insert_audited
 from minutekeeper.consent.chain import ChainWriter
 from minutekeeper.consent.domain import Subject, SubjectKind, Tenant
 from minutekeeper.consent.errors import InvalidValue, TenantMismatch, UnknownSubject, UnknownTenant
@@ -130,27 +130,10 @@ def _record_switches(
     actor_id: str,
     action: str,
 ) -> None:
-    change_id = str(uuid.uuid4())
-    conn.execute(
-        insert(TenantSwitchChangeRecord).values(
-            id=change_id,
-            tenant_id=tenant_id,
-            actor_id=actor_id,
-            changed_at=writer.clock(),
-            **switches,
-        )
-    )
-    row = conn.execute(
-        select(TenantSwitchChangeRecord).where(TenantSwitchChangeRecord.id == change_id)
-    ).one()
-    writer.audit(
-        conn,
-        actor=actor_id,
-        action=action,
-        object_type="tenant_switch_change",
-        object_id=change_id,
-        payload=row_payload(row),
-    )
+    values = {"id": str(uuid.uuid4()), "tenant_id": tenant_id, "actor_id": actor_id,
+              "changed_at": writer.clock(), **switches}  # fmt: skip
+    insert_audited(conn, writer, TenantSwitchChangeRecord, values, actor=actor_id,
+                   action=action, object_type="tenant_switch_change")  # fmt: skip
 
 
 _SWITCH_HISTORY = (

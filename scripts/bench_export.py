@@ -419,7 +419,7 @@ def set_up(
     seqs = {}
     for subject in consenting + withdrawn:
         person = Principal(tenant_id, subject, Role.MEMBER)
-        service.serve_notice(person, notice.id, surface="web")
+        service.serve_notice(person, notice, surface="web")
         seqs[subject] = service.record(
             person, ConsentState.GIVEN, notice_version_id=notice.id, via="script"
         ).seq

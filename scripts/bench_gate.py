@@ -228,7 +228,7 @@ def bench_appends(svc: ConsentService, appends: int) -> tuple[float, list[float]
     for i in range(APPEND_SUBJECTS):
         subject = svc.add_subject(admin.tenant_id, kind=SubjectKind.MEMBER, display_name=f"a{i}")
         person = Principal(admin.tenant_id, subject.id, Role.MEMBER)
-        svc.serve_notice(person, version.id, surface="cli")
+        svc.serve_notice(person, version, surface="cli")
         people.append(person)
     times = []
     started = perf_counter()
@@ -238,7 +238,7 @@ def bench_appends(svc: ConsentService, appends: int) -> tuple[float, list[float]
         if state is ConsentState.GIVEN and i >= APPEND_SUBJECTS:
             # A give after a withdrawal rests on a fresh serving (not timed: it is the page
             # view before the click).
-            svc.serve_notice(person, version.id, surface="cli")
+            svc.serve_notice(person, version, surface="cli")
         begun = perf_counter()
         svc.record(person, state, notice_version_id=version.id, via="script")
         times.append((perf_counter() - begun) * 1000)

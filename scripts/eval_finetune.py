@@ -304,7 +304,7 @@ def demo(args: argparse.Namespace) -> int:
                 subject = service.add_subject(admin.tenant_id, kind=SubjectKind.MEMBER,
                                               display_name=name)  # fmt: skip
                 member = Principal(admin.tenant_id, subject.id, Role.MEMBER)
-                service.serve_notice(member, notice.id, surface="web")
+                service.serve_notice(member, notice, surface="web")
                 service.record(
                     member, ConsentState.GIVEN, notice_version_id=notice.id, via="script"
                 )

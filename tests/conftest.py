@@ -151,7 +151,7 @@ class World:
 
     def give(self, person: Principal, **kwargs: Any) -> int:
         version = self.service.current_notice(self.tenant_id)
-        self.service.serve_notice(person, version.id, surface="web")
+        self.service.serve_notice(person, version, surface="web")
         event = self.service.record(
             person,
             ConsentState.GIVEN,

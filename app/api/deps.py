@@ -56,6 +56,24 @@ def sends_gpc(request: Request) -> bool:
     return request.headers.get("sec-gpc", "").strip() == "1"
 
 
+def accepted_languages(header: str | None) -> list[str]:
+    """An Accept-Language header's tags, most wanted first ('*' and q=0 left out)."""
+    ranked = []
+    for index, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if tag and tag != "*" and weight > 0:
+            ranked.append((-weight, index, tag.strip()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
 @dataclass(frozen=True)
 class Caller:
     """An authenticated caller and what they came through ("token:<id>" for a bearer

@@ -46,6 +46,13 @@ class NoticePublic(Public):
     recipients: list[str]
     material_change: bool
     created_at: datetime
+    translation_id: str | None = Field(
+        default=None, description="The translation read (None: the version's own language)."
+    )
+    languages: list[str] = Field(
+        default_factory=list,
+        description="The languages this version can be read in: its own first.",
+    )
 
 
 class ServedNoticePublic(BaseModel):
@@ -89,6 +96,9 @@ class ConsentEventPublic(Public):
         )
     )
     entry_hash: str = Field(description="This entry's link in the ledger's hash chain.")
+    served_language: str | None = Field(
+        default=None, description="The language the notice was read in before this give."
+    )
 
 
 class CurrentConsentPublic(Public):
@@ -174,6 +184,12 @@ class NoticeCreate(Strict):
             "material whatever this says, judged against the version each person agreed to."
         ),
     )
+
+
+class TranslationCreate(Strict):
+    language: str = Field(max_length=16, description="A language tag: 'de', 'pt-br'.")
+    title: str = Field(max_length=200)
+    body: str = Field(max_length=100_000)
 
 
 class NoticePublished(BaseModel):

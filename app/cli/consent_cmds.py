@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -69,15 +70,52 @@ def notice_publish(
     typer.echo(f"notice {version.key!r} {word} version {version.version} ({version.id})")
 
 
+Language = Annotated[
+    str | None,
+    typer.Option("--language", help="Read the notice in this language, where translated."),
+]
+
+
+@notice_app.command("translate")
+def notice_translate(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="TOML with language, title and body.")],
+    key: Annotated[str, typer.Option(help="Notice key.")] = DEFAULT_NOTICE_KEY,
+) -> None:
+    """Publish the notice's current version in another language: its own title and body,
+    the version's terms. A translation is never changed; another text needs a new version."""
+    from minutekeeper.consent import TranslationDraft
+    from minutekeeper.consent.errors import InvalidNotice
+
+    try:
+        data = tomllib.loads(file.read_text("utf-8"))
+        draft = TranslationDraft(str(data["language"]), str(data["title"]), str(data["body"]))
+    except FileNotFoundError as error:
+        raise InvalidNotice(f"translation file {file} does not exist") from error
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise InvalidNotice(f"cannot read translation file {file}: {error}") from error
+    except KeyError as error:
+        raise InvalidNotice(f"translation file {file} lacks the field {error.args[0]!r}") from error
+    cli = state(ctx)
+    admin = cli.principal(Role.ADMIN)
+    service = cli.service()
+    current = service.current_notice(admin.tenant_id, key)
+    version, created = service.translate_notice(admin, current.id, draft)
+    word = "published" if created else "unchanged, already"
+    typer.echo(f"notice {version.key!r} version {version.version} in {version.language}: {word}")
+
+
 @notice_app.command("show")
 def notice_show(
     ctx: typer.Context,
     key: Annotated[str, typer.Option(help="Notice key.")] = DEFAULT_NOTICE_KEY,
+    language: Language = None,
     as_json: AsJson = False,
 ) -> None:
     """Print the current version of a notice."""
     cli = state(ctx)
-    version = cli.service().current_notice(cli.principal().tenant_id, key)
+    wanted = [language] if language else []
+    version = cli.service().current_notice(cli.principal().tenant_id, key, wanted)
     if as_json:
         typer.echo(json.dumps(_jsonable(version.__dict__), indent=2, ensure_ascii=False))
         return
@@ -153,9 +191,11 @@ def give(
     valid_until: Annotated[
         str | None, typer.Option(help="Last day the consent holds (YYYY-MM-DD).")
     ] = None,
+    language: Language = None,
     yes: Annotated[bool, typer.Option("--yes", help="Accept without a prompt.")] = False,
 ) -> None:
-    """Show the notice, record that you saw it, and record your consent."""
+    """Show the notice, record that you saw it (in the language you read), and record
+    your consent."""
     from minutekeeper.consent import check_request
 
     cli = state(ctx)
@@ -170,10 +210,11 @@ def give(
         validity=service.validity,
         now=service.clock(),
     )
-    version = service.current_notice(me.tenant_id)
-    typer.echo(f"{version.title}\n(notice {version.key!r}, version {version.version})\n")
+    version = service.current_notice(me.tenant_id, languages=[language] if language else [])
+    typer.echo(f"{version.title}\n(notice {version.key!r}, version {version.version}, "
+               f"{version.language})\n")  # fmt: skip
     typer.echo(version.body + "\n")
-    service.serve_notice(me, version.id, surface="cli")
+    service.serve_notice(me, version, surface="cli")
     if not yes and not typer.confirm(f"Agree to {purpose} as described above?", default=False):
         typer.echo("Nothing recorded. To refuse explicitly: minutekeeper consent refuse")
         return
@@ -271,6 +312,7 @@ def history(ctx: typer.Context, as_json: AsJson = False) -> None:
         typer.echo(
             f"#{event.seq} {event.recorded_at:%Y-%m-%d %H:%M:%S} {event.purpose} "
             f"{event.state.value} via {event.method} entry {event.entry_hash[:16]}"
+            + (f" (notice read in {event.served_language})" if event.served_language else "")
         )
 
 

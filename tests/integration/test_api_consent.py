@@ -123,3 +123,58 @@ def test_an_admin_sets_switches_and_publishes_a_notice_version(api: Api) -> None
     assert published.status_code == 201, published.text
     assert published.json()["notice"]["version"] == 2 and published.json()["created"]
     assert served_notice(api) == published.json()["notice"]["id"]
+
+
+GERMAN = {
+    "language": "de",
+    "title": "Ihre Besprechungsinhalte behalten",
+    "body": "Mit Ihrer Zustimmung behalten wir Beispiele, um den Assistenten zu verbessern.",
+}
+
+
+def test_a_translation_has_the_versions_terms_and_the_give_records_the_language_read(
+    api: Api,
+) -> None:
+    admin = api.auth("acme", "admin")
+    shown = api.client.get("/v1/consent/notice", headers=admin)
+    assert shown.status_code == 200, shown.text
+    version = shown.json()["notice"]
+    url = f"/v1/admin/notices/{version['id']}/translations"
+    made = api.client.post(url, json=GERMAN, headers=admin)
+    assert made.status_code == 201 and made.json()["created"] is True, made.text
+    again = api.client.post(url, json=GERMAN, headers=admin)
+    assert again.status_code == 201 and again.json()["created"] is False
+    # What people read is never changed; its own language is not a translation; a tag is.
+    changed = api.client.post(url, json={**GERMAN, "body": "Wir verkaufen alles."}, headers=admin)
+    assert changed.status_code == 409 and changed.json()["error"]["code"] == "translation_exists"
+    for bad in ({**GERMAN, "language": "en"}, {**GERMAN, "language": "deutsch!"}):
+        assert api.client.post(url, json=bad, headers=admin).status_code == 422
+    assert api.client.post(url, json=GERMAN, headers=api.auth("acme", "member")).status_code == 403
+
+    # The member reads it in German, by asking or by their browser's languages.
+    for query, header in (({"language": "de"}, {}), ({}, {"Accept-Language": "fr;q=0.9, de-AT"})):
+        read = api.client.get("/v1/consent/notice", params=query,
+                              headers={**api.auth("acme", "member"), **header}).json()  # fmt: skip
+        notice = read["notice"]
+        assert (notice["language"], notice["title"]) == ("de", GERMAN["title"])
+        assert notice["languages"] == ["en", "de"] and notice["translation_id"]
+        terms = ("id", "version", "purposes", "artifact_kinds", "retention_days", "recipients")
+        assert {k: notice[k] for k in terms} == {k: version[k] for k in terms}
+    given = decide(api, "given", notice_version_id=version["id"])
+    assert given.status_code == 201, given.text
+    receipt = api.client.get("/v1/consent/me/history", headers=api.auth("acme", "member")).json()
+    assert receipt["events"][-1]["served_language"] == "de"
+    english = api.client.get("/v1/consent/notice", headers=api.auth("acme", "member")).json()
+    assert english["notice"]["language"] == "en" and english["notice"]["translation_id"] is None
+
+    # A newer version is read in its own language until it is translated; the old one is
+    # no longer translated. Every serving and translation is in the audit chain.
+    newer = {"title": "Training", "body": "We keep consented examples for a year."}
+    assert api.client.post("/v1/admin/notices", json=newer, headers=admin).status_code == 201
+    current = api.client.get("/v1/consent/notice", params={"language": "de"},
+                             headers=api.auth("acme", "member")).json()["notice"]  # fmt: skip
+    assert current["language"] == "en" and current["languages"] == ["en"]
+    late = api.client.post(url, json={**GERMAN, "language": "fr"}, headers=admin)
+    assert late.status_code == 422 and "superseded" in late.json()["error"]["message"]
+    verified = api.client.get("/v1/audit/verify", headers=admin)
+    assert verified.status_code == 200 and verified.json()["ok"] is True, verified.text

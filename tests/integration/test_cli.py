@@ -195,3 +195,21 @@ def test_export_create_show_withdraw_tombstones_supersede_and_erase(ready: Path)
     assert mk(ready, "audit", "verify").returncode == 0
     for stored in ready.glob("minutekeeper.db*"):  # the database and its write-ahead log
         assert b"Zanzibar-7731" not in stored.read_bytes(), stored.name
+
+
+def test_an_admin_translates_the_notice_and_the_owner_reads_and_gives_in_it(
+    ready: Path, tmp_path: Path
+) -> None:
+    german = tmp_path / "de.toml"
+    german.write_text('language = "de"\ntitle = "Ihre Inhalte"\nbody = "Wir behalten Beispiele."\n')
+    made = mk(ready, "consent", "notice", "translate", str(german))
+    assert made.returncode == 0 and "version 1 in de: published" in made.stdout, made.stderr
+    assert "unchanged" in mk(ready, "consent", "notice", "translate", str(german)).stdout
+    german.write_text('language = "de"\ntitle = "Ihre Inhalte"\nbody = "Anders."\n')
+    changed = mk(ready, "consent", "notice", "translate", str(german))
+    assert changed.returncode == 1 and "never changed" in changed.stderr
+    assert "Ihre Inhalte" in mk(ready, "consent", "notice", "show", "--language", "de").stdout
+    given = mk(ready, "consent", "give", "--yes", "--language", "de")
+    assert given.returncode == 0 and "Wir behalten Beispiele." in given.stdout, given.stderr
+    assert "(notice read in de)" in mk(ready, "consent", "history").stdout
+    assert mk(ready, "audit", "verify").returncode == 0

@@ -27,7 +27,7 @@ def flip_flop(service: ConsentService, person: Principal, rounds: int) -> int:
     appended = 0
     for i in range(rounds):
         if i % 2 == 0:
-            service.serve_notice(person, version.id, surface="api")
+            service.serve_notice(person, version, surface="api")
             try:
                 service.record(person, ConsentState.GIVEN, notice_version_id=version.id, via="test")
             except NoticeNotServed:

@@ -85,7 +85,7 @@ def test_malformed_purpose_is_refused_and_writes_nothing(world: World, purpose: 
 def test_consent_for_another_subject_is_refused_even_for_an_admin(world: World) -> None:
     alice = world.member("alice")
     version = world.service.current_notice(world.tenant_id)
-    world.service.serve_notice(world.admin, version.id, surface="web")
+    world.service.serve_notice(world.admin, version, surface="web")
     with pytest.raises(ConsentForOtherSubject):
         world.service.record(
             world.admin,
@@ -112,7 +112,7 @@ def test_notice_version_of_another_tenant_is_refused(world: World) -> None:
     foreign = world.service.current_notice(other.tenant_id)
     alice = world.member("alice")
     with pytest.raises(TenantMismatch):
-        world.service.serve_notice(alice, foreign.id, surface="web")
+        world.service.serve_notice(alice, foreign, surface="web")
     with pytest.raises(TenantMismatch):
         world.service.record(alice, ConsentState.GIVEN, notice_version_id=foreign.id, via="test")
     assert ledger_size(world) == 0
@@ -148,7 +148,7 @@ def test_same_idempotency_key_returns_first_event_and_other_body_conflicts(world
 def test_a_give_with_gpc_is_refused_and_the_signal_records_one_opt_out(world: World) -> None:
     alice = world.member("alice")
     version = world.service.current_notice(world.tenant_id)
-    world.service.serve_notice(alice, version.id, surface="web")
+    world.service.serve_notice(alice, version, surface="web")
     with pytest.raises(GpcSignalled):
         world.service.record(
             alice, ConsentState.GIVEN, notice_version_id=version.id, gpc=True, via="test"

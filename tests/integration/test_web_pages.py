@@ -235,3 +235,23 @@ def test_my_consent_before_any_notice_says_so_and_offers_nothing_to_give(api: Ap
     page = api.client.get("/consent")
     assert page.status_code == 200 and "No consent notice has been published yet" in page.text
     assert "data-decision" not in page.text and "not decided" in page.text
+
+
+def test_my_consent_shows_the_notice_in_the_visitors_language_and_records_it(api: Api) -> None:
+    from minutekeeper.consent import TranslationDraft
+
+    admin = api.people["acme", "admin"]
+    version = api.runtime.service.current_notice(admin.tenant_id)
+    german = TranslationDraft("de", "Ihre Besprechungsinhalte", "Wir behalten Beispiele.")
+    api.runtime.service.translate_notice(admin, version.id, german)
+    sign_in(api)
+    page = api.client.get("/consent", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
+    assert "Ihre Besprechungsinhalte" in page.text and 'lang="de">Wir behalten' in page.text
+    assert '<a href="/consent?lang=en" lang="en">en</a>' in page.text
+    me = api.people["acme", "member"]
+    with read_transaction(api.runtime.engine) as conn:
+        served = last_served(conn, subject_id=me.subject_id, version_id=version.id)
+    assert served.translation_id is not None
+    assert notice_id_on(page.text) == version.id  # a give names the version, not the text
+    english = api.client.get("/consent?lang=en", headers={"Accept-Language": "de"})
+    assert str(escape(load_notice_file(None).title)) in english.text

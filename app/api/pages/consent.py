@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from minutekeeper.api.deps import get_runtime
+from minutekeeper.api.deps import accepted_languages, get_runtime
 from minutekeeper.api.pages.web import Viewer, render
 from minutekeeper.consent import CONSENT_PURPOSES, NoticeVersion, Principal
 from minutekeeper.consent.errors import UnknownNoticeVersion
@@ -43,7 +43,9 @@ UNSHOWN = frozenset({"NON_CONSENTING_CONTRIBUTOR", "NO_CONTRIBUTORS"})
 def consent_page(request: Request, who: Viewer) -> Response:
     runtime = get_runtime(request)
     me = who.principal
-    notice = _served_notice(runtime, me)
+    lang = request.query_params.get("lang", "")[:16]
+    wanted = [lang] if lang else accepted_languages(request.headers.get("accept-language"))
+    notice = _served_notice(runtime, me, wanted)
     decide = [p for p in notice.purposes if p in CONSENT_PURPOSES] if notice else []
     context = _status(runtime, me)
     return render(request, "consent.html", who, notice=notice, decide=decide, **context)
@@ -56,13 +58,14 @@ def consent_status(request: Request, who: Viewer) -> Response:
     return render(request, "consent_status.html", who, **context)
 
 
-def _served_notice(runtime: Runtime, me: Principal) -> NoticeVersion | None:
-    """The current notice, recorded as shown to `me` on the web (None before one exists)."""
+def _served_notice(runtime: Runtime, me: Principal, wanted: list[str]) -> NoticeVersion | None:
+    """The current notice in the first `wanted` language it is translated into, recorded as
+    shown to `me` on the web in that language (None before one exists)."""
     try:
-        version = runtime.service.current_notice(me.tenant_id)
+        version = runtime.service.current_notice(me.tenant_id, languages=wanted)
     except UnknownNoticeVersion:
         return None
-    runtime.service.serve_notice(me, version.id, surface="web")
+    runtime.service.serve_notice(me, version, surface="web")
     return version
 
 

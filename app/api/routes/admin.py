@@ -18,8 +18,9 @@ from minutekeeper.api.schemas import (
     SubjectPublic,
     TenantPublic,
     TenantUpdate,
+    TranslationCreate,
 )
-from minutekeeper.consent import TRAIN_AI_SYSTEM, NoticeDraft
+from minutekeeper.consent import TRAIN_AI_SYSTEM, NoticeDraft, TranslationDraft
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 audit_router = APIRouter(prefix="/v1/audit", tags=["admin"])
@@ -57,6 +58,18 @@ def publish_notice(body: NoticeCreate, runtime: RuntimeDep, admin: Admin) -> Any
     if body.material_change:
         draft = replace(draft, material_change=True)
     version, created = runtime.service.publish_notice(admin, draft)
+    return NoticePublished(notice=NoticePublic.model_validate(version), created=created)
+
+
+@router.post("/notices/{version_id}/translations", response_model=NoticePublished, status_code=201)
+def translate_notice(
+    version_id: str, body: TranslationCreate, runtime: RuntimeDep, admin: Admin
+) -> Any:
+    """Publish the current version in another language: its own title and body, the
+    version's terms. A translation is never changed (`created` false for the same text
+    again; another text is 409: publish a new version)."""
+    draft = TranslationDraft(language=body.language, title=body.title, body=body.body)
+    version, created = runtime.service.translate_notice(admin, version_id, draft)
     return NoticePublished(notice=NoticePublic.model_validate(version), created=created)
 
 

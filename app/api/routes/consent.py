@@ -4,11 +4,11 @@ the caller's own state and receipt. The subject is always the token's subject.""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 
-from minutekeeper.api.deps import Anyone, Deciding, RuntimeDep, sends_gpc
+from minutekeeper.api.deps import Anyone, Deciding, RuntimeDep, accepted_languages, sends_gpc
 from minutekeeper.api.schemas import (
     ConsentCreate,
     ConsentEventPublic,
@@ -26,10 +26,22 @@ router = APIRouter(prefix="/v1/consent", tags=["consent"])
 
 
 @router.get("/notice", response_model=ServedNoticePublic)
-def current_notice(runtime: RuntimeDep, me: Anyone, key: str = DEFAULT_NOTICE_KEY) -> Any:
-    """The notice to read before deciding; that you were shown this version is recorded."""
-    version = runtime.service.current_notice(me.tenant_id, key)
-    served = runtime.service.serve_notice(me, version.id, surface="api")
+def current_notice(
+    runtime: RuntimeDep,
+    me: Anyone,
+    key: str = DEFAULT_NOTICE_KEY,
+    language: Annotated[
+        str | None,
+        Query(max_length=16, description="Read it in this language, where translated."),
+    ] = None,
+    accept_language: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Any:
+    """The notice to read before deciding, in `language` (else the first of your
+    Accept-Language it is translated into, else its own); that you were shown this version,
+    in that language, is recorded."""
+    wanted = [language] if language else accepted_languages(accept_language)
+    version = runtime.service.current_notice(me.tenant_id, key, wanted)
+    served = runtime.service.serve_notice(me, version, surface="api")
     return ServedNoticePublic(
         notice=NoticePublic.model_validate(version), served_id=served.id, served_at=served.served_at
     )
