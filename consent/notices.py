@@ -274,7 +274,10 @@ def translate(
     as read in it and whether the translation is new. A translation is never changed
     (people read and agreed to it): another text needs a new version."""
     draft = draft.validated()
-    version = get_version(conn, version_id, tenant_id=tenant_id)
+    try:
+        version = get_version(conn, version_id, tenant_id=tenant_id)
+    except TenantMismatch:  # another tenant's version is none of this admin's business
+        raise UnknownNoticeVersion(f"no notice version {version_id}") from None
     latest = current(conn, tenant_id, version.key)
     if latest is None or latest.id != version.id:
         newest = latest.version if latest is not None else "?"

@@ -74,6 +74,7 @@ DEFAULT_IDS = {
     "export_id": "export",
     "request_id": "attribution",
     "item_id": "attribution_item",
+    "version_id": "notice",
 }
 
 # fmt: off
@@ -92,6 +93,9 @@ TABLE: list[Row] = [
     Row("GET", "/v1/admin/tenant", (401, 401, 403, 403, 200, 403, 403, 200, 403)),
     Row("PATCH", "/v1/admin/tenant", (401, 401, 403, 403, 200, 403, 403, 200, 403),
         body=lambda r: {"training_sharing_enabled": True}),
+    Row("POST", "/v1/admin/notices/{version_id}/translations",
+        (401, 401, 403, 403, 201, 403, 403, 404, 403),
+        body=lambda r: {"language": "de", "title": "Titel", "body": "Text."}),
     Row("POST", "/v1/admin/notices", (401, 401, 403, 403, 201, 403, 403, 201, 403),
         body=lambda r: {"title": "Training", "body": "We may keep what you say."}),
     Row("GET", "/v1/admin/subjects", (401, 401, 403, 403, 200, 403, 403, 200, 403)),
@@ -156,6 +160,7 @@ class Resources:
     export: str  # the export it built
     attribution: str  # a request to the acme member: member2 named them in a thread
     attribution_item: str  # its one item
+    notice: str  # acme's current notice version
 
 
 @pytest.fixture
@@ -184,6 +189,7 @@ def build_resources(api: Api, *, meeting: bool = True, rest: bool = True) -> Res
     names = ("meeting", "draft", "export_job", "export", "attribution", "attribution_item")
     found = {name: str(uuid.uuid4()) for name in names}
     found["speaker"] = "S1"
+    found["notice"] = api.runtime.service.current_notice(api.people["acme", "admin"].tenant_id).id
     if meeting:
         with (EXAMPLES / "meeting.vtt").open("rb") as handle:
             accepted = api.client.post(
