@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test entry point, for people and for CI: set up, lint, type-check, check the
-# layers, then run the tests. Extra arguments go to pytest (e.g. -k gate, -m "not slow").
+# layers, then run the tests. Extra arguments go to pytest (e.g. -k gate, -m "not slow";
+# -n0 runs them in one process instead of one worker per core).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
