@@ -9,7 +9,8 @@ themselves are the named person's own act (`ConsentService.answer_attribution`).
 
 from __future__ import annotations
 
-from minutekeeper.consent import ConsentService, Principal
+from minutekeeper.consent import AttributionRequest, ConsentService, Principal
+from minutekeeper.features.compose.store import draft_author, get_draft
 from minutekeeper.features.meetings.store import StoredMeeting, find_meeting
 from minutekeeper.features.offers import (
     Offers,
@@ -17,6 +18,8 @@ from minutekeeper.features.offers import (
     Provenance,
     speaker_claims,
     speaker_subjects,
+    thread_authors,
+    thread_claims,
 )
 
 
@@ -42,6 +45,36 @@ def renamed(
     service.release(renamer, released, via=via)
     claims = [c for c in speaker_claims(source, after.transcript, new) if c.label in changed]
     service.attribute(after.tenant_id, claims, claimed_by=renamer, via=via)
+
+
+def offer_again(
+    service: ConsentService, offers: Offers, answered: AttributionRequest
+) -> list[Outcome]:
+    """After a person confirmed words are theirs: the saved meeting or draft they are in,
+    offered again once no claim about it waits for an answer or was refused (an unsaved
+    transcript has nothing saved to offer)."""
+    if answered.status != "confirmed":
+        return []
+    if answered.source_kind == "meeting":
+        return offer_when_confirmed(service, offers, answered.tenant_id, answered.source_id)
+    if answered.source_kind == "draft":
+        return _draft_when_confirmed(service, offers, answered.tenant_id, answered.source_id)
+    return []
+
+
+def _draft_when_confirmed(
+    service: ConsentService, offers: Offers, tenant_id: str, draft_id: str
+) -> list[Outcome]:
+    """A draft offered again, at the time it was written, reading the claims made then;
+    what was kept of it before is superseded so exports do not hold both."""
+    author = draft_author(service.engine, tenant_id=tenant_id, draft_id=draft_id)
+    if author is None or service.open_claims(tenant_id, "draft", draft_id):
+        return []
+    stored = get_draft(service.engine, tenant_id=tenant_id, author_id=author, draft_id=draft_id)
+    claims = thread_claims(stored, thread_authors(service, stored))
+    service.supersede(tenant_id, claims, actor_id="attribution")
+    return offers.draft(tenant_id, author_id=author, draft_id=draft_id, via="attribution",
+                        claims_made=True)  # fmt: skip
 
 
 def offer_when_confirmed(

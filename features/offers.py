@@ -276,6 +276,23 @@ def draft_offer(
     )
 
 
+def thread_authors(service: ConsentService, stored: StoredDraft) -> dict[str, str]:
+    """Each typed author's name in the draft's thread -> subject (members by name, others
+    as guests)."""
+    names = list(dict.fromkeys(m.author for m in stored.thread))
+    subjects = service.subjects_for_names(stored.tenant_id, names)
+    return dict(zip(names, subjects, strict=True))
+
+
+def thread_claims(stored: StoredDraft, authors: Mapping[str, str]) -> list[Claim]:
+    """Each typed author's messages in the draft's thread, claimed to be theirs."""
+    return [
+        Claim("draft", stored.id, name, subject,
+              tuple(Item(m.id, m.text) for m in stored.thread if m.author == name))
+        for name, subject in authors.items()
+    ]  # fmt: skip
+
+
 def stored_draft_offers(
     service: ConsentService,
     tenant_id: str,
@@ -284,27 +301,30 @@ def stored_draft_offers(
     draft_id: str,
     via: str,
     speaks_for_self: bool = True,
+    claims_made: bool = False,
 ) -> list[Offer]:
-    """The offer for a kept draft (or, once it has feedback, the text actually sent). The
-    thread was pasted and its authors typed: each member named is asked whether those
-    messages are theirs (the user's own confirm at once). A follow-up's contributors
+    """The offer for a kept draft (or, once it has feedback, the text actually sent), at
+    the time it was written. The thread was pasted and its authors typed: each member
+    named is asked whether those messages are theirs (the user's own confirm at once);
+    offered again (`claims_made`), the claims are only read. A follow-up's contributors
     include its meeting's speakers, as that meeting's uploader claimed them; one written
     from a summary that names no meeting has no known speakers, so they count as unknown."""
     stored = get_draft(service.engine, tenant_id=tenant_id, author_id=author_id, draft_id=draft_id)
-    names = list(dict.fromkeys(m.author for m in stored.thread))
-    authors = dict(zip(names, service.subjects_for_names(tenant_id, names), strict=True))
-    claims = [
-        Claim("draft", draft_id, name, subject,
-              tuple(Item(m.id, m.text) for m in stored.thread if m.author == name))
-        for name, subject in authors.items()
-    ]  # fmt: skip
+    authors = thread_authors(service, stored)
+    claims = thread_claims(stored, authors)
     user = Principal(tenant_id, author_id, Role.MEMBER)
-    attributions = service.attribute(tenant_id, claims, claimed_by=user, via=via,
-                                     speaks_for_self=speaks_for_self)  # fmt: skip
+    attributions = (
+        service.claimed(tenant_id, claims)
+        if claims_made
+        else service.attribute(tenant_id, claims, claimed_by=user, via=via,
+                               speaks_for_self=speaks_for_self)
+    )  # fmt: skip
     heard: list[str] = []
-    # Written now, its author vouching for that; a pasted message's own timestamp only
-    # ever makes the content older.
-    provenance = Provenance(author_id, stated_at=_earliest(m.time for m in stored.thread))
+    # Written when the draft was made, its author vouching for that (the text sent later
+    # is judged at that earlier time); a pasted message's own timestamp only ever makes
+    # the content older.
+    provenance = Provenance(author_id, received_at=stored.created_at,
+                            stated_at=_earliest(m.time for m in stored.thread))  # fmt: skip
     if stored.request.mode == "followup" and stored.meeting_id is not None:
         meeting = find_meeting(service.engine, tenant_id, stored.meeting_id)
         subjects = speaker_subjects(service, tenant_id, meeting.transcript)
@@ -425,6 +445,7 @@ class Offers:
         draft_id: str,
         via: str,
         speaks_for_self: bool = True,
+        claims_made: bool = False,
     ) -> list[Outcome]:
         """A kept draft, or once it has feedback, the text actually sent."""
         return self.offer_safely(
@@ -436,6 +457,7 @@ class Offers:
                 draft_id=draft_id,
                 via=via,
                 speaks_for_self=speaks_for_self,
+                claims_made=claims_made,
             ),
         )
 

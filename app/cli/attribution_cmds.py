@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from minutekeeper.cli.context import state
+from minutekeeper.cli.context import report_offers, state
 from minutekeeper.core.errors import InvalidInput
 
 app = typer.Typer(help="Words attributed to you by name: confirm or refuse them.",
@@ -74,3 +74,6 @@ def answer(
     answers = {i: mine or i not in refused for i in ids}
     answered = service.answer_attribution(me, request.id, answers, via=via)
     typer.echo(f"recorded: {answered.status}")
+    from minutekeeper.features.attribution import offer_again
+
+    report_offers(offer_again(service, cli.runtime().offers, answered))

@@ -144,6 +144,18 @@ def get_draft(engine: Engine, *, tenant_id: str, author_id: str, draft_id: str) 
         return _load(conn, tenant_id, author_id, draft_id)
 
 
+def draft_author(engine: Engine, *, tenant_id: str, draft_id: str) -> str | None:
+    """Who wrote the draft (None: no such draft in the tenant)."""
+    drafts = DraftRecord.__table__
+    with read_transaction(engine) as conn:
+        author: str | None = conn.execute(
+            select(drafts.c.author_id).where(
+                drafts.c.tenant_id == tenant_id, drafts.c.id == draft_id
+            )
+        ).scalar()
+    return author
+
+
 def record_feedback(
     engine: Engine,
     *,

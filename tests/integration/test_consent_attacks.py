@@ -19,8 +19,10 @@ from sqlalchemy import func, select
 
 from minutekeeper.consent.domain import Role
 from minutekeeper.consent.store import (
+    ArtifactRecord,
     AuditEntryRecord,
     ConsentEventRecord,
+    GateDecisionRecord,
     TrainingCandidateRecord,
 )
 from minutekeeper.core.db import create_db_engine, read_transaction
@@ -483,19 +485,75 @@ def test_a_voice_tag_naming_a_member_counts_only_once_they_confirm(api: Api) -> 
     assert "forty thousand" in kept_texts(api)
 
 
+def alice_composes(api: Api, thread: list[dict[str, str]]) -> None:
+    made = api.client.post("/v1/compose", json={"thread": thread, "instruction": "say thanks"},
+                           headers=api.auth("acme", "Alice"))  # fmt: skip
+    assert made.status_code == 201, made.text
+
+
+def requested(api: Api, who: str) -> dict[str, Any]:
+    """`who`'s one request, once the compose that asks it has run."""
+    deadline = time.monotonic() + 10
+    while not requests(api, who) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    (request,) = requests(api, who)
+    return request
+
+
 def test_a_thread_author_is_a_claim_and_the_draft_stays_out(api: Api) -> None:
     consents(api, "Alice")
     consents(api, "Carol")
     thread = [{"author": "Carol", "text": SECRET}, {"author": "Alice", "text": "Thanks!"}]
-    made = api.client.post("/v1/compose", json={"thread": thread, "instruction": "say thanks"},
-                           headers=api.auth("acme", "Alice"))  # fmt: skip
-    assert made.status_code == 201, made.text
-    deadline = time.monotonic() + 10
-    while not requests(api, "Carol") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    (request,) = requests(api, "Carol")
+    alice_composes(api, thread)
+    request = requested(api, "Carol")
     assert request["source_kind"] == "draft" and [i["text"] for i in request["items"]] == [SECRET]
     assert "salary" not in kept_texts(api).lower()
+
+
+def draft_decisions(api: Api) -> list[list[str]]:
+    """The reasons of each decision about a draft, oldest first."""
+    with read_transaction(api.runtime.engine) as conn:
+        rows = conn.execute(
+            select(GateDecisionRecord.reasons)
+            .join(ArtifactRecord, ArtifactRecord.id == GateDecisionRecord.artifact_id)
+            .where(ArtifactRecord.kind == "chat_draft")
+            .order_by(GateDecisionRecord.decided_at)
+        ).scalars()
+        return [list(r) for r in rows]
+
+
+def confirm_thread(api: Api, who: str) -> None:
+    """`who` confirms the messages attributed to them, and the draft is offered again."""
+    request = requested(api, who)
+    assert answer(api, who, request, "me").json()["status"] == "confirmed"
+    deadline = time.monotonic() + 30
+    while len(draft_decisions(api)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def test_a_thread_authors_confirmation_offers_the_draft_again(api: Api) -> None:
+    consents(api, "Alice")
+    consents(api, "Carol")
+    thread = [{"author": "Carol", "text": SECRET}, {"author": "Alice", "text": "Thanks!"}]
+    alice_composes(api, thread)
+    confirm_thread(api, "Carol")
+    decisions = draft_decisions(api)
+    assert "UNVERIFIED" in decisions[0] and decisions[1] == [], decisions
+    assert "forty thousand" in kept_texts(api)
+
+
+def test_a_draft_offered_again_is_judged_at_the_time_it_was_written(api: Api) -> None:
+    consents(api, "Alice")
+    consents(api, "Carol")
+    thread = [{"author": "Carol", "text": SECRET}]
+    alice_composes(api, thread)
+    # Alice's consent breaks after she wrote the draft: her new consent does not reach back.
+    assert decide(api, "withdrawn", "Alice").status_code == 201
+    consents(api, "Alice")
+    confirm_thread(api, "Carol")
+    decisions = draft_decisions(api)
+    assert len(decisions) == 2 and "CONSENT_AFTER_CAPTURE" in decisions[1], decisions
+    assert "forty thousand" not in kept_texts(api)
 
 
 def test_the_cli_shows_a_persons_requests_but_answers_only_for_a_single_user_owner(

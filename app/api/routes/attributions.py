@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from minutekeeper.api.deps import Anyone, MemberCaller, RuntimeDep
 from minutekeeper.api.schemas import AttributionAnswer, AttributionPublic
 from minutekeeper.consent import AttributionRequest
-from minutekeeper.features.attribution import offer_when_confirmed
+from minutekeeper.features.attribution import offer_again
 from minutekeeper.features.meetings.errors import NoAudio
 from minutekeeper.features.meetings.media import clip, sounds_of
 from minutekeeper.runtime import Runtime
@@ -85,10 +85,5 @@ def answer(
     answered = runtime.service.answer_attribution(
         caller.principal, request_id, answers, via=caller.via
     )
-    if answered.status == "confirmed" and answered.source_kind == "meeting":
-        background.add_task(_offer_again, runtime, answered)
+    background.add_task(offer_again, runtime.service, runtime.offers, answered)
     return attribution_public(runtime, answered)
-
-
-def _offer_again(runtime: Runtime, answered: AttributionRequest) -> None:
-    offer_when_confirmed(runtime.service, runtime.offers, answered.tenant_id, answered.source_id)
