@@ -91,16 +91,31 @@ class ChainReport:
 
 
 @dataclass
-class VerifyReport:
-    chains: list[ChainReport] = field(default_factory=list)
+class CheckReport:
+    """Derived data checked against what it derives from (not a chain of its own)."""
+
+    name: str
+    rows: int = 0
+    problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(report.ok for report in self.chains)
+        return not self.problems
+
+
+@dataclass
+class VerifyReport:
+    chains: list[ChainReport] = field(default_factory=list)
+    checks: list[CheckReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.chains) and all(c.ok for c in self.checks)
 
 
 def verify(conn: Connection, *, trusted_public_key: str) -> VerifyReport:
-    """Check every chain; `trusted_public_key` comes from the key file, not the database."""
+    """Check every chain; `trusted_public_key` comes from the key file, not the database.
+    The caller adds the checks of data derived from the chains (`VerifyReport.checks`)."""
     return VerifyReport([_verify_chain(conn, chain, trusted_public_key) for chain in CHAINS])
 
 

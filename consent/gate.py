@@ -23,9 +23,9 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
-from minutekeeper.consent import attribution
+from minutekeeper.consent import attribution, ledger
 from minutekeeper.consent.artifacts import get_artifact
 from minutekeeper.consent.audit import insert_audited
 from minutekeeper.consent.chain import ChainWriter
@@ -52,7 +52,6 @@ from minutekeeper.consent.purposes import (
 )
 from minutekeeper.consent.store import (
     ConsentEventRecord,
-    CurrentConsentRecord,
     GateDecisionRecord,
     NoticeRecord,
     NoticeVersionRecord,
@@ -439,27 +438,9 @@ def _notice_problem(fact: ConsentFact, inputs: GateInputs, stale: frozenset[str]
 # literal ids costs more than running it.
 
 # Each subject with its projected consent rows (none: no event yet), in one round trip.
-_SUBJECTS_AND_CONSENT = (
-    select(
-        SubjectRecord.id,
-        SubjectRecord.tenant_id,
-        SubjectRecord.kind,
-        SubjectRecord.erased_at,
-        CurrentConsentRecord.last_seq,
-        CurrentConsentRecord.state,
-        CurrentConsentRecord.notice_version_id,
-        CurrentConsentRecord.recorded_at,
-        CurrentConsentRecord.valid_until,
-    )
-    .outerjoin(
-        CurrentConsentRecord,
-        and_(
-            CurrentConsentRecord.subject_id == SubjectRecord.id,
-            CurrentConsentRecord.purpose.in_(bindparam("purposes", expanding=True)),
-        ),
-    )
-    .where(SubjectRecord.id.in_(bindparam("ids", expanding=True)))
-)
+_SUBJECTS = select(
+    SubjectRecord.id, SubjectRecord.tenant_id, SubjectRecord.kind, SubjectRecord.erased_at
+).where(SubjectRecord.id.in_(bindparam("ids", expanding=True)))
 _NOTICE_TERMS = (
     select(
         NoticeVersionRecord.id,
@@ -488,20 +469,21 @@ def gather(
 ) -> GateInputs:
     """Read what `evaluate` needs under `rules`, as of `ledger_seq` and `decided_at`.
 
-    The current-consent projection answers for every subject whose newest event predates
-    the capture and the pin and who vouched for the content's time (the common case, one
-    query for all); the ledger is read only for the others.
+    Consent is read from the ledger, never from its projection: each contributor's newest
+    event per purpose at the pin (one query for all); where that predates the capture and
+    they vouched for the content's time (the common case) it is the only fact needed, else
+    their events around the capture are read.
     """
     ids = [c for c in artifact.contributors if c != UNKNOWN_SPEAKER]
     purposes = [p for p in CONSENT_PURPOSES if covers(p, purpose)]
-    subjects: dict[str, Subject] = {}
-    by_subject: dict[str, list[Any]] = {}
-    for row in conn.execute(_SUBJECTS_AND_CONSENT, {"ids": ids, "purposes": purposes}):
-        subjects[row.id] = Subject(
-            row.id, row.tenant_id, SubjectKind(row.kind), None, row.erased_at
-        )
-        if row.last_seq is not None:
-            by_subject.setdefault(row.id, []).append(row)
+    rows, events = ledger.with_newest(conn, _SUBJECTS, purposes, {"ids": ids}, up_to=ledger_seq)
+    subjects = {
+        row.id: Subject(row.id, row.tenant_id, SubjectKind(row.kind), None, row.erased_at)
+        for row in rows
+    }
+    by_subject: dict[str, list[ConsentFact]] = {}
+    for event in events:
+        by_subject.setdefault(event.subject_id, []).append(fact_of(event, seq=event.seq))
     attributed = (
         attribution.states(conn, artifact.attributions, up_to=ledger_seq)
         if rules.attribution and artifact.attributions
@@ -511,9 +493,8 @@ def gather(
     for subject_id, rows in by_subject.items():
         trusted = time_trusted(artifact, subject_id, rules, attributed)
         since = artifact.captured_at if trusted else BEGINNING
-        if trusted and all(r.last_seq <= ledger_seq and r.recorded_at <= since for r in rows):
-            newest = max(rows, key=lambda r: r.last_seq)
-            facts[subject_id] = [fact_of(newest, seq=newest.last_seq)]
+        if trusted and all(r.recorded_at <= since for r in rows):
+            facts[subject_id] = [max(rows, key=lambda r: r.seq)]
         else:
             facts[subject_id] = _ledger_facts(
                 conn, subject_id, purposes, captured_at=since, up_to=ledger_seq

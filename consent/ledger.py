@@ -8,14 +8,15 @@ write returns never sees an older state. The projection can always be rebuilt fr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
 
 from minutekeeper.consent.chain import LEDGER, ChainWriter
 from minutekeeper.consent.domain import (
@@ -41,7 +42,12 @@ from minutekeeper.consent.errors import (
     UnknownSubject,
 )
 from minutekeeper.consent.notices import last_served
-from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM, covers, validate_purpose
+from minutekeeper.consent.purposes import (
+    CONSENT_PURPOSES,
+    TRAIN_AI_SYSTEM,
+    covers,
+    validate_purpose,
+)
 from minutekeeper.consent.store import (
     ConsentEventRecord,
     CurrentConsentRecord,
@@ -349,83 +355,180 @@ def honour_gpc(
     )
 
 
-_NEWEST_TRAINING = (
-    select(CurrentConsentRecord.state, ConsentEventRecord.method)
-    .join(ConsentEventRecord, ConsentEventRecord.seq == CurrentConsentRecord.last_seq)
-    .where(
-        CurrentConsentRecord.subject_id == bindparam("subject_id"),
-        CurrentConsentRecord.purpose == TRAIN_AI_SYSTEM,
-        CurrentConsentRecord.scope == SCOPE_ALL,
-    )
+# What a decision or a status reads of a consent event.
+_FACT_COLUMNS = (
+    "seq", "subject_id", "purpose", "state", "method", "notice_version_id", "recorded_at",
+    "valid_until",
+)  # fmt: skip
+
+
+# Past any sequence number: "now" for a query that always takes a ledger position.
+NOW_SEQ = 2**62
+
+
+class Newest(NamedTuple):
+    """What a decision or a status reads of a consent event (`_FACT_COLUMNS`)."""
+
+    seq: int
+    subject_id: str
+    purpose: str
+    state: str
+    method: str
+    notice_version_id: str | None
+    recorded_at: datetime
+    valid_until: datetime | None
+
+
+@lru_cache(maxsize=32)
+def _newest_query(query: Any, purposes: tuple[str, ...], joined: bool) -> Any:
+    """`query` (over subjects) with, per purpose, the subject's newest consent event at
+    `:newest_up_to`: its columns joined in (`joined`), or its sequence number alone. Built
+    once per query (building it costs more than running it)."""
+    seqs = []
+    for purpose in purposes:
+        inner = aliased(ConsentEventRecord)
+        latest = (
+            select(inner.seq)
+            .where(
+                inner.subject_id == SubjectRecord.id,
+                inner.purpose == purpose,
+                inner.seq <= bindparam("newest_up_to"),
+            )
+            .order_by(inner.seq.desc())
+            .limit(1)
+        )
+        seqs.append(latest.scalar_subquery())
+    if not joined:
+        return query.add_columns(*(seq.label(f"newest_{i}") for i, seq in enumerate(seqs)))
+    newest = aliased(ConsentEventRecord, name="newest")
+    columns = [getattr(newest, c).label(f"newest_{c}") for c in _FACT_COLUMNS]
+    return query.add_columns(*columns).outerjoin(newest, newest.seq.in_(seqs))
+
+
+def with_newest(
+    conn: Connection,
+    query: Any,
+    purposes: Sequence[str],
+    params: Mapping[str, Any],
+    *,
+    up_to: int | None = None,
+) -> tuple[list[Any], list[Newest]]:
+    """The rows of `query`, a select over subjects (each subject once, with more columns
+    that are the caller's to ignore), and their newest
+    consent event per purpose at ledger position `up_to` (default: now), read from the
+    ledger itself: one index seek per subject and purpose through (subject, purpose, seq).
+    The gate, a person's status and the counts rest on this, never on the current-consent
+    projection, which `audit verify` checks against it. Consent purposes are recorded with
+    scope 'all' only (an attribution's scope is its binding, under its own purpose).
+
+    SQLite joins the events in (one statement); PostgreSQL's planner cannot join on a
+    correlated subquery by index, so there the sequence numbers come first and the events
+    by primary key after."""
+    bound = {**params, "newest_up_to": NOW_SEQ if up_to is None else up_to}
+    width = len(query.selected_columns)
+    subjects: dict[Any, Any] = {}
+    if conn.dialect.name == "sqlite":
+        events = []
+        for row in conn.execute(_newest_query(query, tuple(purposes), True), bound):
+            subjects.setdefault(row[0], row)
+            if row.newest_seq is not None:
+                events.append(Newest(*row[width:]))
+        return list(subjects.values()), events
+    seqs: list[int | None] = []
+    for row in conn.execute(_newest_query(query, tuple(purposes), False), bound):
+        subjects[row[0]] = row
+        seqs += row[width:]
+    return list(subjects.values()), events_at(conn, seqs)
+
+
+_EVENTS_AT = select(*(getattr(ConsentEventRecord, c) for c in _FACT_COLUMNS)).where(
+    ConsentEventRecord.seq.in_(bindparam("seqs", expanding=True))
 )
+
+
+def events_at(conn: Connection, seqs: Iterable[int | None]) -> list[Newest]:
+    """What a decision reads of the ledger's events with these sequence numbers (None
+    skipped)."""
+    wanted = sorted({s for s in seqs if s is not None})
+    rows = conn.execute(_EVENTS_AT, {"seqs": wanted}).all() if wanted else []
+    return [Newest(*row) for row in rows]
+
+
+_BY_SUBJECTS = select(SubjectRecord.id).where(
+    SubjectRecord.id.in_(bindparam("subject_ids", expanding=True))
+)
+_BY_TENANT = select(SubjectRecord.id).where(SubjectRecord.tenant_id == bindparam("tenant_id"))
+
+
+def newest_events(
+    conn: Connection,
+    purposes: Sequence[str],
+    *,
+    subject_ids: Sequence[str] | None = None,
+    tenant_id: str | None = None,
+    up_to: int | None = None,
+) -> list[Any]:
+    """The newest consent event per (subject, purpose) of `subject_ids` (or of every subject
+    of `tenant_id`) at ledger position `up_to` (default: now), from the ledger, as rows
+    with the columns of `_FACT_COLUMNS`."""
+    if subject_ids == [] or not purposes:
+        return []
+    params: dict[str, Any]
+    if subject_ids is not None:
+        base, params = _BY_SUBJECTS, {"subject_ids": sorted(set(subject_ids))}
+    else:
+        base, params = _BY_TENANT, {"tenant_id": tenant_id}
+    return with_newest(conn, base, purposes, params, up_to=up_to)[1]
 
 
 def gpc_would_change(conn: Connection, subject_id: str) -> bool:
     """Whether the GPC signal opts this subject out now: not when they are opted out
     already, nor when their newest decision is a give that overrode the signal."""
-    newest = conn.execute(_NEWEST_TRAINING, {"subject_id": subject_id}).first()
-    if newest is None:
+    newest = newest_events(conn, [TRAIN_AI_SYSTEM], subject_ids=[subject_id])
+    if not newest:
         return True
-    return ConsentState(newest.state) in POSITIVE_STATES and newest.method != "gpc_override"
+    (row,) = newest
+    return ConsentState(row.state) in POSITIVE_STATES and row.method != "gpc_override"
 
 
 def current_state(conn: Connection, subject_id: str, purpose: str) -> ConsentState | None:
-    row = conn.execute(
-        select(CurrentConsentRecord.state).where(
-            CurrentConsentRecord.subject_id == subject_id,
-            CurrentConsentRecord.purpose == purpose,
-            CurrentConsentRecord.scope == SCOPE_ALL,
-        )
-    ).first()
-    return ConsentState(row.state) if row else None
+    newest = newest_events(conn, [purpose], subject_ids=[subject_id])
+    return ConsentState(newest[0].state) if newest else None
 
 
 def current(conn: Connection, subject_id: str) -> list[CurrentConsent]:
-    """The subject's newest decision per purpose, from the projection."""
-    table = CurrentConsentRecord.__table__
-    rows = conn.execute(
-        select(table)
-        .where(table.c.subject_id == subject_id, table.c.scope == SCOPE_ALL)
-        .order_by(table.c.purpose)
-    ).all()
+    """The subject's newest decision per purpose, from the ledger."""
+    rows = newest_events(conn, CONSENT_PURPOSES, subject_ids=[subject_id])
     return [
         CurrentConsent(
             purpose=row.purpose,
             state=ConsentState(row.state),
-            last_seq=row.last_seq,
+            last_seq=row.seq,
             notice_version_id=row.notice_version_id,
             recorded_at=row.recorded_at,
             valid_until=row.valid_until,
         )
-        for row in rows
+        for row in sorted(rows, key=lambda r: r.purpose)
     ]
 
 
 def state_counts(conn: Connection, tenant_id: str, purpose: str) -> dict[str, int]:
     """How many of the tenant's members are in each state for `purpose` ("undecided" for
-    those with no decision): numbers only, never who."""
-    table = CurrentConsentRecord.__table__
-    counted = conn.execute(
-        select(table.c.state, func.count())
-        .join(SubjectRecord, SubjectRecord.id == table.c.subject_id)
-        .where(
-            table.c.tenant_id == tenant_id,
-            table.c.purpose == purpose,
-            table.c.scope == SCOPE_ALL,
-            SubjectRecord.kind == SubjectKind.MEMBER.value,
-            SubjectRecord.erased_at.is_(None),
-        )
-        .group_by(table.c.state)
-    ).all()
-    counts = {row[0]: int(row[1]) for row in counted}
-    members = conn.execute(
-        select(func.count()).where(
-            SubjectRecord.tenant_id == tenant_id,
-            SubjectRecord.kind == SubjectKind.MEMBER.value,
-            SubjectRecord.erased_at.is_(None),
-        )
-    ).scalar_one()
-    counts["undecided"] = int(members) - sum(counts.values())
+    those with no decision), from the ledger: numbers only, never who."""
+    members = set(
+        conn.execute(
+            select(SubjectRecord.id).where(
+                SubjectRecord.tenant_id == tenant_id,
+                SubjectRecord.kind == SubjectKind.MEMBER.value,
+                SubjectRecord.erased_at.is_(None),
+            )
+        ).scalars()
+    )
+    counts: dict[str, int] = {}
+    for row in newest_events(conn, [purpose], tenant_id=tenant_id):
+        if row.subject_id in members:
+            counts[row.state] = counts.get(row.state, 0) + 1
+    counts["undecided"] = len(members) - sum(counts.values())
     return counts
 
 
@@ -453,33 +556,50 @@ def tail_seq(conn: Connection) -> int:
     return int(conn.execute(_TAIL_SEQ).scalar_one())
 
 
+def _projected_from_ledger(conn: Connection) -> list[dict[str, Any]]:
+    """What the current-consent projection must hold: the newest event per (subject,
+    purpose, scope), from the ledger."""
+    e = ConsentEventRecord
+    latest = (
+        select(func.max(e.seq).label("seq")).group_by(e.subject_id, e.purpose, e.scope).subquery()
+    )
+    rows = conn.execute(
+        select(*(getattr(e, c) for c in _PROJECTED), e.seq).join(latest, latest.c.seq == e.seq)
+    ).all()
+    return [{**{c: getattr(r, c) for c in _PROJECTED}, "last_seq": r.seq} for r in rows]
+
+
 def rebuild_projection(conn: Connection) -> int:
     """Recompute the current-consent projection from the ledger; returns its row count."""
     conn.execute(delete(CurrentConsentRecord))
-    latest = (
-        select(func.max(ConsentEventRecord.seq).label("seq"))
-        .group_by(
-            ConsentEventRecord.subject_id, ConsentEventRecord.purpose, ConsentEventRecord.scope
-        )
-        .subquery()
-    )
-    e = ConsentEventRecord
-    rows = conn.execute(
-        select(
-            e.tenant_id,
-            e.subject_id,
-            e.purpose,
-            e.scope,
-            e.seq,
-            e.state,
-            e.notice_version_id,
-            e.recorded_at,
-            e.valid_until,
-        ).join(latest, and_(latest.c.seq == e.seq))
-    ).all()
+    rows = _projected_from_ledger(conn)
     for row in rows:
-        project(conn, dict(row._mapping))
+        project(conn, {**row, "seq": row["last_seq"]})
     return len(rows)
+
+
+def projection_size(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(CurrentConsentRecord)).scalar_one())
+
+
+def projection_differences(conn: Connection) -> list[str]:
+    """Where the current-consent projection differs from the ledger it copies (a row
+    edited, added, removed or rolled back to an older genuine event): one line each, none
+    when they agree. Nothing reads the projection to decide, but a copy that lies is found."""
+    expected = {tuple(r[k] for k in _PROJECTION_KEY): r for r in _projected_from_ledger(conn)}
+    found = {
+        tuple(getattr(r, k) for k in _PROJECTION_KEY): {
+            c: getattr(r, c) for c in (*_PROJECTED, "last_seq")
+        }
+        for r in conn.execute(select(CurrentConsentRecord)).all()
+    }
+    problems = []
+    for key in sorted(set(expected) | set(found)):
+        want, have = expected.get(key), found.get(key)
+        if want != have:
+            what = "missing" if have is None else "not in the ledger" if want is None else "differs"
+            problems.append(f"current_consent {'/'.join(key)}: {what}")
+    return problems
 
 
 def expire_due(conn: Connection, writer: ChainWriter, *, now: datetime) -> list[ConsentEvent]:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, exc, select
 
 from minutekeeper.consent import artifacts, attribution, erasure, gate, ledger, notices, tenants
-from minutekeeper.consent.audit import VerifyReport, verify
+from minutekeeper.consent.audit import CheckReport, VerifyReport, verify
 from minutekeeper.consent.chain import ChainWriter, Signer
 from minutekeeper.consent.domain import (
     DEFAULT_NOTICE_KEY,
@@ -657,8 +657,14 @@ class ConsentService:
             return self.writer.checkpoint(conn)
 
     def verify(self) -> VerifyReport:
+        """Every chain, and the current-consent projection against the ledger it copies."""
         with read_transaction(self.engine) as conn:
-            return verify(conn, trusted_public_key=self.writer.signer.public_key_hex)
+            report = verify(conn, trusted_public_key=self.writer.signer.public_key_hex)
+            report.checks.append(
+                CheckReport("consent projection", ledger.projection_size(conn),
+                            ledger.projection_differences(conn))
+            )  # fmt: skip
+            return report
 
     def preview(
         self,

@@ -39,10 +39,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 
-from sqlalchemy import Engine, exc, insert, text
+from sqlalchemy import Engine, and_, bindparam, exc, insert, select, text
 from sqlalchemy.engine.url import make_url
 
-from minutekeeper.consent import ledger
+from minutekeeper.consent import gate, ledger
 from minutekeeper.consent.chain import GENESIS_HASH, compute_entry_hash
 from minutekeeper.consent.domain import (
     ArtifactKind,
@@ -56,7 +56,7 @@ from minutekeeper.consent.domain import (
 from minutekeeper.consent.notices import load_notice_file
 from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
 from minutekeeper.consent.service import ConsentService
-from minutekeeper.consent.store import ConsentEventRecord, SubjectRecord
+from minutekeeper.consent.store import ConsentEventRecord, CurrentConsentRecord, SubjectRecord
 from minutekeeper.core.db import (
     create_db_engine,
     migrate,
@@ -93,6 +93,8 @@ class Figures:
     rss_mib: float = 0.0
     bare_append_per_s: float = 0.0
     bare_read_ms: list[float] = field(default_factory=list)
+    read_ledger_ms: list[float] = field(default_factory=list)
+    read_projection_ms: list[float] = field(default_factory=list)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -264,6 +266,43 @@ def bench_bare(engine: Engine, samples: int) -> tuple[float, list[float]]:
     return rate, timed_ms(read, samples)
 
 
+# The read the gate made before it read the ledger: the contributors' rows of the
+# current-consent projection, a copy anyone with the database file could edit.
+PROJECTION_READ = (
+    select(
+        SubjectRecord.id, SubjectRecord.tenant_id, SubjectRecord.kind, SubjectRecord.erased_at,
+        CurrentConsentRecord.last_seq, CurrentConsentRecord.state,
+        CurrentConsentRecord.notice_version_id, CurrentConsentRecord.recorded_at,
+        CurrentConsentRecord.valid_until,
+    )
+    .outerjoin(CurrentConsentRecord, and_(
+        CurrentConsentRecord.subject_id == SubjectRecord.id,
+        CurrentConsentRecord.purpose == TRAIN_AI_SYSTEM,
+    ))
+    .where(SubjectRecord.id.in_(bindparam("ids", expanding=True)))
+)  # fmt: skip
+
+
+def bench_consent_read(
+    engine: Engine, contributors: list[str], samples: int
+) -> tuple[list[float], list[float]]:
+    """The gate's consent read for the 50 contributors, from the ledger (as it is now) and
+    from the projection (as it was), interleaved in one read transaction each, so both
+    meet the same machine at the same moments."""
+    params = {"ids": contributors}
+    times: tuple[list[float], list[float]] = ([], [])
+    for i in range(samples):
+        for which in (0, 1) if i % 2 else (1, 0):
+            with read_transaction(engine) as conn:
+                started = perf_counter()
+                if which == 0:
+                    ledger.with_newest(conn, gate._SUBJECTS, [TRAIN_AI_SYSTEM], params)
+                else:
+                    conn.execute(PROJECTION_READ, {"ids": contributors}).all()
+                times[which].append((perf_counter() - started) * 1000)
+    return times
+
+
 def profile_decisions(svc: ConsentService, tenant_id: str, artifact_id: str) -> None:
     profiler = cProfile.Profile()
     profiler.enable()
@@ -345,6 +384,10 @@ def measure(
     figures.append_per_s, figures.append_ms = bench_appends(svc, args.appends)
     print(f"  baseline: bare transactions: {args.appends:,}", flush=True)
     figures.bare_append_per_s, figures.bare_read_ms = bench_bare(svc.engine, args.appends)
+    print(f"  consent reads, ledger and projection interleaved: {args.decisions:,}", flush=True)
+    figures.read_ledger_ms, figures.read_projection_ms = bench_consent_read(
+        svc.engine, contributors, args.decisions
+    )
     report(figures)
 
 
@@ -410,6 +453,14 @@ def report(f: Figures) -> None:
         f"{percentile(f.decide_ms, 50) / bare_p50:.1f}x a one-row SELECT transaction "
         f"({bare_p50:.3f} ms)"
     )
+    if f.read_ledger_ms:
+        p50 = [percentile(f.read_ledger_ms, 50), percentile(f.read_projection_ms, 50)]
+        p99 = [percentile(f.read_ledger_ms, 99), percentile(f.read_projection_ms, 99)]
+        print(
+            f"  [{f.backend}] consent read from the ledger vs from the projection (the gate's "
+            f"read before issue 21), interleaved: p50 {p50[0]:.3f} vs {p50[1]:.3f} ms, "
+            f"p99 {p99[0]:.3f} vs {p99[1]:.3f} ms (p99 {p99[0] - p99[1]:+.3f} ms)"
+        )
 
 
 def summary(results: list[Figures]) -> None:

@@ -218,9 +218,19 @@ class AuditChainPublic(Public):
     problem: str | None
 
 
+class AuditCheckPublic(Public):
+    name: str
+    ok: bool
+    rows: int
+    problems: list[str] = Field(description="Where the copy differs from what it copies.")
+
+
 class AuditReport(Public):
     ok: bool
     chains: list[AuditChainPublic]
+    checks: list[AuditCheckPublic] = Field(
+        description="Data derived from the chains (the consent projection), checked against them."
+    )
 
 
 # --- jobs and meetings ----------------------------------------------------------

@@ -11,7 +11,8 @@ app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 
 @app.command("verify")
 def verify(ctx: typer.Context) -> None:
-    """Exit 0 if every chain is intact; 1 naming the first bad entry otherwise."""
+    """Exit 0 if every chain is intact and the consent projection matches the ledger; 1
+    naming the first bad entry or row otherwise."""
     report = state(ctx).service().verify()
     for chain in report.chains:
         if chain.ok:
@@ -19,6 +20,12 @@ def verify(ctx: typer.Context) -> None:
             typer.echo(f"{chain.chain}: ok ({counts})")
         else:
             typer.echo(f"{chain.chain}: BROKEN at entry {chain.first_bad_seq}: {chain.problem}")
+    for check in report.checks:
+        if check.ok:
+            typer.echo(f"{check.name}: ok ({check.rows} rows match the ledger)")
+        else:
+            more = f" (+{len(check.problems) - 1} more)" if len(check.problems) > 1 else ""
+            typer.echo(f"{check.name}: DIFFERS from the ledger: {check.problems[0]}{more}")
     if not report.ok:
         raise typer.Exit(1)
 

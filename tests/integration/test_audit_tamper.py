@@ -16,7 +16,15 @@ import pytest
 from sqlalchemy import select
 
 from minutekeeper.consent.chain import GENESIS_HASH, compute_entry_hash
-from minutekeeper.consent.store import ConsentEventRecord
+from minutekeeper.consent.domain import (
+    ArtifactKind,
+    ConsentState,
+    DataClass,
+    Principal,
+    Role,
+)
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.consent.store import ArtifactRecord, ConsentEventRecord
 from minutekeeper.core.db import create_db_engine
 from minutekeeper.core.settings import Settings
 from tests.integration.tampering import EVENTS, tamper
@@ -150,3 +158,48 @@ def test_intact_chain_verifies(data_dir: Path) -> None:
     result = run_cli(data_dir, "audit", "verify")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"ledger: ok ({EVENTS} entries" in result.stdout
+
+
+def roll_back_a_withdrawal(d: Path) -> None:
+    """person0 gave (entry 5) and withdrew (entry 9): their projection row is set back to
+    the older, genuine give, as an attacker with the database file would."""
+    tamper(
+        d,
+        "UPDATE current_consent SET (last_seq, state, notice_version_id, recorded_at, "
+        "valid_until) = (SELECT seq, state, notice_version_id, recorded_at, valid_until "
+        "FROM consent_events WHERE seq = 5) "
+        "WHERE subject_id = (SELECT subject_id FROM consent_events WHERE seq = 9) "
+        "AND purpose = 'train_ai_system'",
+    )
+
+
+def test_a_projection_rolled_back_to_an_older_genuine_row_is_found_and_never_believed(
+    data_dir: Path,
+) -> None:
+    roll_back_a_withdrawal(data_dir)
+    result = run_cli(data_dir, "audit", "verify")
+    assert result.returncode == 1, result.stdout
+    assert f"ledger: ok ({EVENTS} entries" in result.stdout  # the chain itself is intact
+    assert "consent projection: DIFFERS from the ledger: current_consent " in result.stdout
+    # The gate and the person's status read the ledger: the withdrawal still stands.
+    settings = Settings(data_dir=data_dir)
+    engine = create_db_engine(settings)
+    service = ConsentService.from_settings(engine, settings)
+    with engine.connect() as conn:
+        tenant_id, artifact_id = conn.execute(
+            select(ArtifactRecord.tenant_id, ArtifactRecord.id)
+        ).one()
+        withdrawn = conn.execute(
+            select(ConsentEventRecord.subject_id).where(ConsentEventRecord.seq == 9)
+        ).scalar_one()
+    # Their own words, their time vouched for (what the projection once answered alone).
+    own = service.record_artifact(tenant_id, kind=ArtifactKind.MEETING_SUMMARY,
+                                  data_class=DataClass.DERIVED_CONTENT, input="x", output="y",
+                                  contributors=[withdrawn], vouched_by=[withdrawn])  # fmt: skip
+    for artifact in (artifact_id, own.id):
+        decision = service.decide(tenant_id, artifact, store=False)
+        verdict = next(v for v in decision.contributors if v.contributor == withdrawn)
+        assert not verdict.allowed, decision
+    status = service.current(Principal(tenant_id, withdrawn, Role.MEMBER))
+    assert [c.state for c in status] == [ConsentState.WITHDRAWN]
+    engine.dispose()
