@@ -467,10 +467,9 @@ def newest_events(
     subject_ids: Sequence[str] | None = None,
     tenant_id: str | None = None,
     up_to: int | None = None,
-) -> list[Any]:
+) -> list[Newest]:
     """The newest consent event per (subject, purpose) of `subject_ids` (or of every subject
-    of `tenant_id`) at ledger position `up_to` (default: now), from the ledger, as rows
-    with the columns of `_FACT_COLUMNS`."""
+    of `tenant_id`) at ledger position `up_to` (default: now), from the ledger."""
     if subject_ids == [] or not purposes:
         return []
     params: dict[str, Any]
