@@ -6,6 +6,8 @@ ask for the database first, so a problem there is reported before they start."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from minutekeeper.features.offers import Offers
     from minutekeeper.jobs.runner import Executor, JobRunner
     from minutekeeper.models.cache import ModelCache
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -50,7 +54,9 @@ class Runtime:
         from minutekeeper.consent import ConsentService
 
         service = ConsentService.from_settings(self.engine, self.settings)
-        # What was kept under older rules is re-decided once under the newest.
+        # What was kept before the chain held its facts is chained as it stands, once; what
+        # was kept under older rules is re-decided once under the newest.
+        service.adopt_unchained()
         service.apply_rules()
         return service
 
@@ -138,11 +144,47 @@ class Runtime:
         self.redactor()
         return [*roles, "redactor"]
 
+    @cached_property
+    def checkpointer(self) -> Checkpointer:
+        return Checkpointer(self.service, every_s=self.settings.checkpoint_seconds)
+
     def start(self) -> None:
+        """A server's background work: the job runner and the checkpoint timer."""
         self.jobs.start()
+        self.checkpointer.start()
 
     def stop(self) -> None:
+        if "checkpointer" in self.__dict__:
+            self.checkpointer.stop()
         if "jobs" in self.__dict__:
             self.jobs.stop()
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+class Checkpointer:
+    """A thread that signs the chains' new entries every `every_s` seconds, so no tail stays
+    unsigned longer than that in a process that keeps running (opt-outs, erasures and
+    exports sign at once)."""
+
+    def __init__(self, service: ConsentService, *, every_s: float) -> None:
+        self._service = service
+        self.every_s = every_s
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="minutekeeper-checkpoint",
+                                        daemon=True)  # fmt: skip
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.every_s):
+            try:
+                self._service.checkpoint()
+            except Exception as error:  # the database is away: sign next time
+                log.warning("checkpoint failed: %s", type(error).__name__)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, exc, insert, select
 
+from minutekeeper.consent import facts
 from minutekeeper.consent.chain import (
     AUDIT,
     CHAINS,
@@ -21,6 +22,7 @@ from minutekeeper.consent.chain import (
     LATER_COLUMNS,
     Chain,
     ChainWriter,
+    Witness,
     canonical_json,
     checkpoint_message,
     compute_entry_hash,
@@ -63,13 +65,14 @@ def insert_audited(
     actor: str,
     action: str,
     object_type: str,
+    facts: dict[str, Any] | None = None,
 ) -> Any:
     """Insert one row of a table in `PAYLOAD_TABLES` and chain it: the audit entry's payload
     is the row as stored (read back, so `verify` recomputes the same). Returns the row."""
     conn.execute(insert(record).values(**values))
     row = conn.execute(select(record).where(record.id == values["id"])).one()
     writer.audit(conn, actor=actor, action=action, object_type=object_type,
-                 object_id=values["id"], payload=row_payload(row))  # fmt: skip
+                 object_id=values["id"], payload=row_payload(row), facts=facts)  # fmt: skip
     return row
 
 
@@ -97,6 +100,7 @@ class CheckReport:
     name: str
     rows: int = 0
     problems: list[str] = field(default_factory=list)
+    source: str = "the ledger"  # what the rows are held against
 
     @property
     def ok(self) -> bool:
@@ -107,22 +111,52 @@ class CheckReport:
 class VerifyReport:
     chains: list[ChainReport] = field(default_factory=list)
     checks: list[CheckReport] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # weaker evidence, not a failure
 
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.chains) and all(c.ok for c in self.checks)
 
 
-def verify(conn: Connection, *, trusted_public_key: str) -> VerifyReport:
-    """Check every chain; `trusted_public_key` comes from the key file, not the database.
-    The caller adds the checks of data derived from the chains (`VerifyReport.checks`)."""
-    return VerifyReport([_verify_chain(conn, chain, trusted_public_key) for chain in CHAINS])
+def verify(
+    conn: Connection, *, trusted_public_key: str, witness: Witness | None = None
+) -> VerifyReport:
+    """Check every chain against its signed checkpoints (in the database and, when one is
+    set, the witness), then the records the audit chain's facts describe (candidates,
+    exports, tombstones, artifacts). `trusted_public_key` comes from the key file, not the
+    database. The caller adds the checks of other derived data (`VerifyReport.checks`)."""
+    replay, warnings = facts.Replay(), []
+    witnessed = witness.read() if witness is not None else None
+    if witness is None:
+        warnings.append(
+            "no witness is set (MINUTEKEEPER_AUDIT_WITNESS): a chain cut short together with "
+            "its checkpoints in the database would not be found"
+        )
+    report = VerifyReport(
+        [_verify_chain(conn, c, trusted_public_key, replay, witnessed, warnings) for c in CHAINS],
+        warnings=warnings,
+    )
+    check = CheckReport("chained records", source="the audit chain")
+    if all(r.ok for r in report.chains if r.chain == AUDIT.name):
+        check.rows, check.problems = facts.check(conn, replay)
+    else:
+        check.problems.append("not checked: the audit chain they rest on is broken")
+    report.checks.append(check)
+    return report
 
 
-def _verify_chain(conn: Connection, chain: Chain, trusted_key: str) -> ChainReport:
+def _verify_chain(
+    conn: Connection,
+    chain: Chain,
+    trusted_key: str,
+    replay: facts.Replay,
+    witnessed: list[dict[str, Any]] | None,
+    warnings: list[str],
+) -> ChainReport:
     report = ChainReport(chain.name)
     checkpoints = _checkpoints(conn, chain, trusted_key, report)
-    wanted = {cp["seq"] for cp in checkpoints}
+    held = _witnessed(chain, witnessed or [], trusted_key, report)
+    wanted = {cp["seq"] for cp in checkpoints} | {cp["seq"] for cp in held}
     hashes_at: dict[int, str] = {}
     payloads = _Payloads(conn, report)
     for entry in _linked_entries(conn, chain, report):
@@ -131,8 +165,19 @@ def _verify_chain(conn: Connection, chain: Chain, trusted_key: str) -> ChainRepo
             hashes_at[entry["seq"]] = entry["entry_hash"]
         if chain is AUDIT:
             payloads.add(entry)
+            if entry.get("facts") is not None:
+                replay.add(entry["seq"], entry["facts"])
     payloads.flush()
     _match_checkpoints(checkpoints, hashes_at, report)
+    _match_witness(held, hashes_at, report)
+    if witnessed is not None:
+        missing = sorted({cp["seq"] for cp in checkpoints} - {cp["seq"] for cp in held})
+        if missing:
+            warnings.append(
+                f"{chain.name}: {len(missing)} checkpoints are not in the witness (signed "
+                f"before it was set, or lost in a crash after their commit), the last at "
+                f"entry {missing[-1]}"
+            )
     return report
 
 
@@ -225,6 +270,46 @@ def _checkpoints(
         checkpoints.append(cp)
     report.checkpoints = len(checkpoints)
     return checkpoints
+
+
+def _witnessed(
+    chain: Chain, witnessed: list[dict[str, Any]], trusted_key: str, report: ChainReport
+) -> list[dict[str, Any]]:
+    """The witness's checkpoints of `chain` whose signature holds; a line that is unreadable
+    or badly signed fails the chain (the witness is append-only: nothing should be wrong)."""
+    held = []
+    for cp in witnessed:
+        if cp.get("unreadable"):
+            report.fail(1, f"witness line {cp['line']} is not a checkpoint")
+            continue
+        if cp.get("chain") != chain.name:
+            continue
+        message = checkpoint_message(chain.name, cp["seq"], cp["entry_hash"], cp["signed_at"])
+        if cp.get("public_key") != trusted_key or not signature_is_valid(
+            trusted_key, cp["signature"], message
+        ):
+            report.fail(cp["seq"], f"witness line {cp['line']} has a bad signature")
+            continue
+        held.append(cp)
+    return held
+
+
+def _match_witness(
+    held: list[dict[str, Any]], hashes_at: dict[int, str], report: ChainReport
+) -> None:
+    last = max((cp["seq"] for cp in held), default=0)
+    if last > report.entries:
+        report.fail(
+            report.entries + 1,
+            f"the chain ends at entry {report.entries} but the witness holds a checkpoint at "
+            f"entry {last}: entries {report.entries + 1}..{last} were removed",
+        )
+    for cp in sorted(held, key=lambda c: c["seq"]):
+        seq = cp["seq"]
+        if seq <= report.entries and hashes_at.get(seq) != cp["entry_hash"]:
+            report.fail(seq, f"entry {seq} no longer matches the witness's checkpoint: the "
+                             "chain was rewritten")  # fmt: skip
+            return
 
 
 def _match_checkpoints(

@@ -21,12 +21,13 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from minutekeeper.consent import facts
 from minutekeeper.consent.domain import Artifact, ArtifactKind, DataClass, Decision, Result
 from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
 from minutekeeper.consent.redaction import PROFILE, Person, RedactionFailed, Redactor
 from minutekeeper.consent.service import ConsentService
 from minutekeeper.consent.store import CandidateContributorRecord, TrainingCandidateRecord
-from minutekeeper.core.db import row_transaction, write_transaction
+from minutekeeper.core.db import write_transaction
 
 TRANSCRIPT_SYSTEM = "A meeting transcript: what each speaker said, in order."
 TRANSCRIPT_ASK = "Write the transcript of this part of the meeting."
@@ -117,28 +118,31 @@ def capture_offer(
     seqs = sorted({v.consent_seq for v in decision.contributors if v.consent_seq is not None})
     retention = service.retention_days(tenant_id, decision)
     candidate_id = str(uuid.uuid4())
-    with row_transaction(service.engine) as conn:
-        conn.execute(
-            insert(TrainingCandidateRecord).values(
-                id=candidate_id,
-                tenant_id=tenant_id,
-                artifact_id=artifact.id,
-                decision_id=decision.id,
-                example_kind=kind,
-                task=offer.task,
-                messages=redacted,
-                contributors=kept,
-                redaction_profile=PROFILE,
-                consent_event_seqs=seqs,
-                captured_at=artifact.captured_at,
-                expires_at=artifact.captured_at + timedelta(days=retention),
-                status="eligible",
-            )
-        )
+    values = {
+        "id": candidate_id,
+        "tenant_id": tenant_id,
+        "artifact_id": artifact.id,
+        "decision_id": decision.id,
+        "example_kind": kind,
+        "task": offer.task,
+        "messages": redacted,
+        "contributors": kept,
+        "redaction_profile": PROFILE,
+        "consent_event_seqs": seqs,
+        "captured_at": artifact.captured_at,
+        "expires_at": artifact.captured_at + timedelta(days=retention),
+        "status": "eligible",
+    }
+    with write_transaction(service.engine) as conn:
+        conn.execute(insert(TrainingCandidateRecord).values(**values))
         conn.execute(
             insert(CandidateContributorRecord),
             [{"candidate_id": candidate_id, "subject_id": subject} for subject in set(kept)],
         )
+        chained = facts.kept(candidate_id, values)
+        service.writer.audit(conn, actor="capture", action="candidate.kept",
+                             object_type="training_candidate", object_id=candidate_id,
+                             payload=chained, facts=chained)  # fmt: skip
     return Captured(artifact, decision, candidate_id, ())
 
 
@@ -195,5 +199,6 @@ def purge_expired(service: ConsentService, *, actor_id: str = "retention") -> in
                 object_type="training_candidate",
                 object_id=candidate_id,
                 payload={"id": candidate_id, "reason": "expired"},
+                facts=facts.candidates([candidate_id], "purged"),
             )
     return len(expired)

@@ -31,7 +31,7 @@ from minutekeeper.consent.store import (
     AuditEntryRecord,
     ConsentEventRecord,
 )
-from minutekeeper.core.db import table_of, utcnow
+from minutekeeper.core.db import after_commit, before_commit, table_of, utcnow
 
 GENESIS_HASH = "0" * 64
 
@@ -83,7 +83,7 @@ def sha256_hex(data: bytes) -> str:
 
 # Columns added to a chained table after entries were written: hashed when set, so the
 # entries written before they existed still verify.
-LATER_COLUMNS = frozenset({"via", "recipients", "translation_id"})
+LATER_COLUMNS = frozenset({"via", "recipients", "translation_id", "facts"})
 
 
 def compute_entry_hash(entry: Mapping[str, Any], prev_hash: str) -> str:
@@ -150,11 +150,51 @@ def signature_is_valid(public_key_hex: str, signature_hex: str, message: bytes) 
     return True
 
 
+class Witness:
+    """An append-only file outside the database that keeps a copy of every signed checkpoint
+    (`MINUTEKEEPER_AUDIT_WITNESS`): whoever cuts a chain's tail and deletes its checkpoints
+    from the database still leaves the witness holding an entry the chain no longer has.
+    One JSON line per checkpoint; lines are independent, so writers may interleave."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, checkpoint: Mapping[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = canonical_json(dict(checkpoint)) + b"\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)  # one write of a short line with O_APPEND: never torn
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def read(self) -> list[dict[str, Any]]:
+        """Every checkpoint the witness holds (a line that is not one is reported as such)."""
+        if not self.path.exists():
+            return []
+        found = []
+        for number, line in enumerate(self.path.read_bytes().splitlines(), start=1):
+            try:
+                found.append({**json.loads(line), "line": number})
+            except ValueError:
+                found.append({"line": number, "unreadable": True})
+        return found
+
+
+# Events after which no quiet tail may remain: a person saying no, or consent running out.
+OPT_OUT_STATES = frozenset({"refused", "withdrawn", "expired", "invalidated", "rejected"})
+
+
 class ChainWriter:
     """Appends entries to the chains inside the caller's `write_transaction`.
 
     The caller holds the database's writer lock, so reading the tail and inserting the next
-    entry cannot interleave with another writer, in this process or any other.
+    entry cannot interleave with another writer, in this process or any other. Checkpoints
+    are signed every `checkpoint_every` entries, at the commit of any transaction that records
+    an opt-out (`OPT_OUT_STATES`) or calls `checkpoint_at_commit`, and whenever `checkpoint`
+    is called (a timer does in long-running processes); each is copied to the witness, when
+    one is set, once its transaction has committed.
     """
 
     def __init__(
@@ -163,10 +203,12 @@ class ChainWriter:
         *,
         checkpoint_every: int = 100,
         clock: Callable[[], datetime] = utcnow,
+        witness: Witness | None = None,
     ) -> None:
         self.signer = signer
         self.checkpoint_every = checkpoint_every
         self.clock = clock
+        self.witness = witness
 
     def append(self, conn: Connection, chain: Chain, entry: dict[str, Any]) -> dict[str, Any]:
         """Insert `entry` as the chain's next link; returns it with seq and hashes filled in."""
@@ -177,7 +219,19 @@ class ChainWriter:
         conn.execute(chain.insert, row)
         if seq % self.checkpoint_every == 0:
             self._sign(conn, chain, seq, row["entry_hash"])
+        if chain is LEDGER and entry.get("state") in OPT_OUT_STATES:
+            self.checkpoint_at_commit(conn)
         return row
+
+    def checkpoint_at_commit(self, conn: Connection) -> None:
+        """Sign every chain's tail at the end of this transaction, after whatever else it
+        appends (at once, outside a `write_transaction`)."""
+
+        def sign() -> None:
+            self.checkpoint(conn)
+
+        if not before_commit(conn, "checkpoint", sign):
+            sign()
 
     def audit(
         self,
@@ -188,20 +242,22 @@ class ChainWriter:
         object_type: str,
         object_id: str,
         payload: Mapping[str, Any],
+        facts: Mapping[str, Any] | None = None,
     ) -> int:
-        """Append one audit entry; the chain keeps the payload's hash, never the payload."""
-        row = self.append(
-            conn,
-            AUDIT,
-            {
-                "at": self.clock(),
-                "actor": actor,
-                "action": action,
-                "object_type": object_type,
-                "object_id": object_id,
-                "payload_sha256": sha256_hex(canonical_json(dict(payload))),
-            },
-        )
+        """Append one audit entry; the chain keeps the payload's hash, never the payload.
+        `facts` (ids, hashes, states: never personal data) are kept in the entry itself, for
+        `audit verify` to hold the records they describe against."""
+        entry = {
+            "at": self.clock(),
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "payload_sha256": sha256_hex(canonical_json(dict(payload))),
+        }
+        if facts is not None:
+            entry["facts"] = json.loads(canonical_json(dict(facts)))
+        row = self.append(conn, AUDIT, entry)
         return int(row["seq"])
 
     def checkpoint(self, conn: Connection) -> int:
@@ -224,15 +280,57 @@ class ChainWriter:
 
     def _sign(self, conn: Connection, chain: Chain, seq: int, entry_hash: str) -> None:
         signed_at = self.clock()
-        conn.execute(
-            insert(_CHECKPOINTS).values(
-                chain=chain.name,
-                seq=seq,
-                entry_hash=entry_hash,
-                signed_at=signed_at,
-                public_key=self.signer.public_key_hex,
-                signature=self.signer.sign(
-                    checkpoint_message(chain.name, seq, entry_hash, signed_at)
-                ),
-            )
-        )
+        checkpoint = {
+            "chain": chain.name,
+            "seq": seq,
+            "entry_hash": entry_hash,
+            "signed_at": signed_at,
+            "public_key": self.signer.public_key_hex,
+            "signature": self.signer.sign(
+                checkpoint_message(chain.name, seq, entry_hash, signed_at)
+            ),
+        }
+        conn.execute(insert(_CHECKPOINTS).values(**checkpoint))
+        witness = self.witness
+        if witness is not None and not after_commit(conn, lambda: witness.record(checkpoint)):
+            witness.record(checkpoint)
+
+
+def latest_checkpoints(conn: Connection) -> list[dict[str, Any]]:
+    """The newest signed checkpoint of each chain, as a manifest or a receipt carries it."""
+    found = []
+    for chain in CHAINS:
+        row = conn.execute(
+            select(_CHECKPOINTS)
+            .where(_CHECKPOINTS.c.chain == chain.name)
+            .order_by(_CHECKPOINTS.c.seq.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            found.append(public_checkpoint(dict(row._mapping)))
+    return found
+
+
+def public_checkpoint(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A checkpoint as anyone holding the public key can check it (`checkpoint_message`)."""
+    signed_at = row["signed_at"]
+    return {
+        "chain": row["chain"],
+        "seq": row["seq"],
+        "entry_hash": row["entry_hash"],
+        "signed_at": _json_default(signed_at) if isinstance(signed_at, datetime) else signed_at,
+        "public_key": row["public_key"],
+        "signature": row["signature"],
+    }
+
+
+def covering_checkpoint(conn: Connection, chain: Chain, seq: int) -> dict[str, Any] | None:
+    """The first signed checkpoint of `chain` at or after entry `seq` (a receipt's proof that
+    its entry was in the chain when signed), or None."""
+    row = conn.execute(
+        select(_CHECKPOINTS)
+        .where(_CHECKPOINTS.c.chain == chain.name, _CHECKPOINTS.c.seq >= seq)
+        .order_by(_CHECKPOINTS.c.seq)
+        .limit(1)
+    ).first()
+    return public_checkpoint(dict(row._mapping)) if row is not None else None

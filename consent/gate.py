@@ -42,6 +42,7 @@ from minutekeeper.consent.domain import (
     SubjectKind,
 )
 from minutekeeper.consent.errors import UnknownDecision
+from minutekeeper.consent.facts import artifact as artifact_facts
 from minutekeeper.consent.ledger import tail_seq
 from minutekeeper.consent.notices import widens
 from minutekeeper.consent.purposes import (
@@ -51,6 +52,7 @@ from minutekeeper.consent.purposes import (
     validate_purpose,
 )
 from minutekeeper.consent.store import (
+    ArtifactRecord,
     ConsentEventRecord,
     GateDecisionRecord,
     NoticeRecord,
@@ -610,8 +612,12 @@ def record_decision(
         "rules_version": decision.rules_version,
         "decided_at": decision.decided_at,
     }
+    # The artifact's facts as the gate read them ride in the entry: a row edited afterwards
+    # (its contributors, its times, its claims) no longer matches the chain.
+    read = conn.execute(select(ArtifactRecord).where(ArtifactRecord.id == decision.artifact_id))
     row = insert_audited(conn, writer, GateDecisionRecord, values, actor=actor_id,
-                         action="gate.decided", object_type="gate_decision")  # fmt: skip
+                         action="gate.decided", object_type="gate_decision",
+                         facts=artifact_facts(read.one()))  # fmt: skip
     return _decision(row)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
+from minutekeeper.consent import facts
 from minutekeeper.consent.audit import insert_audited
 from minutekeeper.consent.chain import ChainWriter, sha256_hex
 from minutekeeper.consent.domain import (
@@ -234,6 +235,7 @@ def _shorten_kept(
             object_type="tenant",
             object_id=tenant_id,
             payload={"tenant_id": tenant_id, "days": days, "ids": sorted(r.id for r in shortened)},
+            facts=facts.expiries({r.id: r.captured_at + limit for r in shortened}),
         )
 
 

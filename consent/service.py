@@ -13,9 +13,18 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, exc, select
 
-from minutekeeper.consent import artifacts, attribution, erasure, gate, ledger, notices, tenants
+from minutekeeper.consent import (
+    artifacts,
+    attribution,
+    erasure,
+    facts,
+    gate,
+    ledger,
+    notices,
+    tenants,
+)
 from minutekeeper.consent.audit import CheckReport, VerifyReport, verify
-from minutekeeper.consent.chain import ChainWriter, Signer
+from minutekeeper.consent.chain import LEDGER, ChainWriter, Signer, Witness, covering_checkpoint
 from minutekeeper.consent.domain import (
     DEFAULT_NOTICE_KEY,
     POSITIVE_STATES,
@@ -45,7 +54,7 @@ from minutekeeper.consent.errors import (
     UnknownNoticeVersion,
     UnknownSubject,
 )
-from minutekeeper.consent.exports import tombstones
+from minutekeeper.consent.exports import catalog, tombstones
 from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM, covers
 from minutekeeper.consent.store import AuditEntryRecord
 from minutekeeper.core.db import read_transaction, utcnow, write_transaction
@@ -66,9 +75,11 @@ class ConsentService:
         checkpoint_every: int = 100,
         consent_validity_days: int = 365,
         clock: Callable[[], datetime] = utcnow,
+        witness: Witness | None = None,
     ) -> None:
         self.engine = engine
-        self.writer = ChainWriter(signer, checkpoint_every=checkpoint_every, clock=clock)
+        self.writer = ChainWriter(signer, checkpoint_every=checkpoint_every, clock=clock,
+                                  witness=witness)  # fmt: skip
         self.validity = timedelta(days=consent_validity_days)
         self.clock = clock
 
@@ -79,6 +90,7 @@ class ConsentService:
             signer=Signer.load_or_create(settings.resolved_audit_key_path()),
             checkpoint_every=settings.checkpoint_every,
             consent_validity_days=settings.consent_validity_days,
+            witness=Witness(settings.audit_witness) if settings.audit_witness else None,
         )
 
     @contextmanager
@@ -407,6 +419,23 @@ class ConsentService:
         with read_transaction(self.engine) as conn:
             return ledger.history(conn, person.subject_id)
 
+    def receipt(self, person: Principal) -> tuple[list[ConsentEvent], dict[str, Any] | None]:
+        """The person's events, and the first signed checkpoint of the ledger that covers
+        the newest of them (None until one is signed)."""
+        with read_transaction(self.engine) as conn:
+            events = ledger.history(conn, person.subject_id)
+            newest = events[-1].seq if events else None
+            return events, covering_checkpoint(conn, LEDGER, newest) if newest else None
+
+    def adopt_unchained(self) -> int:
+        """Chain, once, the candidates and exports kept before the chain held their facts
+        (`facts.adopt`); returns how many. Costs one query when there are none."""
+        with read_transaction(self.engine) as conn:
+            if not facts.unadopted(conn):
+                return 0
+        with self._write() as conn:
+            return facts.adopt(conn, self.writer)
+
     def apply_rules(self) -> int:
         """Once per rules version: re-decide every kept candidate of every tenant under
         the newest rules, retiring those they no longer allow and tombstoning their
@@ -530,14 +559,24 @@ class ConsentService:
             return gate.replay(conn, decision_id, tenant_id=tenant_id)
 
     def erase_subject(self, tenant_id: str, subject_id: str, *, actor_id: str) -> erasure.Erased:
-        """Erase a person's training data and artifact content (rule 13)."""
+        """Erase a person's training data and artifact content (rule 13), and the data files
+        of every published export holding their records (revoked ones included)."""
         with self._write() as conn:
             erased = erasure.erase_subject(
                 conn, self.writer, tenant_id=tenant_id, subject_id=subject_id, at=self.clock(),
                 actor_id=actor_id,
             )  # fmt: skip
         tombstones.sync_files(self.engine, erased.exports)
+        catalog.delete_data_files(
+            self.engine, self.writer, erased.holding, actor_id=actor_id,
+            reason="a contributor was erased: its data files are deleted",
+        )  # fmt: skip
         return erased
+
+    def claimed_sources(self, tenant_id: str, subject_id: str) -> dict[tuple[str, str], set[str]]:
+        """The labels attributed to the person in each meeting or draft (`erasure`)."""
+        with read_transaction(self.engine) as conn:
+            return erasure.claimed_sources(conn, tenant_id, subject_id)
 
     def find_subject(self, tenant_id: str, ref: str) -> Subject:
         """The tenant's person with id `ref`, or the only member or guest named `ref`."""
@@ -621,11 +660,8 @@ class ConsentService:
         Returns how many were retired (audited, `candidates.superseded`)."""
         keys = [attribution.binding(claim) for claim in claims]
         with self._write() as conn:
-            ids = tombstones.supersede(conn, tenant_id=tenant_id, keys=keys)
-            if ids:
-                self.writer.audit(conn, actor=actor_id, action="candidates.superseded",
-                                  object_type="tenant", object_id=tenant_id,
-                                  payload={"tenant_id": tenant_id, "ids": ids})  # fmt: skip
+            ids = tombstones.supersede(conn, self.writer, tenant_id=tenant_id, keys=keys,
+                                       actor_id=actor_id)  # fmt: skip
         return len(ids)
 
     def attribution_requests(self, person: Principal) -> list[AttributionRequest]:
@@ -659,7 +695,8 @@ class ConsentService:
     def verify(self) -> VerifyReport:
         """Every chain, and the current-consent projection against the ledger it copies."""
         with read_transaction(self.engine) as conn:
-            report = verify(conn, trusted_public_key=self.writer.signer.public_key_hex)
+            report = verify(conn, trusted_public_key=self.writer.signer.public_key_hex,
+                            witness=self.writer.witness)  # fmt: skip
             report.checks.append(
                 CheckReport("consent projection", ledger.projection_size(conn),
                             ledger.projection_differences(conn))

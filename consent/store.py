@@ -382,6 +382,9 @@ class AuditEntryRecord(Base):
     object_type: Mapped[str] = mapped_column(String(64))
     object_id: Mapped[str] = mapped_column(String(64))
     payload_sha256: Mapped[str] = mapped_column(HASH)
+    # Ids, hashes, states and times that records outside the chain must still agree with
+    # (`consent.facts`): hashed into the entry, and read back by `audit verify`.
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     prev_hash: Mapped[str] = mapped_column(HASH)
     entry_hash: Mapped[str] = mapped_column(HASH)
 
@@ -399,6 +402,16 @@ class AuditCheckpointRecord(Base):
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     public_key: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(128))
+
+
+class UnchainedRecord(Base):
+    """A kept candidate or an export from before the chain recorded their facts (listed by
+    migration 0013), until `consent.facts.adopt` chains them as they stand."""
+
+    __tablename__ = "unchained_records"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # candidate | export
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
 
 
 IMMUTABLE_TABLES: tuple[str, ...] = (

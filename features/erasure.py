@@ -8,7 +8,7 @@ person's name is still there to run it again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from minutekeeper.consent import ConsentService
@@ -25,6 +25,9 @@ class ErasureReport:
     candidates: int
     artifacts: int
     exports: tuple[str, ...]
+    # The words deleted, for the callers that keep copies (stored answers, job messages) to
+    # find them; never printed or stored.
+    words: tuple[str, ...] = field(default=(), repr=False)
 
 
 def erase_person(
@@ -35,16 +38,23 @@ def erase_person(
     actor_id: str,
     media_root: Path | None = None,
 ) -> ErasureReport:
-    """Erase the tenant's person `ref` (an id, id prefix or name); the uploaded recordings
-    of meetings they spoke in are deleted from `media_root`."""
+    """Erase the tenant's person `ref` (an id, id prefix or name): their words wherever a
+    claim attributed them to the person or their current name stands beside them, and the
+    uploaded recordings of the meetings they spoke in, from `media_root`."""
     subject = service.find_subject(tenant_id, ref)
     name = subject.display_name
-    changed = erase_speaker(service.engine, tenant_id, name) if name else []
+    claimed = service.claimed_sources(tenant_id, subject.id)
+    by_kind: dict[str, dict[str, set[str]]] = {"meeting": {}, "draft": {}}
+    for (kind, source_id), labels in claimed.items():
+        by_kind.setdefault(kind, {})[source_id] = labels
+    changed, said = erase_speaker(service.engine, tenant_id, name=name, labels=by_kind["meeting"])
     if media_root is not None:
         for meeting_id in changed:
             delete_media(media_root, meeting_id)
-    drafts = erase_drafts(service.engine, tenant_id, subject_id=subject.id, name=name)
+    drafts, wrote = erase_drafts(service.engine, tenant_id, subject_id=subject.id, name=name,
+                                 labels=by_kind["draft"])  # fmt: skip
     erased = service.erase_subject(tenant_id, subject.id, actor_id=actor_id)
     return ErasureReport(
-        subject.id, len(changed), drafts, erased.candidates, erased.artifacts, erased.exports
-    )
+        subject.id, len(changed), drafts, erased.candidates, erased.artifacts, erased.exports,
+        words=tuple(dict.fromkeys([*said, *wrote, *([name] if name else [])])),
+    )  # fmt: skip

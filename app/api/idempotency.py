@@ -15,7 +15,7 @@ without being held in memory.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +36,7 @@ from minutekeeper.core.db import (
     table_of,
     utcnow,
 )
+from minutekeeper.core.quotes import needles
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MAX_KEY = 200
@@ -244,3 +245,35 @@ async def _send(
 async def _send_error(send: Send, status: int, code: str, message: str) -> None:
     body = orjson.dumps({"error": {"code": code, "message": message}})
     await _send(send, status, "application/json", body)
+
+
+def forget_quoting(engine: Engine, subject_ids: Iterable[str], words: Iterable[str]) -> int:
+    """An erasure's reach into stored answers: every answer kept for `subject_ids` (the
+    tenant's people) that quotes one of `words` is replaced by a 410 `response_erased`, so
+    a retry learns the answer is gone instead of running the call again. Returns how many."""
+    found = [w.encode() for w in needles(words)]
+    people = list(subject_ids)
+    if not found or not people:
+        return 0
+    table = table_of(IdempotencyRecord)
+    erased = orjson.dumps({"error": {"code": "response_erased", "message": (
+        "the stored answer to this request quoted a person since erased; it is gone"
+    )}})  # fmt: skip
+    changed = 0
+    with row_transaction(engine) as conn:
+        for start in range(0, len(people), 500):
+            rows = conn.execute(
+                select(table.c.subject_id, table.c.key, table.c.body).where(
+                    table.c.subject_id.in_(people[start : start + 500]),
+                    table.c.body.is_not(None),
+                )
+            ).all()
+            for row in rows:
+                if any(word in row.body for word in found):
+                    conn.execute(
+                        update(table)
+                        .where(table.c.subject_id == row.subject_id, table.c.key == row.key)
+                        .values(status_code=410, content_type="application/json", body=erased)
+                    )
+                    changed += 1
+    return changed

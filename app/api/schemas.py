@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from minutekeeper.api.envelope import ErrorDetail
 from minutekeeper.consent import ArtifactKind
@@ -80,7 +80,9 @@ class ConsentCreate(Strict):
 
 
 class ConsentEventPublic(Public):
-    seq: int
+    """One event of a person's receipt. Its position in the ledger is not shown: the ledger
+    is shared by every tenant of the server, so positions would count their events too."""
+
     id: str
     purpose: str
     state: str
@@ -104,7 +106,6 @@ class ConsentEventPublic(Public):
 class CurrentConsentPublic(Public):
     purpose: str
     state: str
-    ledger_seq: int = Field(validation_alias=AliasChoices("ledger_seq", "last_seq"))
     notice_version_id: str | None
     recorded_at: datetime
     valid_until: datetime | None
@@ -130,9 +131,27 @@ class ConsentMe(BaseModel):
     )
 
 
+class CheckpointPublic(BaseModel):
+    chain: str
+    seq: int
+    entry_hash: str
+    signed_at: str
+    public_key: str
+    signature: str = Field(
+        description="Ed25519 over the canonical JSON of chain, seq, entry_hash and signed_at."
+    )
+
+
 class ConsentReceipt(BaseModel):
     subject_id: str
     events: list[ConsentEventPublic]
+    checkpoint: CheckpointPublic | None = Field(
+        description=(
+            "The first signed checkpoint of the ledger covering your newest event (null until "
+            "one is signed: at the next opt-out anyone records, or within minutes). Also kept "
+            "in the operator's witness file."
+        )
+    )
 
 
 # --- admin ----------------------------------------------------------------------
@@ -212,25 +231,27 @@ class ConsentCounts(BaseModel):
 class AuditChainPublic(Public):
     chain: str
     ok: bool
-    entries: int
-    checkpoints: int
-    first_bad_seq: int | None
-    problem: str | None
 
 
 class AuditCheckPublic(Public):
     name: str
     ok: bool
-    rows: int
-    problems: list[str] = Field(description="Where the copy differs from what it copies.")
 
 
 class AuditReport(Public):
+    """The chains are shared by every tenant of the server: a tenant sees whether they and
+    what rests on them hold, not their lengths, positions or other tenants' rows. The
+    operator's `minutekeeper audit verify` names where something is wrong."""
+
     ok: bool
     chains: list[AuditChainPublic]
     checks: list[AuditCheckPublic] = Field(
-        description="Data derived from the chains (the consent projection), checked against them."
+        description=(
+            "Data checked against the chains: the consent projection, and the kept "
+            "candidates, exports, tombstones and artifacts the audit chain's facts describe."
+        )
     )
+    warnings: list[str] = Field(description="Weaker evidence than there could be; not a failure.")
 
 
 # --- jobs and meetings ----------------------------------------------------------
@@ -340,7 +361,6 @@ class ExportPublic(Public):
     status: str
     status_reason: str | None
     supersedes_id: str | None
-    ledger_seq: int | None
     manifest_sha256: str | None
     counts: dict[str, Any] | None
     created_at: datetime

@@ -143,20 +143,31 @@ def erase(
     subject: Annotated[str, typer.Argument(help="The person: subject id, id prefix, or name.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
-    """Erase a person: their words in meetings and drafts, their training candidates, their
-    name; exports holding their records get tombstones. Cannot be undone."""
+    """Erase a person: their words in meetings and drafts (wherever they were attributed to
+    them), the recordings of those meetings, their training candidates, their name, the
+    data files of every export holding their records, and stored answers and job messages
+    quoting them. Cannot be undone."""
+    from minutekeeper.api.idempotency import forget_quoting as forget_answers
+    from minutekeeper.core.db import checkpoint_wal
     from minutekeeper.features.erasure import erase_person
+    from minutekeeper.jobs.store import forget_quoting as forget_job_messages
 
     cli = state(ctx)
     admin = cli.principal(Role.ADMIN)
     if not yes:
         typer.confirm(f"Erase {subject!r} everywhere? This cannot be undone", abort=True)
-    report = erase_person(cli.service(), admin.tenant_id, subject, actor_id=admin.subject_id,
+    service = cli.service()
+    report = erase_person(service, admin.tenant_id, subject, actor_id=admin.subject_id,
                           media_root=cli.settings().resolved_media_dir())  # fmt: skip
+    people = [s.id for s in service.subjects(admin.tenant_id)] + [report.subject_id]
+    answers = forget_answers(service.engine, people, report.words)
+    jobs = forget_job_messages(service.engine, admin.tenant_id, report.words)
+    checkpoint_wal(service.engine, truncate=True)
     typer.echo(
         f"erased {report.subject_id}: {report.meetings} meeting(s), {report.drafts} draft(s), "
-        f"{report.candidates} training candidate(s), {report.artifacts} artifact(s); "
-        f"{len(report.exports)} export(s) got tombstones"
+        f"{report.candidates} training candidate(s), {report.artifacts} artifact(s), "
+        f"{answers} stored answer(s), {jobs} job message(s); {len(report.exports)} export(s) "
+        "got tombstones"
     )
 
 

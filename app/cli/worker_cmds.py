@@ -59,6 +59,7 @@ def worker(
     requeued = runtime.telemetry.jobs_requeued
     sweeper = Sweeper(queue, runtime.engine, settings, on_requeued=requeued.inc)
     sweeper.start()
+    runtime.checkpointer.start()
     pool = "solo" if concurrency == 1 else "threads"
     try:
         queue.worker_main(

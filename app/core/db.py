@@ -10,7 +10,7 @@ database, never in Python memory.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ from minutekeeper.core.settings import Settings
 # One constant key for the PostgreSQL advisory lock that serialises chain appends.
 _WRITER_LOCK_KEY = 0x6D6B5F6C6564  # "mk_led"
 _WRITE_OPTION = "minutekeeper_write"
+_HOOKS_OPTION = "minutekeeper_commit_hooks"
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -158,13 +159,43 @@ def _unavailable_as_app_error(engine: Engine) -> Iterator[None]:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction holding the single writer lock until it commits or rolls back."""
+    """A transaction holding the single writer lock until it commits or rolls back.
+
+    Work registered with `before_commit` runs at the end of the body, still under the lock;
+    work registered with `after_commit` runs once the commit is done (never on rollback).
+    """
+    before: dict[str, Callable[[], None]] = {}
+    after: list[Callable[[], None]] = []
     with _unavailable_as_app_error(engine), engine.connect() as conn:
-        conn = conn.execution_options(**{_WRITE_OPTION: True})
+        conn = conn.execution_options(**{_WRITE_OPTION: True, _HOOKS_OPTION: (before, after)})
         with conn.begin():
             if not is_sqlite(conn):
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK_KEY})
             yield conn
+            for hook in before.values():
+                hook()
+    for hook in after:
+        hook()
+
+
+def before_commit(conn: Connection, key: str, hook: Callable[[], None]) -> bool:
+    """Run `hook` once (per `key`) at the end of this `write_transaction`, before it commits;
+    False (nothing registered) on a connection that is not one."""
+    hooks = conn.get_execution_options().get(_HOOKS_OPTION)
+    if hooks is None:
+        return False
+    hooks[0].setdefault(key, hook)
+    return True
+
+
+def after_commit(conn: Connection, hook: Callable[[], None]) -> bool:
+    """Run `hook` after this `write_transaction` commits; False (nothing registered) on a
+    connection that is not one."""
+    hooks = conn.get_execution_options().get(_HOOKS_OPTION)
+    if hooks is None:
+        return False
+    hooks[1].append(hook)
+    return True
 
 
 @contextmanager
@@ -190,15 +221,19 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def checkpoint_wal(engine: Engine) -> None:
-    """Fold SQLite's write-ahead log into the database now, without waiting for anyone.
+def checkpoint_wal(engine: Engine, *, truncate: bool = False) -> None:
+    """Fold SQLite's write-ahead log into the database now.
 
     After a long read (an export), the next commit would otherwise do it, and that may be a
-    commit made under the writer lock. PostgreSQL needs nothing.
+    commit made under the writer lock: PASSIVE waits for no one. After an erasure,
+    `truncate` waits for readers and empties the log file, so the old pages holding the
+    erased words are gone from it too (`secure_delete` zeroes them in the database file).
+    PostgreSQL keeps old row versions until VACUUM (docs/deploy.md).
     """
     if engine.dialect.name == "sqlite":
+        mode = "TRUNCATE" if truncate else "PASSIVE"
         with _unavailable_as_app_error(engine), engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
 
 
 def migrate(engine: Engine) -> None:

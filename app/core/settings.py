@@ -56,6 +56,23 @@ class Settings(BaseSettings):
         ge=1,
         description="Sign a checkpoint of each hash chain every this many appended entries.",
     )
+    checkpoint_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=86400,
+        description=(
+            "The API server and workers sign a checkpoint of any new chain entries this "
+            "often, besides those signed at every opt-out, erasure and export."
+        ),
+    )
+    audit_witness: Path | None = Field(
+        default=None,
+        description=(
+            "An append-only file, ideally on other storage than the database, that keeps a "
+            "copy of every signed checkpoint; `audit verify` fails where the database "
+            "disagrees with it, and warns when none is set."
+        ),
+    )
     consent_validity_days: int = Field(
         default=365,
         ge=1,

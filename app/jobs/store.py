@@ -12,7 +12,7 @@ to the restarted server (in-process). No job is silently lost or finished twice.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -43,6 +43,7 @@ from minutekeeper.core.db import (
     utcnow,
 )
 from minutekeeper.core.errors import NotFound
+from minutekeeper.core.quotes import needles, scrub
 
 # A job interrupted this many times is failed instead of tried again.
 MAX_ATTEMPTS = 3
@@ -465,3 +466,31 @@ def cancel_queued(
             )
         ).rowcount
     return int(cancelled)
+
+
+def forget_quoting(engine: Engine, tenant_id: str, words: Iterable[str]) -> int:
+    """Replace every string of the tenant's jobs (parameters, results, error messages) that
+    quotes one of `words` (an erased person's); returns how many jobs changed."""
+    found = needles(words)
+    if not found:
+        return 0
+    table = table_of(JobRecord)
+    changed = 0
+    with row_transaction(engine) as conn:
+        rows = conn.execute(
+            select(table.c.id, table.c.params, table.c.result, table.c.error_message).where(
+                table.c.tenant_id == tenant_id
+            )
+        ).all()
+        for row in rows:
+            params, in_params = scrub(row.params, found)
+            result, in_result = scrub(row.result, found)
+            message, in_message = scrub(row.error_message, found)
+            if in_params or in_result or in_message:
+                conn.execute(
+                    table.update()
+                    .where(table.c.id == row.id)
+                    .values(params=params, result=result, error_message=message)
+                )
+                changed += 1
+    return changed

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,9 +19,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
+from minutekeeper.consent import facts
 from minutekeeper.consent.chain import ChainWriter
 from minutekeeper.consent.errors import ConsentError, UnknownExport
 from minutekeeper.consent.exports import tombstones
+from minutekeeper.consent.exports.dataset import CARD_FILE, MANIFEST_FILE, TOMBSTONES_FILE
 from minutekeeper.consent.store import DatasetExportRecord, ExportedExampleRecord
 from minutekeeper.core.db import read_transaction, rows_by_id_or_prefix, table_of, write_transaction
 
@@ -89,6 +91,7 @@ def fail(
                 object_type="dataset_export",
                 object_id=export_id,
                 payload={"id": export_id, "reason": reason},
+                facts=facts.export(export_id, "failed"),
             )
 
 
@@ -197,6 +200,45 @@ def export_tombstones(engine: Engine, tenant_id: str, ref: str) -> list[dict[str
         return tombstones.tombstones_of(conn, export.id)
 
 
+# What stays of an export whose data files were deleted: its manifest (whose hash is
+# chained and names what the files were), its card and its tombstones.
+KEPT_AFTER_ERASURE = frozenset({MANIFEST_FILE, CARD_FILE, TOMBSTONES_FILE})
+
+
+def delete_data_files(
+    engine: Engine, writer: ChainWriter, export_ids: Sequence[str], *, reason: str, actor_id: str
+) -> list[str]:
+    """Delete the data files of published exports holding an erased person's records (rule
+    13): the exports stay revoked, with `reason`; their manifests, cards and tombstones
+    stay, so what was published and why it went can still be shown. Returns the ids whose
+    files were deleted."""
+    done = []
+    with write_transaction(engine) as conn:
+        for export_id in sorted(set(export_ids)):
+            export = row(conn, export_id)
+            if export.status not in tombstones.PUBLISHED:
+                continue  # a build still running fails its re-check; a failed one left nothing
+            folder = Path(export.path)
+            for path in sorted(folder.rglob("*"), reverse=True):  # files before their folders
+                name = path.relative_to(folder).as_posix()
+                if path.is_file() and name not in KEPT_AFTER_ERASURE:
+                    path.unlink()
+                elif path.is_dir() and not any(path.iterdir()):
+                    path.rmdir()
+            conn.execute(
+                update(DatasetExportRecord)
+                .where(DatasetExportRecord.id == export_id)
+                .values(status="revoked", revoked_at=export.revoked_at or writer.clock(),
+                        status_reason=reason[:500])
+            )  # fmt: skip
+            writer.audit(conn, actor=actor_id, action="export.data_deleted",
+                         object_type="dataset_export", object_id=export_id,
+                         payload={"id": export_id, "reason": reason},
+                         facts=facts.export(export_id, "revoked"))  # fmt: skip
+            done.append(export_id)
+    return done
+
+
 def revoke_export(
     engine: Engine, writer: ChainWriter, tenant_id: str, ref: str, *, actor_id: str, reason: str
 ) -> ExportInfo:
@@ -220,5 +262,7 @@ def revoke_export(
                 object_type="dataset_export",
                 object_id=export.id,
                 payload={"id": export.id, "reason": reason},
+                facts=facts.export(export.id, "revoked"),
             )
+            writer.checkpoint_at_commit(conn)
         return _info(row(conn, export.id))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, delete, func, insert, select
 
+from minutekeeper.consent import facts
 from minutekeeper.consent.chain import ChainWriter
 from minutekeeper.consent.errors import ExportConflict
 from minutekeeper.consent.exports.build import BATCH_SIZE, ExportHooks, build
@@ -133,6 +134,7 @@ def _start(
             object_type="dataset_export",
             object_id=export_id,
             payload={"id": export_id, "version": version, "supersedes": supersedes_id},
+            facts=facts.export(export_id, "building"),
         )
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, exists, select, update
 
-from minutekeeper.consent.chain import ChainWriter
+from minutekeeper.consent import facts
+from minutekeeper.consent.chain import ChainWriter, latest_checkpoints
 from minutekeeper.consent.exports.build import Build, switch_changes
 from minutekeeper.consent.exports.catalog import row
 from minutekeeper.consent.exports.dataset import (
@@ -53,6 +54,11 @@ def publish(
             return False
         rechecked = tail_seq(conn)
         manifest = _manifest(export, built, rechecked, published_at=published_at)
+        # Signed now, so the manifest carries a checkpoint covering every decision it rests
+        # on; the publication itself is covered by the one signed at commit.
+        writer.checkpoint(conn)
+        writer.checkpoint_at_commit(conn)
+        manifest["audit_checkpoints"] = latest_checkpoints(conn)
         card = dataset_card(manifest)
         (staging / CARD_FILE).write_text(card, encoding="utf-8")
         manifest["files"].append(file_entry(staging, CARD_FILE, rows=0).as_json())
@@ -83,6 +89,7 @@ def publish(
                     "manifest_sha256": manifest_sha256,
                     "ledger_seq": built.pin,
                 },
+                facts=facts.export(export_id, "active", facts.records_sha256(conn, export_id)),
             )
         except BaseException:
             final.rename(staging)  # the transaction rolls back: nothing stays published

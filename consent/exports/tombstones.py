@@ -13,7 +13,7 @@ the transaction commits (`sync_files`).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Text, cast, func, insert, or_, select, update
 
+from minutekeeper.consent import facts
 from minutekeeper.consent.artifacts import attributions_of
 from minutekeeper.consent.chain import ChainWriter
 from minutekeeper.consent.domain import ArtifactKind
@@ -39,6 +40,7 @@ from minutekeeper.consent.store import (
 from minutekeeper.core.db import read_transaction
 
 PUBLISHED = ("active", "revoked")
+_CHUNK = 500
 
 
 def tombstone_subject(
@@ -58,7 +60,11 @@ def tombstone_subject(
     hits = _live_records(conn, tenant_id, er.candidate_id.in_(theirs))
     why = f"a contributor: {reason}"
     exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=at, actor_id=actor_id)
-    _retire_candidates(conn, tenant_id=tenant_id, subject_id=subject_id)
+    tc = TrainingCandidateRecord
+    mine = conn.execute(
+        select(tc.id).where(tc.tenant_id == tenant_id, tc.status == "eligible", tc.id.in_(theirs))
+    ).scalars()
+    retire(conn, writer, list(mine), status="tombstoned", reason=reason, actor_id=actor_id)
     return exports
 
 
@@ -79,17 +85,24 @@ def tombstone_tenant(
     why = f"the tenant: {reason}"
     exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=at, actor_id=actor_id)
     # An active export with no record left untombstoned (an empty one) is revoked too.
-    conn.execute(
-        update(de)
-        .where(de.tenant_id == tenant_id, de.status == "active")
-        .values(status="revoked", revoked_at=at, status_reason=why)
-    )
+    empty = conn.execute(
+        select(de.id).where(de.tenant_id == tenant_id, de.status == "active")
+    ).scalars()
+    for export_id in list(empty):
+        conn.execute(
+            update(de)
+            .where(de.id == export_id)
+            .values(status="revoked", revoked_at=at, status_reason=why)
+        )
+        writer.audit(conn, actor=actor_id, action="export.revoked",
+                     object_type="dataset_export", object_id=export_id,
+                     payload={"id": export_id, "reason": why},
+                     facts=facts.export(export_id, "revoked"))  # fmt: skip
     tc = TrainingCandidateRecord
-    conn.execute(
-        update(tc)
-        .where(tc.tenant_id == tenant_id, tc.status == "eligible")
-        .values(status="tombstoned", messages=[])
-    )
+    kept = conn.execute(
+        select(tc.id).where(tc.tenant_id == tenant_id, tc.status == "eligible")
+    ).scalars()
+    retire(conn, writer, list(kept), status="tombstoned", reason=reason, actor_id=actor_id)
     return exports
 
 
@@ -123,17 +136,18 @@ def tombstone_claim(
     hits = _live_records(conn, tenant_id, ExportedExampleRecord.candidate_id.in_(resting))
     why = f"an attribution: {reason}"
     exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=at, actor_id=actor_id)
-    conn.execute(update(tc).where(tc.id.in_(resting)).values(status="tombstoned", messages=[]))
+    retire(conn, writer, resting, status="tombstoned", reason=reason, actor_id=actor_id)
     return exports
 
 
-def supersede(conn: Connection, *, tenant_id: str, keys: Sequence[str]) -> list[str]:
+def supersede(
+    conn: Connection, writer: ChainWriter, *, tenant_id: str, keys: Sequence[str], actor_id: str
+) -> list[str]:
     """Mark the kept candidates resting on a claim bound by one of `keys` `superseded`
     (their example deleted); returns their ids."""
-    tc = TrainingCandidateRecord
     ids = _resting_on(conn, tenant_id, keys)
-    if ids:
-        conn.execute(update(tc).where(tc.id.in_(ids)).values(status="superseded", messages=[]))
+    retire(conn, writer, ids, status="superseded", reason="offered again", actor_id=actor_id,
+           action="candidates.superseded")  # fmt: skip
     return ids
 
 
@@ -176,10 +190,14 @@ def _tombstone(
                 for h in hits
             ],
         )
-    per_export = Counter(h.export_id for h in hits)
+    per_export: dict[str, list[str]] = defaultdict(list)
+    for h in hits:
+        per_export[h.export_id].append(h.record_id)
     exports = sorted(per_export)
+    if exports:
+        writer.checkpoint_at_commit(conn)
     for export_id in exports:
-        records = per_export[export_id]
+        records = sorted(per_export[export_id])
         revoked = conn.execute(
             update(de)
             .where(de.id == export_id, de.status == "active")
@@ -193,22 +211,39 @@ def _tombstone(
             object_id=export_id,
             payload={
                 "export_id": export_id,
-                "records": records,
+                "records": len(records),
                 "reason": reason,
                 "revoked": bool(revoked),
             },
+            facts=facts.tombstones(export_id, records, "revoked"),
         )
     return exports
 
 
-def _retire_candidates(conn: Connection, *, tenant_id: str, subject_id: str) -> None:
-    tc, cc = TrainingCandidateRecord, CandidateContributorRecord
-    mine = select(cc.candidate_id).where(cc.subject_id == subject_id)
-    conn.execute(
-        update(tc)
-        .where(tc.tenant_id == tenant_id, tc.status == "eligible", tc.id.in_(mine))
-        .values(status="tombstoned", messages=[])
-    )
+def retire(
+    conn: Connection,
+    writer: ChainWriter,
+    ids: Sequence[str],
+    *,
+    status: str,
+    reason: str,
+    actor_id: str,
+    action: str = "candidates.retired",
+) -> None:
+    """Set kept candidates `ids` to `status`, their examples deleted, and chain which ones
+    (nothing is written for none)."""
+    if not ids:
+        return
+    writer.checkpoint_at_commit(conn)
+    tc = TrainingCandidateRecord
+    ids = sorted(set(ids))
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        conn.execute(update(tc).where(tc.id.in_(chunk)).values(status=status, messages=[]))
+    writer.audit(conn, actor=actor_id, action=action, object_type="training_candidates",
+                 object_id=ids[0] if len(ids) == 1 else f"{len(ids)} candidates",
+                 payload={"ids": ids, "status": status, "reason": reason},
+                 facts=facts.candidates(ids, status))  # fmt: skip
 
 
 def tombstones_of(conn: Connection, export_id: str) -> list[dict[str, str]]:
@@ -276,15 +311,8 @@ def retire_failing(
     why = f"re-decided: {reason}"
     exports = _tombstone(conn, writer, hits, reason=reason, why=why, at=decided_at,
                          actor_id=actor_id)  # fmt: skip
-    conn.execute(update(tc).where(tc.id.in_(failing)).values(status="tombstoned", messages=[]))
-    writer.audit(
-        conn,
-        actor=actor_id,
-        action="candidates.redecided",
-        object_type="tenant",
-        object_id=tenant_id,
-        payload={"tenant_id": tenant_id, "reason": reason, "ids": sorted(failing)},
-    )
+    retire(conn, writer, failing, status="tombstoned", reason=reason, actor_id=actor_id,
+           action="candidates.redecided")  # fmt: skip
     return len(failing), exports
 
 

@@ -9,7 +9,7 @@ feedback on it. An id from another person or tenant reads as "no such draft".
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -240,27 +240,42 @@ def _load(conn: Connection, tenant_id: str, author_id: str, draft_id: str) -> St
     )
 
 
-def erase_person(engine: Engine, tenant_id: str, *, subject_id: str, name: str | None) -> int:
+def erase_person(
+    engine: Engine,
+    tenant_id: str,
+    *,
+    subject_id: str,
+    name: str | None,
+    labels: Mapping[str, Set[str]],
+) -> tuple[int, list[str]]:
     """Delete the drafts written for the person (and the feedback on them) and blank their
-    messages in other people's drafts' threads. Returns how many drafts changed."""
+    messages in other people's drafts' threads: those by the authors attributed to them
+    (`labels`: draft id -> author names claimed theirs) or named as they are now. Returns
+    how many drafts changed and the words deleted (to find copies of them elsewhere)."""
     drafts = table_of(DraftRecord)
     feedback = table_of(DraftFeedbackRecord)
+    words: list[str] = []
     with row_transaction(engine) as conn:
         mine = select(drafts.c.id).where(
             drafts.c.tenant_id == tenant_id, drafts.c.author_id == subject_id
         )
+        for row in conn.execute(select(drafts.c.text, drafts.c.instruction).where(
+                drafts.c.id.in_(mine))):  # fmt: skip
+            words.extend((row.text, row.instruction))
         conn.execute(feedback.delete().where(feedback.c.draft_id.in_(mine)))
         changed = conn.execute(drafts.delete().where(drafts.c.id.in_(mine))).rowcount
         rows = conn.execute(
             select(drafts.c.id, drafts.c.thread).where(drafts.c.tenant_id == tenant_id)
         ).all()
         for row in rows:
-            if name is None or not any(m.get("author") == name for m in row.thread):
+            theirs = labels.get(row.id, set()) | ({name} if name else set())
+            if not any(m.get("author") in theirs for m in row.thread):
                 continue
+            words.extend(m.get("text", "") for m in row.thread if m.get("author") in theirs)
             thread = [
-                {**m, "author": "", "text": ""} if m.get("author") == name else m
+                {**m, "author": "", "text": ""} if m.get("author") in theirs else m
                 for m in row.thread
             ]
             conn.execute(drafts.update().where(drafts.c.id == row.id).values(thread=thread))
             changed += 1
-    return changed
+    return changed, [w for w in words if w]

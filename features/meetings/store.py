@@ -8,7 +8,7 @@ lookup is scoped to one tenant: an id from another tenant reads as "no such meet
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -214,22 +214,37 @@ def _renamed_owners(summary: dict[str, Any], old: Mapping[str, str]) -> dict[str
     return {**summary, "action_items": renamed}
 
 
-def erase_speaker(engine: Engine, tenant_id: str, name: str) -> list[str]:
-    """Remove a person's words from the tenant's meetings: their segments are deleted,
-    their name leaves the speaker list, and the summary (derived from everyone's words,
-    theirs included) is dropped; the rest of the transcript stays. Returns the ids of the
-    meetings that changed (their recordings hold the person's voice too)."""
+def erase_speaker(
+    engine: Engine,
+    tenant_id: str,
+    *,
+    name: str | None,
+    labels: Mapping[str, Set[str]],
+) -> tuple[list[str], list[str]]:
+    """Remove a person's words from the tenant's meetings: the speakers attributed to them
+    (`labels`: meeting id -> speaker names claimed theirs) or named as they are now have
+    their segments deleted and leave the speaker list, and the summary (derived from
+    everyone's words, theirs included) is dropped; the rest of the transcript stays.
+    Returns the ids of the meetings that changed (their recordings hold the person's voice
+    too) and the words deleted (to find copies of them elsewhere)."""
     table = table_of(MeetingRecord)
     changed: list[str] = []
+    words: list[str] = []
     with row_transaction(engine) as conn:
         rows = conn.execute(
             select(table.c.id, table.c.transcript).where(table.c.tenant_id == tenant_id)
         ).all()
         for row in rows:
             transcript = row.transcript
-            theirs = {s["id"] for s in transcript["speakers"] if s.get("name") == name}
+            claimed = labels.get(row.id, set())
+            theirs = {
+                s["id"]
+                for s in transcript["speakers"]
+                if s.get("name") is not None and (s["name"] == name or s["name"] in claimed)
+            }
             if not theirs:
                 continue
+            words.extend(s["text"] for s in transcript["segments"] if s["speaker"] in theirs)
             transcript = {
                 **transcript,
                 "speakers": [s for s in transcript["speakers"] if s["id"] not in theirs],
@@ -241,4 +256,4 @@ def erase_speaker(engine: Engine, tenant_id: str, name: str) -> list[str]:
                 .values(transcript=transcript, summary=None)
             )
             changed.append(row.id)
-    return changed
+    return changed, words

@@ -12,11 +12,13 @@ from minutekeeper.core.settings import Settings
 from tests.conftest import make_world
 
 EVENTS = 12
+WITNESS = "witness.jsonl"  # in the data folder, so each test's copy has its own
 
 
 def build_pristine(data_dir: Path) -> None:
-    """12 ledger events, a decision and checkpoints every 5 entries and at the end."""
-    settings = Settings(data_dir=data_dir, checkpoint_every=5)
+    """12 ledger events, a decision and checkpoints every 5 entries, at every withdrawal
+    and at the end, each also kept in a witness file."""
+    settings = Settings(data_dir=data_dir, checkpoint_every=5, audit_witness=data_dir / WITNESS)
     engine = create_db_engine(settings)
     migrate(engine)
     world = make_world(ConsentService.from_settings(engine, settings))

@@ -6,6 +6,8 @@ not have the signing key, which lives outside the database.
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -27,16 +29,20 @@ from minutekeeper.consent.service import ConsentService
 from minutekeeper.consent.store import ArtifactRecord, ConsentEventRecord
 from minutekeeper.core.db import create_db_engine
 from minutekeeper.core.settings import Settings
-from tests.integration.tampering import EVENTS, tamper
+from tests.integration.tampering import EVENTS, WITNESS, tamper
 
 
-def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(data_dir: Path, *args: str, witness: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "MINUTEKEEPER_AUDIT_WITNESS"}
+    if witness:
+        env["MINUTEKEEPER_AUDIT_WITNESS"] = str(data_dir / WITNESS)
     return subprocess.run(
         [sys.executable, "-m", "minutekeeper.cli", "--data-dir", str(data_dir), *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=env,
     )
 
 
@@ -203,3 +209,45 @@ def test_a_projection_rolled_back_to_an_older_genuine_row_is_found_and_never_bel
     status = service.current(Principal(tenant_id, withdrawn, Role.MEMBER))
     assert [c.state for c in status] == [ConsentState.WITHDRAWN]
     engine.dispose()
+
+
+def cut_tail_and_its_checkpoints(d: Path) -> None:
+    """The attack signed checkpoints in the database cannot catch: entries 10.. removed
+    together with every checkpoint that mentions them."""
+    tamper(
+        d,
+        "DELETE FROM consent_events WHERE seq > 9",
+        "DELETE FROM audit_checkpoints WHERE chain = 'ledger' AND seq > 9",
+    )
+
+
+def test_a_tail_cut_with_its_checkpoints_is_found_by_the_witness(data_dir: Path) -> None:
+    assert run_cli(data_dir, "audit", "verify", witness=True).returncode == 0
+    cut_tail_and_its_checkpoints(data_dir)
+    # Without the witness the chain agrees with the checkpoints left in the database (only
+    # the projection, which this attacker did not bother to roll back, gives it away);
+    # verify says what it lacks.
+    alone = run_cli(data_dir, "audit", "verify")
+    assert "ledger: ok (9 entries" in alone.stdout, alone.stdout
+    assert "warning: no witness is set (MINUTEKEEPER_AUDIT_WITNESS)" in alone.stdout
+    held = run_cli(data_dir, "audit", "verify", witness=True)
+    assert held.returncode == 1, held.stdout
+    assert (
+        f"ledger: BROKEN at entry 10: the chain ends at entry 9 but the witness holds a "
+        f"checkpoint at entry {EVENTS}" in held.stdout
+    ), held.stdout
+
+
+def test_every_withdrawal_is_signed_at_once_and_witnessed(data_dir: Path) -> None:
+    """Withdrawals were entries 3, 6, 9 and 12: each has a checkpoint signed in its own
+    transaction, in the database and in the witness, whatever `checkpoint_every` says."""
+    db = sqlite3.connect(data_dir / "minutekeeper.db")
+    withdrawals = [seq for (seq,) in db.execute(
+        "SELECT seq FROM consent_events WHERE state = 'withdrawn' ORDER BY seq")]  # fmt: skip
+    signed = {seq for (seq,) in db.execute(
+        "SELECT seq FROM audit_checkpoints WHERE chain = 'ledger'")}  # fmt: skip
+    db.close()
+    assert withdrawals == [3, 6, 9, 12]
+    assert set(withdrawals) <= signed
+    lines = [json.loads(line) for line in (data_dir / WITNESS).read_text().splitlines()]
+    assert {cp["seq"] for cp in lines if cp["chain"] == "ledger"} == signed

@@ -129,8 +129,10 @@ def test_a_serving_from_before_a_withdrawal_does_not_support_a_new_give(api: Api
 # --- finding 5: only the person records their consent -----------------------------------
 
 
-def mk_on(database_url: str, data_dir: Path, user: str, *args: str) -> Any:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTEKEEPER_")}
+def mk_on(
+    database_url: str, data_dir: Path, user: str, *args: str, env: dict[str, str] | None = None
+) -> Any:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTEKEEPER_")} | (env or {})
     env["MINUTEKEEPER_LOCAL_USER"] = user
     return subprocess.run(
         [MINUTEKEEPER, "--data-dir", str(data_dir), "--database-url", database_url, *args],

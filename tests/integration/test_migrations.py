@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import delete, insert, inspect, select, update
 from sqlalchemy.engine import Engine
 
 # Imported for their side effect: each registers its tables on Base.metadata.
@@ -14,7 +18,21 @@ import minutekeeper.consent.store
 import minutekeeper.features.compose.store  # drafts, feedback
 import minutekeeper.features.meetings.store
 import minutekeeper.jobs.store  # noqa: F401  (jobs)
-from minutekeeper.core.db import Base, migrate
+from minutekeeper.consent.domain import ArtifactKind, DataClass
+from minutekeeper.consent.service import ConsentService
+from minutekeeper.consent.store import (
+    AuditEntryRecord,
+    CandidateContributorRecord,
+    DatasetExportRecord,
+    ExportedExampleRecord,
+    GateDecisionRecord,
+    TombstoneRecord,
+    TrainingCandidateRecord,
+)
+from minutekeeper.core import db
+from minutekeeper.core.db import Base, create_db_engine, migrate, write_transaction
+from minutekeeper.core.settings import Settings
+from tests.conftest import make_world
 
 
 def test_migrated_schema_matches_the_declared_tables(engine: Engine) -> None:
@@ -27,3 +45,90 @@ def test_migrating_again_changes_nothing(engine: Engine) -> None:
     before = sorted(inspect(engine).get_table_names())
     migrate(engine)
     assert sorted(inspect(engine).get_table_names()) == before
+
+
+def test_what_was_kept_before_facts_were_chained_is_adopted_once_then_verified(
+    settings: Settings,
+) -> None:
+    """An install at 0012 with a kept candidate and a published, partly tombstoned export:
+    after the upgrade verify says they wait for adoption, the first start chains them as
+    they stand, and from then on a change to them is found."""
+    engine = create_db_engine(settings)
+    _upgrade(engine, "0012")
+    service = ConsentService.from_settings(engine, settings)
+    world = make_world(service)
+    alice = world.member("Alice")
+    world.give(alice)
+    artifact = service.record_artifact(
+        world.tenant_id, kind=ArtifactKind.MEETING_SUMMARY, data_class=DataClass.DERIVED_CONTENT,
+        input="x", output="y", contributors=[alice.subject_id],
+    )  # fmt: skip
+    now, ids = service.clock(), [str(uuid.uuid4()) for _ in range(3)]
+    decision_id, candidate_id, export_id = ids
+    with write_transaction(engine) as conn:
+        conn.execute(insert(GateDecisionRecord).values(
+            id=decision_id, tenant_id=world.tenant_id, artifact_id=artifact.id,
+            purpose="train_ai_system", result="allow", reasons=[], contributors=[],
+            ledger_seq=1, rules_version="old", decided_at=now,
+        ))  # fmt: skip
+        conn.execute(insert(TrainingCandidateRecord).values(
+            id=candidate_id, tenant_id=world.tenant_id, artifact_id=artifact.id,
+            decision_id=decision_id, example_kind="whole", task="summary",
+            messages=[{"role": "user", "content": "x"}], contributors=[alice.subject_id],
+            redaction_profile="old", consent_event_seqs=[1], captured_at=now,
+            expires_at=now + timedelta(days=30), status="eligible",
+        ))  # fmt: skip
+        conn.execute(insert(CandidateContributorRecord).values(
+            candidate_id=candidate_id, subject_id=alice.subject_id))  # fmt: skip
+        conn.execute(insert(DatasetExportRecord).values(
+            id=export_id, tenant_id=world.tenant_id, version=1, requested_by="ml",
+            status="revoked", path="/nowhere", pseudonym_key="k" * 64, created_at=now,
+        ))  # fmt: skip
+        for record in ("r1", "r2"):
+            conn.execute(insert(ExportedExampleRecord).values(
+                export_id=export_id, record_id=record, candidate_id=candidate_id))  # fmt: skip
+        conn.execute(insert(TombstoneRecord).values(
+            export_id=export_id, record_id="r1", reason="withdrawn", at=now))  # fmt: skip
+    migrate(engine)
+    service = ConsentService.from_settings(engine, settings)
+
+    def problems() -> list[str]:
+        report = service.verify()
+        assert all(chain.ok for chain in report.chains)
+        return next(c.problems for c in report.checks if c.name == "chained records")
+
+    assert problems() == [
+        "2 candidates and exports from before this version are not chained yet: start "
+        "minutekeeper once to adopt them"
+    ]
+    assert service.adopt_unchained() == 2
+    assert service.adopt_unchained() == 0
+    assert problems() == []
+    with write_transaction(engine) as conn:
+        conn.execute(delete(TombstoneRecord))
+        conn.execute(update(TrainingCandidateRecord).values(status="superseded"))
+    assert sorted(problems()) == [
+        f"export {export_id}: the tombstone of record r1 is gone",
+        f"training candidate {candidate_id} (kept at entry {_adopted_at(engine, candidate_id)})"
+        ": status is superseded, the chain says eligible",
+    ]
+    engine.dispose()
+
+
+def _upgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    with write_transaction(engine) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def _adopted_at(engine: Engine, object_id: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(
+            select(AuditEntryRecord.seq).where(AuditEntryRecord.object_id == object_id,
+                                               AuditEntryRecord.action == "records.adopted")
+        ).scalar_one())  # fmt: skip

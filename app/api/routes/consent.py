@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request
 
 from minutekeeper.api.deps import Anyone, Deciding, RuntimeDep, accepted_languages, sends_gpc
 from minutekeeper.api.schemas import (
+    CheckpointPublic,
     ConsentCreate,
     ConsentEventPublic,
     ConsentMe,
@@ -95,7 +96,9 @@ async def my_consent(runtime: RuntimeDep, me: Anyone) -> Any:
 def my_history(runtime: RuntimeDep, me: Anyone) -> Any:
     """Every decision you recorded, oldest first, each with its ledger hash: a receipt
     that `GET /v1/audit/verify` (admin) checks against the signed chain."""
-    events = runtime.service.history(me)
+    events, checkpoint = runtime.service.receipt(me)
     return ConsentReceipt(
-        subject_id=me.subject_id, events=[ConsentEventPublic.model_validate(e) for e in events]
+        subject_id=me.subject_id,
+        events=[ConsentEventPublic.model_validate(e) for e in events],
+        checkpoint=CheckpointPublic.model_validate(checkpoint) if checkpoint else None,
     )
