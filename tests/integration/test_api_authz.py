@@ -340,6 +340,28 @@ def test_another_members_meeting_reads_exactly_like_a_missing_one(api: Api) -> N
     assert not wrong, "\n".join(wrong)
 
 
+def test_another_tenants_notice_version_reads_exactly_like_a_missing_one(api: Api) -> None:
+    """Every route that takes a notice version id, in its path or its body: acme's current
+    version, named by globex's people, answers as an id that names nothing."""
+    theirs = api.runtime.service.current_notice(api.people["acme", "admin"].tenant_id).id
+    translation = {"language": "de", "title": "Titel", "body": "Text."}
+    calls: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("member", "/v1/consent", {"decision": decision})
+        for decision in ("given", "refused", "withdrawn")
+    ]
+    calls.append(("admin", "/v1/admin/notices/{ref}/translations", None))
+    for role, route, decision in calls:
+        shapes = []
+        for ref in (theirs, str(uuid.uuid4())):
+            body = {**decision, "notice_version_id": ref} if decision else translation
+            reply = api.client.post(route.format(ref=ref), json=body,
+                                    headers=api.auth("globex", role))  # fmt: skip
+            shapes.append(not_found_shape(reply, ref))
+        assert shapes[0] == shapes[1], (route, decision, shapes)
+        assert shapes[0][:2] == (404, "unknown_notice_version"), (route, decision, shapes)
+    assert api.runtime.service.history(api.people["globex", "member"]) == []
+
+
 def give_and_withdraw(api: Api, tenant: str, role: str) -> list[str]:
     headers = api.auth(tenant, role)
     notice = api.client.get("/v1/consent/notice", headers=headers).json()["notice"]["id"]
