@@ -138,6 +138,14 @@ class Settings(BaseSettings):
         le=3650,
         description="How long a new API token is valid unless `tokens create` says otherwise.",
     )
+    metrics_consent_counts: bool = Field(
+        default=False,
+        description=(
+            "Whether /metrics (no token) counts consent decisions by state, summed over all "
+            "tenants. Off by default: anyone who reads /metrics would see a withdrawal as it "
+            "happens."
+        ),
+    )
     model_cache_dir: Path | None = Field(
         default=None,
         description="Where prepared models live. Empty means <data_dir>/models.",
