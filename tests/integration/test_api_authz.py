@@ -217,7 +217,7 @@ def build_resources(api: Api, *, meeting: bool = True, rest: bool = True) -> Res
         assert finished(api, named_id, "acme/member2")["status"] == "succeeded"
         named_folder = media_folder(api.runtime.settings.resolved_media_dir(), named_id)
         shutil.copy(RECORDING, named_folder / "recording.wav")
-        (request,) = api.client.get("/v1/attributions", headers=member).json()
+        (request,) = api.client.get("/v1/attributions", headers=member).json()["items"]
         found |= {"attribution": request["id"], "attribution_item": request["items"][0]["id"]}
     if meeting:
         assert finished(api, found["meeting"], "acme/member")["status"] == "succeeded"
@@ -419,7 +419,7 @@ def test_a_member_never_reads_another_tenants_meetings(api: Api) -> None:
     for role in ("member", "admin"):
         headers = api.auth("globex", role)
         listed = api.client.get("/v1/meetings", headers=headers)
-        assert listed.status_code == 200 and listed.json() == [], f"globex/{role}"
+        assert listed.status_code == 200 and listed.json()["items"] == [], f"globex/{role}"
         for ref in (meeting, meeting[:8], meeting.upper()):
             for suffix in ("", "/transcript", "/summary", "/audio"):
                 got = api.client.get(f"/v1/meetings/{ref}{suffix}", headers=headers)
