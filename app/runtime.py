@@ -62,7 +62,7 @@ class Runtime:
 
     @cached_property
     def telemetry(self) -> Telemetry:
-        return Telemetry()
+        return Telemetry(consent_counts=self.settings.metrics_consent_counts)
 
     @cached_property
     def models(self) -> ModelCache:

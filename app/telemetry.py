@@ -1,6 +1,8 @@
 """Service-generated data only: request counts and latencies by route template, job
 durations, model load times and token counts. Never a path with ids, a query string, a
-body or any text a person said or typed.
+body or any text a person said or typed, and no consent decisions unless the operator
+asks for their counts (`metrics_consent_counts`): `/metrics` needs no token, and a
+"withdrawn" count going up tells whoever reads it that someone just withdrew.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ _JOB_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
 class Telemetry:
     """One registry per app, so several apps in one process (tests) never collide."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, consent_counts: bool = False) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "minutekeeper_http_requests",
@@ -68,12 +70,21 @@ class Telemetry:
             ["direction"],
             registry=self.registry,
         )
-        self.consent_events = Counter(
-            "minutekeeper_consent_events",
-            "Consent decisions recorded through the API.",
-            ["state"],
-            registry=self.registry,
+        self.consent_events = (
+            Counter(
+                "minutekeeper_consent_events",
+                "Consent decisions recorded through the API, by state, over all tenants.",
+                ["state"],
+                registry=self.registry,
+            )
+            if consent_counts
+            else None
         )
+
+    def consent_decided(self, state: str) -> None:
+        """Count a decision by its state, where the operator asked for these counts."""
+        if self.consent_events is not None:
+            self.consent_events.labels(state).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -45,6 +45,7 @@ from minutekeeper.consent.store import (
     ConsentEventRecord,
     SubjectRecord,
 )
+from minutekeeper.core.db import rows_after, table_of
 
 REQUEST_DAYS = 30
 SOURCE_KINDS = ("meeting", "draft", "transcript")
@@ -348,14 +349,20 @@ def bindings(
     return {subject: tuple(pairs) for subject, pairs in found.items()}
 
 
-def requests_of(conn: Connection, person: Principal) -> list[AttributionRequest]:
-    """The person's requests, newest first."""
-    r = AttributionRequestRecord
-    rows = conn.execute(
-        select(r)
-        .where(r.tenant_id == person.tenant_id, r.subject_id == person.subject_id)
-        .order_by(r.created_at.desc(), r.id)
-    ).all()
+def requests_of(
+    conn: Connection, person: Principal, *, after: str | None = None, limit: int | None = None
+) -> list[AttributionRequest]:
+    """The person's requests, newest first (after the request `after`, at most `limit`)."""
+    table = table_of(AttributionRequestRecord)
+    r = table.c
+    rows = rows_after(
+        conn,
+        select(table).where(r.tenant_id == person.tenant_id, r.subject_id == person.subject_id),
+        order=[(r.created_at, True), (r.id, False)],
+        id_column=r.id,
+        after=after,
+        limit=limit,
+    )
     return [_request(row) for row in rows]
 
 

@@ -253,10 +253,8 @@ def _check_notice(
     if notice_version_id is None:
         raise InvalidNotice("giving consent needs the notice version the person was shown")
     version = conn.execute(_NOTICE, {"version_id": notice_version_id}).first()
-    if version is None:
+    if version is None or version.tenant_id != actor.tenant_id:  # another's: unknown here
         raise UnknownNoticeVersion(f"no notice version {notice_version_id}")
-    if version.tenant_id != actor.tenant_id:
-        raise TenantMismatch(f"notice version {notice_version_id} belongs to another tenant")
     if not any(covers(granted, purpose) for granted in version.purposes):
         raise InvalidNotice(f"notice version {version.version} does not cover {purpose!r}")
     served = last_served(conn, subject_id=actor.subject_id, version_id=notice_version_id)

@@ -37,7 +37,6 @@ from minutekeeper.consent.domain import (
 from minutekeeper.consent.errors import (
     InvalidNotice,
     NoticeNotServed,
-    TenantMismatch,
     TranslationExists,
     UnknownNoticeVersion,
 )
@@ -276,10 +275,7 @@ def translate(
     as read in it and whether the translation is new. A translation is never changed
     (people read and agreed to it): another text needs a new version."""
     draft = draft.validated()
-    try:
-        version = get_version(conn, version_id, tenant_id=tenant_id)
-    except TenantMismatch:  # another tenant's version is none of this admin's business
-        raise UnknownNoticeVersion(f"no notice version {version_id}") from None
+    version = get_version(conn, version_id, tenant_id=tenant_id)
     latest = current(conn, tenant_id, version.key)
     if latest is None or latest.id != version.id:
         newest = latest.version if latest is not None else "?"
@@ -387,16 +383,15 @@ def current(
 
 
 def get_version(conn: Connection, version_id: str, *, tenant_id: str) -> NoticeVersion:
-    """One version; a version of another tenant is refused (rule 15)."""
+    """One version of `tenant_id`. Another tenant's is unknown here, exactly as one that
+    does not exist (rule 15: whether it exists is that tenant's business)."""
     row = conn.execute(
         select(NoticeVersionRecord, NoticeRecord.key, NoticeRecord.tenant_id)
         .join(NoticeRecord, NoticeRecord.id == NoticeVersionRecord.notice_id)
         .where(NoticeVersionRecord.id == version_id)
     ).first()
-    if row is None:
+    if row is None or row.tenant_id != tenant_id:
         raise UnknownNoticeVersion(f"no notice version {version_id}")
-    if row.tenant_id != tenant_id:
-        raise TenantMismatch(f"notice version {version_id} belongs to another tenant")
     return _version(row, tenant_id, row.key)
 
 

@@ -410,10 +410,13 @@ class ConsentService:
         with read_transaction(self.engine) as conn:
             return ledger.state_counts(conn, tenant_id, purpose)
 
-    def subjects(self, tenant_id: str) -> list[Subject]:
-        """The tenant's people (members and guests), oldest first."""
+    def subjects(
+        self, tenant_id: str, *, after: str | None = None, limit: int | None = None
+    ) -> list[Subject]:
+        """The tenant's people (members and guests), oldest first: those after the
+        subject `after`, at most `limit` (all, without these)."""
         with read_transaction(self.engine) as conn:
-            return tenants.list_subjects(conn, tenant_id)
+            return tenants.list_subjects(conn, tenant_id, after=after, limit=limit)
 
     def history(self, person: Principal) -> list[ConsentEvent]:
         with read_transaction(self.engine) as conn:
@@ -664,9 +667,13 @@ class ConsentService:
                                        actor_id=actor_id)  # fmt: skip
         return len(ids)
 
-    def attribution_requests(self, person: Principal) -> list[AttributionRequest]:
+    def attribution_requests(
+        self, person: Principal, *, after: str | None = None, limit: int | None = None
+    ) -> list[AttributionRequest]:
+        """The person's requests, newest first: those after the request `after`, at most
+        `limit` (all, without these)."""
         with read_transaction(self.engine) as conn:
-            return attribution.requests_of(conn, person)
+            return attribution.requests_of(conn, person, after=after, limit=limit)
 
     def attribution_request(self, person: Principal, request_id: str) -> AttributionRequest:
         with read_transaction(self.engine) as conn:

@@ -18,7 +18,7 @@ from minutekeeper.consent.chain import ChainWriter
 from minutekeeper.consent.domain import Subject, SubjectKind, Tenant
 from minutekeeper.consent.errors import InvalidValue, TenantMismatch, UnknownSubject, UnknownTenant
 from minutekeeper.consent.store import SubjectRecord, TenantRecord, TenantSwitchChangeRecord
-from minutekeeper.core.db import UTCDateTime, rows_by_id_or_prefix, table_of
+from minutekeeper.core.db import UTCDateTime, rows_after, rows_by_id_or_prefix, table_of
 
 MAX_NAME = 200
 SWITCHES = ("ai_features_enabled", "training_sharing_enabled", "vendor_sharing_enabled")
@@ -321,11 +321,18 @@ def find_subject(conn: Connection, tenant_id: str, ref: str) -> Subject:
     return _subject(rows[0])
 
 
-def list_subjects(conn: Connection, tenant_id: str) -> list[Subject]:
-    """The tenant's subjects, oldest first (erased ones keep their id, without a name)."""
-    rows = conn.execute(
-        select(SubjectRecord)
-        .where(SubjectRecord.tenant_id == tenant_id)
-        .order_by(SubjectRecord.created_at, SubjectRecord.id)
-    ).all()
+def list_subjects(
+    conn: Connection, tenant_id: str, *, after: str | None = None, limit: int | None = None
+) -> list[Subject]:
+    """The tenant's subjects, oldest first (erased ones keep their id, without a name):
+    those after the subject `after`, at most `limit` (all, without these)."""
+    s = table_of(SubjectRecord).c
+    rows = rows_after(
+        conn,
+        select(table_of(SubjectRecord)).where(s.tenant_id == tenant_id),
+        order=[(s.created_at, False), (s.id, False)],
+        id_column=s.id,
+        after=after,
+        limit=limit,
+    )
     return [_subject(row) for row in rows]

@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         jobs,
         meetings,
     )
+    from minutekeeper.api.sessions import SessionPolicy
     from minutekeeper.core.settings import Settings
     from minutekeeper.runtime import Runtime
 
@@ -76,7 +77,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     _install_docs(app)
     # Outermost last: metrics see every answer, limits cut bodies before anything reads them.
     app.add_middleware(idempotency.IdempotencyMiddleware, engine=lambda: built.engine)
-    app.add_middleware(authn.AuthenticationMiddleware, engine=lambda: built.engine)
+    app.add_middleware(
+        authn.AuthenticationMiddleware,
+        engine=lambda: built.engine,
+        policy=SessionPolicy.from_settings(built.settings),
+    )
     app.add_middleware(
         limits.BodyLimit,
         upload_max=built.settings.upload_max_bytes,

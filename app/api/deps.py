@@ -1,8 +1,9 @@
 """Who is calling, and may they: every route takes its principal from here.
 
-A token comes as `Authorization: Bearer ...` (the API) or as the web pages' session
-cookie. A request authenticated by the cookie that changes something must come from this
-server's own pages (its Origin is checked), so another site cannot act for a signed-in user.
+A token comes as `Authorization: Bearer ...` (the API), or the web pages' session cookie
+names a session signed in with one. A request authenticated by the cookie that changes
+something must come from this server's own pages (its Origin, else its Referer, is this
+server's), so another site cannot act for a signed-in user.
 A request with `Sec-GPC: 1` opts its subject out of training (rule 14).
 """
 
@@ -12,13 +13,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import anyio
 from fastapi import Depends, Request
 
-from minutekeeper.api.authn import presented_token, token_of
-from minutekeeper.api.tokens import Forbidden, Unauthenticated, authenticate
+from minutekeeper.api.authn import authenticate_presented, presented_token, token_of
+from minutekeeper.api.sessions import SessionPolicy
+from minutekeeper.api.tokens import Forbidden, Unauthenticated
 from minutekeeper.consent import Principal, Role
 from minutekeeper.runtime import Runtime
 
@@ -45,11 +47,36 @@ def bearer_or_cookie(request: Request) -> tuple[str, bool]:
     return presented
 
 
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin") or request.headers.get("referer")
-    if not origin:
+def session_policy(request: Request) -> SessionPolicy:
+    return SessionPolicy.from_settings(get_runtime(request).settings)
+
+
+def same_origin(request: Request) -> bool:
+    """Whether the request comes from this server's own pages: its Origin (else its
+    Referer: some browsers send no Origin) is `public_url` where one is set (behind a
+    proxy), else the host the request was sent to (its Host header). A request with
+    neither, or `Origin: null`, is not."""
+    sent = request.headers.get("origin") or request.headers.get("referer") or ""
+    source = urlsplit(sent)
+    if source.scheme not in ("http", "https") or not source.netloc:
         return False
-    return urlsplit(origin).netloc == request.headers.get("host", request.url.netloc)
+    public_url = get_runtime(request).settings.public_url
+    if public_url:
+        own = urlsplit(public_url)
+        try:
+            return (source.scheme, _netloc(source)) == (own.scheme, _netloc(own))
+        except ValueError:  # a port that is no number
+            return False
+    return source.netloc.lower() == request.headers.get("host", request.url.netloc).lower()
+
+
+def _netloc(url: SplitResult) -> str:
+    """host[:port], with the scheme's default port left out, as browsers write Origin."""
+    default = {"http": 80, "https": 443}[url.scheme]
+    host = (url.hostname or "").lower()
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    return host if url.port in (None, default) else f"{host}:{url.port}"
 
 
 def sends_gpc(request: Request) -> bool:
@@ -86,11 +113,14 @@ class Caller:
 async def _authenticated(request: Request, runtime: Runtime) -> Caller:
     # Async, and no database call for the token the authentication middleware checked:
     # each sync dependency would cost a trip through the thread pool.
-    token, from_cookie = bearer_or_cookie(request)
+    presented = bearer_or_cookie(request)
+    from_cookie = presented[1]
     info = token_of(request.scope)
     if info is None:
-        info = await anyio.to_thread.run_sync(authenticate, runtime.engine, token)
-    if from_cookie and request.method not in SAFE_METHODS and not _same_origin(request):
+        check = partial(authenticate_presented, runtime.engine, presented,
+                        policy=session_policy(request))  # fmt: skip
+        info = await anyio.to_thread.run_sync(check)
+    if from_cookie and request.method not in SAFE_METHODS and not same_origin(request):
         raise Forbidden("a signed-in page may only send this from this server's own pages")
     return Caller(info.principal, f"{'session' if from_cookie else 'token'}:{info.id}")
 

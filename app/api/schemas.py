@@ -5,7 +5,7 @@ records: that is always the token's subject."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -21,6 +21,21 @@ class Public(BaseModel):
     """A response body, validated from the domain's frozen dataclasses by attribute."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+Item = TypeVar("Item")
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list (`app.api.paging`)."""
+
+    items: list[Item]
+    next_cursor: str | None = Field(
+        description=(
+            "Where the next page starts: send it back as `cursor` (with the same `limit`). "
+            "null when this page is the last."
+        )
+    )
 
 
 class Health(BaseModel):

@@ -67,6 +67,21 @@ class ApiTokenRecord(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class WebSessionRecord(Base):
+    """A web page sign-in: the SHA-256 of the random id its cookie holds (never the id
+    itself) and the token it signs in as. Revoking the token ends it (`revoke_token`)."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_token", "token_id"),)
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[str] = mapped_column(ForeignKey("api_tokens.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 @dataclass(frozen=True)
 class TokenInfo:
     id: str
@@ -83,7 +98,7 @@ class TokenInfo:
         return Principal(tenant_id=self.tenant_id, subject_id=self.subject_id, role=self.role)
 
 
-def _digest(secret: str) -> str:
+def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -113,7 +128,7 @@ def create_token(
         "subject_id": principal.subject_id,
         "role": principal.role.value,
         "name": name.strip()[:200] or principal.role.value,
-        "secret_sha256": _digest(secret),
+        "secret_sha256": digest(secret),
         "created_at": now,
         "expires_at": expires_at,
         "revoked_at": None,
@@ -135,12 +150,18 @@ def authenticate(
     table = table_of(ApiTokenRecord)
     with read_transaction(engine) as conn:
         row = conn.execute(select(table).where(table.c.id == token_id)).first()
-    if row is None or not hmac.compare_digest(row.secret_sha256, _digest(secret)):
+    if row is None or not hmac.compare_digest(row.secret_sha256, digest(secret)):
         raise Unauthenticated("invalid token")
-    info = _info(row._mapping)
+    return live_token(row._mapping, now=clock())
+
+
+def live_token(values: Any, *, now: datetime) -> TokenInfo:
+    """The token of a stored row (a mapping), or `Unauthenticated` if it was revoked or
+    has expired by `now`."""
+    info = _info(values)
     if info.revoked_at is not None:
         raise Unauthenticated("this token was revoked")
-    if info.expires_at is not None and info.expires_at <= clock():
+    if info.expires_at is not None and info.expires_at <= now:
         raise Unauthenticated("this token has expired")
     return info
 
@@ -155,14 +176,22 @@ def list_tokens(engine: Engine, tenant_id: str) -> list[TokenInfo]:
 def revoke_token(
     engine: Engine, tenant_id: str, token_id: str, *, clock: Callable[[], datetime] = utcnow
 ) -> TokenInfo:
-    """Revoke a token of the tenant at once (revoking twice keeps the first time)."""
-    table = table_of(ApiTokenRecord)
+    """Revoke a token of the tenant at once (revoking twice keeps the first time), and end
+    the web sessions signed in with it in the same transaction."""
+    table, sessions = table_of(ApiTokenRecord), table_of(WebSessionRecord)
     mine = (table.c.id == token_id) & (table.c.tenant_id == tenant_id)
+    now = clock()
     with row_transaction(engine) as conn:
         conn.execute(
-            update(table).where(mine & table.c.revoked_at.is_(None)).values(revoked_at=clock())
+            update(table).where(mine & table.c.revoked_at.is_(None)).values(revoked_at=now)
         )
         row = conn.execute(select(table).where(mine)).first()
+        if row is not None:
+            conn.execute(
+                update(sessions)
+                .where(sessions.c.token_id == token_id, sessions.c.ended_at.is_(None))
+                .values(ended_at=now)
+            )
     if row is None:
         raise UnknownToken(f"no token {token_id!r} in this tenant")
     return _info(row._mapping)

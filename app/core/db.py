@@ -10,7 +10,7 @@ database, never in Python memory.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,9 +24,11 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    and_,
     create_engine,
     event,
     exc,
+    or_,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -35,7 +37,7 @@ from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
-from minutekeeper.core.errors import DatabaseUnavailable
+from minutekeeper.core.errors import DatabaseUnavailable, InvalidInput
 from minutekeeper.core.settings import Settings
 
 # One constant key for the PostgreSQL advisory lock that serialises chain appends.
@@ -263,3 +265,40 @@ def rows_by_id_or_prefix(
     if exact:
         return list(exact)
     return list(conn.execute(query.where(column.startswith(ref, autoescape=True)).limit(2)).all())
+
+
+# A column to sort a list by, and whether it runs newest (largest) first.
+SortKey = tuple[ColumnElement[Any], bool]
+
+
+def rows_after(
+    conn: Connection,
+    query: Select[Any],
+    *,
+    order: Sequence[SortKey],
+    id_column: ColumnElement[Any],
+    after: str | None = None,
+    limit: int | None = None,
+) -> list[Row[Any]]:
+    """One page of `query`'s rows in `order` (whose last key must be unique, such as the
+    id): those after the row whose id is `after` (from the start without one), at most
+    `limit` (all without one). Keyset paging: a row added or removed while someone pages
+    through never makes another row appear twice or be skipped. An `after` that is not
+    one of `query`'s rows is refused, the same way whether or not it exists elsewhere."""
+    keys = [column for column, _ in order]
+    if after is not None:
+        anchor = conn.execute(
+            query.with_only_columns(*keys, maintain_column_froms=True).where(id_column == after)
+        ).first()
+        if anchor is None:
+            raise InvalidInput(f"the cursor {after!r} names nothing in this list")
+        later = [
+            and_(*(keys[j] == anchor[j] for j in range(i)),
+                 keys[i] < anchor[i] if newest_first else keys[i] > anchor[i])
+            for i, (_, newest_first) in enumerate(order)
+        ]  # fmt: skip
+        query = query.where(or_(*later))
+    query = query.order_by(None).order_by(*(c.desc() if d else c.asc() for c, d in order))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query).all())

@@ -155,6 +155,38 @@ class Settings(BaseSettings):
         le=3650,
         description="How long a new API token is valid unless `tokens create` says otherwise.",
     )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+/?$",
+        description=(
+            "The address people open the web pages at behind a proxy (https://meet.example.com). "
+            "Signing in and out and every change the pages send must come from this origin; "
+            "an https address also marks the session cookie Secure. Empty means the origin "
+            "the request names itself (its Host header)."
+        ),
+    )
+    session_idle_minutes: int = Field(
+        default=720,
+        ge=5,
+        le=43200,
+        description=(
+            "A web session unused this long (12 hours) has ended: the browser must sign in again."
+        ),
+    )
+    session_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="A web session ends this many days after sign-in, however much it is used.",
+    )
+    metrics_consent_counts: bool = Field(
+        default=False,
+        description=(
+            "Whether /metrics (no token) counts consent decisions by state, summed over all "
+            "tenants. Off by default: anyone who reads /metrics would see a withdrawal as it "
+            "happens."
+        ),
+    )
     model_cache_dir: Path | None = Field(
         default=None,
         description="Where prepared models live. Empty means <data_dir>/models.",

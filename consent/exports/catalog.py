@@ -25,7 +25,13 @@ from minutekeeper.consent.errors import ConsentError, UnknownExport
 from minutekeeper.consent.exports import tombstones
 from minutekeeper.consent.exports.dataset import CARD_FILE, MANIFEST_FILE, TOMBSTONES_FILE
 from minutekeeper.consent.store import DatasetExportRecord, ExportedExampleRecord
-from minutekeeper.core.db import read_transaction, rows_by_id_or_prefix, table_of, write_transaction
+from minutekeeper.core.db import (
+    read_transaction,
+    rows_after,
+    rows_by_id_or_prefix,
+    table_of,
+    write_transaction,
+)
 
 STAGING = ".staging"
 
@@ -184,20 +190,32 @@ def get_export(engine: Engine, tenant_id: str, ref: str) -> ExportInfo:
         return _info(_find(conn, tenant_id, ref))
 
 
-def list_exports(engine: Engine, tenant_id: str) -> list[ExportInfo]:
+def list_exports(
+    engine: Engine, tenant_id: str, *, after: str | None = None, limit: int | None = None
+) -> list[ExportInfo]:
+    """The tenant's exports, newest version first: those after the export `after`, at
+    most `limit` (all, without these)."""
+    table = table_of(DatasetExportRecord)
     with read_transaction(engine) as conn:
-        rows = conn.execute(
-            select(DatasetExportRecord)
-            .where(DatasetExportRecord.tenant_id == tenant_id)
-            .order_by(DatasetExportRecord.version.desc())
-        ).all()
+        rows = rows_after(
+            conn,
+            select(table).where(table.c.tenant_id == tenant_id),
+            order=[(table.c.version, True), (table.c.id, False)],
+            id_column=table.c.id,
+            after=after,
+            limit=limit,
+        )
     return [_info(r) for r in rows]
 
 
-def export_tombstones(engine: Engine, tenant_id: str, ref: str) -> list[dict[str, str]]:
+def export_tombstones(
+    engine: Engine, tenant_id: str, ref: str, *, after: str | None = None, limit: int | None = None
+) -> list[dict[str, str]]:
+    """The tombstones of the tenant's export `ref`, oldest first: those after the record
+    `after`, at most `limit` (all, without these)."""
     with read_transaction(engine) as conn:
         export = _find(conn, tenant_id, ref)
-        return tombstones.tombstones_of(conn, export.id)
+        return tombstones.tombstones_of(conn, export.id, after=after, limit=limit)
 
 
 # What stays of an export whose data files were deleted: its manifest (whose hash is

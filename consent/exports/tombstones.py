@@ -37,7 +37,7 @@ from minutekeeper.consent.store import (
     TombstoneRecord,
     TrainingCandidateRecord,
 )
-from minutekeeper.core.db import read_transaction
+from minutekeeper.core.db import read_transaction, rows_after, table_of
 
 PUBLISHED = ("active", "revoked")
 _CHUNK = 500
@@ -246,12 +246,19 @@ def retire(
                  facts=facts.candidates(ids, status))  # fmt: skip
 
 
-def tombstones_of(conn: Connection, export_id: str) -> list[dict[str, str]]:
-    rows = conn.execute(
-        select(TombstoneRecord.record_id, TombstoneRecord.reason, TombstoneRecord.at)
-        .where(TombstoneRecord.export_id == export_id)
-        .order_by(TombstoneRecord.at, TombstoneRecord.record_id)
-    ).all()
+def tombstones_of(
+    conn: Connection, export_id: str, *, after: str | None = None, limit: int | None = None
+) -> list[dict[str, str]]:
+    """The export's tombstones, oldest first (after the record `after`, at most `limit`)."""
+    t = table_of(TombstoneRecord).c
+    rows = rows_after(
+        conn,
+        select(t.record_id, t.reason, t.at).where(t.export_id == export_id),
+        order=[(t.at, False), (t.record_id, False)],
+        id_column=t.record_id,
+        after=after,
+        limit=limit,
+    )
     return [{"record_id": r.record_id, "reason": r.reason, "at": r.at.isoformat()} for r in rows]
 
 

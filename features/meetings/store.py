@@ -22,6 +22,7 @@ from minutekeeper.core.db import (
     UTCDateTime,
     read_transaction,
     row_transaction,
+    rows_after,
     rows_by_id_or_prefix,
     table_of,
     utcnow,
@@ -142,21 +143,26 @@ def find_meeting(
 
 
 def list_meetings(
-    engine: Engine, tenant_id: str, *, owner_id: str | None = None, limit: int = LIST_LIMIT
+    engine: Engine,
+    tenant_id: str,
+    *,
+    owner_id: str | None = None,
+    after: str | None = None,
+    limit: int | None = LIST_LIMIT,
 ) -> list[MeetingInfo]:
-    """The tenant's newest meetings first (only `owner_id`'s, when given)."""
-    table = MeetingRecord.__table__
+    """The tenant's newest meetings first (only `owner_id`'s, when given): those after
+    the meeting `after`, at most `limit` (all with None)."""
+    table = table_of(MeetingRecord)
     columns = [c for c in table.c if c.name not in ("transcript", "summary")]
-    query = (
-        select(*columns, table.c.summary.is_not(None).label("summarized"))
-        .where(table.c.tenant_id == tenant_id)
-        .order_by(table.c.created_at.desc(), table.c.id)
-        .limit(limit)
+    query = select(*columns, table.c.summary.is_not(None).label("summarized")).where(
+        table.c.tenant_id == tenant_id
     )
     if owner_id is not None:
         query = query.where(table.c.owner_id == owner_id)
+    order = [(table.c.created_at, True), (table.c.id, False)]
     with read_transaction(engine) as conn:
-        rows = conn.execute(query).all()
+        rows = rows_after(conn, query, order=order, id_column=table.c.id, after=after,
+                          limit=limit)  # fmt: skip
     return [_info(r._mapping, summarized=bool(r.summarized)) for r in rows]
 
 

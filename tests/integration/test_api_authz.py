@@ -217,7 +217,7 @@ def build_resources(api: Api, *, meeting: bool = True, rest: bool = True) -> Res
         assert finished(api, named_id, "acme/member2")["status"] == "succeeded"
         named_folder = media_folder(api.runtime.settings.resolved_media_dir(), named_id)
         shutil.copy(RECORDING, named_folder / "recording.wav")
-        (request,) = api.client.get("/v1/attributions", headers=member).json()
+        (request,) = api.client.get("/v1/attributions", headers=member).json()["items"]
         found |= {"attribution": request["id"], "attribution_item": request["items"][0]["id"]}
     if meeting:
         assert finished(api, found["meeting"], "acme/member")["status"] == "succeeded"
@@ -340,6 +340,28 @@ def test_another_members_meeting_reads_exactly_like_a_missing_one(api: Api) -> N
     assert not wrong, "\n".join(wrong)
 
 
+def test_another_tenants_notice_version_reads_exactly_like_a_missing_one(api: Api) -> None:
+    """Every route that takes a notice version id, in its path or its body: acme's current
+    version, named by globex's people, answers as an id that names nothing."""
+    theirs = api.runtime.service.current_notice(api.people["acme", "admin"].tenant_id).id
+    translation = {"language": "de", "title": "Titel", "body": "Text."}
+    calls: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("member", "/v1/consent", {"decision": decision})
+        for decision in ("given", "refused", "withdrawn")
+    ]
+    calls.append(("admin", "/v1/admin/notices/{ref}/translations", None))
+    for role, route, decision in calls:
+        shapes = []
+        for ref in (theirs, str(uuid.uuid4())):
+            body = {**decision, "notice_version_id": ref} if decision else translation
+            reply = api.client.post(route.format(ref=ref), json=body,
+                                    headers=api.auth("globex", role))  # fmt: skip
+            shapes.append(not_found_shape(reply, ref))
+        assert shapes[0] == shapes[1], (route, decision, shapes)
+        assert shapes[0][:2] == (404, "unknown_notice_version"), (route, decision, shapes)
+    assert api.runtime.service.history(api.people["globex", "member"]) == []
+
+
 def give_and_withdraw(api: Api, tenant: str, role: str) -> list[str]:
     headers = api.auth(tenant, role)
     notice = api.client.get("/v1/consent/notice", headers=headers).json()["notice"]["id"]
@@ -397,7 +419,7 @@ def test_a_member_never_reads_another_tenants_meetings(api: Api) -> None:
     for role in ("member", "admin"):
         headers = api.auth("globex", role)
         listed = api.client.get("/v1/meetings", headers=headers)
-        assert listed.status_code == 200 and listed.json() == [], f"globex/{role}"
+        assert listed.status_code == 200 and listed.json()["items"] == [], f"globex/{role}"
         for ref in (meeting, meeting[:8], meeting.upper()):
             for suffix in ("", "/transcript", "/summary", "/audio"):
                 got = api.client.get(f"/v1/meetings/{ref}{suffix}", headers=headers)

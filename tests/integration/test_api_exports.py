@@ -42,7 +42,7 @@ def consenting_meeting(api: Api) -> None:
                        "transcript": []}  # fmt: skip
     for name in ("Bob", "Carol"):
         headers = api.auth("acme", name)
-        (request,) = api.client.get("/v1/attributions", headers=headers).json()
+        (request,) = api.client.get("/v1/attributions", headers=headers).json()["items"]
         answers = {item["id"]: "me" for item in request["items"]}
         confirmed = api.client.post(f"/v1/attributions/{request['id']}/answer", headers=headers,
                                     json={"answers": answers})  # fmt: skip
@@ -96,8 +96,8 @@ def test_a_withdrawal_revokes_the_export_which_then_answers_410_but_keeps_its_to
         assert gone.status_code == 410, (path, gone.text)
         assert gone.json()["error"]["code"] == "export_revoked"
     stones = api.client.get(f"/v1/exports/{export['id']}/tombstones", headers=ml)
-    assert stones.status_code == 200 and len(stones.json()) == 2
-    listed = api.client.get("/v1/exports", headers=ml).json()
+    assert stones.status_code == 200 and len(stones.json()["items"]) == 2
+    listed = api.client.get("/v1/exports", headers=ml).json()["items"]
     assert [(e["id"], e["status"]) for e in listed] == [(export["id"], "revoked")]
     again = api.client.post("/v1/exports", json={"supersedes": export["id"]}, headers=ml)
     job = wait(api, again.json()["id"], "ml_exporter")

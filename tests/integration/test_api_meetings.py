@@ -59,7 +59,7 @@ def test_a_subtitle_upload_becomes_a_meeting_with_transcript_and_summary(api: Ap
     vtt = api.client.get(f"/v1/meetings/{meeting_id}/transcript?format=vtt", headers=api.auth())
     assert vtt.text.startswith("WEBVTT")
     listed = api.client.get("/v1/meetings", headers=api.auth()).json()
-    assert [m["id"] for m in listed] == [meeting_id]
+    assert [m["id"] for m in listed["items"]] == [meeting_id] and listed["next_cursor"] is None
 
 
 def test_the_job_stream_ends_with_the_finished_job(api: Api) -> None:

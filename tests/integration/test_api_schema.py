@@ -124,7 +124,7 @@ def real_ids(api: Api) -> Ids:
     assert finished(api, named.json()["meeting_id"], "member2")["status"] == "succeeded"
     folder = media_folder(api.runtime.settings.resolved_media_dir(), named.json()["meeting_id"])
     shutil.copy(RECORDING, folder / "recording.wav")
-    (request,) = api.client.get("/v1/attributions", headers=member).json()
+    (request,) = api.client.get("/v1/attributions", headers=member).json()["items"]
     notice = api.runtime.service.current_notice(api.people["acme", "admin"].tenant_id).id
     return Ids(meeting, speaker, draft, export, started, request["id"], request["items"][0]["id"],
                notice)  # fmt: skip
@@ -295,6 +295,10 @@ NUL_PROBES: list[tuple[str, str, str, dict[str, str] | None, Any]] = [
     ("ml_exporter", "GET", f"/v1/exports/{NUL_IN_PATH}", None, None),
     ("ml_exporter", "GET", f"/v1/exports/{NUL_IN_PATH}/tombstones", None, None),
     ("ml_exporter", "GET", f"/v1/exports/{NUL_IN_PATH}/download", None, None),
+    ("admin", "GET", "/v1/admin/subjects", {"cursor": NUL}, None),
+    ("member", "GET", "/v1/meetings", {"cursor": NUL}, None),
+    ("member", "GET", "/v1/attributions", {"cursor": NUL}, None),
+    ("ml_exporter", "GET", "/v1/exports", {"cursor": NUL}, None),
 ]
 
 

@@ -306,7 +306,7 @@ def test_training_sharing_off_revokes_published_exports_once_confirmed(api: Api)
     ml = api.auth("acme", "ml_exporter")
     gone = api.client.get(f"/v1/exports/{export['id']}/download", headers=ml)
     assert gone.status_code == 410 and gone.json()["error"]["code"] == "export_revoked"
-    stones = api.client.get(f"/v1/exports/{export['id']}/tombstones", headers=ml).json()
+    stones = api.client.get(f"/v1/exports/{export['id']}/tombstones", headers=ml).json()["items"]
     assert [s["reason"] for s in stones] == ["training_sharing_off"] * 2
     # Turning it on again does not bring back what was kept before.
     assert switch(api, training_sharing_enabled=True).status_code == 200
@@ -414,7 +414,7 @@ BOB_SAYS = spoken(
 def requests(api: Api, who: str) -> list[dict[str, Any]]:
     reply = api.client.get("/v1/attributions", headers=api.auth("acme", who))
     assert reply.status_code == 200, reply.text
-    listed: list[dict[str, Any]] = reply.json()
+    listed: list[dict[str, Any]] = reply.json()["items"]
     return listed
 
 
@@ -637,7 +637,7 @@ def test_a_rename_that_swaps_two_confirmed_speakers_withdraws_once_per_export(ap
         ).scalar_one()
     assert entries == 1
     tombs = api.client.get(f"/v1/exports/{export['id']}/tombstones",
-                           headers=api.auth("acme", "ml_exporter")).json()  # fmt: skip
+                           headers=api.auth("acme", "ml_exporter")).json()["items"]  # fmt: skip
     assert tombs and {t["reason"] for t in tombs} == {"attribution_voided"}, tombs
     assert next(r["status"] for r in requests(api, "Bob")) == "pending"  # asked again
 

@@ -29,6 +29,7 @@ from minutekeeper.consent.errors import (
     NoticeNotServed,
     SubjectCannotConsent,
     TenantMismatch,
+    UnknownNoticeVersion,
     UnknownPurpose,
 )
 from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
@@ -107,15 +108,22 @@ def test_consent_needs_a_notice_version_the_subject_was_shown(world: World) -> N
     assert ledger_size(world) == 0
 
 
-def test_notice_version_of_another_tenant_is_refused(world: World) -> None:
+def test_notice_version_of_another_tenant_is_unknown_as_a_missing_one(world: World) -> None:
     other = make_world(world.service, "globex")
     foreign = world.service.current_notice(other.tenant_id)
     alice = world.member("alice")
-    with pytest.raises(TenantMismatch):
+    with pytest.raises(UnknownNoticeVersion) as served:
         world.service.serve_notice(alice, foreign, surface="web")
-    with pytest.raises(TenantMismatch):
+    with pytest.raises(UnknownNoticeVersion) as recorded:
         world.service.record(alice, ConsentState.GIVEN, notice_version_id=foreign.id, via="test")
     assert ledger_size(world) == 0
+    missing = "00000000-0000-0000-0000-000000000000"
+    with pytest.raises(UnknownNoticeVersion) as unknown:
+        world.service.record(alice, ConsentState.GIVEN, notice_version_id=missing, via="test")
+    for error in (served.value, recorded.value):  # the same words, the id aside
+        assert error.message.replace(foreign.id, "<id>") == unknown.value.message.replace(
+            missing, "<id>"
+        )
 
 
 def test_already_expired_or_overlong_consent_is_refused(world: World, clock: Clock) -> None:

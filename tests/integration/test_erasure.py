@@ -58,7 +58,7 @@ def test_after_erase_no_file_and_no_row_holds_the_persons_words(
 ) -> None:
     consenting_meeting(api)
     alice = api.auth("acme", "Alice")
-    (meeting,) = api.client.get("/v1/meetings", headers=alice).json()
+    (meeting,) = api.client.get("/v1/meetings", headers=alice).json()["items"]
     transcript = api.client.get(f"/v1/meetings/{meeting['id']}", headers=alice).json()
     bob = next(s["id"] for s in transcript["transcript"]["speakers"] if s["name"] == "Bob")
     first = build_export(api)

@@ -1,6 +1,8 @@
 """The web pages in a real browser against a real server: sign in, give consent, upload the
 example recording and follow it to its summary, click a citation to read and hear that
-moment, withdraw. Headless Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
+moment, withdraw; sign in and out (a session cookie scripts cannot read, ended by signing
+out) and a sign-in form posted from another site, refused. Headless Chromium (Debian's
+/usr/bin/chromium) driven by Playwright."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from minutekeeper.api.authn import SESSION_COOKIE
 from tests.live_server import live_server
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -196,5 +199,50 @@ def test_a_member_named_in_a_meeting_sees_only_their_words_and_confirms_them(
                 page.reload()
                 expect(page.locator("form.attribution")).to_have_count(0)
                 expect(page.get_by_text("confirmed")).to_be_visible()
+            finally:
+                browser.close()
+
+
+# A page of another site that posts the sign-in form with the attacker's own token.
+CROSS_SITE_FORM = """<!doctype html><form method="post" action="{action}">
+<input name="token" value="{token}"><button type="submit">Win a prize</button></form>"""
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_a_browser_signs_in_to_a_session_and_signing_out_ends_it(tmp_path: Path) -> None:
+    with live_server(tmp_path / "data") as server:
+        token = server.token("member", "Alice")
+        mallory = server.token("member", "Mallory")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+            try:
+                context = browser.new_context(base_url=server.url)
+                page = context.new_page()
+                page.set_default_timeout(STEP_MS)
+                # Another site's page posting the form: refused, no cookie set.
+                form = CROSS_SITE_FORM.format(action=f"{server.url}/signin", token=mallory)
+                page.route("http://evil.example/**", lambda route: route.fulfill(
+                    status=200, content_type="text/html", body=form))  # fmt: skip
+                page.goto("http://evil.example/prize")
+                page.get_by_role("button", name="Win a prize").click()
+                expect(page.get_by_role("heading", level=1)).to_contain_text(
+                    "did not come from minutekeeper's own page"
+                )
+                assert [c for c in context.cookies() if c["name"] == SESSION_COOKIE] == []
+                # The server's own form: a session cookie, not the token.
+                _sign_in(page, token)
+                (cookie,) = [c for c in context.cookies() if c["name"] == SESSION_COOKIE]
+                assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+                assert cookie["value"] != token and token.split("_", 2)[2] not in cookie["value"]
+                assert SESSION_COOKIE not in page.evaluate("document.cookie")
+                expect(page.locator("header .who")).to_contain_text("Alice")
+                page.get_by_role("button", name="Sign out").click()
+                page.wait_for_url("**/signin")
+                assert [c for c in context.cookies() if c["name"] == SESSION_COOKIE] == []
+                context.add_cookies([cookie])  # the old cookie, put back: ended on the server
+                page.goto("/consent")
+                page.wait_for_url("**/signin")
+                expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
             finally:
                 browser.close()

@@ -33,7 +33,10 @@ PAGES = ("/consent", "/attributions", "/meetings", "/compose", "/admin", "/expor
 def sign_in(api: Api, who: str = "member", tenant: str = "acme") -> None:
     api.client.cookies.clear()
     response = api.client.post(
-        "/signin", data={"token": api.tokens[tenant, who]}, follow_redirects=False
+        "/signin",
+        data={"token": api.tokens[tenant, who]},
+        headers=SAME_ORIGIN,
+        follow_redirects=False,
     )
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/consent"
@@ -52,7 +55,10 @@ def decide(api: Api, decision: str, notice_id: str, **headers: str) -> int:
 
 def test_signing_in_sets_a_strict_httponly_cookie_and_signing_out_clears_it(api: Api) -> None:
     response = api.client.post(
-        "/signin", data={"token": api.tokens["acme", "member"]}, follow_redirects=False
+        "/signin",
+        data={"token": api.tokens["acme", "member"]},
+        headers=SAME_ORIGIN,
+        follow_redirects=False,
     )
     assert response.status_code == 303 and response.headers["location"] == "/consent"
     cookie = response.headers["set-cookie"].lower()
@@ -60,14 +66,16 @@ def test_signing_in_sets_a_strict_httponly_cookie_and_signing_out_clears_it(api:
     assert "httponly" in cookie and "samesite=strict" in cookie
     page = api.client.get("/consent")
     assert page.status_code == 200 and "acme-member" in page.text and "Sign out" in page.text
-    api.client.post("/signout", follow_redirects=False)
+    api.client.post("/signout", headers=SAME_ORIGIN, follow_redirects=False)
     assert SESSION_COOKIE not in api.client.cookies
     again = api.client.get("/consent", follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"] == "/signin"
 
 
 def test_a_bad_token_shows_an_error_and_sets_no_cookie(api: Api) -> None:
-    response = api.client.post("/signin", data={"token": "mk_000000000000_wrong"})
+    response = api.client.post(
+        "/signin", data={"token": "mk_000000000000_wrong"}, headers=SAME_ORIGIN
+    )
     assert response.status_code == 401
     assert 'role="alert"' in response.text and "Sign-in failed" in response.text
     assert "set-cookie" not in response.headers and SESSION_COOKIE not in api.client.cookies

@@ -1,6 +1,8 @@
-"""Server-rendered web pages (Jinja2). Signing in stores the token in an HttpOnly,
-SameSite=Strict session cookie; the pages show their data server-side and their scripts
-call the same `/v1` API for every action (the cookie plus the browser's Origin header)."""
+"""Server-rendered web pages (Jinja2). Signing in with a token starts a web session whose
+random id (never the token) an HttpOnly, SameSite=Strict cookie holds; the pages show their
+data server-side and their scripts call the same `/v1` API for every action (the cookie plus
+the browser's Origin header). The only forms posted to the pages themselves, sign-in and
+sign-out, are checked for this server's Origin as well."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Signing in with a token (kept in an HttpOnly, SameSite=Strict cookie) and out."""
+"""Signing in with a token and out. Signing in starts a web session (`api.sessions`): the
+HttpOnly, SameSite=Strict cookie holds the session's random id, never the token. Both forms
+are accepted only from this server's own page (Origin or Referer), so another site can
+neither sign a visitor into an account of its choosing nor sign them out."""
 
 from __future__ import annotations
 
@@ -8,13 +11,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from minutekeeper.api.authn import SESSION_COOKIE
-from minutekeeper.api.deps import get_runtime
+from minutekeeper.api.deps import get_runtime, same_origin, session_policy
 from minutekeeper.api.pages.web import render, signed_in
+from minutekeeper.api.sessions import end_session, start_session
 from minutekeeper.api.tokens import authenticate
 from minutekeeper.core.errors import AppError
 
 router = APIRouter(include_in_schema=False)
-SESSION_S = 12 * 3600
 
 
 @router.get("/")
@@ -29,25 +32,51 @@ def signin_form(request: Request) -> Response:
 
 @router.post("/signin")
 def signin(request: Request, token: Annotated[str, Form(max_length=200)]) -> Response:
-    token = token.strip()
+    if not same_origin(request):
+        return _cross_site(request, "sign in")
+    engine = get_runtime(request).engine
     try:
-        authenticate(get_runtime(request).engine, token)
+        info = authenticate(engine, token.strip())
     except AppError as error:
         return render(request, "signin.html", None, error=error.message, status_code=401)
+    policy = session_policy(request)
+    session_id = start_session(
+        engine, info, policy=policy, replacing=request.cookies.get(SESSION_COOKIE)
+    )
     response = RedirectResponse("/consent", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        token,
+        session_id,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
-        max_age=SESSION_S,
+        secure=_served_over_https(request),
+        max_age=int(policy.lifetime.total_seconds()),
     )
     return response
 
 
 @router.post("/signout")
-def signout() -> Response:
+def signout(request: Request) -> Response:
+    if not same_origin(request):
+        return _cross_site(request, "sign out")
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        end_session(get_runtime(request).engine, session_id)
     response = RedirectResponse("/signin", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
+    response.delete_cookie(
+        SESSION_COOKIE, httponly=True, samesite="strict", secure=_served_over_https(request)
+    )
     return response
+
+
+def _served_over_https(request: Request) -> bool:
+    public_url = get_runtime(request).settings.public_url or ""
+    return request.url.scheme == "https" or public_url.startswith("https://")
+
+
+def _cross_site(request: Request, action: str) -> Response:
+    """The 403 page for a sign-in or sign-out that did not come from this server's page:
+    nothing is changed and no cookie is set."""
+    retry = "/signin" if action == "sign in" else "/consent"
+    page = render(request, "cross_site.html", None, status_code=403, action=action, retry=retry)
+    return page

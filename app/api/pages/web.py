@@ -14,8 +14,9 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from minutekeeper.api.authn import SESSION_COOKIE
-from minutekeeper.api.deps import get_runtime
-from minutekeeper.api.tokens import TokenInfo, authenticate
+from minutekeeper.api.deps import get_runtime, session_policy
+from minutekeeper.api.sessions import session_token
+from minutekeeper.api.tokens import TokenInfo
 from minutekeeper.consent import Role
 from minutekeeper.core.errors import AppError
 
@@ -65,12 +66,13 @@ class PageStop(Exception):
 
 
 def signed_in(request: Request) -> TokenInfo | None:
-    """The session cookie's token, when it is still valid."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    """The token the session cookie's session signs in as, while both are valid."""
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if not session_id:
         return None
+    engine = get_runtime(request).engine
     try:
-        return authenticate(get_runtime(request).engine, token)
+        return session_token(engine, session_id, policy=session_policy(request))
     except AppError:
         return None
 
@@ -120,7 +122,10 @@ def viewer(*roles: Role) -> Callable[[Request], TokenInfo]:
     def check(request: Request) -> TokenInfo:
         who = signed_in(request)
         if who is None:
-            raise PageStop(RedirectResponse("/signin", status_code=303))
+            to_signin = RedirectResponse("/signin", status_code=303)
+            if SESSION_COOKIE in request.cookies:  # ended, expired, or from before sessions
+                to_signin.delete_cookie(SESSION_COOKIE, httponly=True, samesite="strict")
+            raise PageStop(to_signin)
         if roles and who.role not in roles:
             needs = " or ".join(ROLE_NAMES[r] for r in roles)
             page = render(request, "forbidden.html", who, status_code=403, needs=needs)

@@ -9,12 +9,14 @@ from typing import Any
 from fastapi import APIRouter
 
 from minutekeeper.api.deps import Admin, RuntimeDep
+from minutekeeper.api.paging import Paging, page_of
 from minutekeeper.api.schemas import (
     AuditReport,
     ConsentCounts,
     NoticeCreate,
     NoticePublic,
     NoticePublished,
+    Page,
     SubjectPublic,
     TenantPublic,
     TenantUpdate,
@@ -73,15 +75,18 @@ def translate_notice(
     return NoticePublished(notice=NoticePublic.model_validate(version), created=created)
 
 
-@router.get("/subjects", response_model=list[SubjectPublic])
-def list_subjects(runtime: RuntimeDep, admin: Admin) -> Any:
-    """The tenant's people: members and the guests heard in meetings."""
-    return [
+@router.get("/subjects", response_model=Page[SubjectPublic])
+def list_subjects(runtime: RuntimeDep, admin: Admin, paging: Paging) -> Any:
+    """The tenant's people, oldest first: members and the guests heard in meetings, a
+    page at a time."""
+    found = runtime.service.subjects(admin.tenant_id, after=paging.cursor, limit=paging.fetch)
+    subjects = [
         SubjectPublic(
             id=s.id, kind=s.kind.value, display_name=s.display_name, erased=s.erased_at is not None
         )
-        for s in runtime.service.subjects(admin.tenant_id)
+        for s in found
     ]
+    return page_of(subjects, paging, lambda s: s.id)
 
 
 @router.get("/consent-counts", response_model=ConsentCounts)

@@ -9,7 +9,8 @@ from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import Response
 
 from minutekeeper.api.deps import Anyone, MemberCaller, RuntimeDep
-from minutekeeper.api.schemas import AttributionAnswer, AttributionPublic
+from minutekeeper.api.paging import Paging, page_of
+from minutekeeper.api.schemas import AttributionAnswer, AttributionPublic, Page
 from minutekeeper.consent import AttributionRequest
 from minutekeeper.features.attribution import offer_again
 from minutekeeper.features.meetings.errors import NoAudio
@@ -36,10 +37,12 @@ def has_audio(runtime: Runtime, request: AttributionRequest) -> bool:
     )
 
 
-@router.get("", response_model=list[AttributionPublic])
-def mine(runtime: RuntimeDep, me: Anyone) -> Any:
-    """Your requests, newest first: words someone attributed to you by name."""
-    return [attribution_public(runtime, r) for r in runtime.service.attribution_requests(me)]
+@router.get("", response_model=Page[AttributionPublic])
+def mine(runtime: RuntimeDep, me: Anyone, paging: Paging) -> Any:
+    """Your requests, newest first, a page at a time: words someone attributed to you by
+    name."""
+    found = runtime.service.attribution_requests(me, after=paging.cursor, limit=paging.fetch)
+    return page_of([attribution_public(runtime, r) for r in found], paging, lambda r: r.id)
 
 
 @router.get("/{request_id}", response_model=AttributionPublic)

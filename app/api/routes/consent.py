@@ -73,7 +73,7 @@ def decide(
         override_gpc=body.override_gpc,
         via=me.via,
     )
-    runtime.telemetry.consent_events.labels(event.state.value).inc()
+    runtime.telemetry.consent_decided(event.state.value)
     return ConsentEventPublic.model_validate(event)
 
 

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from minutekeeper.api.deps import Exporter, RuntimeDep
+from minutekeeper.api.paging import Paging, page_of
 from minutekeeper.api.routes.jobs import job_public
-from minutekeeper.api.schemas import ExportCreate, ExportPublic, JobPublic, TombstonePublic
+from minutekeeper.api.schemas import ExportCreate, ExportPublic, JobPublic, Page, TombstonePublic
 from minutekeeper.consent.errors import ExportRevoked
 from minutekeeper.consent.exports import ExportInfo, export_tombstones, get_export, list_exports
 from minutekeeper.core.errors import Conflict
@@ -56,12 +57,12 @@ def create(body: ExportCreate, runtime: RuntimeDep, me: Exporter) -> Any:
     return job_public(job)
 
 
-@router.get("", response_model=list[ExportPublic])
-def list_all(runtime: RuntimeDep, me: Exporter) -> Any:
-    """Every export version of the tenant, newest first, revoked ones included."""
-    return [
-        ExportPublic.model_validate(info) for info in list_exports(runtime.engine, me.tenant_id)
-    ]
+@router.get("", response_model=Page[ExportPublic])
+def list_all(runtime: RuntimeDep, me: Exporter, paging: Paging) -> Any:
+    """Every export version of the tenant, newest first, revoked ones included, a page at
+    a time."""
+    found = list_exports(runtime.engine, me.tenant_id, after=paging.cursor, limit=paging.fetch)
+    return page_of([ExportPublic.model_validate(info) for info in found], paging, lambda e: e.id)
 
 
 @router.get("/{export_id}", response_model=ExportPublic)
@@ -69,11 +70,13 @@ def get_one(export_id: str, runtime: RuntimeDep, me: Exporter) -> Any:
     return ExportPublic.model_validate(_usable(get_export(runtime.engine, me.tenant_id, export_id)))
 
 
-@router.get("/{export_id}/tombstones", response_model=list[TombstonePublic])
-def tombstones(export_id: str, runtime: RuntimeDep, me: Exporter) -> Any:
-    """Records to drop from copies of this export: their contributors withdrew or were
-    erased after it was published."""
-    return export_tombstones(runtime.engine, me.tenant_id, export_id)
+@router.get("/{export_id}/tombstones", response_model=Page[TombstonePublic])
+def tombstones(export_id: str, runtime: RuntimeDep, me: Exporter, paging: Paging) -> Any:
+    """Records to drop from copies of this export, oldest first, a page at a time: their
+    contributors withdrew or were erased after it was published."""
+    found = export_tombstones(runtime.engine, me.tenant_id, export_id, after=paging.cursor,
+                              limit=paging.fetch)  # fmt: skip
+    return page_of(found, paging, lambda t: t["record_id"])
 
 
 @router.get(

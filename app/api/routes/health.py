@@ -36,7 +36,8 @@ def _version() -> str:
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
 def metrics(runtime: RuntimeDep) -> Response:
     """Request counts and latencies per route, job durations, model load times, tokens, and
-    the jobs still waiting in the shared database (the same on every server)."""
+    the jobs still waiting in the shared database (the same on every server). Consent
+    decisions by state only where `MINUTEKEEPER_METRICS_CONSENT_COUNTS` asks for them."""
     waiting = backlog(runtime.engine)
     runtime.telemetry.jobs_waiting.labels("queued").set(waiting.queued)
     runtime.telemetry.jobs_waiting.labels("running").set(waiting.running)

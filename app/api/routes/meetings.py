@@ -17,11 +17,13 @@ from fastapi.responses import FileResponse, PlainTextResponse
 
 from minutekeeper.api.deps import Member, MemberCaller, RuntimeDep
 from minutekeeper.api.errors import UnsupportedMediaType
+from minutekeeper.api.paging import Paging, page_of
 from minutekeeper.api.routes.jobs import job_public
 from minutekeeper.api.schemas import (
     MeetingAccepted,
     MeetingInfoPublic,
     MeetingPublic,
+    Page,
     QuestionCreate,
     SpeakersUpdate,
 )
@@ -201,11 +203,12 @@ async def _keep(upload: UploadFile, target: Path) -> None:
     await anyio.to_thread.run_sync(copy)
 
 
-@router.get("", response_model=list[MeetingInfoPublic])
-def list_mine(runtime: RuntimeDep, me: Member) -> Any:
-    """Your meetings, newest first."""
-    found = list_meetings(runtime.engine, me.tenant_id, owner_id=me.subject_id)
-    return [info_public(info, runtime) for info in found]
+@router.get("", response_model=Page[MeetingInfoPublic])
+def list_mine(runtime: RuntimeDep, me: Member, paging: Paging) -> Any:
+    """Your meetings, newest first, a page at a time."""
+    found = list_meetings(runtime.engine, me.tenant_id, owner_id=me.subject_id,
+                          after=paging.cursor, limit=paging.fetch)  # fmt: skip
+    return page_of([info_public(info, runtime) for info in found], paging, lambda m: m.id)
 
 
 @router.get("/{meeting_id}", response_model=MeetingPublic)
