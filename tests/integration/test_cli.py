@@ -160,9 +160,7 @@ def capture_as_local_user(data_dir: Path, said: str) -> None:
         contributors=(alice.subject_id,),
         messages=({"role": "user", "content": said}, {"role": "assistant", "content": "Friday."}),
     )  # fmt: skip
-    done = capture_offer(
-        service, Redactor(settings.resolved_model_cache_dir()), alice.tenant_id, offer
-    )
+    done = capture_offer(service, Redactor(), alice.tenant_id, offer)
     engine.dispose()
     assert done.candidate_id is not None, done.excluded
 
