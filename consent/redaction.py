@@ -110,9 +110,9 @@ class Redactor:
 
     def find(self, text: str, *, people: Sequence[Person] = ()) -> list[Found]:
         """What `redact` hides, in order, overlaps merged."""
-        if not text.strip():
-            return []
         try:
+            if not text.strip():
+                return []
             terms = tuple(term for person in people for term in person.terms())
             results = self._load().analyze(text, terms)
         except RedactionFailed:

@@ -161,20 +161,25 @@ def baseline_finder(cache: Path) -> Finder:
 
 
 def qmsum(folder: Path, redactor: Redactor, *, sample: int, meetings: int) -> None:
-    """Throughput over real meetings, and a sample of what was hidden, to read by eye."""
+    """Throughput over real meetings, each redacted as one text of "Speaker: words" lines
+    as a summary's example holds it, and a sample of what was hidden, to read by eye."""
+    from qmsum import detokenize
+
     chars, seconds, hidden = 0, 0.0, Counter[str]()
     shown: list[str] = []
     for path in sorted(folder.glob("*.json"))[:meetings]:
-        meeting = json.loads(path.read_text(encoding="utf-8"))
-        for turn in meeting.get("meeting_transcripts", []):
-            text = str(turn.get("content", ""))
-            started = time.perf_counter()
-            spans = redactor.find(text)
-            seconds += time.perf_counter() - started
-            chars += len(text)
-            for span in spans:
-                hidden[span.label] += 1
-                shown.append(f"{span.label}: {text[span.start : span.end]!r}")
+        turns = json.loads(path.read_text(encoding="utf-8"))["meeting_transcripts"]
+        text = "\n".join(f"{t['speaker']}: {detokenize(t['content'])}" for t in turns)
+        started = time.perf_counter()
+        spans = redactor.find(text)
+        seconds += time.perf_counter() - started
+        chars += len(text)
+        for span in spans:
+            hidden[span.label] += 1
+            around = text[max(0, span.start - 25) : span.start], text[span.end : span.end + 25]
+            shown.append(
+                f"{span.label}: {around[0]!r} [{text[span.start : span.end]}] {around[1]!r}"
+            )
     print(f"\n== QMSum ({folder}, {meetings} meetings): {chars} characters, "
           f"{1000 * seconds / max(chars, 1) * 1000:.1f} ms per 1000 characters")  # fmt: skip
     print("  hidden:", dict(hidden))
