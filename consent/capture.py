@@ -13,6 +13,7 @@ never depends on any of this.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -190,11 +191,23 @@ def deny_list(service: ConsentService, tenant_id: str, roster: Iterable[Person])
 def redact_messages(
     messages: Sequence[Mapping[str, str]], people: Sequence[Person], redactor: Redactor
 ) -> list[dict[str, str]]:
-    """Each message with `people` and everything else personal replaced by placeholders."""
-    return [
+    """Each message with `people` and everything else personal replaced by placeholders.
+    A full name of `people` still there in any case ("will turner": both parts are words,
+    matched only as written) means the redaction cannot be trusted: `RedactionFailed`."""
+    redacted = [
         {"role": m["role"], "content": redactor.redact(m["content"], people=people)}
         for m in messages
     ]
+    full_names = {_words(p.name) for p in people if len(p.name.split()) > 1}
+    for message in redacted:
+        words = _words(message["content"])
+        if any(f" {name} " in f" {words} " for name in full_names):
+            raise RedactionFailed("a name on the deny-list is still in the text")
+    return redacted
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 def purge_expired(service: ConsentService, *, actor_id: str = "retention") -> int:

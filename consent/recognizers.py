@@ -53,8 +53,11 @@ ACCOUNT_CONTEXT = ["account", "acct", "iban", "routing", "sort", "bank", "wire"]
 DATE_SHAPES = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 EMAIL_DOMAIN_END = re.compile(r"\.[^\W\d_]{2,}$")
 # Words of speech that no dictionary lists; never a name.
-FILLERS = frozenset({"um", "uh", "erm", "hmm", "mm", "mhm", "yeah", "yep", "nope", "okay",
-                     "ok", "gonna", "wanna", "gotta", "kinda", "sorta", "uh-huh"})  # fmt: skip
+FILLERS = frozenset(
+    {"um", "uh", "erm", "er", "ah", "oh", "eh", "huh", "hmm", "mm", "mmm", "mhm", "yeah",
+     "yep", "yay", "nope", "okay", "ok", "wow", "oops", "gonna", "wanna", "gotta", "kinda",
+     "sorta"}
+)  # fmt: skip
 
 
 class Analysis:
@@ -153,7 +156,7 @@ class PeopleRecognizer(EntityRecognizer):
     def _seed(self, token: Any) -> bool:
         """A proper noun in a PERSON (but not a lone word opening a sentence: "Bill the
         client"), or a capitalised one that is no word, whatever the model took it for."""
-        if token.pos_ != "PROPN":
+        if token.pos_ != "PROPN" or _plain(token.text) in FILLERS:
             return False
         entity = _person_of(token)
         if entity is not None and not (

@@ -13,7 +13,13 @@ from sqlalchemy import select
 from minutekeeper.consent.domain import Role
 from minutekeeper.consent.store import TrainingCandidateRecord
 from tests.integration.api_support import Api
-from tests.integration.test_api_exports import SPEAKERS, build_export, wait
+from tests.integration.test_api_exports import (
+    SPEAKERS,
+    build_export,
+    confirm_attributions,
+    members_consent,
+    wait,
+)
 
 MEETING = """WEBVTT
 
@@ -34,25 +40,13 @@ SECRETS = ("Eve", "Alice", "dana@initech.example", "initech")
 
 def test_kept_and_exported_examples_hold_no_name_nor_internal_email(api: Api) -> None:
     api.add_person("acme", "Eve", Role.MEMBER)  # a member who never consents nor speaks
-    for name in SPEAKERS:
-        api.add_person("acme", name, Role.MEMBER)
-        headers = api.auth("acme", name)
-        notice = api.client.get("/v1/consent/notice", headers=headers).json()["notice"]["id"]
-        body = {"decision": "given", "notice_version_id": notice}
-        given = api.client.post("/v1/consent", headers=headers, json=body)
-        assert given.status_code == 201, given.text
+    members_consent(api, SPEAKERS)
     alice = api.auth("acme", "Alice")
     upload = {"recording": ("standup.vtt", MEETING.encode())}
     accepted = api.client.post("/v1/meetings", headers=alice, files=upload).json()
     job = wait(api, accepted["job"]["id"], "Alice")
     assert job["status"] == "succeeded", job
-    for name in ("Bob", "Carol"):  # they confirm the words Alice attributed to them
-        headers = api.auth("acme", name)
-        (request,) = api.client.get("/v1/attributions", headers=headers).json()
-        answers = {item["id"]: "me" for item in request["items"]}
-        answered = api.client.post(f"/v1/attributions/{request['id']}/answer",
-                                   headers=headers, json={"answers": answers})  # fmt: skip
-        assert answered.status_code == 200, answered.text
+    confirm_attributions(api, ("Bob", "Carol"))
     asked = api.client.post(
         f"/v1/meetings/{accepted['meeting_id']}/ask",
         headers=alice,

@@ -166,6 +166,18 @@ def test_a_redaction_failure_keeps_nothing(
     assert result.decision.allowed and candidates(engine) == []
 
 
+def test_a_roster_name_left_in_the_text_keeps_nothing(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine
+) -> None:
+    """Both parts of "Will Turner" are words, matched only as written: a lowercase "will
+    turner" stays, so the example is not kept at all."""
+    offer = summary_offer(team[0].subject_id, team[1].subject_id, text="ask will turner")
+    roster = replace(offer, roster={team[1].subject_id: Person("Will Turner")})
+    result = capture_offer(world.service, redactor, world.tenant_id, roster)
+    assert result.candidate_id is None and result.excluded == ("REDACTION_FAILED",)
+    assert candidates(engine) == []
+
+
 def test_a_meeting_keeps_only_the_consenting_speakers_words_with_names_hidden(
     world: World, team: tuple[Principal, ...], redactor: Redactor, engine: Engine
 ) -> None:
