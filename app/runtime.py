@@ -83,8 +83,7 @@ class Runtime:
         """The redactor every offer for training goes through, built once per process."""
         from minutekeeper.consent import Redactor
 
-        cache = self.settings.resolved_model_cache_dir()
-        return self.models.shared("redactor", lambda: Redactor(cache))
+        return self.models.shared("redactor", Redactor)
 
     @cached_property
     def offers(self) -> Offers:

@@ -7,7 +7,8 @@ and the features alike, is what this module names:
 - `ConsentService`, the one entry point for consent itself: notices, giving and
   withdrawing, switches, decisions, erasure, audit. Each method is one transaction.
 - `capture_offer` with `Offer` and `Utterance`: an AI output offered to the gate as training
-  data, redacted by a `Redactor` before anything is kept.
+  data, redacted by a `Redactor` before anything is kept; `reredact_candidates` brings
+  candidates kept under an older redaction to the current one.
 - the values that cross the boundary (`Principal`, `Role`, `ArtifactKind`, ...), the
   purposes, and `consent.errors` for the API's error table.
 
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
     from minutekeeper.consent.purposes import validate_purpose as validate_purpose
     from minutekeeper.consent.redaction import Person as Person
     from minutekeeper.consent.redaction import Redactor as Redactor
+    from minutekeeper.consent.reredaction import Reredacted as Reredacted
+    from minutekeeper.consent.reredaction import reredact_candidates as reredact_candidates
     from minutekeeper.consent.service import ConsentService as ConsentService
 
 __all__, __getattr__ = public_api(__name__, __file__)

@@ -13,8 +13,9 @@ never depends on any of this.
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,12 +23,23 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from minutekeeper.consent import facts
-from minutekeeper.consent.domain import Artifact, ArtifactKind, DataClass, Decision, Result
+from minutekeeper.consent.domain import (
+    Artifact,
+    ArtifactKind,
+    DataClass,
+    Decision,
+    Result,
+    SubjectKind,
+)
 from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
 from minutekeeper.consent.redaction import PROFILE, Person, RedactionFailed, Redactor
 from minutekeeper.consent.service import ConsentService
-from minutekeeper.consent.store import CandidateContributorRecord, TrainingCandidateRecord
-from minutekeeper.core.db import write_transaction
+from minutekeeper.consent.store import (
+    CandidateContributorRecord,
+    SubjectRecord,
+    TrainingCandidateRecord,
+)
+from minutekeeper.core.db import read_transaction, write_transaction
 
 TRANSCRIPT_SYSTEM = "A meeting transcript: what each speaker said, in order."
 TRANSCRIPT_ASK = "Write the transcript of this part of the meeting."
@@ -55,8 +67,10 @@ class Offer:
     # for segment-level kinds it is built from the consenting speakers' `utterances` instead.
     messages: tuple[Mapping[str, str], ...] = ()
     utterances: tuple[Utterance, ...] = ()
-    author: str | None = None  # the consenting author, whose own name is not redacted
-    roster: Mapping[str, Person] = field(default_factory=dict)  # subject id -> person
+    author: str | None = None  # the requesting author (their name is redacted too)
+    # subject id -> person: the people the example names or quotes (speakers, guests,
+    # thread authors). Redaction hides them and every member of the tenant.
+    roster: Mapping[str, Person] = field(default_factory=dict)
     model_id: str | None = None
     prompt_version: str | None = None
     # The content's own time as stated (a meeting's date), when it reached the server
@@ -112,7 +126,8 @@ def capture_offer(
     else:
         return Captured(artifact, decision, None, decision.reasons)
     try:
-        redacted = _redact(messages, offer, redactor)
+        people = deny_list(service, tenant_id, offer.roster.values())
+        redacted = redact_messages(messages, people, redactor)
     except RedactionFailed:
         return Captured(artifact, decision, None, (RedactionFailed.code,))
     seqs = sorted({v.consent_seq for v in decision.contributors if v.consent_seq is not None})
@@ -160,14 +175,43 @@ def _transcript_example(utterances: Sequence[Utterance]) -> list[dict[str, str]]
     ]
 
 
-def _redact(
-    messages: Sequence[Mapping[str, str]], offer: Offer, redactor: Redactor
+def deny_list(service: ConsentService, tenant_id: str, roster: Iterable[Person]) -> list[Person]:
+    """Everyone whose name redaction hides: the people an example names (its speakers and
+    guests, its authors, the consenting ones included: a string cannot tell two Carols
+    apart) and every member of the tenant, named or not in it."""
+    subject = SubjectRecord
+    with read_transaction(service.engine) as conn:
+        members = conn.execute(
+            select(subject.display_name).where(
+                subject.tenant_id == tenant_id,
+                subject.kind == SubjectKind.MEMBER.value,
+                subject.display_name.is_not(None),
+            )
+        ).scalars()
+        named = [Person(name) for name in members if name and name.strip()]
+    return list(dict.fromkeys([*roster, *named]))
+
+
+def redact_messages(
+    messages: Sequence[Mapping[str, str]], people: Sequence[Person], redactor: Redactor
 ) -> list[dict[str, str]]:
-    others = [person for subject, person in offer.roster.items() if subject != offer.author]
-    return [
-        {"role": m["role"], "content": redactor.redact(m["content"], others=others)}
+    """Each message with `people` and everything else personal replaced by placeholders.
+    A full name of `people` still there in any case ("will turner": both parts are words,
+    matched only as written) means the redaction cannot be trusted: `RedactionFailed`."""
+    redacted = [
+        {"role": m["role"], "content": redactor.redact(m["content"], people=people)}
         for m in messages
     ]
+    full_names = {_words(p.name) for p in people if len(p.name.split()) > 1}
+    for message in redacted:
+        words = _words(message["content"])
+        if any(f" {name} " in f" {words} " for name in full_names):
+            raise RedactionFailed("a name on the deny-list is still in the text")
+    return redacted
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 def purge_expired(service: ConsentService, *, actor_id: str = "retention") -> int:

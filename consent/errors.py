@@ -9,6 +9,13 @@ class ConsentError(AppError):
     code = "consent_error"
 
 
+class RedactionFailed(ConsentError):
+    """Redaction could not run (its model is missing or not what it claims) or failed on
+    a text: nothing is kept unredacted."""
+
+    code = "REDACTION_FAILED"
+
+
 class UnknownPurpose(InvalidInput):
     code = "unknown_purpose"
 

@@ -98,6 +98,18 @@ def candidates(ids: Iterable[str], status: str) -> dict[str, Any]:
     return {"candidates": {"ids": sorted(set(ids)), "status": status}}
 
 
+def reredacted(
+    profile: str, redone: Mapping[str, Sequence[Mapping[str, str]]], excluded: Iterable[str]
+) -> dict[str, Any]:
+    """Candidates brought to redaction `profile`: the hash of each one's messages now (the
+    same text, or rewritten), and those excluded because redaction failed."""
+    redacted = {
+        cid: {"messages_sha256": messages_sha256(messages), "redaction_profile": profile}
+        for cid, messages in sorted(redone.items())
+    }
+    return {"redacted": redacted, **candidates(excluded, "excluded")}
+
+
 def expiries(new: Mapping[str, datetime]) -> dict[str, Any]:
     """Candidates whose expiry moved (a notice shortened retention)."""
     return {"expiries": {cid: stamp(at) for cid, at in sorted(new.items())}}
@@ -172,6 +184,10 @@ class Replay:
         if "candidates" in facts:
             for cid in facts["candidates"]["ids"]:
                 self.status[cid] = facts["candidates"]["status"]
+        for cid, fact in facts.get("redacted", {}).items():
+            if cid in self.kept:
+                seq_kept, kept_fact = self.kept[cid]
+                self.kept[cid] = (seq_kept, {**kept_fact, **fact})
         self.expires.update(facts.get("expiries", {}))
         if "export" in facts:
             fact = facts["export"]

@@ -1,52 +1,60 @@
 """Redaction before anything is kept as a training candidate (rule 9), offline.
 
-Microsoft Presidio finds what to hide and replaces it with a placeholder: the names and
-emails of the people on the roster who are not the consenting author (a deny-list
-recognizer), and pattern PII: emails, phone numbers, URLs with a path (a domain alone is
-kept), IP addresses, card numbers (Luhn-checked), IBANs and long account numbers.
+Microsoft Presidio finds what to hide, on spaCy's en_core_web_sm pipeline with its
+named-entity recognizer (`consent/ner_pipeline.py`: a pinned, verified, smoke-tested
+model), and every span it finds becomes a placeholder:
 
-Presidio's default set-up downloads a spaCy model and its email recognizer asks the
-network for the public suffix list; neither works on an offline install. Here the NLP
-engine is a blank English spaCy pipeline saved once into the model cache (tokenizer only:
-names come from the roster, not from a statistical model), and email domains are checked
-against tldextract's bundled suffix list. Any failure is `RedactionFailed`: the record is
-excluded, never kept unredacted.
+- People: whoever the model reads as a PERSON, and every name on the deny-list: the
+  tenant's members and the meeting's guests (full names, each part, emails), the consenting
+  author and every contributor included, since a string cannot tell two Carols apart.
+  The deny-list is case-sensitive; a name part that is also an English word ("Will",
+  "May", "Mark": the model's own WordNet index) counts only where the tagger reads it as a
+  proper noun, and a part that is no word ("priya") counts in any case.
+- Pattern PII: emails (any dotted domain with a letters-only last label, so `.example`,
+  `.internal`, `.corp` and `.local` too), phone numbers, US social security numbers and
+  employee or badge numbers (`<ID_NUMBER>`), account numbers with an account word near,
+  URLs with a path (a domain alone is kept), IP addresses, Luhn-checked card numbers, IBANs.
+- Dates and amounts are the meeting's content, not anyone's data: they stay.
+
+Spans that overlap are merged into one placeholder, the most specific label winning (an
+SSN is never `<PHONE>`). Any failure is `RedactionFailed`: the record is excluded, never
+kept unredacted.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from minutekeeper.consent.errors import ConsentError
+from minutekeeper.consent.errors import RedactionFailed
+from minutekeeper.consent.ner_pipeline import EN_CORE_WEB_SM, PipelineSpec, load_pipeline
 
-PROFILE = "presidio-offline-v1"  # recorded with every candidate: what was redacted, how
+__all__ = ["PROFILE", "Found", "Person", "RedactionFailed", "Redactor"]
+
+# Recorded with every candidate: what was redacted, and how. Candidates kept under any
+# other profile are re-redacted (`minutekeeper candidates reredact`).
+PROFILE = "presidio-spacy-sm-v2"
+# Label -> placeholder, in order of precedence when spans overlap.
 PLACEHOLDERS = {
-    "PERSON": "<PERSON>",
     "EMAIL_ADDRESS": "<EMAIL>",
-    "PHONE_NUMBER": "<PHONE>",
     "URL": "<URL>",
-    "IP_ADDRESS": "<IP_ADDRESS>",
+    "US_SSN": "<ID_NUMBER>",
+    "ID_NUMBER": "<ID_NUMBER>",
     "CREDIT_CARD": "<CARD_NUMBER>",
     "IBAN_CODE": "<ACCOUNT_NUMBER>",
     "ACCOUNT_NUMBER": "<ACCOUNT_NUMBER>",
+    "PHONE_NUMBER": "<PHONE>",
+    "IP_ADDRESS": "<IP_ADDRESS>",
+    "PERSON": "<PERSON>",
 }
 MIN_SCORE = 0.3
 
 
-class RedactionFailed(ConsentError):
-    code = "REDACTION_FAILED"
-
-
 @dataclass(frozen=True)
 class Person:
-    """Someone on the roster: their name, and their email when known."""
+    """Someone whose name must not be kept: their name, and their email when known."""
 
     name: str
     email: str | None = None
@@ -58,51 +66,80 @@ class Person:
         return [t for t in dict.fromkeys(found) if t]
 
 
+@dataclass(frozen=True)
+class Found:
+    """A span to hide: text[start:end] and what it is (a key of PLACEHOLDERS)."""
+
+    start: int
+    end: int
+    label: str
+
+
 class Redactor:
-    """Presidio, loaded on first use (about 3 s) and kept; creating one costs nothing, so
-    a capture that the gate denies never loads it."""
+    """Presidio on the verified spaCy pipeline, loaded on first use (a few seconds) and
+    kept; creating one costs nothing, so a capture the gate denies never loads it."""
 
-    def __init__(self, cache_dir: Path) -> None:
-        self._cache_dir = cache_dir
-        self._engines: tuple[Any, Any] | None = None
+    def __init__(self, pipeline: PipelineSpec = EN_CORE_WEB_SM) -> None:
+        self._pipeline = pipeline
+        self._analysis: Any = None
 
-    def _load(self) -> tuple[Any, Any]:
-        if self._engines is None:
+    def prepare(self) -> None:
+        """Load and check the model now (`minutekeeper models prepare`)."""
+        self._load()
+
+    def _load(self) -> Any:
+        """Presidio's analysis on the pipeline (`consent.recognizers.Analysis`)."""
+        if self._analysis is None:
             try:
-                from presidio_anonymizer import AnonymizerEngine
+                from minutekeeper.consent.recognizers import Analysis
 
-                analyzer = _analyzer(_blank_pipeline(self._cache_dir))
-                self._engines = analyzer, AnonymizerEngine()  # type: ignore[no-untyped-call]
+                self._analysis = Analysis(load_pipeline(self._pipeline), min_score=MIN_SCORE)
+            except RedactionFailed:
+                raise
             except Exception as error:  # any set-up failure means nothing can be redacted
                 raise RedactionFailed(f"cannot set up redaction: {error}") from error
-        return self._engines
+        return self._analysis
 
-    def redact(self, text: str, *, others: Sequence[Person] = ()) -> str:
-        """`text` with `others` (roster people who are not the consenting author) and
-        pattern PII replaced by placeholders."""
-        if not text.strip():
-            return text
+    def redact(self, text: str, *, people: Sequence[Person] = ()) -> str:
+        """`text` with `people`'s names, anyone else the model finds, and pattern PII
+        replaced by placeholders."""
+        out = text
+        for span in reversed(self.find(text, people=people)):
+            out = out[: span.start] + PLACEHOLDERS[span.label] + out[span.end :]
+        return out
+
+    def find(self, text: str, *, people: Sequence[Person] = ()) -> list[Found]:
+        """What `redact` hides, in order, overlaps merged."""
         try:
-            return self._redact(text, others)
+            if not text.strip():
+                return []
+            terms = tuple(term for person in people for term in person.terms())
+            results = self._load().analyze(text, terms)
+        except RedactionFailed:
+            raise
         except Exception as error:
             raise RedactionFailed(f"redaction failed: {type(error).__name__}: {error}") from error
+        spans = [
+            Found(r.start, r.end, r.entity_type)
+            for r in results
+            if r.entity_type in PLACEHOLDERS
+            and (r.entity_type != "URL" or _has_path(text[r.start : r.end]))
+        ]
+        return _merged(spans)
 
-    def _redact(self, text: str, others: Sequence[Person]) -> str:
-        from presidio_analyzer import PatternRecognizer
-        from presidio_anonymizer.entities import OperatorConfig
 
-        analyzer, anonymizer = self._load()
-        terms = [t for person in others for t in person.terms()]
-        extra = [PatternRecognizer(supported_entity="PERSON", deny_list=terms)] if terms else []
-        found = analyzer.analyze(
-            text=text, language="en", ad_hoc_recognizers=extra, score_threshold=MIN_SCORE
-        )
-        found = [r for r in found if r.entity_type != "URL" or _has_path(text[r.start : r.end])]
-        operators = {
-            entity: OperatorConfig("replace", {"new_value": placeholder})
-            for entity, placeholder in PLACEHOLDERS.items()
-        }
-        return str(anonymizer.anonymize(text, found, operators).text)
+def _merged(spans: Iterable[Found]) -> list[Found]:
+    """Overlapping spans as one, labelled by the most specific of them."""
+    rank = {label: i for i, label in enumerate(PLACEHOLDERS)}
+    merged: list[Found] = []
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if merged and span.start < merged[-1].end:
+            last = merged[-1]
+            label = min(last.label, span.label, key=rank.__getitem__)
+            merged[-1] = Found(last.start, max(last.end, span.end), label)
+        else:
+            merged.append(span)
+    return merged
 
 
 def _has_path(url: str) -> bool:
@@ -110,62 +147,3 @@ def _has_path(url: str) -> bool:
     ("example.com", "https://example.com/") says nothing about anyone."""
     parts = urlsplit(url if "://" in url else f"http://{url}")
     return bool(parts.path.strip("/") or parts.query or parts.fragment)
-
-
-def _blank_pipeline(cache_dir: Path) -> Path:
-    """A blank English spaCy pipeline in the model cache, written once, atomically."""
-    import spacy
-
-    target = cache_dir / f"spacy-blank-en-{version('spacy')}"
-    if (target / "config.cfg").is_file():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".spacy-blank-", dir=cache_dir))
-    spacy.blank("en").to_disk(staging)
-    try:
-        os.replace(staging, target)
-    except OSError:  # another process published it first
-        if not (target / "config.cfg").is_file():
-            raise
-    return target
-
-
-def _analyzer(pipeline: Path) -> Any:
-    import tldextract
-    from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
-    from presidio_analyzer.predefined_recognizers import (
-        CreditCardRecognizer,
-        EmailRecognizer,
-        IbanRecognizer,
-        IpRecognizer,
-        PhoneRecognizer,
-        UrlRecognizer,
-    )
-
-    offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-
-    class OfflineEmailRecognizer(EmailRecognizer):
-        """Presidio's email recognizer, its domain check on the bundled suffix list."""
-
-        def validate_result(self, pattern_text: str) -> bool:
-            return bool(offline(pattern_text).fqdn)
-
-    accounts = PatternRecognizer(
-        supported_entity="ACCOUNT_NUMBER",
-        patterns=[Pattern("digits", r"\b\d(?:[ -]?\d){7,17}\b", 0.4)],
-        context=["account", "acct", "iban", "routing", "sort code", "bank"],
-    )
-    registry = RecognizerRegistry(supported_languages=["en"])
-    for recognizer in (
-        OfflineEmailRecognizer(),
-        PhoneRecognizer(),
-        UrlRecognizer(),
-        IpRecognizer(),
-        CreditCardRecognizer(),
-        IbanRecognizer(),
-        accounts,
-    ):
-        registry.add_recognizer(recognizer)
-    engine = SpacyNlpEngine(models=[{"lang_code": "en", "model_name": str(pipeline)}])
-    return AnalyzerEngine(nlp_engine=engine, registry=registry, supported_languages=["en"])

@@ -280,7 +280,8 @@ class TrainingCandidateRecord(Base):
     consent_event_seqs: Mapped[list[int]] = mapped_column(JSON)
     captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16))  # eligible|tombstoned|superseded|purged
+    # eligible|tombstoned|superseded|purged|excluded
+    status: Mapped[str] = mapped_column(String(16))
 
 
 class CandidateContributorRecord(Base):

@@ -296,7 +296,7 @@ def demo(args: argparse.Namespace) -> int:
         service.set_switches(admin, training_sharing_enabled=True)
         service.publish_notice(admin, load_notice_file(None))
         notice = service.current_notice(admin.tenant_id)
-        redactor = Redactor(cache)
+        redactor = Redactor()
         people: dict[str, str] = {}
 
         def person(key: str, name: str) -> str:

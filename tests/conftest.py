@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from minutekeeper.consent.domain import ConsentState, Principal, Role, SubjectKind
 from minutekeeper.consent.notices import load_notice_file
+from minutekeeper.consent.redaction import Redactor
 from minutekeeper.consent.service import ConsentService
 from minutekeeper.core.db import create_db_engine, migrate
 from minutekeeper.core.settings import Settings
@@ -102,6 +103,14 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+def redactor() -> Redactor:
+    """One redactor per test process: loading and checking its model takes seconds."""
+    redactor = Redactor()
+    redactor.prepare()
+    return redactor
 
 
 @pytest.fixture

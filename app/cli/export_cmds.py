@@ -16,6 +16,9 @@ app = typer.Typer(
     help="Training exports of consented, redacted examples (the ML team's side).",
     no_args_is_help=True,
 )
+candidates_app = typer.Typer(
+    help="Training candidates: what the gate kept, before any export.", no_args_is_help=True
+)
 ExportRef = Annotated[str, typer.Argument(help="Export id, unique id prefix, or version number.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -177,3 +180,17 @@ def purge(ctx: typer.Context) -> None:
 
     purged = purge_expired(state(ctx).service())
     typer.echo(f"purged {purged} expired training candidate(s)")
+
+
+@candidates_app.command("reredact")
+def reredact(ctx: typer.Context) -> None:
+    """Redact candidates kept under an older redaction profile again, with the current one;
+    tombstone their published records whose text it changes, exclude those it cannot redact."""
+    from minutekeeper.consent import reredact_candidates
+
+    runtime = state(ctx).runtime()
+    done = reredact_candidates(runtime.service, runtime.redactor())
+    typer.echo(
+        f"re-redacted: {done.rewritten} rewritten, {done.unchanged} unchanged, "
+        f"{done.excluded} excluded; {len(done.exports)} export(s) got tombstones"
+    )

@@ -118,10 +118,14 @@ def models_list(ctx: typer.Context) -> None:
 
 @models_app.command("prepare")
 def models_prepare(ctx: typer.Context) -> None:
-    """Assemble and verify the embedded models in the model cache (done once)."""
+    """Assemble and verify the embedded models in the model cache (done once), and check
+    the redaction model (its files' SHA-256, meta.json, a named-entity smoke test)."""
+    from minutekeeper.consent import Redactor
     from minutekeeper.models.embedded import WHISPER_BASE, prepare
 
     cache = state(ctx).settings().resolved_model_cache_dir()
     with progress_bar("whisper base", enabled=True) as progress:
         path = prepare(WHISPER_BASE, cache, progress=lambda done, total: progress(done / total))
     typer.echo(f"asr base: ready at {path} (sha256 verified)")
+    Redactor().prepare()
+    typer.echo("redaction: en_core_web_sm 3.8.0 ready (sha256, meta.json and NER checked)")

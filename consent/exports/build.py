@@ -28,6 +28,7 @@ from minutekeeper.consent.domain import ArtifactKind
 from minutekeeper.consent.exports.dataset import Batch, DatasetWriter, FileEntry, valid_messages
 from minutekeeper.consent.ledger import tail_seq
 from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
+from minutekeeper.consent.redaction import PROFILE
 from minutekeeper.consent.redecide import BulkDecider, Outcome
 from minutekeeper.consent.store import (
     ArtifactRecord,
@@ -231,6 +232,8 @@ def _decided(row: Any, decider: BulkDecider) -> str | _Kept:
     """Why the candidate is left out, or what the kept record needs."""
     if row.status != "eligible":
         return f"CANDIDATE_{row.status.upper()}"
+    if row.redaction_profile != PROFILE:  # kept before the current redaction: re-redact first
+        return "REDACTION_OUTDATED"
     expires_at = _utc(row.expires_at)
     if expires_at <= decider.decided_at:
         return "CANDIDATE_EXPIRED"

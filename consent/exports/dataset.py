@@ -296,13 +296,14 @@ its `expires_at` (in `{RECORDS_FILE}`): drop records past that date.
 
 ## Redaction and pseudonyms
 
-Names and email addresses of people in a meeting roster other than the consenting author,
-and pattern PII (email addresses, phone numbers, URLs with paths, IP addresses, card and
-account numbers) were replaced by placeholders such as `<PERSON>` before the records were
-stored ({", ".join(manifest["redaction_profiles"]) or "no records"}). Pattern matching
-misses some personal data; treat the text as personal data all the same. Contributors appear
-only as HMAC-SHA256 pseudonyms under a key that belongs to this export and stays on the
-server. Text only; no audio.
+People's names (the organisation's members, the meeting's speakers and guests, and anyone a
+named-entity model reads as a person), email addresses, phone numbers, ID and account
+numbers, URLs with paths, IP addresses and card numbers were replaced by placeholders such
+as `<PERSON>` before the records were stored
+({", ".join(manifest["redaction_profiles"]) or "no records"}). Redaction misses some
+personal data (about one name in ten that no roster lists, in its evaluation); treat the
+text as personal data all the same. Contributors appear only as HMAC-SHA256 pseudonyms
+under a key that belongs to this export and stays on the server. Text only; no audio.
 
 ## Limits
 

@@ -351,3 +351,25 @@ def _resting_on(conn: Connection, tenant_id: str, keys: Sequence[str], *where: A
         .where(tc.tenant_id == tenant_id, tc.status == "eligible", claimed, *where)
     ).scalars()
     return sorted(rows)
+
+
+def tombstone_candidates(
+    conn: Connection,
+    writer: ChainWriter,
+    *,
+    tenant_id: str,
+    candidate_ids: Sequence[str],
+    reason: str,
+    at: datetime,
+    actor_id: str,
+) -> list[str]:
+    """Tombstone the published records of these candidates (their exports revoked), as a
+    withdrawal does; the candidates themselves are the caller's to change. Returns the
+    exports that got tombstones."""
+    if not candidate_ids:
+        return []
+    hits = _live_records(
+        conn, tenant_id, ExportedExampleRecord.candidate_id.in_(list(candidate_ids))
+    )
+    why = f"the records: {reason}"
+    return _tombstone(conn, writer, hits, reason=reason, why=why, at=at, actor_id=actor_id)

@@ -22,16 +22,32 @@ def wait(api: Api, job_id: str, who: str) -> dict[str, Any]:
     return finished_job(api.client, job_id, api.auth("acme", who))
 
 
-def consenting_meeting(api: Api) -> None:
-    """Alice, Bob and Carol consent; Alice uploads the meeting they spoke in, naming them;
-    Bob and Carol confirm the words she attributed to them, so all of it is kept."""
-    for name in SPEAKERS:
+def members_consent(api: Api, names: tuple[str, ...]) -> None:
+    """Each of `names` becomes a member of acme and gives consent to the current notice."""
+    for name in names:
         api.add_person("acme", name, Role.MEMBER)
         headers = api.auth("acme", name)
         notice = api.client.get("/v1/consent/notice", headers=headers).json()["notice"]["id"]
         body = {"decision": "given", "notice_version_id": notice}
         given = api.client.post("/v1/consent", headers=headers, json=body)
         assert given.status_code == 201, given.text
+
+
+def confirm_attributions(api: Api, names: tuple[str, ...]) -> None:
+    """Each of `names` confirms the words the uploader attributed to them."""
+    for name in names:
+        headers = api.auth("acme", name)
+        (request,) = api.client.get("/v1/attributions", headers=headers).json()["items"]
+        answers = {item["id"]: "me" for item in request["items"]}
+        confirmed = api.client.post(f"/v1/attributions/{request['id']}/answer", headers=headers,
+                                    json={"answers": answers})  # fmt: skip
+        assert confirmed.status_code == 200, confirmed.text
+
+
+def consenting_meeting(api: Api) -> None:
+    """Alice, Bob and Carol consent; Alice uploads the meeting they spoke in, naming them;
+    Bob and Carol confirm the words she attributed to them, so all of it is kept."""
+    members_consent(api, SPEAKERS)
     with (EXAMPLES / "meeting.vtt").open("rb") as handle:
         accepted = api.client.post("/v1/meetings", headers=api.auth("acme", "Alice"),
                                    files={"recording": ("meeting.vtt", handle)}).json()  # fmt: skip
@@ -40,13 +56,7 @@ def consenting_meeting(api: Api) -> None:
     reasons = {t["kind"]: t["reasons"] for t in job["result"]["training"]}
     assert reasons == {"meeting_summary": ["NON_CONSENTING_CONTRIBUTOR", "UNVERIFIED"],
                        "transcript": []}  # fmt: skip
-    for name in ("Bob", "Carol"):
-        headers = api.auth("acme", name)
-        (request,) = api.client.get("/v1/attributions", headers=headers).json()["items"]
-        answers = {item["id"]: "me" for item in request["items"]}
-        confirmed = api.client.post(f"/v1/attributions/{request['id']}/answer", headers=headers,
-                                    json={"answers": answers})  # fmt: skip
-        assert confirmed.status_code == 200, confirmed.text
+    confirm_attributions(api, ("Bob", "Carol"))
 
 
 def build_export(api: Api) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from minutekeeper.consent.store import ConsentEventRecord
 from minutekeeper.core.db import create_db_engine, read_transaction
@@ -160,9 +160,7 @@ def capture_as_local_user(data_dir: Path, said: str) -> None:
         contributors=(alice.subject_id,),
         messages=({"role": "user", "content": said}, {"role": "assistant", "content": "Friday."}),
     )  # fmt: skip
-    done = capture_offer(
-        service, Redactor(settings.resolved_model_cache_dir()), alice.tenant_id, offer
-    )
+    done = capture_offer(service, Redactor(), alice.tenant_id, offer)
     engine.dispose()
     assert done.candidate_id is not None, done.excluded
 
@@ -195,6 +193,38 @@ def test_export_create_show_withdraw_tombstones_supersede_and_erase(ready: Path)
     assert mk(ready, "audit", "verify").returncode == 0
     for stored in ready.glob("minutekeeper.db*"):  # the database and its write-ahead log
         assert b"Zanzibar-7731" not in stored.read_bytes(), stored.name
+
+
+def test_candidates_reredact_brings_old_candidates_to_the_current_redaction(ready: Path) -> None:
+    from minutekeeper.consent.domain import SubjectKind
+    from minutekeeper.consent.service import ConsentService
+    from minutekeeper.consent.store import TrainingCandidateRecord
+
+    assert mk(ready, "consent", "give", "--yes").returncode == 0
+    capture_as_local_user(ready, "the launch is Friday.")
+    leaky = "Eve from HR wants it; mail dana@initech.example."  # as the old release kept it
+    settings = Settings(data_dir=ready)
+    engine = create_db_engine(settings)
+    tc = TrainingCandidateRecord
+    with read_transaction(engine) as conn:
+        tenant_id = conn.execute(select(tc.tenant_id)).scalar_one()
+    service = ConsentService.from_settings(engine, settings)
+    service.add_subject(tenant_id, kind=SubjectKind.MEMBER, display_name="Eve")
+    with engine.begin() as conn:
+        old = [{"role": "user", "content": leaky}, {"role": "assistant", "content": "Friday."}]
+        conn.execute(update(tc).values(redaction_profile="presidio-offline-v1", messages=old))
+    done = mk(ready, "candidates", "reredact")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "re-redacted: 1 rewritten, 0 unchanged, 0 excluded; 0 export(s) got tombstones\n"
+    )
+    with read_transaction(engine) as conn:
+        [row] = conn.execute(select(tc.messages, tc.redaction_profile)).all()
+    engine.dispose()
+    assert row.messages[0]["content"] == "<PERSON> from HR wants it; mail <EMAIL>."
+    assert row.redaction_profile == "presidio-spacy-sm-v2"
+    again = mk(ready, "candidates", "reredact")
+    assert "0 rewritten, 0 unchanged, 0 excluded" in again.stdout
 
 
 def test_an_admin_translates_the_notice_and_the_owner_reads_and_gives_in_it(

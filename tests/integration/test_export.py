@@ -33,11 +33,6 @@ from minutekeeper.features.transcription.transcript import Segment, Speaker, Tra
 from tests.conftest import Clock, World, make_world
 
 
-@pytest.fixture(scope="module")
-def redactor(tmp_path_factory: pytest.TempPathFactory) -> Redactor:
-    return Redactor(tmp_path_factory.mktemp("models"))
-
-
 @pytest.fixture
 def team(world: World, clock: Clock) -> tuple[Principal, Principal, Principal]:
     alice, bob, carol = world.member("Alice"), world.member("Bob"), world.member("Carol")
@@ -291,7 +286,12 @@ def test_openai_jsonl_stays_one_valid_chat_per_line(
     assert list(line) == ["messages"]
     roles = [m["role"] for m in line["messages"]]
     assert set(roles) <= {"system", "user", "assistant"} and roles[-1] == "assistant"
-    assert line["messages"][-1]["content"] == content
+    # The example as redaction left it: words no dictionary lists ("emoji") may be hidden,
+    # every character that JSON lines must escape is still there.
+    assert line["messages"][-1]["content"] == redactor.redact(content)
+    assert all(
+        c in line["messages"][-1]["content"] for c in '"\\\n\r\u2028\u2029\t東京' if c in content
+    )
 
 
 def test_tenant_a_export_never_contains_tenant_b_rows(

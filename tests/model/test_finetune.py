@@ -79,11 +79,6 @@ def offer(people: tuple[str, ...], said: str) -> Offer:
     return summary_offer(*people, said=said, summary="summary : " + " ".join(said.split()[:4]))
 
 
-@pytest.fixture(scope="module")
-def redactor(tmp_path_factory: pytest.TempPathFactory) -> Redactor:
-    return Redactor(tmp_path_factory.mktemp("redaction"))
-
-
 @pytest.fixture
 def install(tmp_path: Path, redactor: Redactor) -> Install:
     """A local install with one published export of six meeting summaries: Alice spoke in
