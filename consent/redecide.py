@@ -64,6 +64,7 @@ class Outcome:
     reason: str | None
     consent_event_seqs: tuple[int, ...]
     notice_version_ids: tuple[str, ...]
+    valid_until: datetime | None = None  # when the first consent it rests on runs out
 
 
 class BulkDecider:
@@ -99,6 +100,9 @@ class BulkDecider:
         self._events = self._read_events()
         self._notice_by_seq = {
             e.seq: e.notice_version_id for events in self._events.values() for e in events
+        }
+        self._valid_by_seq = {
+            e.seq: e.valid_until for events in self._events.values() for e in events
         }
         self._notices = notice_terms(conn, tenant_id)
         self._attributed = attribution.tenant_states(conn, tenant_id, up_to=ledger_seq)
@@ -166,7 +170,8 @@ class BulkDecider:
             # An allowed verdict always names the consent event it rests on.
             seqs = tuple(sorted({v.consent_seq for v in verdicts if v.consent_seq is not None}))
             notices = tuple(sorted({n for s in seqs if (n := self._notice_by_seq.get(s))}))
-            return Outcome(Result.ALLOW, None, seqs, notices)
+            ends = [end for s in seqs if (end := self._valid_by_seq.get(s)) is not None]
+            return Outcome(Result.ALLOW, None, seqs, notices, min(ends, default=None))
         decision = self.decide(artifact)
         generic = Reason.NON_CONSENTING_CONTRIBUTOR.value
         reason = next((r for r in decision.reasons if r != generic), generic)

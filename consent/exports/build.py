@@ -66,6 +66,9 @@ class Build:
     included: int = 0
     candidates: int = 0
     subjects: set[str] = field(default_factory=set)  # everyone in an included record
+    # When the first consent an included record rests on runs out: published after that,
+    # the export would hold words whose consent had ended (the re-check builds again).
+    valid_until: datetime | None = None
 
 
 _tc, _art = TrainingCandidateRecord, ArtifactRecord
@@ -182,17 +185,29 @@ def _pseudonym_key(engine: Engine, export_id: str) -> bytes:
         )
 
 
+def pseudonym(key: bytes, value: str) -> str:
+    """HMAC-SHA256 of `value` under an export's key: what its files show instead of an id.
+    Another export has another key, so the same candidate or person is not linkable
+    across exports; the server, which keeps the keys, can map one back."""
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:24]
+
+
 class _Pseudonyms(dict[str, str]):
-    """subject id -> HMAC-SHA256 under the export's key (memoised: few subjects, many rows)."""
+    """subject id -> its pseudonym (memoised: few subjects, many rows); `of` gives those of
+    the other ids a record names (candidates, artifacts, decisions, consent events), each
+    kind under its own prefix so two kinds never share a pseudonym."""
 
     def __init__(self, key: bytes) -> None:
         super().__init__()
         self.key = key
 
     def __missing__(self, subject_id: str) -> str:
-        value = hmac.new(self.key, subject_id.encode(), hashlib.sha256).hexdigest()[:24]
+        value = pseudonym(self.key, subject_id)
         self[subject_id] = value
         return value
+
+    def of(self, kind: str, value: object) -> str:
+        return pseudonym(self.key, f"{kind}:{value}")
 
 
 def _consider(
@@ -209,16 +224,20 @@ def _consider(
     built.tasks[row.task] += 1
     built.profiles.add(row.redaction_profile)
     built.notice_versions.update(outcome.notice_version_ids)
+    if outcome.valid_until is not None:
+        end = _utc(outcome.valid_until)
+        built.valid_until = end if built.valid_until is None else min(built.valid_until, end)
     batch.record_id.append(f"r{built.included:09d}")
-    batch.candidate_id.append(row.id)
-    batch.artifact_id.append(row.artifact_id)
+    batch.kept_from.append(row.id)
+    batch.candidate_id.append(names.of("candidate", row.id))
+    batch.artifact_id.append(names.of("artifact", row.artifact_id))
     batch.artifact_kind.append(row.artifact_kind)
-    batch.capture_decision_id.append(row.decision_id)
+    batch.capture_decision_id.append(names.of("decision", row.decision_id))
     batch.task.append(row.task)
     batch.example_kind.append(row.example_kind)
     batch.messages.append(messages)
     batch.contributors.append([names[c] for c in contributors])
-    batch.consent_event_seqs.append(outcome.consent_event_seqs)
+    batch.consent_events.append([names.of("event", seq) for seq in outcome.consent_event_seqs])
     batch.notice_version_ids.append(outcome.notice_version_ids)
     batch.redaction_profile.append(row.redaction_profile)
     batch.captured_at.append(captured_at)
@@ -265,10 +284,10 @@ def _insert_records(engine: Engine, export_id: str, batch: Batch) -> None:
         if engine.dialect.name == "postgresql":  # one statement, not one per row
             conn.exec_driver_sql(
                 f"{into} SELECT %s, * FROM unnest(%s::text[], %s::text[])",
-                (export_id, batch.record_id, batch.candidate_id),
+                (export_id, batch.record_id, batch.kept_from),
             )
             return
-        rows = [(export_id, r, c) for r, c in zip(batch.record_id, batch.candidate_id, strict=True)]
+        rows = [(export_id, r, c) for r, c in zip(batch.record_id, batch.kept_from, strict=True)]
         rows.sort(key=lambda row: row[2])  # in index order: each B-tree page is touched once
         conn.exec_driver_sql(f"{into} VALUES (?, ?, ?)", rows)
 

@@ -53,11 +53,14 @@ class Batch:
     example_kind: list[str] = field(default_factory=list)
     messages: list[list[dict[str, str]]] = field(default_factory=list)
     contributors: list[list[str]] = field(default_factory=list)  # pseudonyms
-    consent_event_seqs: list[tuple[int, ...]] = field(default_factory=list)
+    consent_events: list[list[str]] = field(default_factory=list)  # pseudonyms
     notice_version_ids: list[tuple[str, ...]] = field(default_factory=list)
     redaction_profile: list[str] = field(default_factory=list)
     captured_at: list[datetime] = field(default_factory=list)
     expires_at: list[datetime] = field(default_factory=list)
+    # The candidate each record came from, by its id: the server's `export_records`, never
+    # written to a file (the files name it by `candidate_id`, a pseudonym).
+    kept_from: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.record_id)
@@ -120,7 +123,7 @@ class DatasetWriter:
                 ("task", pa.string()),
                 ("example_kind", pa.string()),
                 ("contributors", pa.list_(pa.string())),
-                ("consent_event_seqs", pa.list_(pa.int64())),
+                ("consent_events", pa.list_(pa.string())),
                 ("notice_version_ids", pa.list_(pa.string())),
                 ("redaction_profile", pa.string()),
                 ("captured_at", timestamp),
@@ -291,8 +294,10 @@ its `expires_at` (in `{RECORDS_FILE}`): drop records past that date.
 - `{OPENAI_FILE}`: one `{{"messages": [...]}}` per line (system, user, assistant; ends with
   the assistant).
 - `{SHAREGPT_FILE}`: the same conversations in ShareGPT form.
-- `{RECORDS_FILE}`: provenance of each record: candidate, artifact, the consent events and
-  notice versions it rests on.
+- `{RECORDS_FILE}`: provenance of each record: the notice versions it rests on, and its
+  candidate, artifact, capture decision and consent events as pseudonyms under this
+  export's key (another export names the same ones differently; the server can map them
+  back).
 
 ## Redaction and pseudonyms
 

@@ -301,7 +301,8 @@ def models_trained_on(engine: Engine, tenant_id: str, subject_id: str) -> list[L
 def _records_holding(engine: Engine, export: Any, subject_id: str) -> list[str]:
     """The export's records with the subject among their contributors: by pseudonym in its
     `records.parquet`; from the database's record -> candidate -> contributor rows when the
-    export's folder is gone (those rows go when a candidate is erased, the file does not)."""
+    file is gone (an erasure deletes the data files of every export holding the person;
+    those rows stay)."""
     import pyarrow.parquet as pq
 
     name = hmac.new(bytes.fromhex(export.pseudonym_key), subject_id.encode(),

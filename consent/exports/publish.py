@@ -120,6 +120,8 @@ def _changed_since(conn: Connection, export: Any, built: Build, *, now: datetime
     ).scalars()
     if built.subjects.intersection(moved) or built.subjects.intersection(erased):
         return True
+    if built.valid_until is not None and built.valid_until <= now:
+        return True  # a consent ran out (no `expired` event need have been written yet)
     if switch_changes(conn, export.tenant_id) != built.switch_changes:
         return True
     expired = exists().where(

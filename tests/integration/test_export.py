@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from minutekeeper.consent.errors import UnknownExport
 from minutekeeper.consent.exports.catalog import ExportInfo, get_export, sweep
 from minutekeeper.consent.exports.create import ExportHooks, create_export
 from minutekeeper.consent.redaction import Person, Redactor
-from minutekeeper.consent.store import ArtifactRecord, DatasetExportRecord
+from minutekeeper.consent.store import ArtifactRecord, DatasetExportRecord, ExportedExampleRecord
 from minutekeeper.features.erasure import erase_person
 from minutekeeper.features.meetings.store import find_meeting, save_meeting
 from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript
@@ -89,6 +90,18 @@ def records(info: ExportInfo) -> list[dict[str, Any]]:
     return pq.read_table(Path(info.path) / "records.parquet").to_pylist()
 
 
+def candidates_of(world: World, info: ExportInfo) -> list[str]:
+    """The candidates behind an export's records, as the server maps them (its files name
+    them by pseudonyms only)."""
+    er = ExportedExampleRecord
+    with world.service.engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(er.candidate_id).where(er.export_id == info.id).order_by(er.record_id)
+            ).scalars()
+        )
+
+
 def test_an_export_publishes_every_file_with_its_hash_and_counts(
     world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path
 ) -> None:
@@ -116,6 +129,20 @@ def test_an_export_publishes_every_file_with_its_hash_and_counts(
     assert [r["messages"] for r in train] == [line["messages"] for line in openai_lines(info)]
     pseudonyms = {p for r in records(info) for p in r["contributors"]}
     assert len(pseudonyms) == 3 and not {alice, bob, carol} & pseudonyms
+    # Nothing in the files links this export's records to another's: every id a record
+    # names is a pseudonym under this export's key, and the next export's differ.
+    again = export(world, tmp_path)
+    first, second = records(info), records(again)
+    assert candidates_of(world, info) == candidates_of(world, again)
+    for column in ("candidate_id", "artifact_id", "capture_decision_id", "consent_events",
+                   "contributors"):  # fmt: skip
+        ours = {str(r[column]) for r in first}
+        assert not ours & {str(r[column]) for r in second}, column
+    with world.service.engine.connect() as conn:
+        ids = {str(v) for row in conn.execute(select(ArtifactRecord.id)) for v in row}
+        ids |= {str(v) for (v,) in conn.execute(select(ExportedExampleRecord.candidate_id))}
+    written = (folder / "records.parquet").read_bytes() + (folder / "openai.jsonl").read_bytes()
+    assert not any(i.encode() in written for i in ids)
     conversations = json.loads((folder / "sharegpt.json").read_text(encoding="utf-8"))
     assert [t["from"] for t in conversations[0]["conversations"]] == ["system", "human", "gpt"]
     assert world.service.verify().ok
@@ -165,7 +192,7 @@ def test_a_withdrawal_while_the_export_is_written_is_not_in_the_manifest(
     info = export(world, tmp_path, hooks=ExportHooks(before_recheck=withdraw_once))
     assert info.ledger_seq is not None and info.ledger_seq >= paused[0]
     assert info.counts is not None and info.counts["included"] == 1
-    assert [r["candidate_id"] for r in records(info)] == [kept]
+    assert candidates_of(world, info) == [kept]
     assert "Ship Friday" not in (Path(info.path) / "openai.jsonl").read_text()
 
 
@@ -186,8 +213,29 @@ def test_a_candidate_purged_at_its_expiry_while_the_export_is_written_is_left_ou
 
     info = export(world, tmp_path, hooks=ExportHooks(before_recheck=expire_the_first))
     assert purged == [1]
-    assert [r["candidate_id"] for r in records(info)] == [kept]
+    assert candidates_of(world, info) == [kept]
     assert info.counts is not None and info.counts["excluded"] == {"CANDIDATE_PURGED": 1}
+
+
+def test_a_consent_that_runs_out_while_the_export_is_written_is_not_in_it(
+    world: World, team: tuple[Principal, ...], redactor: Redactor, tmp_path: Path, clock: Clock
+) -> None:
+    alice, bob, carol = team
+    world.give(alice, valid_until=clock.now + timedelta(hours=1))  # a give for an hour only
+    clock.advance(minutes=1)
+    keep(world, redactor, summary_offer(alice.subject_id, bob.subject_id, said="Ship Friday."))
+    kept = keep(world, redactor, summary_offer(bob.subject_id, carol.subject_id, said="Audit."))
+    waited: list[bool] = []
+
+    def run_out() -> None:  # between writing and re-checking; no `expired` event is written
+        if not waited:
+            clock.advance(hours=2)
+            waited.append(True)
+
+    info = export(world, tmp_path, hooks=ExportHooks(before_recheck=run_out))
+    assert candidates_of(world, info) == [kept]
+    assert "Ship Friday" not in (Path(info.path) / "openai.jsonl").read_text()
+    assert info.counts is not None and sum(info.counts["excluded"].values()) == 1
 
 
 def test_a_withdrawal_after_publication_tombstones_and_revokes_the_export(
@@ -309,7 +357,7 @@ def test_tenant_a_export_never_contains_tenant_b_rows(
         offer = summary_offer(alice.subject_id, bob.subject_id, said=f"{tag} alice@example.com")
         kept[tag] = keep(place, redactor, replace(offer, roster=roster, author=alice.subject_id))
     info = export(world, tmp_path)
-    assert [r["candidate_id"] for r in records(info)] == [kept["ACME-ONLY"]]
+    assert candidates_of(world, info) == [kept["ACME-ONLY"]]
     text = "".join(p.read_text(errors="replace") for p in Path(info.path).rglob("*") if p.is_file())
     assert "BETA-ONLY" not in text and "ACME-ONLY" in text
     with pytest.raises(UnknownExport):

@@ -29,7 +29,7 @@ def batch_of(chats: list[list[dict[str, str]]]) -> Batch:
         batch.example_kind.append("whole")
         batch.messages.append(messages)
         batch.contributors.append(["p1", "p2"])
-        batch.consent_event_seqs.append((3, 5))
+        batch.consent_events.append(["e3", "e5"])
         batch.notice_version_ids.append(("n1",))
         batch.redaction_profile.append("presidio-offline-v1")
         batch.captured_at.append(AT)
@@ -92,5 +92,5 @@ def test_no_records_still_make_valid_files(tmp_path: Path) -> None:
 def test_records_keep_the_provenance_columns(tmp_path: Path) -> None:
     folder = written([chat("a", "b")], tmp_path)
     [record] = pq.read_table(folder / "records.parquet").to_pylist()
-    assert record["consent_event_seqs"] == [3, 5] and record["notice_version_ids"] == ["n1"]
+    assert record["consent_events"] == ["e3", "e5"] and record["notice_version_ids"] == ["n1"]
     assert record["captured_at"] == AT and record["contributors"] == ["p1", "p2"]
