@@ -148,9 +148,10 @@ def erase(
 ) -> None:
     """Erase a person: their words in meetings and drafts (wherever they were attributed to
     them), the recordings of those meetings, their training candidates, their name, the
-    data files of every export holding their records, and stored answers and job messages
-    quoting them. Cannot be undone."""
+    data files of every export holding their records, stored answers and job messages
+    quoting them, their tokens and web sessions. Cannot be undone."""
     from minutekeeper.api.idempotency import forget_quoting as forget_answers
+    from minutekeeper.api.tokens import list_tokens, revoke_token
     from minutekeeper.core.db import checkpoint_wal
     from minutekeeper.features.erasure import erase_person
     from minutekeeper.jobs.store import forget_quoting as forget_job_messages
@@ -165,6 +166,10 @@ def erase(
     people = [s.id for s in service.subjects(admin.tenant_id)] + [report.subject_id]
     answers = forget_answers(service.engine, people, report.words)
     jobs = forget_job_messages(service.engine, admin.tenant_id, report.words)
+    # Nobody signs in as an erased person any more: their tokens and web sessions end.
+    for token in list_tokens(service.engine, admin.tenant_id):
+        if token.subject_id == report.subject_id and token.revoked_at is None:
+            revoke_token(service.engine, admin.tenant_id, token.id)
     checkpoint_wal(service.engine, truncate=True)
     typer.echo(
         f"erased {report.subject_id}: {report.meetings} meeting(s), {report.drafts} draft(s), "

@@ -1,6 +1,7 @@
 """Erasure reaches every copy (rule 13): after `minutekeeper erase Carol` no file under the
 data folder and no row of any table holds her words: not the exports' data files (published
-or revoked), the uploaded subtitles, a stored idempotent answer or a job message."""
+or revoked), the uploaded subtitles, a stored idempotent answer or a job message; and her
+token no longer signs anyone in."""
 
 from __future__ import annotations
 
@@ -84,6 +85,8 @@ def test_after_erase_no_file_and_no_row_holds_the_persons_words(
     assert erased.returncode == 0, erased.stderr
 
     assert rows_quoting(api) == []
+    gone = api.client.get("/v1/consent/me", headers=api.auth("acme", "Carol"))
+    assert gone.status_code == 401  # her token was revoked with her
     assert files_quoting(written) == []
     ml = api.auth("acme", "ml_exporter")
     for export_id in holding:
