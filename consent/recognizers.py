@@ -70,6 +70,14 @@ class Analysis:
             PeopleRecognizer(nlp, self._words),
             AnyDomainEmailRecognizer(),
             PhoneRecognizer(),
+            # A number written in international form ("+44 7700 900123") is a phone number
+            # whether or not its range is assigned: the phone library rejects reserved and
+            # fictional ranges, which people still read out. A date or an amount never
+            # starts with "+" and eight digits.
+            PatternRecognizer(
+                supported_entity="PHONE_NUMBER",
+                patterns=[Pattern("international", r"(?<![\w+])\+(?:[ .()-]?\d){8,15}(?!\d)", 0.6)],
+            ),
             UsSsnRecognizer(),
             PatternRecognizer(
                 supported_entity="ID_NUMBER",
