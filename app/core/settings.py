@@ -100,6 +100,16 @@ class Settings(BaseSettings):
             "transcription already uses every core."
         ),
     )
+    max_audio_s: float = Field(
+        default=4 * 3600.0,
+        ge=1.0,
+        description=(
+            "Most audio one upload may hold, in seconds summed over its tracks and channels "
+            "(a stereo hour counts two). Counted while decoding, which stops as soon as it "
+            "passes this (a file's declared duration can lie); one declaring more is "
+            "refused at once."
+        ),
+    )
     job_queue: Literal["in-process", "celery"] = Field(
         default="in-process",
         description=(
