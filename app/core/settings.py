@@ -100,6 +100,18 @@ class Settings(BaseSettings):
             "transcription already uses every core."
         ),
     )
+    job_memory_mb: int = Field(
+        default=6144,
+        ge=16,
+        le=1024 * 1024,
+        description=(
+            "Memory of one media job (decoding, transcription and diarization of an "
+            "upload), in MB. Each runs in a child process of the server or worker, one at a "
+            "time per process, whose private writable memory (RLIMIT_DATA: heap, models, "
+            "decoded audio; not shared library code) is capped at this; a job that needs "
+            "more fails as out of memory and the process that started it is unharmed."
+        ),
+    )
     max_audio_s: float = Field(
         default=4 * 3600.0,
         ge=1.0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from minutekeeper.core.progress import Progress
 from minutekeeper.features.transcription.audio import AudioBudget
@@ -107,6 +107,13 @@ class Source:
                 speaker_names=params.get("speaker_names") or {},
             ),
         )
+
+
+class SourceTranscriber(Protocol):
+    """Makes a source's transcript: `transcribe_source` in this process, or a server job's
+    child process with bounded memory (`minutekeeper.jobs.media`)."""
+
+    def __call__(self, source: Source, *, progress: Progress | None = None) -> Transcript: ...
 
 
 def transcribe_source(
