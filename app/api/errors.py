@@ -32,6 +32,7 @@ from minutekeeper.core.errors import (
     without_folders,
 )
 from minutekeeper.features.summary.errors import SummaryError
+from minutekeeper.features.transcription.errors import AudioTooLong
 from minutekeeper.models.errors import ModelError, ModelUnavailable
 
 __all__ = ["COMMON_RESPONSES", "ErrorModel", "PayloadTooLarge", "install", "status_of"]
@@ -55,6 +56,7 @@ STATUS: dict[type[AppError], int] = {
     Unauthenticated: 401,
     Forbidden: 403,
     PayloadTooLarge: 413,
+    AudioTooLong: 413,
     UnsupportedMediaType: 415,
     ConfigurationError: 500,
     DatabaseUnavailable: 503,

@@ -122,6 +122,15 @@ class Settings(BaseSettings):
             "refused at once."
         ),
     )
+    max_speakers: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description=(
+            "Most speakers one meeting may have (each named speaker becomes a person of "
+            "the tenant); an upload with more is refused before anything is kept."
+        ),
+    )
     job_queue: Literal["in-process", "celery"] = Field(
         default="in-process",
         description=(

@@ -63,6 +63,7 @@ def meeting_handler(
                 models=models,
                 progress=report,
                 transcribe=transcribe,
+                max_speakers=settings.max_speakers,
             )
         except Exception:
             delete_media(media, job.id)  # a failed upload is not kept: it has no meeting
