@@ -8,7 +8,8 @@ with bounded memory, so a recording can cost a job its memory but never the serv
 - **How much**: the child caps its private writable memory (`RLIMIT_DATA`: heap, models,
   decoded audio, thread stacks; not shared library code) at `job_memory_mb`, and decodes at
   most `max_audio_s` of audio summed over tracks and channels, counted as frames arrive.
-  A child that runs out fails its job ("ran out of its N MB of memory").
+  A child that runs out fails its job ("ran out of its N MB of memory"). Should the machine
+  run out first, the child is the kernel's first choice to kill (`oom_score_adj` 1000).
 - **How many**: one child at a time per process (`MediaProcess` holds a lock), whatever the
   number of job threads: each transcription already uses every core.
 - **What comes back**: progress and then the transcript as JSON (parsed and validated, never
@@ -33,6 +34,7 @@ from collections.abc import Callable
 from functools import cache
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext
+from pathlib import Path
 from typing import Any
 
 from minutekeeper.core.errors import AppError
@@ -165,6 +167,13 @@ class MediaProcess:
                 f"the job ran out of its {self._limit_mb} MB of memory",
                 code="out_of_memory",
             )
+        if exitcode == -signal.SIGKILL:  # the kernel's choice when the machine runs out
+            log.error("media job child was killed (SIGKILL)")
+            return MediaJobFailed(
+                "the job was killed, most likely because the machine ran out of memory "
+                f"before the job reached its {self._limit_mb} MB",
+                code="out_of_memory",
+            )
         log.error("media job child ended without a result (%s)", _how(exitcode))
         return MediaJobFailed(
             f"the job's process ended unexpectedly ({_how(exitcode)}), perhaps out of its "
@@ -194,6 +203,7 @@ def run_child(sender: Connection, settings: Settings, source: Source) -> None:
     """A media job's child: cap its memory, transcribe, send the transcript as JSON. Out
     of memory, it exits with `OUT_OF_MEMORY_EXIT` whether or not it could say so."""
     _end_with_parent()
+    _first_to_go()
     limit = settings.job_memory_mb << 20
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     if hard != resource.RLIM_INFINITY:  # a lower limit set from outside stays
@@ -244,6 +254,13 @@ def _ran_out_of_memory(error: BaseException | None) -> bool:
             return True
         error, seen = error.__cause__ or error.__context__, seen + 1
     return False
+
+
+def _first_to_go() -> None:
+    """Be the process the kernel kills first when the machine runs out of memory (a
+    limit set above the machine's memory), not the server that started the job."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/oom_score_adj").write_text("1000")
 
 
 def _end_with_parent() -> None:
