@@ -10,6 +10,9 @@ with bounded memory, so a recording can cost a job its memory but never the serv
   most `max_audio_s` of audio summed over tracks and channels, counted as frames arrive.
   A child that runs out fails its job ("ran out of its N MB of memory"). Should the machine
   run out first, the child is the kernel's first choice to kill (`oom_score_adj` 1000).
+  Not `RLIMIT_AS`: address space is not memory (torch and CTranslate2 map 1.2 GB of it on
+  CPU; CUDA reserves 13 GB at start, so an 8 GB `RLIMIT_AS` fails `cuInit` on an H100
+  where a 1 GB `RLIMIT_DATA` does not, and GPU memory is not counted).
 - **How many**: one child at a time per process (`MediaProcess` holds a lock), whatever the
   number of job threads: each transcription already uses every core.
 - **What comes back**: progress and then the transcript as JSON (parsed and validated, never
@@ -66,8 +69,14 @@ EXIT_WAIT_S = 10.0
 # A child's exit status when it ran out of memory (even when it could not say so).
 OUT_OF_MEMORY_EXIT = 86
 _PR_SET_PDEATHSIG = 1
-# How native libraries word a failed allocation (std::bad_alloc, MKL, errno ENOMEM).
-_ALLOCATION_FAILED = ("bad_alloc", "failed to allocate", "cannot allocate memory", "out of memory")
+# How native libraries word a failed allocation (std::bad_alloc, MKL, torch, ENOMEM).
+_ALLOCATION_FAILED = (
+    "bad_alloc",
+    "failed to allocate",
+    "can't allocate memory",
+    "cannot allocate memory",
+    "out of memory",
+)
 
 
 class MediaJobFailed(AppError):
@@ -245,8 +254,8 @@ def _transcribe(sender: Connection, settings: Settings, source: Source) -> None:
 
 def _ran_out_of_memory(error: BaseException | None) -> bool:
     """Whether `error`, or one it was raised from, is an allocation that failed: Python's
-    MemoryError, or a native library's own (CTranslate2 and MKL say so in words, and the
-    model registry wraps them as `ModelUnavailable`)."""
+    MemoryError, or a native library's own (CTranslate2, MKL and torch say so in words,
+    and the model registry wraps them as `ModelUnavailable`)."""
     seen = 0
     while error is not None and seen < 10:
         text = str(error).lower()
