@@ -5,6 +5,7 @@ most so many speakers, and no job error or API error names the server's folders.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,23 @@ def peak_rss_kb() -> int:
     found = re.search(r"VmHWM:\s+(\d+)", Path("/proc/self/status").read_text())
     assert found is not None
     return int(found.group(1))
+
+
+def media_children() -> int:
+    """How many processes this process's fork server has running: media jobs' children
+    (read from /proc, so that the jobs' own waiting is not disturbed)."""
+    for task in Path("/proc/self/task").iterdir():
+        for pid in _read(task / "children").split():
+            if "multiprocessing.forkserver" in _read(Path(f"/proc/{pid}/cmdline")):
+                return len(_read(Path(f"/proc/{pid}/task/{pid}/children")).split())
+    return 0
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode(errors="replace")
+    except OSError:  # the process or thread has just ended
+        return ""
 
 
 def nothing_kept(api: Api) -> None:
@@ -132,10 +150,31 @@ def test_a_job_over_its_memory_limit_fails_cleanly_and_the_server_goes_on(
         nothing_kept(api)
         gone = api.client.get(f"/v1/meetings/{accepted['meeting_id']}", headers=api.auth())
         assert gone.status_code == 404
-        # The server and its job runner are unharmed: the next upload (no audio) is done.
-        after = post(api, [("recording", EXAMPLES / "meeting.srt")]).json()
-        done = finished_job(api.client, after["job"]["id"], api.auth(), timeout=60)
-        assert done["status"] == "succeeded", done
+        # The server and its job runner are unharmed: they answer, and run the next job.
+        assert api.client.get("/health").status_code == 200
+        after = post(api, [("recording", AUDIO / "one_speaker.flac")]).json()
+        again = finished_job(api.client, after["job"]["id"], api.auth(), timeout=60)
+        assert again["error"]["code"] == "out_of_memory", again
+
+
+def test_media_jobs_run_one_child_at_a_time_whatever_the_job_threads(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    crafted = silence_flac(tmp_path / "long.flac", 4, declares=0.5)  # refused as it decodes
+    limits = {"job_workers": 2, "max_audio_s": 1.0}
+    with running_api(sqlite_settings.model_copy(update=limits)) as api:
+        jobs = [post(api, [("recording", crafted)]).json()["job"]["id"] for _ in range(2)]
+        children, both_running, finished = 0, False, []
+        deadline = time.monotonic() + 60
+        while len(finished) < 2 and time.monotonic() < deadline:
+            children = max(children, media_children())
+            seen = [api.client.get(f"/v1/jobs/{j}", headers=api.auth()).json() for j in jobs]
+            both_running |= all(job["status"] == "running" for job in seen)
+            finished = [job for job in seen if job["status"] in ("succeeded", "failed")]
+            time.sleep(0.05)
+        assert [job["error"]["code"] for job in finished] == ["audio_too_long"] * 2, finished
+        assert both_running  # two job threads at once ...
+        assert children == 1  # ... and one media child at a time
 
 
 def test_a_job_error_never_names_the_server_folders(sqlite_settings: Settings) -> None:
