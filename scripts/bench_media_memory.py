@@ -68,9 +68,10 @@ def server_pid(server: LiveServer) -> int:
 
 def fork_server_kb(pid: int) -> int:
     """The RSS of the server's fork server (the parent of media jobs' children), if any."""
-    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-        if b"multiprocessing.forkserver" in Path(f"/proc/{child}/cmdline").read_bytes():
-            return status_kb(int(child), "VmRSS")
+    for task in Path(f"/proc/{pid}/task").iterdir():  # started by a job's thread
+        for child in (task / "children").read_text().split():
+            if b"multiprocessing.forkserver" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return status_kb(int(child), "VmRSS")
     return 0
 
 
