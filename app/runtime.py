@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from minutekeeper.consent import ConsentService, Principal, Redactor, Tenant
     from minutekeeper.features.offers import Offers
+    from minutekeeper.jobs.media import MediaProcess
     from minutekeeper.jobs.runner import Executor, JobRunner
     from minutekeeper.models.cache import ModelCache
 
@@ -93,6 +94,16 @@ class Runtime:
         return Offers(self.service, self.redactor)
 
     @cached_property
+    def media(self) -> MediaProcess:
+        """Transcribes uploads for this process's jobs, in a child process each, one at a
+        time, with bounded memory: a recording never grows this process."""
+        from minutekeeper.jobs.media import MediaProcess
+
+        loads, peaks = self.telemetry.model_load_seconds, self.telemetry.media_job_peak_bytes
+        return MediaProcess(self.settings, on_peak=peaks.observe,
+                            on_load=lambda role, s: loads.labels(role).observe(s))  # fmt: skip
+
+    @cached_property
     def jobs(self) -> JobRunner:
         """Runs jobs: in this process's threads, or on Celery workers (`job_queue`)."""
         from minutekeeper.jobs.distributed import CeleryRunner
@@ -114,7 +125,8 @@ class Runtime:
             telemetry.jobs.labels(job.kind, status).inc()
             telemetry.job_seconds.labels(job.kind, status).observe(seconds)
 
-        handlers = tasks.handlers(self.settings, self.service, self.models, self.offers)
+        handlers = tasks.handlers(self.settings, self.service, self.models, self.offers,
+                                  self.media)  # fmt: skip
         return Executor(self.engine, handlers, lease_s=self.settings.job_lease_s,
                         on_finished=finished)  # fmt: skip
 
@@ -138,10 +150,12 @@ class Runtime:
         return tenant
 
     def preload(self) -> list[str]:
-        """Load now what meeting jobs use (a worker, before its first job); the roles."""
+        """Load now what meeting jobs use in this process (a worker, before its first job),
+        and start the fork server of their media children; the roles."""
         roles = self.models.preload()
         self.redactor()
-        return [*roles, "redactor"]
+        self.media.warm()
+        return [*roles, "redactor", "media"]
 
     @cached_property
     def checkpointer(self) -> Checkpointer:

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 _LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _JOB_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600)
+_MEMORY_BUCKETS = tuple(mb << 20 for mb in (256, 512, 1024, 2048, 4096, 8192, 16384))
 
 
 class Telemetry:
@@ -62,6 +63,13 @@ class Telemetry:
             "Time to load a model.",
             ["role"],
             buckets=_JOB_BUCKETS[:6],
+            registry=self.registry,
+        )
+        self.media_job_peak_bytes = Histogram(
+            "minutekeeper_media_job_peak_bytes",
+            "Peak resident memory of a media job's child process, per job that finished "
+            "(what MINUTEKEEPER_JOB_MEMORY_MB must hold).",
+            buckets=_MEMORY_BUCKETS,
             registry=self.registry,
         )
         self.tokens = Counter(

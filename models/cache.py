@@ -102,10 +102,9 @@ class ModelCache:
             return model
 
     def preload(self) -> list[str]:
-        """Load now what meeting jobs use (a worker does this once, before its first job);
-        returns the roles loaded."""
-        self.transcriber()
-        self.diarizer()
+        """Load now what meeting jobs use in a worker's own process (it does this once,
+        before its first job): the speech and speaker models are loaded by each job's child
+        process instead (`minutekeeper.jobs.media`). Returns the roles loaded."""
         self.embedder()
         if self._settings.summary_engine != "extractive":
             self.generator()

@@ -29,8 +29,10 @@ from minutekeeper.core.errors import (
     DatabaseUnavailable,
     InvalidInput,
     NotFound,
+    without_folders,
 )
 from minutekeeper.features.summary.errors import SummaryError
+from minutekeeper.features.transcription.errors import AudioTooLong
 from minutekeeper.models.errors import ModelError, ModelUnavailable
 
 __all__ = ["COMMON_RESPONSES", "ErrorModel", "PayloadTooLarge", "install", "status_of"]
@@ -54,6 +56,7 @@ STATUS: dict[type[AppError], int] = {
     Unauthenticated: 401,
     Forbidden: 403,
     PayloadTooLarge: 413,
+    AudioTooLong: 413,
     UnsupportedMediaType: 415,
     ConfigurationError: 500,
     DatabaseUnavailable: 503,
@@ -84,7 +87,7 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_la
 def install(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, error: AppError) -> JSONResponse:
-        return envelope(status_of(error), error.code, error.message)
+        return envelope(status_of(error), error.code, without_folders(error.message))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:

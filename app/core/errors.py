@@ -7,6 +7,19 @@ message and exits 1.
 
 from __future__ import annotations
 
+import re
+
+# The folders of an absolute path (`/srv/media/1f2e/`, `/home/Jane Doe/`), not those of a
+# URL or of `text/vtt`.
+_FOLDERS = re.compile(r"(?<![\w.:/~-])/(?:[^/'\"\n:,;()]+/)+")
+
+
+def without_folders(message: str) -> str:
+    """`message` with each absolute path cut to its last part, for a client to read: a
+    server's folders are nobody's business (`/srv/media/1f2e/recording.flac: truncated`
+    reads `recording.flac: truncated`)."""
+    return _FOLDERS.sub("", message)
+
 
 class AppError(Exception):
     """A failure the user can act on: bad input, a missing thing, a refused operation."""

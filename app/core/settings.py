@@ -117,6 +117,39 @@ class Settings(BaseSettings):
             "transcription already uses every core."
         ),
     )
+    job_memory_mb: int = Field(
+        default=8192,
+        ge=16,
+        le=1024 * 1024,
+        description=(
+            "Memory of one media job (decoding, transcription and diarization of an "
+            "upload), in MB. Each runs in a child process of the server or worker, one at a "
+            "time per process, whose private writable memory (RLIMIT_DATA: heap, models, "
+            "decoded audio; not shared library code) is capped at this; a job that needs "
+            "more fails as out of memory and the process that started it is unharmed. A "
+            "recording with diarization needs about 1.4 GB per hour plus 0.8 GB: the "
+            "default holds the default max_audio_s (4 h)."
+        ),
+    )
+    max_audio_s: float = Field(
+        default=4 * 3600.0,
+        ge=1.0,
+        description=(
+            "Most audio one upload may hold, in seconds summed over its tracks and channels "
+            "(a stereo hour counts two). Counted while decoding, which stops as soon as it "
+            "passes this (a file's declared duration can lie); one declaring more is "
+            "refused at once."
+        ),
+    )
+    max_speakers: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description=(
+            "Most speakers one meeting may have (each named speaker becomes a person of "
+            "the tenant); an upload with more is refused before anything is kept."
+        ),
+    )
     job_queue: Literal["in-process", "celery"] = Field(
         default="in-process",
         description=(

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
-from minutekeeper.core.errors import AppError, DatabaseUnavailable
+from minutekeeper.core.errors import AppError, DatabaseUnavailable, without_folders
 from minutekeeper.core.progress import StageProgress
 from minutekeeper.jobs import store
 from minutekeeper.jobs.store import Job
@@ -85,8 +85,9 @@ class Executor:
             status = store.JobStatus.SUCCEEDED
         except DatabaseUnavailable:
             raise
-        except AppError as error:
-            store.fail(self._engine, job.id, code=error.code, message=error.message, worker=worker)
+        except AppError as error:  # its owner reads the message: no server folder in it
+            message = without_folders(error.message)
+            store.fail(self._engine, job.id, code=error.code, message=message, worker=worker)
         except Exception as error:
             # The message may quote what the job read; log where it failed, not what it said.
             where = "".join(traceback.format_tb(error.__traceback__)[-3:])

@@ -14,6 +14,7 @@ from minutekeeper.features.guard import require_ai_features
 from minutekeeper.features.meetings.media import delete_media, media_folder
 from minutekeeper.features.meetings.service import MeetingSource, process_meeting
 from minutekeeper.features.offers import Offers, Provenance
+from minutekeeper.features.transcription.source import SourceTranscriber
 from minutekeeper.jobs.runner import Handler
 from minutekeeper.jobs.store import Job
 from minutekeeper.models.cache import ModelProvider
@@ -30,10 +31,12 @@ def handlers(
     service: ConsentService,
     models: ModelProvider,
     offers: Offers,
+    transcribe: SourceTranscriber,
 ) -> dict[str, Handler]:
-    """Every job kind's handler, sharing one process's models."""
+    """Every job kind's handler, sharing one process's models; uploads are transcribed by
+    `transcribe` (a child process with bounded memory, `jobs.media.MediaProcess`)."""
     return {
-        MEETING: meeting_handler(settings, service, models, offers),
+        MEETING: meeting_handler(settings, service, models, offers, transcribe),
         EXPORT: export_handler(settings, service),
     }
 
@@ -43,6 +46,7 @@ def meeting_handler(
     service: ConsentService,
     models: ModelProvider,
     offers: Offers,
+    transcribe: SourceTranscriber,
 ) -> Handler:
     media = settings.resolved_media_dir()
 
@@ -58,6 +62,8 @@ def meeting_handler(
                 owner_id=job.owner_id,
                 models=models,
                 progress=report,
+                transcribe=transcribe,
+                max_speakers=settings.max_speakers,
             )
         except Exception:
             delete_media(media, job.id)  # a failed upload is not kept: it has no meeting

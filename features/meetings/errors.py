@@ -13,6 +13,13 @@ class AmbiguousMeeting(InvalidInput):
     code = "ambiguous_meeting"
 
 
+class TooManySpeakers(InvalidInput):
+    """More speakers than a meeting may have: each named one becomes a person of the
+    tenant (a guest), so an upload must not make thousands."""
+
+    code = "too_many_speakers"
+
+
 class InvalidSpeakerName(InvalidInput):
     code = "invalid_speaker_name"
 

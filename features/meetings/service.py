@@ -21,12 +21,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from minutekeeper.core.progress import StageProgress
-from minutekeeper.features.meetings.errors import MeetingNotFound
+from minutekeeper.core.progress import Progress, StageProgress
+from minutekeeper.features.meetings.errors import MeetingNotFound, TooManySpeakers
 from minutekeeper.features.meetings.store import MeetingInfo, find_meeting, save_meeting
 from minutekeeper.features.summary import service as summaries
 from minutekeeper.features.summary.summary import Answer, Summary
-from minutekeeper.features.transcription.source import Source, transcribe_source
+from minutekeeper.features.transcription.source import (
+    Source,
+    SourceTranscriber,
+    transcribe_source,
+)
 from minutekeeper.features.transcription.transcript import Transcript
 from minutekeeper.models.cache import ModelProvider
 
@@ -82,22 +86,44 @@ class Summarized:
     model_id: str  # the model that wrote the summary (the embedder, for extractive)
 
 
+def check_speakers(transcript: Transcript, *, limit: int) -> None:
+    """Refuse a transcript with more than `limit` speakers, before anything is kept: each
+    named speaker becomes a person of the tenant."""
+    found = len(transcript.speakers)
+    if found > limit:
+        raise TooManySpeakers(
+            f"the meeting has {found} speakers; this server accepts at most {limit} per meeting"
+        )
+
+
 def summarize_source(
     meeting: MeetingSource,
     *,
     models: ModelProvider,
     progress: StageProgress = lambda stage, share: None,
+    transcribe: SourceTranscriber | None = None,
+    max_speakers: int | None = None,
 ) -> Summarized:
-    """Transcribe (unless a transcript was given) and summarize."""
+    """Transcribe (unless a transcript was given) and summarize; `transcribe` is where
+    (this process by default), `max_speakers` the most speakers a meeting may have."""
     summaries.check_engine(meeting.summary.engine)
     progress("transcribing", 0.0)
-    transcript = transcribe_source(
-        meeting.source,
-        models=models,
-        progress=lambda share: progress("transcribing", share * TRANSCRIBED_AT),
-    )
+
+    def transcribing(share: float) -> None:
+        progress("transcribing", share * TRANSCRIBED_AT)
+
+    transcript = (transcribe or _here(models))(meeting.source, progress=transcribing)
+    if max_speakers is not None:
+        check_speakers(transcript, limit=max_speakers)
     progress("summarizing", TRANSCRIBED_AT)
     return summarize(transcript, meeting.summary, models=models)
+
+
+def _here(models: ModelProvider) -> SourceTranscriber:
+    def transcribe(source: Source, *, progress: Progress | None = None) -> Transcript:
+        return transcribe_source(source, models=models, progress=progress)
+
+    return transcribe
 
 
 def summarize(
@@ -129,14 +155,23 @@ def process_meeting(
     owner_id: str,
     models: ModelProvider,
     progress: StageProgress,
+    transcribe: SourceTranscriber | None = None,
+    max_speakers: int | None = None,
 ) -> ProcessedMeeting:
-    """Transcribe, summarize, and save as `meeting_id`, once: a second run of the same
-    job (after a crash, or on another worker) returns what the first one saved."""
+    """Transcribe (with `transcribe`), summarize, and save as `meeting_id`, once: a second
+    run of the same job (after a crash, or on another worker) returns what the first one
+    saved. A meeting over `max_speakers` is refused before anything is saved."""
     try:
         return _done(engine, tenant_id, meeting_id)
     except MeetingNotFound:
         pass
-    made = summarize_source(meeting, models=models, progress=progress)
+    made = summarize_source(
+        meeting,
+        models=models,
+        progress=progress,
+        transcribe=transcribe,
+        max_speakers=max_speakers,
+    )
     progress("saving", SUMMARIZED_AT)
     try:
         info = save_meeting(

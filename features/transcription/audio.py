@@ -14,22 +14,51 @@ from pathlib import Path
 import av
 import numpy as np
 
-from minutekeeper.features.transcription.errors import InputNotFound, UnreadableAudio
+from minutekeeper.features.transcription.errors import AudioTooLong, InputNotFound, UnreadableAudio
 from minutekeeper.models.asr import SAMPLE_RATE
 
 # Decoding less than this share of the declared duration means the file was cut short.
 _TRUNCATED_BELOW = 0.9
 
 
-def decode(path: Path, *, split_channels: bool = False) -> list[np.ndarray]:
-    """The recording as 16 kHz float32 arrays: one mixed-down array, or one per channel."""
+class AudioBudget:
+    """The seconds of audio one job may decode, summed over its tracks and channels (a
+    stereo hour spends two), spent as decoded frames arrive: a container's declared
+    duration can lie, the samples decoded cannot. Passing the limit stops the decoding at
+    once with `AudioTooLong`, so memory stays bounded whatever the file claims."""
+
+    def __init__(self, limit_s: float | None = None) -> None:
+        self.limit_s = limit_s
+        self.spent_s = 0.0
+
+    def spend(self, seconds: float) -> None:
+        self.spent_s += seconds
+        if self.limit_s is not None and self.spent_s > self.limit_s:
+            raise too_long(self.limit_s, f"decoding passed {self.spent_s:.1f} s")
+
+
+def too_long(limit_s: float, found: str) -> AudioTooLong:
+    """The one refusal of an over-long upload, saying what was found."""
+    return AudioTooLong(
+        f"the recording is longer than the {limit_s:g} s this server accepts (summed over "
+        f"tracks and channels): {found}"
+    )
+
+
+def decode(
+    path: Path, *, split_channels: bool = False, budget: AudioBudget | None = None
+) -> list[np.ndarray]:
+    """The recording as 16 kHz float32 arrays: one mixed-down array, or one per channel;
+    `budget` (unlimited by default) is spent as frames are decoded."""
     if not path.is_file():
         raise InputNotFound(f"{path}: no such file")
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             stream, channels = _audio_stream(container, path)
             declared = _declared_seconds(container, stream)
-            planes = _decode_stream(container, stream, split=split_channels, channels=channels)
+            planes = _decode_stream(
+                container, stream, split=split_channels, channels=channels, budget=budget
+            )
     except av.error.FFmpegError as error:
         raise UnreadableAudio(
             f"{path}: not readable audio: not audio, corrupt or truncated ({error})"
@@ -42,13 +71,15 @@ def decode(path: Path, *, split_channels: bool = False) -> list[np.ndarray]:
     return planes
 
 
-def check_audio(path: Path, *, name: str) -> None:
+def check_audio(path: Path, *, name: str) -> float:
     """Refuse at once a file that is not a recording with sound (no decoding); `name` is
-    what the user called it."""
+    what the user called it. Returns the seconds its header declares summed over its
+    channels (0.0 when it does not say): a claim, good for refusing early, never trusted."""
     try:
         with av.open(str(path), metadata_errors="ignore") as container:
             if container.streams.audio:
-                return
+                stream, channels = _audio_stream(container, path)
+                return _declared_seconds(container, stream) * channels
     except (OSError, av.error.FFmpegError) as error:
         raise UnreadableAudio(f"{name}: not a recording this server can read") from error
     raise UnreadableAudio(f"{name}: the file holds no audio")
@@ -93,25 +124,39 @@ def _decode_stream(
     *,
     split: bool,
     channels: int,
+    budget: AudioBudget | None = None,
+    until_s: float | None = None,
 ) -> list[np.ndarray]:
-    """Each channel resampled on its own; mixed as their mean, like Whisper's (L+R)/2.
+    """Each channel resampled on its own; mixed as their mean, like Whisper's (L+R)/2,
+    chunk by chunk, so a mixed recording never holds all its channels at once. Stops after
+    `until_s` seconds of input, or raises once `budget` is spent.
 
     FFmpeg's own downmix is (L+R)/sqrt(2), 3 dB louder and able to clip.
     """
     layout = stream.codec_context.layout.name if channels > 1 else "mono"
     resampler = _resampler(stream, channels)
     chunks: list[np.ndarray] = []
+
+    def keep(frames: list[av.AudioFrame]) -> None:
+        for frame in frames:
+            plane = frame.to_ndarray()
+            chunks.append(plane if split else plane.mean(axis=0, dtype=np.float32, keepdims=True))
+
+    seen = 0.0
     for frame in container.decode(stream):
-        chunks.extend(f.to_ndarray() for f in resampler.resample(frame))
-    chunks.extend(f.to_ndarray() for f in resampler.resample(None))
-    width = channels if layout != "mono" else 1
+        seconds = frame.samples / (frame.sample_rate or SAMPLE_RATE)
+        if budget is not None:
+            budget.spend(seconds * channels)
+        keep(resampler.resample(frame))
+        seen += seconds
+        if until_s is not None and seen >= until_s:
+            break
+    keep(resampler.resample(None))
+    width = channels if split and layout != "mono" else 1
     if not chunks:
-        planes = np.zeros((width, 0), dtype=np.float32)
-    else:
-        planes = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-    if not split:
-        return [np.ascontiguousarray(planes.mean(axis=0, dtype=np.float32))]
-    return [np.ascontiguousarray(plane) for plane in planes]
+        return [np.zeros(0, dtype=np.float32) for _ in range(width)]
+    planes = np.concatenate(chunks, axis=1)
+    return [np.ascontiguousarray(plane, dtype=np.float32) for plane in planes]
 
 
 def decode_span(path: Path, start: float, end: float) -> np.ndarray:
@@ -127,9 +172,8 @@ def decode_span(path: Path, start: float, end: float) -> np.ndarray:
             first: float | None = None
             chunks: list[np.ndarray] = []
             for frame in container.decode(stream):
-                if frame.time is None:  # no timestamps to cut by: read it all, then cut
-                    (whole,) = decode(path)
-                    return whole[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+                if frame.time is None:  # no timestamps to cut by: read up to `end`, then cut
+                    return _head(path, end)[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
                 if first is None:
                     first = frame.time
                 if frame.time > end:
@@ -143,6 +187,14 @@ def decode_span(path: Path, start: float, end: float) -> np.ndarray:
     mono = np.concatenate(chunks, axis=1).mean(axis=0, dtype=np.float32)
     offset = max(0, round((start - first) * SAMPLE_RATE))
     return np.ascontiguousarray(mono[offset : offset + round((end - start) * SAMPLE_RATE)])
+
+
+def _head(path: Path, seconds: float) -> np.ndarray:
+    """The first `seconds` of the recording, mixed to 16 kHz mono (never the whole file)."""
+    with av.open(str(path), metadata_errors="ignore") as container:
+        stream, channels = _audio_stream(container, path)
+        (mono,) = _decode_stream(container, stream, split=False, channels=channels, until_s=seconds)
+    return mono
 
 
 def to_wav(samples: np.ndarray) -> bytes:

@@ -19,6 +19,12 @@ class UnreadableAudio(InvalidInput):
     code = "unreadable_audio"
 
 
+class AudioTooLong(InvalidInput):
+    """More audio than the server decodes for one job (summed over tracks and channels)."""
+
+    code = "audio_too_long"
+
+
 class InvalidSubtitles(InvalidInput):
     """A WebVTT or SRT file with broken cues; the message names the line."""
 

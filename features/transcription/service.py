@@ -58,9 +58,11 @@ def transcribe_recording(
     diarizer: Diarizer | None,
     request: TranscribeRequest,
     progress: Progress | None = None,
+    budget: audio.AudioBudget | None = None,
 ) -> Transcript:
-    """One recording, speakers found by diarization (or one speaker, S1, without it)."""
-    (samples,) = audio.decode(path)
+    """One recording, speakers found by diarization (or one speaker, S1, without it);
+    `budget` bounds the audio decoded (`audio.AudioBudget`)."""
+    (samples,) = audio.decode(path, budget=budget)
     result = transcriber.transcribe(
         samples, language=request.language, hotwords=request.hints(), progress=progress
     )
@@ -81,9 +83,11 @@ def transcribe_tracks(
     transcriber: Transcriber,
     request: TranscribeRequest,
     progress: Progress | None = None,
+    budget: audio.AudioBudget | None = None,
 ) -> Transcript:
-    """Per-participant tracks (one file per person), merged on one timeline."""
-    decoded = {name: audio.decode(path)[0] for name, path in tracks.items()}
+    """Per-participant tracks (one file per person), merged on one timeline; one `budget`
+    is spent over all of them."""
+    decoded = {name: audio.decode(path, budget=budget)[0] for name, path in tracks.items()}
     speakers = tuple(Speaker(name, name, "track") for name in tracks)
     return _per_speaker(decoded, speakers, transcriber, request, progress, source="tracks")
 
@@ -94,9 +98,10 @@ def transcribe_channels(
     transcriber: Transcriber,
     request: TranscribeRequest,
     progress: Progress | None = None,
+    budget: audio.AudioBudget | None = None,
 ) -> Transcript:
     """Multi-channel audio with one speaker per channel: channel n is speaker Cn."""
-    planes = audio.decode(path, split_channels=True)
+    planes = audio.decode(path, split_channels=True, budget=budget)
     if len(planes) < 2:
         raise InvalidSpeakerMapping(
             f"{path} has one channel; --channels-are-speakers needs one speaker per channel"

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from minutekeeper.core.progress import Progress
+from minutekeeper.features.transcription.audio import AudioBudget
 from minutekeeper.features.transcription.errors import InvalidSpeakerMapping
 from minutekeeper.features.transcription.service import (
     TranscribeRequest,
@@ -108,20 +109,35 @@ class Source:
         )
 
 
+class SourceTranscriber(Protocol):
+    """Makes a source's transcript: `transcribe_source` in this process, or a server job's
+    child process with bounded memory (`minutekeeper.jobs.media`)."""
+
+    def __call__(self, source: Source, *, progress: Progress | None = None) -> Transcript: ...
+
+
 def transcribe_source(
-    source: Source, *, models: ModelProvider, progress: Progress | None = None
+    source: Source,
+    *,
+    models: ModelProvider,
+    progress: Progress | None = None,
+    max_audio_s: float | None = None,
 ) -> Transcript:
     """The source's transcript: a transcript file read as it is, audio transcribed (and
-    diarized, for one recording of several people). Models are asked for only when used."""
+    diarized, for one recording of several people). Models are asked for only when used.
+    `max_audio_s` bounds the audio decoded, summed over tracks and channels (`AudioTooLong`
+    as soon as decoding passes it)."""
     if source.is_transcript:
         assert source.recording is not None
         return read_transcript(source.recording)
+    budget = AudioBudget(max_audio_s)
     if source.tracks:
         return transcribe_tracks(
             source.tracks,
             transcriber=models.transcriber(),
             request=source.request,
             progress=progress,
+            budget=budget,
         )
     assert source.recording is not None
     if source.channels_are_speakers:
@@ -130,6 +146,7 @@ def transcribe_source(
             transcriber=models.transcriber(),
             request=source.request,
             progress=progress,
+            budget=budget,
         )
     return transcribe_recording(
         source.recording,
@@ -137,4 +154,5 @@ def transcribe_source(
         diarizer=models.diarizer() if source.request.diarize else None,
         request=source.request,
         progress=progress,
+        budget=budget,
     )

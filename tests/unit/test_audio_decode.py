@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 
 from minutekeeper.features.transcription import audio
-from minutekeeper.features.transcription.errors import InputNotFound, UnreadableAudio
+from minutekeeper.features.transcription.errors import (
+    AudioTooLong,
+    InputNotFound,
+    UnreadableAudio,
+)
 from minutekeeper.models.asr import SAMPLE_RATE
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "audio"
@@ -45,3 +49,20 @@ def test_empty_wav_decodes_to_nothing() -> None:
 def test_unreadable_files_are_refused(name: str, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         audio.decode(FIXTURES / name)
+
+
+def test_one_budget_is_spent_over_every_file_and_channel_as_it_decodes() -> None:
+    budget = audio.AudioBudget(10.0)
+    left, _ = audio.decode(FIXTURES / "stereo_two_channels.wav", split_channels=True,
+                           budget=budget)  # fmt: skip
+    assert budget.spent_s == pytest.approx(2 * len(left) / SAMPLE_RATE, abs=0.1)  # 4 s twice
+    with pytest.raises(AudioTooLong, match=r"longer than the 10 s .* decoding passed 10\.\d s"):
+        audio.decode(FIXTURES / "one_speaker.flac", budget=budget)  # 4.3 s more
+    assert budget.spent_s < 10.5  # stopped at the first frame past the limit
+
+
+def test_a_mixed_recording_spends_its_channels_too() -> None:
+    with pytest.raises(AudioTooLong):
+        audio.decode(FIXTURES / "stereo_two_channels.wav", budget=audio.AudioBudget(6.0))
+    (mixed,) = audio.decode(FIXTURES / "stereo_two_channels.wav", budget=audio.AudioBudget(8.5))
+    assert len(mixed) / SAMPLE_RATE == pytest.approx(4.0, abs=0.1)

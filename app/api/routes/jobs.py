@@ -15,6 +15,7 @@ from minutekeeper.api.deps import Anyone, RuntimeDep
 from minutekeeper.api.envelope import ErrorDetail
 from minutekeeper.api.schemas import JobPublic
 from minutekeeper.consent import Principal
+from minutekeeper.core.errors import without_folders
 from minutekeeper.jobs.store import Job, JobNotFound, get_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -25,8 +26,10 @@ STREAM_LIMIT_S = 3600.0
 
 
 def job_public(job: Job) -> JobPublic:
+    # Rows written before messages were cleaned of folders are cleaned here.
+    message = without_folders(job.error_message or "")
     error = (
-        ErrorDetail(code=job.error_code or "failed", message=job.error_message or "")
+        ErrorDetail(code=job.error_code or "failed", message=message)
         if job.error_code or job.error_message
         else None
     )

@@ -41,7 +41,7 @@ from minutekeeper.features.meetings.media import (
     media_folder,
     recording_of,
 )
-from minutekeeper.features.meetings.service import MeetingSource, default_title
+from minutekeeper.features.meetings.service import MeetingSource, check_speakers, default_title
 from minutekeeper.features.meetings.store import (
     MeetingInfo,
     StoredMeeting,
@@ -145,10 +145,14 @@ async def upload(
             engine=engine or runtime.settings.summary_engine, meeting_date=meeting_date
         ),
     )
+    settings = runtime.settings
     try:
         folder.mkdir(parents=True)
+        declared = 0.0
         for upload_file, target in kept.items():
-            await _keep(upload_file, target)
+            declared += await _keep(upload_file, target, max_speakers=settings.max_speakers)
+        if declared > settings.max_audio_s:  # the files' own claim; decoding counts again
+            raise audio.too_long(settings.max_audio_s, f"its files declare {declared:.1f} s")
         job = await anyio.to_thread.run_sync(
             lambda: create_job(
                 runtime.engine,
@@ -185,22 +189,24 @@ def _stored_name(upload: UploadFile, stem: str, *, transcripts: bool) -> str:
     return f"{stem}{suffix}"
 
 
-async def _keep(upload: UploadFile, target: Path) -> None:
-    """Write an uploaded file into the meeting's folder and check that it can be read."""
+async def _keep(upload: UploadFile, target: Path, *, max_speakers: int) -> float:
+    """Write an uploaded file into the meeting's folder and check that it can be read
+    (a transcript: also that it has at most `max_speakers`); the seconds of audio it
+    declares, summed over its channels (without decoding it: the job does)."""
 
-    def copy() -> None:
+    def copy() -> float:
         with target.open("wb") as out:
             shutil.copyfileobj(upload.file, out, COPY_CHUNK)
         shown = Path(upload.filename or target.name).name
         try:
-            if is_transcript_file(target):
-                read_transcript(target)  # refuses a malformed file now
-            else:
-                audio.check_audio(target, name=shown)
+            if not is_transcript_file(target):
+                return audio.check_audio(target, name=shown)
+            check_speakers(read_transcript(target), limit=max_speakers)  # refused now
+            return 0.0
         except AppError as error:  # name the file as the user knows it, not where it lies
             raise type(error)(error.message.replace(str(target), shown)) from error
 
-    await anyio.to_thread.run_sync(copy)
+    return await anyio.to_thread.run_sync(copy)
 
 
 @router.get("", response_model=Page[MeetingInfoPublic])
