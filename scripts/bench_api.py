@@ -50,7 +50,7 @@ import time
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,12 +308,20 @@ class Client:
     conn: Connection
     token: str
     read: bytes = b""
+    notice: bytes = b""
     give: bytes = b""
     withdraw: bytes = b""
     given: bool = False
 
     def next_write(self) -> bytes:
         return self.withdraw if self.given else self.give
+
+    async def before_write(self) -> None:
+        """A give must follow a serving of the notice after the withdrawal before it (rule
+        6): the person reads the notice again first, as the page does. Not timed."""
+        if not self.given:
+            status, body = await self.conn.send(self.notice)
+            _expect("GET /v1/consent/notice", 200, status, body)
 
 
 @dataclass
@@ -322,6 +330,7 @@ class Endpoint:
     expect: int
     make: Callable[[Client], bytes]
     after: Callable[[Client], None] = lambda client: None  # on the expected answer
+    before: Callable[[Client], Awaitable[None]] | None = None  # untimed, before each
 
 
 HEALTH = http_request("GET", "/health")
@@ -334,7 +343,7 @@ def _flip(client: Client) -> None:
 ENDPOINTS = (
     Endpoint("GET /health", 200, lambda client: HEALTH),
     Endpoint("GET /v1/consent/me", 200, lambda client: client.read),
-    Endpoint("POST /v1/consent", 201, Client.next_write, _flip),
+    Endpoint("POST /v1/consent", 201, Client.next_write, _flip, Client.before_write),
 )
 
 
@@ -344,9 +353,8 @@ async def prepare(port: int, tokens: list[str]) -> list[Client]:
     `withdrawn`."""
     clients = [Client(Connection(port), token) for token in tokens]
     for client in clients:
-        status, body = await client.conn.send(
-            http_request("GET", "/v1/consent/notice", client.token)
-        )
+        client.notice = http_request("GET", "/v1/consent/notice", client.token)
+        status, body = await client.conn.send(client.notice)
         _expect("GET /v1/consent/notice", 200, status, body)
         given = {"decision": "given", "notice_version_id": json.loads(body)["notice"]["id"]}
         client.read = http_request("GET", "/v1/consent/me", client.token)
@@ -421,6 +429,8 @@ async def run_load(clients: list[Client], endpoint: Endpoint, requests: int, int
     async def drive(client: Client) -> None:
         while left[0] > 0:
             left[0] -= 1
+            if endpoint.before is not None:
+                await endpoint.before(client)
             raw = endpoint.make(client)
             started = time.perf_counter()
             try:
