@@ -126,7 +126,11 @@ def verify(
     exports, tombstones, artifacts). `trusted_public_key` comes from the key file, not the
     database. The caller adds the checks of other derived data (`VerifyReport.checks`)."""
     replay, warnings = facts.Replay(), []
-    witnessed = witness.read() if witness is not None else None
+    unreadable = None
+    try:
+        witnessed = witness.read() if witness is not None else None
+    except OSError as error:  # a witness set but unreadable proves nothing: a failure
+        witnessed, unreadable = [], f"the witness cannot be read: {error}"
     if witness is None:
         warnings.append(
             "no witness is set (MINUTEKEEPER_AUDIT_WITNESS): a chain cut short together with "
@@ -136,6 +140,8 @@ def verify(
         [_verify_chain(conn, c, trusted_public_key, replay, witnessed, warnings) for c in CHAINS],
         warnings=warnings,
     )
+    if unreadable is not None:
+        report.checks.append(CheckReport("witness", problems=[unreadable], source="the witness"))
     check = CheckReport("chained records", source="the audit chain")
     if all(r.ok for r in report.chains if r.chain == AUDIT.name):
         check.rows, check.problems = facts.check(conn, replay)

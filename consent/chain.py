@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from minutekeeper.consent.store import (
 from minutekeeper.core.db import after_commit, before_commit, table_of, utcnow
 
 GENESIS_HASH = "0" * 64
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,14 +162,20 @@ class Witness:
         self.path = path
 
     def record(self, checkpoint: Mapping[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Append one checkpoint. Its transaction has committed already: a witness that
+        cannot be written is logged, not raised (the consent it signs stands), and `audit
+        verify` then warns that the checkpoint is missing from the witness."""
         line = canonical_json(dict(checkpoint)) + b"\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
-            os.write(fd, line)  # one write of a short line with O_APPEND: never torn
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, line)  # one write of a short line with O_APPEND: never torn
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as error:
+            log.error("audit witness %s not written: %s", self.path, error)
 
     def read(self) -> list[dict[str, Any]]:
         """Every checkpoint the witness holds (a line that is not one is reported as such)."""

@@ -4,6 +4,7 @@ exports rest on is the chained evidence, and `audit verify` finds a copy that li
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -233,3 +234,25 @@ def export_path(api: Api, export_id: str) -> str:
                 select(DatasetExportRecord.path).where(DatasetExportRecord.id == export_id)
             ).scalar_one()
         )
+
+
+def test_a_witness_that_cannot_be_written_loses_no_withdrawal_and_verify_says_so(
+    api: Api,
+) -> None:
+    consents(api, "Carol")
+    path = api.runtime.settings.audit_witness
+    assert path is not None
+    shutil.rmtree(path.parent, ignore_errors=True)
+    path.parent.write_text("")  # a file where its folder should be: every append fails
+    assert decide(api, "withdrawn", "Carol").status_code == 201
+    assert states(api, "Carol") == {"train_ai_system": "withdrawn"}
+    report = api.runtime.service.verify()
+    assert report.ok  # what the database holds is intact; the witness lacks it, and says so
+    assert any("checkpoints are not in the witness" in w for w in report.warnings), report
+    # A witness that is set but cannot be read proves nothing: verify fails.
+    path.parent.unlink()
+    path.mkdir(parents=True)
+    unreadable = api.runtime.service.verify()
+    assert not unreadable.ok
+    assert [c.problems[0].startswith("the witness cannot be read") for c in unreadable.checks
+            if c.name == "witness"] == [True]  # fmt: skip
