@@ -268,10 +268,12 @@ def _check_artifacts(conn: Connection, replay: Replay, problems: list[str]) -> i
                 problems.append(f"artifact {artifact_id} (decided at entry {seq}) is gone")
                 continue
             changed = [c for c in _ARTIFACT_COLUMNS if _plain(getattr(row, c)) != fact[c]]
-            if artifact_id in replay.emptied:
-                if row.input != ERASED or row.output != ERASED:
-                    changed.append("content (erased, yet it holds words)")
-            elif content_sha256(row.input, row.output) != row.content_sha256:
+            erased = row.input == ERASED and row.output == ERASED
+            if artifact_id in replay.emptied and not erased:
+                changed.append("content (erased, yet it holds words)")
+            # Emptied content is what an erasure leaves (one from before the facts were
+            # chained included): it hides nothing, so only other content must still hash.
+            elif not erased and content_sha256(row.input, row.output) != row.content_sha256:
                 changed.append("content")
             if changed:
                 problems.append(

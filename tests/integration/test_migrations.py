@@ -21,6 +21,7 @@ import minutekeeper.jobs.store  # noqa: F401  (jobs)
 from minutekeeper.consent.domain import ArtifactKind, DataClass
 from minutekeeper.consent.service import ConsentService
 from minutekeeper.consent.store import (
+    ArtifactRecord,
     AuditEntryRecord,
     CandidateContributorRecord,
     DatasetExportRecord,
@@ -89,6 +90,9 @@ def test_what_was_kept_before_facts_were_chained_is_adopted_once_then_verified(
                 export_id=export_id, record_id=record, candidate_id=candidate_id))  # fmt: skip
         conn.execute(insert(TombstoneRecord).values(
             export_id=export_id, record_id="r1", reason="withdrawn", at=now))  # fmt: skip
+        # An erasure of that release emptied the artifact's content.
+        conn.execute(update(ArtifactRecord).values(input={"erased": True},
+                                                   output={"erased": True}))  # fmt: skip
     migrate(engine)
     service = ConsentService.from_settings(engine, settings)
 
@@ -103,6 +107,10 @@ def test_what_was_kept_before_facts_were_chained_is_adopted_once_then_verified(
     ]
     assert service.adopt_unchained() == 2
     assert service.adopt_unchained() == 0
+    assert problems() == []
+    # Its first decision after the upgrade chains the artifact as it stands: the content an
+    # erasure emptied is no finding.
+    service.decide(world.tenant_id, artifact.id)
     assert problems() == []
     with write_transaction(engine) as conn:
         conn.execute(delete(TombstoneRecord))
