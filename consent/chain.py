@@ -321,15 +321,9 @@ def latest_checkpoints(conn: Connection) -> list[dict[str, Any]]:
 
 def public_checkpoint(row: Mapping[str, Any]) -> dict[str, Any]:
     """A checkpoint as anyone holding the public key can check it (`checkpoint_message`)."""
-    signed_at = row["signed_at"]
-    return {
-        "chain": row["chain"],
-        "seq": row["seq"],
-        "entry_hash": row["entry_hash"],
-        "signed_at": _json_default(signed_at) if isinstance(signed_at, datetime) else signed_at,
-        "public_key": row["public_key"],
-        "signature": row["signature"],
-    }
+    fields = ("chain", "seq", "entry_hash", "signed_at", "public_key", "signature")
+    plain: dict[str, Any] = json.loads(canonical_json({f: row[f] for f in fields}))
+    return plain
 
 
 def covering_checkpoint(conn: Connection, chain: Chain, seq: int) -> dict[str, Any] | None:

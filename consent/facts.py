@@ -24,7 +24,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select
@@ -54,17 +54,9 @@ _ARTIFACT_COLUMNS = (
 )  # fmt: skip
 
 
-def stamp(value: datetime | None) -> str | None:
-    """A time as facts hold it (UTC, to the microsecond), or None."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _plain(value: Any) -> Any:
-    """A column value as it reads back from facts stored as JSON."""
-    if isinstance(value, datetime):
-        return stamp(value)
+    """A column value as it reads back from facts stored as JSON (a time as canonical JSON
+    writes it: UTC, to the microsecond)."""
     return json.loads(canonical_json(value))
 
 
@@ -112,7 +104,7 @@ def reredacted(
 
 def expiries(new: Mapping[str, datetime]) -> dict[str, Any]:
     """Candidates whose expiry moved (a notice shortened retention)."""
-    return {"expiries": {cid: stamp(at) for cid, at in sorted(new.items())}}
+    return {"expiries": {cid: _plain(at) for cid, at in sorted(new.items())}}
 
 
 def export(export_id: str, status: str, records_sha256: str | None = None) -> dict[str, Any]:
