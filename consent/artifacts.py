@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 
 from minutekeeper.consent.chain import canonical_json, sha256_hex
 from minutekeeper.consent.domain import Artifact, ArtifactKind, DataClass
@@ -95,16 +95,19 @@ def record_artifact(
     return get_artifact(conn, artifact_id, tenant_id=tenant_id)
 
 
+# Only the structured fields: the content can be megabytes and the gate never reads it.
+# Built once: every decision reads one, and building the statement cost more than running it.
+_STRUCTURE = select(
+    *(getattr(ArtifactRecord, c) for c in (
+        "id", "tenant_id", "kind", "data_class", "contributors", "captured_at", "content_sha256",
+        "model_id", "prompt_version", "received_at", "time_vouched_by", "attributions",
+    ))
+).where(ArtifactRecord.id == bindparam("artifact_id"))  # fmt: skip
+
+
 def get_artifact(conn: Connection, artifact_id: str, *, tenant_id: str) -> Artifact:
     """One artifact of `tenant_id`; another tenant's is refused (rule 15)."""
-    a = ArtifactRecord
-    # Only the structured fields: the content can be megabytes and the gate never reads it.
-    row = conn.execute(
-        select(a.id, a.tenant_id, a.kind, a.data_class, a.contributors, a.captured_at,
-               a.content_sha256, a.model_id, a.prompt_version, a.received_at,
-               a.time_vouched_by, a.attributions)
-        .where(a.id == artifact_id)
-    ).first()  # fmt: skip
+    row = conn.execute(_STRUCTURE, {"artifact_id": artifact_id}).first()
     if row is None:
         raise UnknownArtifact(f"no artifact {artifact_id}")
     if row.tenant_id != tenant_id:

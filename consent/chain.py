@@ -57,11 +57,18 @@ class Chain:
     def insert(self) -> Insert:
         return insert(self.table)
 
+    @cached_property
+    def checkpointed(self) -> Select[int]:
+        """The sequence number of this chain's newest signed checkpoint."""
+        c = table_of(AuditCheckpointRecord).c
+        return select(c.seq).where(c.chain == self.name).order_by(c.seq.desc()).limit(1)
+
 
 LEDGER = Chain("ledger", table_of(ConsentEventRecord))
 AUDIT = Chain("audit", table_of(AuditEntryRecord))
 CHAINS = (LEDGER, AUDIT)
 _CHECKPOINTS = table_of(AuditCheckpointRecord)
+_SIGNED = insert(_CHECKPOINTS)
 
 
 def _json_default(value: Any) -> Any:
@@ -275,12 +282,7 @@ class ChainWriter:
             tail = conn.execute(chain.tail).first()
             if tail is None:
                 continue
-            last = conn.execute(
-                select(_CHECKPOINTS.c.seq)
-                .where(_CHECKPOINTS.c.chain == chain.name)
-                .order_by(_CHECKPOINTS.c.seq.desc())
-                .limit(1)
-            ).scalar()
+            last = conn.execute(chain.checkpointed).scalar()
             if last is None or last < tail[0]:
                 self._sign(conn, chain, tail[0], tail[1])
                 signed += 1
@@ -298,7 +300,7 @@ class ChainWriter:
                 checkpoint_message(chain.name, seq, entry_hash, signed_at)
             ),
         }
-        conn.execute(insert(_CHECKPOINTS).values(**checkpoint))
+        conn.execute(_SIGNED, checkpoint)
         witness = self.witness
         if witness is not None and not after_commit(conn, lambda: witness.record(checkpoint)):
             witness.record(checkpoint)

@@ -176,6 +176,12 @@ class GateInputs:
     rules: Rules = CURRENT_RULES
     # The newest attribution event per (subject, binding) at `ledger_seq`.
     attributed: dict[tuple[str, str], ConsentState] = field(default_factory=dict)
+    # `_notice_problem`'s answer per (notice version, stale versions): the same for every
+    # contributor who agreed to that version, so a decision works it out once. Derived
+    # from the fields above only, never passed in.
+    notice_answers: dict[tuple[str | None, frozenset[str]], Reason | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
 
 def confirmed(
@@ -421,7 +427,16 @@ def _history_notice_problem(
 
 
 def _notice_problem(fact: ConsentFact, inputs: GateInputs, stale: frozenset[str]) -> Reason | None:
-    notice = inputs.notices.get(fact.notice_version_id or "")
+    key = (fact.notice_version_id, stale)
+    if key not in inputs.notice_answers:
+        inputs.notice_answers[key] = _version_problem(fact.notice_version_id, inputs, stale)
+    return inputs.notice_answers[key]
+
+
+def _version_problem(
+    version_id: str | None, inputs: GateInputs, stale: frozenset[str]
+) -> Reason | None:
+    notice = inputs.notices.get(version_id or "")
     if notice is None or notice.created_at > inputs.decided_at or notice.id in stale:
         return Reason.NOTICE_VERSION_MISMATCH
     # The terms that apply are those of the agreed version and the current one together:
