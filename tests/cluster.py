@@ -5,7 +5,6 @@ describes."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import redis
 
+from tests.conftest import cli_env
 from tests.live_server import MINUTEKEEPER, LiveServer, free_port, live_server
 
 
@@ -135,10 +135,13 @@ def cluster_env(root: Path, database_url: str, broker_url: str, **settings: str)
         "MEDIA_DIR": str(root / "shared" / "media"),
         "EXPORT_DIR": str(root / "shared" / "exports"),
         "AUDIT_KEY_PATH": str(root / "shared" / "audit_ed25519.pem"),
-        "MODEL_CACHE_DIR": str(root / "shared" / "models"),
+        # The test process's shared cache where there is one: prepared once, not per cluster.
+        "MODEL_CACHE_DIR": cli_env().get(
+            "MINUTEKEEPER_MODEL_CACHE_DIR", str(root / "shared" / "models")
+        ),
         **settings,
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTEKEEPER_")}
+    env = cli_env()
     env.update({f"MINUTEKEEPER_{name.upper()}": value for name, value in shared.items()})
     return env
 

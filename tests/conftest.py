@@ -30,6 +30,27 @@ from minutekeeper.core.settings import Settings
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
+# Where this test process keeps the models its console-script runs prepare (set below).
+_SHARED_MODELS = "MK_TESTS_SHARED_MODEL_CACHE"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache per test process for console-script runs (`cli_env`): each data
+    folder would otherwise convert the embedder or a tiny model again, seconds each time.
+    The conversion stays tested where it is the subject, with a cache of its own."""
+    path = tmp_path_factory.mktemp("shared-models")
+    os.environ[_SHARED_MODELS] = str(path)
+    return path
+
+
+def cli_env(*, shared_models: bool = True) -> dict[str, str]:
+    """The environment for a console-script run: none of this shell's MINUTEKEEPER_
+    settings, and the test process's shared model cache unless `shared_models` is False."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTEKEEPER_")}
+    if shared_models and _SHARED_MODELS in os.environ:
+        env["MINUTEKEEPER_MODEL_CACHE_DIR"] = os.environ[_SHARED_MODELS]
+    return env
 
 
 def pg_base_url() -> str:

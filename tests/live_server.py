@@ -3,7 +3,6 @@ user runs: its own process, its own logs (stdout and stderr kept in a file)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -15,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from tests.conftest import cli_env
 
 MINUTEKEEPER = str(Path(sys.executable).with_name("minutekeeper"))
 
@@ -51,7 +52,7 @@ class LiveServer:
 @contextmanager
 def live_server(data_dir: Path, *, log_level: str = "info", **env: str) -> Iterator[LiveServer]:
     """Start the server, wait for /health, stop it (SIGTERM, then SIGKILL) afterwards."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MINUTEKEEPER_")}
+    clean = cli_env()
     clean.update(env)
     port = free_port()
     log = data_dir.parent / f"server-{port}.log"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,12 +13,13 @@ from sqlalchemy import func, select, update
 from minutekeeper.consent.store import ConsentEventRecord
 from minutekeeper.core.db import create_db_engine, read_transaction
 from minutekeeper.core.settings import Settings
+from tests.conftest import cli_env
 
 MINUTEKEEPER = str(Path(sys.executable).parent / "minutekeeper")
 
 
 def mk(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTEKEEPER_")}
+    env = cli_env()
     env["MINUTEKEEPER_LOCAL_USER"] = "alice"
     return subprocess.run(
         [MINUTEKEEPER, "--data-dir", str(data_dir), *args],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import subprocess
 import time
 import wave
@@ -30,6 +29,7 @@ from minutekeeper.core.settings import Settings
 from minutekeeper.features.transcription import audio
 from minutekeeper.jobs.store import create_job
 from minutekeeper.models.asr import SAMPLE_RATE
+from tests.conftest import cli_env
 from tests.integration.api_support import Api, finished_job, scripted_settings
 from tests.integration.test_api_consent import decide, served_notice, states
 from tests.integration.test_api_exports import build_export, consenting_meeting
@@ -132,7 +132,7 @@ def test_a_serving_from_before_a_withdrawal_does_not_support_a_new_give(api: Api
 def mk_on(
     database_url: str, data_dir: Path, user: str, *args: str, env: dict[str, str] | None = None
 ) -> Any:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTEKEEPER_")} | (env or {})
+    env = cli_env() | (env or {})
     env["MINUTEKEEPER_LOCAL_USER"] = user
     return subprocess.run(
         [MINUTEKEEPER, "--data-dir", str(data_dir), "--database-url", database_url, *args],

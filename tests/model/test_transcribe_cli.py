@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import cli_env
 from tests.model.conftest import FIXTURES
 
 MINUTEKEEPER = str(Path(sys.executable).parent / "minutekeeper")
 
 
-def mk(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MINUTEKEEPER_")}
+def mk(data_dir: Path, *args: str, shared_models: bool = True) -> subprocess.CompletedProcess[str]:
+    env = cli_env(shared_models=shared_models)
     return subprocess.run(
         [MINUTEKEEPER, "--data-dir", str(data_dir), *args],
         capture_output=True,
@@ -33,10 +33,13 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_models_prepare_then_list_shows_the_embedded_model_ready(data_dir: Path) -> None:
-    assert "installed, not prepared" in mk(data_dir, "models", "list").stdout
-    prepared = mk(data_dir, "models", "prepare")
+    # In the data folder's own model cache: the shared one may be prepared already.
+    listed = mk(data_dir, "models", "list", shared_models=False)
+    assert "installed, not prepared" in listed.stdout
+    prepared = mk(data_dir, "models", "prepare", shared_models=False)
     assert prepared.returncode == 0 and "sha256 verified" in prepared.stdout
-    assert "prepared" in mk(data_dir, "models", "list").stdout.splitlines()[0]
+    listed = mk(data_dir, "models", "list", shared_models=False)
+    assert "prepared" in listed.stdout.splitlines()[0]
 
 
 def test_transcribe_writes_json_to_a_file(data_dir: Path, tmp_path: Path) -> None:
