@@ -7,7 +7,6 @@ Imported only when something is first redacted (Presidio takes a second to impor
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,6 +31,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from minutekeeper.consent.gazetteer import Gazetteer, load_gazetteer, plain
 from minutekeeper.consent.ner_pipeline import dictionary_words
 
 # An ID or account pattern alone scores below the threshold; one of these words just
@@ -67,7 +67,7 @@ class Analysis:
         self._words = dictionary_words(nlp)
         registry = RecognizerRegistry(supported_languages=["en"])
         for recognizer in (
-            PeopleRecognizer(nlp, self._words),
+            PeopleRecognizer(nlp, self._words, load_gazetteer()),
             AnyDomainEmailRecognizer(),
             PhoneRecognizer(),
             # A number written in international form ("+44 7700 900123") is a phone number
@@ -112,24 +112,31 @@ class Analysis:
 
 
 class PeopleRecognizer(EntityRecognizer):
-    """People the pipeline finds, by rules that know no name:
+    """People the pipeline finds, by rules that know no one's name but read name lists
+    of many countries (`consent.gazetteer`):
 
     - the named-entity recognizer's PERSONs that hold a proper noun ("Bill the client" is
       a verb, and is kept);
     - a capitalised proper noun that is no English word, whatever type the small model
       guessed for it: it reads names it has not seen as places or companies ("Thanks,
-      Chiamaka" is a GPE to it). An unknown company or product name is hidden too: the
-      price of not keeping a name;
-    - in lowercase speech ("okay thanks priya"), the words that are no English word are
-      capitalised and the pipeline runs again, then the same two rules apply to them.
+      Chiamaka" is a GPE to it). An unknown company or product name is hidden too, the
+      price of not keeping a name, except after an article ("the Jira board");
+    - a capitalised given name that WordNet, the dictionary, lists as a noun only: it
+      lists people ("Clive", "Gemma", "Duncan"), and a verb or adjective ("Will", "Mark",
+      "Grant") is never taken for a name by this rule;
+    - in lowercase speech ("okay thanks priya"), those words are capitalised and the
+      pipeline runs again (`_reread`).
 
     A name found grows over the capitalised proper nouns beside it ("Imogen Blackwood").
     """
 
-    def __init__(self, nlp: Any, words: frozenset[str]) -> None:
+    def __init__(self, nlp: Any, words: frozenset[str], names: Gazetteer) -> None:
         super().__init__(supported_entities=["PERSON"], name="people")
         self._nlp = nlp
-        self._known = words | {w.lower() for w in nlp.Defaults.stop_words} | FILLERS
+        stop = {w.lower() for w in nlp.Defaults.stop_words} | FILLERS
+        self._known = words | stop
+        self._common = dictionary_words(nlp, nouns=False) | stop
+        self._gazetteer = names
 
     def load(self) -> None:
         """Nothing to load: the pipeline ran before any recognizer."""
@@ -140,16 +147,57 @@ class PeopleRecognizer(EntityRecognizer):
         if nlp_artifacts is None or nlp_artifacts.tokens is None:
             return []
         doc = nlp_artifacts.tokens
-        found = self._names(doc)
-        lowered = [t.i for t in doc if t.is_lower and self._unknown(t)]
-        if lowered and _lowercase_speech(doc):
-            chars = list(doc.text)
-            for i in lowered:
-                upper = chars[doc[i].idx].upper()
-                if len(upper) == 1:  # "ß" would become "SS" and shift every offset after it
-                    chars[doc[i].idx] = upper
-            found |= self._names(self._nlp("".join(chars)), only=set(lowered))
+        found = self._names(doc) | self._reread(doc)
         return [RecognizerResult("PERSON", start, end, 0.85) for start, end in _runs(doc, found)]
+
+    def _reread(self, doc: Any) -> set[int]:
+        """In lowercase speech, the names found once the words that may be names are
+        capitalised and the pipeline has read the text again. Those words seed a name; a
+        word beside one that may be a given or family name (`_companion`: "kwame park",
+        "graham hargreaves") is capitalised too, and joins the name only where the second
+        reading takes it for part of the name (`_joins`)."""
+        lowered = {t.i for t in doc if t.is_lower and self._name_like(t)}
+        if not lowered or not _lowercase_speech(doc):
+            return set()
+        beside = {
+            i + step
+            for i in lowered
+            for step in (-1, 1)
+            if 0 <= i + step < len(doc)
+            and i + step not in lowered
+            and self._companion(doc[i + step], before=step < 0)
+        }
+        chars = list(doc.text)
+        for i in lowered | beside:
+            upper = chars[doc[i].idx].upper()
+            if len(upper) == 1:  # "ß" would become "SS" and shift every offset after it
+                chars[doc[i].idx] = upper
+        reread = self._nlp("".join(chars))
+        # The capitals are ours, not the speaker's: a word starts a name only where the
+        # second reading takes it for a person, or for a proper noun if it is no word
+        # (a given name that is also one, "aurora" or "mike", needs the person).
+        seeds = {
+            i
+            for i in lowered
+            if _person_of(reread[i]) or (self._unknown(doc[i]) and reread[i].pos_ == "PROPN")
+        }
+        return self._names(reread, only=seeds, beside=frozenset(beside))
+
+    def _joins(self, token: Any) -> bool:
+        """Whether a word capitalised for being beside a name is part of it, on the second
+        reading: in a PERSON, or a proper noun that a name list holds ("Philippa
+        Hargreaves", "Kwame Park", which the model reads as no person)."""
+        return _person_of(token) is not None or (token.pos_ == "PROPN" and self._listed(token))
+
+    def _companion(self, token: Any, *, before: bool) -> bool:
+        """A lowercase word that may be part of a name beside one: a given name before it
+        ("oliver wetherby"), a family name after it ("kwame park")."""
+        word = plain(token.text)
+        if not token.is_lower or not token.is_alpha or token.is_stop or word in FILLERS:
+            return False
+        if before:  # a given name, not a verb before one ("we should ping lucy")
+            return word in self._gazetteer.given and token.pos_ in ("NOUN", "PROPN", "ADJ")
+        return word in self._gazetteer.family
 
     def _unknown(self, token: Any) -> bool:
         """Whether the token is no English word, in any of its forms ("dashboards")."""
@@ -157,21 +205,56 @@ class PeopleRecognizer(EntityRecognizer):
         return (
             len(word) > 1
             and word.isalpha()
-            and _plain(word) not in self._known
-            and _plain(token.lemma_) not in self._known
+            and plain(word) not in self._known
+            and plain(token.lemma_) not in self._known
         )
 
-    def _seed(self, token: Any) -> bool:
-        """A proper noun in a PERSON (but not a lone word opening a sentence: "Bill the
-        client"), or a capitalised one that is no word, whatever the model took it for."""
-        if token.pos_ != "PROPN" or _plain(token.text) in FILLERS:
-            return False
-        entity = _person_of(token)
-        if entity is not None and not (
-            len(entity) == 1 and token.is_sent_start and not self._unknown(token)
-        ):
+    def _name_like(self, token: Any) -> bool:
+        """No English word, or a given name that two locales list and that the dictionary
+        has only as a noun ("Clive", "Gemma": WordNet's people), never as a verb or an
+        adjective ("Will", "Mark", "Grant")."""
+        if self._unknown(token):
             return True
-        return bool(token.is_title and token.ent_type_ not in NUMERIC and self._unknown(token))
+        word = plain(token.text)
+        return word in self._gazetteer.shared and not {word, plain(token.lemma_)} & self._common
+
+    def _seed(self, token: Any) -> bool:
+        """A word that starts a name:
+
+        - a proper noun in a PERSON, but not a lone word opening a sentence ("Bill the
+          client") unless it may be a name (`_name_like`);
+        - a capitalised proper noun that is no English word, whatever type the model took
+          it for; a capitalised word that a name list holds and no dictionary does,
+          whatever part of speech the tagger took it for ("I think Anjali has them": an
+          adjective to it), where the capital says something (not at an opening);
+        - a capitalised proper noun that is a given name the dictionary has only as a noun
+          (`_name_like`), unless the model reads it as a place ("Paris") or it opens a
+          sentence, where a capital says nothing ("Autumn is our busiest season").
+
+        What an article or a possessive stands before is a thing ("the Phoenix release",
+        "our Jira board"): only a listed name that is no word counts there.
+        """
+        if plain(token.text) in FILLERS:
+            return False
+        surely = self._unknown(token) and self._listed(token)
+        if _articled(token) and not surely:
+            return False
+        if token.pos_ != "PROPN":
+            return surely and token.is_title and not _opens(token)
+        entity = _person_of(token)
+        lone = entity is not None and len(entity) == 1 and token.is_sent_start
+        if entity is not None and not (lone and not self._name_like(token)):
+            return True
+        if not token.is_title or token.ent_type_ in NUMERIC:
+            return False
+        if self._unknown(token):
+            return True
+        return token.ent_type_ not in PLACES and not _opens(token) and self._name_like(token)
+
+    def _listed(self, token: Any) -> bool:
+        """Whether a name list holds the word, as a given or a family name."""
+        word = plain(token.text)
+        return word in self._gazetteer.given or word in self._gazetteer.family
 
     def _grows(self, token: Any, step: int) -> bool:
         """Whether a name grows over this neighbour: a capitalised proper noun after it
@@ -180,17 +263,22 @@ class PeopleRecognizer(EntityRecognizer):
             return True
         if token.pos_ != "PROPN" or not token.is_title:
             return False
-        return step > 0 or self._unknown(token) or _person_of(token) is not None
+        return step > 0 or self._name_like(token) or _person_of(token) is not None
 
-    def _names(self, doc: Any, *, only: set[int] | None = None) -> set[int]:
+    def _names(
+        self, doc: Any, *, only: set[int] | None = None, beside: frozenset[int] = frozenset()
+    ) -> set[int]:
         """Indices of the tokens read as (part of) a name; with `only`, those alone count
-        as seeds (the tokens capitalised for a second reading)."""
+        as seeds (the tokens capitalised for a second reading), and a name grows over the
+        tokens in `beside` only where they are in a PERSON."""
         seeds = {t.i for t in doc if (only is None or t.i in only) and self._seed(t)}
         grown = set(seeds)
         for i in seeds:
             for step in (-1, 1):
                 j = i + step
                 while 0 <= j < len(doc) and self._grows(doc[j], step):
+                    if j in beside and not self._joins(doc[j]):
+                        break
                     grown.add(j)
                     j += step
         return grown
@@ -212,11 +300,6 @@ def _opens(token: Any) -> bool:
     return before is not None and (before.text in (":", "-") or "\n" in before.text_with_ws)
 
 
-def _plain(word: str) -> str:
-    """A word lowercase without its accents, as a dictionary spells it ("café": cafe)."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if c.isascii())
-
-
 def _runs(doc: Any, indices: set[int]) -> list[tuple[int, int]]:
     """Character spans of the runs of consecutive tokens among `indices`: one name, one
     placeholder ("Priya Raghunathan")."""
@@ -231,14 +314,33 @@ def _runs(doc: Any, indices: set[int]) -> list[tuple[int, int]]:
 
 
 def _joins_name(doc: Any, i: int) -> bool:
-    """A hyphen or apostrophe inside a name ("Hyun-woo", "Al-Rashid"), and what follows."""
-    token = doc[i]
-    if token.text in ("-", "'") and not token.whitespace_ and i > 0:
-        return not doc[i - 1].whitespace_
-    return i > 0 and doc[i - 1].text in ("-", "'") and not doc[i - 1].whitespace_
+    """A hyphen or apostrophe inside a name ("Hyun-woo", "al-rashid"), and what stands
+    either side of it."""
+    if doc[i].text in JOINERS:
+        return i > 0 and not doc[i].whitespace_ and not doc[i - 1].whitespace_
+    before = i > 0 and doc[i - 1].text in JOINERS and _joins_name(doc, i - 1)
+    return before or (i + 1 < len(doc) and doc[i + 1].text in JOINERS and _joins_name(doc, i + 1))
+
+
+def _articled(token: Any) -> bool:
+    """Whether an article, a demonstrative or a possessive opens the noun phrase the token
+    is in ("the Phoenix release", "a local mike"), or stands right before the capitalised
+    words around it: people's names go without one."""
+    head = token
+    while head.dep_ == "compound" and head.head.i != head.i:
+        head = head.head
+    if any(c.dep_ in ("det", "poss") and c.i < token.i for c in head.children):
+        return True
+    i = token.i
+    while i > 0 and token.doc[i - 1].is_title and token.doc[i - 1].pos_ == "PROPN":
+        i -= 1
+    before = token.doc[i - 1] if i > 0 else None
+    return before is not None and (before.pos_ == "DET" or before.dep_ == "poss")
 
 
 NUMERIC = frozenset({"DATE", "TIME", "MONEY", "QUANTITY", "CARDINAL", "ORDINAL", "PERCENT"})
+PLACES = frozenset({"GPE", "LOC", "FAC"})
+JOINERS = ("-", "'")
 
 
 def _person_of(token: Any) -> Any:
