@@ -1,11 +1,11 @@
 """People's names as written in many countries, from Faker's person providers (MIT).
 
 The redactor's dictionary (the model's WordNet index) lists many given names as words:
-WordNet has entries for Clive, Gemma, Duncan, Beatrice, Graham and Aditya, so the rule
+WordNet has entries for Clive, Gemma, Duncan, Beatrice, Nancy and Morgan, so the rule
 "a proper noun that is no English word is a name" kept them. Faker's person providers
 list the given and family names of about ninety locales (`en_GB`, `en_IN`, `ig_NG`,
 `tw_GH`, `zh_CN`'s romanised names, ...); their Latin-script entries are read here, once,
-as plain lowercase words (`consent.recognizers` decides what they are worth).
+as plain lowercase words (`consent.people` decides what they are worth).
 
 A single locale's list holds odd entries (the `en` list has "Council", "Lawyer" and
 "Sunday"), so a given name that is also an English word counts only where two locales or

@@ -5,7 +5,7 @@ named-entity recognizer (`consent/ner_pipeline.py`: a pinned, verified, smoke-te
 model), and every span it finds becomes a placeholder:
 
 - People: whoever the model reads as a PERSON, what else reads as a name by the rules of
-  `consent.recognizers.PeopleRecognizer` (a proper noun no dictionary lists, a given name
+  `consent.people.PeopleRecognizer` (a proper noun no dictionary lists, a given name
   from Faker's lists of many countries, in lowercase speech too), and every name on the
   deny-list: the tenant's members and the meeting's guests (full names, each part,
   emails), the consenting author and every contributor included, since a string cannot
