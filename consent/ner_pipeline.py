@@ -145,14 +145,19 @@ def load_pipeline(spec: PipelineSpec = EN_CORE_WEB_SM) -> Any:
     return nlp
 
 
-def dictionary_words(nlp: Any) -> frozenset[str]:
+def dictionary_words(nlp: Any, *, nouns: bool = True) -> frozenset[str]:
     """English words, lowercase, from the pipeline's own lexical data: its lemmatizer's
     WordNet 3.0 index and exceptions. A name that is also a word ("Will", "May", "Mark")
-    is redacted only where the tagger reads it as a proper noun."""
+    is redacted only where the tagger reads it as a proper noun.
+
+    Without `nouns`, only words listed as a verb, adjective or adverb: WordNet's nouns
+    include people and places ("Clive", "Duncan"), its other parts of speech do not."""
     lookups = nlp.get_pipe("lemmatizer").lookups
     words: set[str] = set()
     for table in ("lemma_index", "lemma_exc"):
-        for entries in lookups.get_table(table).values():
+        for pos, entries in lookups.get_table(table).items():
+            if not nouns and pos == nlp.vocab.strings["noun"]:
+                continue
             words.update(str(w) for w in entries)
             if isinstance(entries, dict):
                 words.update(str(w) for forms in entries.values() for w in forms)

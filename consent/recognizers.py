@@ -7,7 +7,6 @@ Imported only when something is first redacted (Presidio takes a second to impor
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,7 +31,9 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from minutekeeper.consent.gazetteer import load_gazetteer
 from minutekeeper.consent.ner_pipeline import dictionary_words
+from minutekeeper.consent.people import PeopleRecognizer
 
 # An ID or account pattern alone scores below the threshold; one of these words just
 # before it lifts it above (Presidio's context enhancer).
@@ -52,12 +53,6 @@ ID_CONTEXT = [
 ACCOUNT_CONTEXT = ["account", "acct", "iban", "routing", "sort", "bank", "wire"]
 DATE_SHAPES = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
 EMAIL_DOMAIN_END = re.compile(r"\.[^\W\d_]{2,}$")
-# Words of speech that no dictionary lists; never a name.
-FILLERS = frozenset(
-    {"um", "uh", "erm", "er", "ah", "oh", "eh", "huh", "hmm", "mm", "mmm", "mhm", "yeah",
-     "yep", "yay", "nope", "okay", "ok", "wow", "oops", "gonna", "wanna", "gotta", "kinda",
-     "sorta"}
-)  # fmt: skip
 
 
 class Analysis:
@@ -67,7 +62,7 @@ class Analysis:
         self._words = dictionary_words(nlp)
         registry = RecognizerRegistry(supported_languages=["en"])
         for recognizer in (
-            PeopleRecognizer(nlp, self._words),
+            PeopleRecognizer(nlp, self._words, load_gazetteer()),
             AnyDomainEmailRecognizer(),
             PhoneRecognizer(),
             # A number written in international form ("+44 7700 900123") is a phone number
@@ -109,144 +104,6 @@ class Analysis:
             text=text, language="en", ad_hoc_recognizers=[roster], score_threshold=self._min_score
         )
         return found
-
-
-class PeopleRecognizer(EntityRecognizer):
-    """People the pipeline finds, by rules that know no name:
-
-    - the named-entity recognizer's PERSONs that hold a proper noun ("Bill the client" is
-      a verb, and is kept);
-    - a capitalised proper noun that is no English word, whatever type the small model
-      guessed for it: it reads names it has not seen as places or companies ("Thanks,
-      Chiamaka" is a GPE to it). An unknown company or product name is hidden too: the
-      price of not keeping a name;
-    - in lowercase speech ("okay thanks priya"), the words that are no English word are
-      capitalised and the pipeline runs again, then the same two rules apply to them.
-
-    A name found grows over the capitalised proper nouns beside it ("Imogen Blackwood").
-    """
-
-    def __init__(self, nlp: Any, words: frozenset[str]) -> None:
-        super().__init__(supported_entities=["PERSON"], name="people")
-        self._nlp = nlp
-        self._known = words | {w.lower() for w in nlp.Defaults.stop_words} | FILLERS
-
-    def load(self) -> None:
-        """Nothing to load: the pipeline ran before any recognizer."""
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        if nlp_artifacts is None or nlp_artifacts.tokens is None:
-            return []
-        doc = nlp_artifacts.tokens
-        found = self._names(doc)
-        lowered = [t.i for t in doc if t.is_lower and self._unknown(t)]
-        if lowered and _lowercase_speech(doc):
-            chars = list(doc.text)
-            for i in lowered:
-                upper = chars[doc[i].idx].upper()
-                if len(upper) == 1:  # "ß" would become "SS" and shift every offset after it
-                    chars[doc[i].idx] = upper
-            found |= self._names(self._nlp("".join(chars)), only=set(lowered))
-        return [RecognizerResult("PERSON", start, end, 0.85) for start, end in _runs(doc, found)]
-
-    def _unknown(self, token: Any) -> bool:
-        """Whether the token is no English word, in any of its forms ("dashboards")."""
-        word = token.text
-        return (
-            len(word) > 1
-            and word.isalpha()
-            and _plain(word) not in self._known
-            and _plain(token.lemma_) not in self._known
-        )
-
-    def _seed(self, token: Any) -> bool:
-        """A proper noun in a PERSON (but not a lone word opening a sentence: "Bill the
-        client"), or a capitalised one that is no word, whatever the model took it for."""
-        if token.pos_ != "PROPN" or _plain(token.text) in FILLERS:
-            return False
-        entity = _person_of(token)
-        if entity is not None and not (
-            len(entity) == 1 and token.is_sent_start and not self._unknown(token)
-        ):
-            return True
-        return bool(token.is_title and token.ent_type_ not in NUMERIC and self._unknown(token))
-
-    def _grows(self, token: Any, step: int) -> bool:
-        """Whether a name grows over this neighbour: a capitalised proper noun after it
-        ("Imogen Blackwood"), one before it only if that is no word ("Hello Bob")."""
-        if _joins_name(token.doc, token.i):
-            return True
-        if token.pos_ != "PROPN" or not token.is_title:
-            return False
-        return step > 0 or self._unknown(token) or _person_of(token) is not None
-
-    def _names(self, doc: Any, *, only: set[int] | None = None) -> set[int]:
-        """Indices of the tokens read as (part of) a name; with `only`, those alone count
-        as seeds (the tokens capitalised for a second reading)."""
-        seeds = {t.i for t in doc if (only is None or t.i in only) and self._seed(t)}
-        grown = set(seeds)
-        for i in seeds:
-            for step in (-1, 1):
-                j = i + step
-                while 0 <= j < len(doc) and self._grows(doc[j], step):
-                    grown.add(j)
-                    j += step
-        return grown
-
-
-def _lowercase_speech(doc: Any) -> bool:
-    """Whether the text is written in lowercase, as some transcripts are: most of its
-    sentences and speaker turns start with a lowercase word. Only there is a word that no
-    dictionary lists likely a name rather than jargon ("emoji")."""
-    starts = [t for t in doc if t.is_alpha and t.text != "Speaker" and _opens(t)]
-    return bool(starts) and 2 * sum(t.is_lower for t in starts) >= len(starts)
-
-
-def _opens(token: Any) -> bool:
-    """Whether the token opens a sentence, a line, or what follows a colon or a dash."""
-    if token.is_sent_start:
-        return True
-    before = token.doc[token.i - 1] if token.i > 0 else None
-    return before is not None and (before.text in (":", "-") or "\n" in before.text_with_ws)
-
-
-def _plain(word: str) -> str:
-    """A word lowercase without its accents, as a dictionary spells it ("café": cafe)."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if c.isascii())
-
-
-def _runs(doc: Any, indices: set[int]) -> list[tuple[int, int]]:
-    """Character spans of the runs of consecutive tokens among `indices`: one name, one
-    placeholder ("Priya Raghunathan")."""
-    runs: list[tuple[int, int]] = []
-    for i in sorted(indices):
-        start, end = doc[i].idx, doc[i].idx + len(doc[i])
-        if runs and i - 1 in indices:
-            runs[-1] = (runs[-1][0], end)
-        else:
-            runs.append((start, end))
-    return runs
-
-
-def _joins_name(doc: Any, i: int) -> bool:
-    """A hyphen or apostrophe inside a name ("Hyun-woo", "Al-Rashid"), and what follows."""
-    token = doc[i]
-    if token.text in ("-", "'") and not token.whitespace_ and i > 0:
-        return not doc[i - 1].whitespace_
-    return i > 0 and doc[i - 1].text in ("-", "'") and not doc[i - 1].whitespace_
-
-
-NUMERIC = frozenset({"DATE", "TIME", "MONEY", "QUANTITY", "CARDINAL", "ORDINAL", "PERCENT"})
-
-
-def _person_of(token: Any) -> Any:
-    """The PERSON entity the token is in, when it holds a proper noun; else None."""
-    if token.ent_type_ != "PERSON":
-        return None
-    entity = next(e for e in token.doc.ents if e.start <= token.i < e.end)
-    return entity if any(t.pos_ == "PROPN" for t in entity) else None
 
 
 class AnyDomainEmailRecognizer(EmailRecognizer):

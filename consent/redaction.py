@@ -4,9 +4,12 @@ Microsoft Presidio finds what to hide, on spaCy's en_core_web_sm pipeline with i
 named-entity recognizer (`consent/ner_pipeline.py`: a pinned, verified, smoke-tested
 model), and every span it finds becomes a placeholder:
 
-- People: whoever the model reads as a PERSON, and every name on the deny-list: the
-  tenant's members and the meeting's guests (full names, each part, emails), the consenting
-  author and every contributor included, since a string cannot tell two Carols apart.
+- People: whoever the model reads as a PERSON, what else reads as a name by the rules of
+  `consent.people.PeopleRecognizer` (a proper noun no dictionary lists, a given name
+  from Faker's lists of many countries, in lowercase speech too), and every name on the
+  deny-list: the tenant's members and the meeting's guests (full names, each part,
+  emails), the consenting author and every contributor included, since a string cannot
+  tell two Carols apart.
   The deny-list is case-sensitive; a name part that is also an English word ("Will",
   "May", "Mark": the model's own WordNet index) counts only where the tagger reads it as a
   proper noun, and a part that is no word ("priya") counts in any case.
@@ -34,8 +37,9 @@ from minutekeeper.consent.ner_pipeline import EN_CORE_WEB_SM, PipelineSpec, load
 __all__ = ["PROFILE", "Found", "Person", "RedactionFailed", "Redactor"]
 
 # Recorded with every candidate: what was redacted, and how. Candidates kept under any
-# other profile are re-redacted (`minutekeeper candidates reredact`).
-PROFILE = "presidio-spacy-sm-v2"
+# other profile are re-redacted (`minutekeeper candidates reredact`). v3: name lists
+# (consent/gazetteer.py) and the article rule changed what is found.
+PROFILE = "presidio-spacy-sm-v3"
 # Label -> placeholder, in order of precedence when spans overlap.
 PLACEHOLDERS = {
     "EMAIL_ADDRESS": "<EMAIL>",

@@ -152,7 +152,7 @@ def test_an_allowed_summary_is_kept_redacted(
     assert row.example_kind == "whole" and row.status == "eligible"
     # The consenting author's own name is hidden too: a string cannot tell two Alices apart.
     assert row.messages[1]["content"] == "<PERSON>: I will ship it Friday. Mail <EMAIL>"
-    assert row.redaction_profile == "presidio-spacy-sm-v2"
+    assert row.redaction_profile == "presidio-spacy-sm-v3"
     assert (row.expires_at - row.captured_at).days == 365
 
 

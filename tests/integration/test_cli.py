@@ -222,7 +222,7 @@ def test_candidates_reredact_brings_old_candidates_to_the_current_redaction(read
         [row] = conn.execute(select(tc.messages, tc.redaction_profile)).all()
     engine.dispose()
     assert row.messages[0]["content"] == "<PERSON> from HR wants it; mail <EMAIL>."
-    assert row.redaction_profile == "presidio-spacy-sm-v2"
+    assert row.redaction_profile == "presidio-spacy-sm-v3"
     again = mk(ready, "candidates", "reredact")
     assert "0 rewritten, 0 unchanged, 0 excluded" in again.stdout
 
