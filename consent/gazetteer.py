@@ -1,7 +1,7 @@
 """People's names as written in many countries, from Faker's person providers (MIT).
 
 The redactor's dictionary (the model's WordNet index) lists many given names as words:
-WordNet has entries for Clive, Gemma, Duncan, Beatrice, Nancy and Morgan, so the rule
+WordNet has entries for Basil, Jasper, Iris, Nancy and Morgan, so the rule
 "a proper noun that is no English word is a name" kept them. Faker's person providers
 list the given and family names of about ninety locales (`en_GB`, `en_IN`, `ig_NG`,
 `tw_GH`, `zh_CN`'s romanised names, ...); their Latin-script entries are read here, once,

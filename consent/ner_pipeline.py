@@ -151,7 +151,7 @@ def dictionary_words(nlp: Any, *, nouns: bool = True) -> frozenset[str]:
     is redacted only where the tagger reads it as a proper noun.
 
     Without `nouns`, only words listed as a verb, adjective or adverb: WordNet's nouns
-    include people and places ("Clive", "Duncan"), its other parts of speech do not."""
+    include people and places ("Basil", "Morgan"), its other parts of speech do not."""
     lookups = nlp.get_pipe("lemmatizer").lookups
     words: set[str] = set()
     for table in ("lemma_index", "lemma_exc"):

@@ -29,15 +29,15 @@ class PeopleRecognizer(EntityRecognizer):
       a verb, and is kept);
     - a capitalised proper noun that is no English word, whatever type the small model
       guessed for it: it reads names it has not seen as places or companies ("Thanks,
-      Chiamaka" is a GPE to it). An unknown company or product name is hidden too, the
+      Temitope" is a GPE to it). An unknown company or product name is hidden too, the
       price of not keeping a name, except after an article ("the Jira board");
     - a capitalised given name that WordNet, the dictionary, lists as a noun only: it
-      lists people ("Clive", "Gemma", "Duncan"), and a verb or adjective ("Will", "Mark",
+      lists people ("Basil", "Jasper", "Iris"), and a verb or adjective ("Will", "Mark",
       "Grant") is never taken for a name by this rule;
-    - in lowercase speech ("okay thanks priya"), those words are capitalised and the
+    - in lowercase speech ("okay thanks ingrid"), those words are capitalised and the
       pipeline runs again (`_reread`).
 
-    A name found grows over the capitalised proper nouns beside it ("Imogen Blackwood").
+    A name found grows over the capitalised proper nouns beside it ("Ingrid Ferreira").
     """
 
     def __init__(self, nlp: Any, words: frozenset[str], names: Gazetteer) -> None:
@@ -121,7 +121,7 @@ class PeopleRecognizer(EntityRecognizer):
 
     def _name_like(self, token: Any) -> bool:
         """No English word, or a given name that two locales list and that the dictionary
-        has only as a noun ("Clive", "Gemma": WordNet's people), never as a verb or an
+        has only as a noun ("Basil", "Iris": WordNet's people), never as a verb or an
         adjective ("Will", "Mark", "Grant")."""
         if self._unknown(token):
             return True
@@ -168,7 +168,7 @@ class PeopleRecognizer(EntityRecognizer):
 
     def _grows(self, token: Any, step: int) -> bool:
         """Whether a name grows over this neighbour: a capitalised proper noun after it
-        ("Imogen Blackwood"), one before it only if that is no word ("Hello Bob")."""
+        ("Ingrid Ferreira"), one before it only if that is no word ("Hello Bob")."""
         if _joins_name(token.doc, token.i):
             return True
         if token.pos_ != "PROPN" or not token.is_title:
@@ -212,7 +212,7 @@ def _opens(token: Any) -> bool:
 
 def _runs(doc: Any, indices: set[int]) -> list[tuple[int, int]]:
     """Character spans of the runs of consecutive tokens among `indices`: one name, one
-    placeholder ("Priya Raghunathan")."""
+    placeholder ("Ingrid Ferreira")."""
     runs: list[tuple[int, int]] = []
     for i in sorted(indices):
         start, end = doc[i].idx, doc[i].idx + len(doc[i])

@@ -12,7 +12,7 @@ model), and every span it finds becomes a placeholder:
   tell two Carols apart.
   The deny-list is case-sensitive; a name part that is also an English word ("Will",
   "May", "Mark": the model's own WordNet index) counts only where the tagger reads it as a
-  proper noun, and a part that is no word ("priya") counts in any case.
+  proper noun, and a part that is no word ("ingrid") counts in any case.
 - Pattern PII: emails (any dotted domain with a letters-only last label, so `.example`,
   `.internal`, `.corp` and `.local` too), phone numbers, US social security numbers and
   employee or badge numbers (`<ID_NUMBER>`), account numbers with an account word near,
