@@ -8,13 +8,13 @@ write returns never sees an older state. The projection can always be rebuilt fr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
@@ -378,26 +378,39 @@ class Newest(NamedTuple):
 
 
 @lru_cache(maxsize=32)
-def _newest_query(query: Any, purposes: tuple[str, ...], joined: bool) -> Any:
-    """`query` (over subjects) with, per purpose, the subject's newest consent event at
-    `:newest_up_to`: its columns joined in (`joined`), or its sequence number alone. Built
-    once per query (building it costs more than running it)."""
+def _newest_query(query: Any, purposes: tuple[str, ...], lateral: bool) -> Any:
+    """`query` (over subjects) with the columns of the subject's newest consent event per
+    purpose at `:newest_up_to`, in one statement; built once per query (building it costs
+    more than running it). SQLite joins the events whose sequence number a correlated
+    subquery names (a row per subject and event); PostgreSQL, whose planner cannot join on
+    a correlated subquery by index, reads each purpose's event through a LATERAL join (a
+    row per subject, each purpose's columns side by side)."""
+    newest_at: Any = bindparam("newest_up_to")
+    if lateral:
+        for i, purpose in enumerate(purposes):
+            e = aliased(ConsentEventRecord)
+            per_purpose = (
+                select(*(getattr(e, c) for c in _FACT_COLUMNS))
+                .where(e.subject_id == SubjectRecord.id, e.purpose == purpose, e.seq <= newest_at)
+                .order_by(e.seq.desc())
+                .limit(1)
+                .lateral(f"newest_{i}")
+            )
+            query = query.add_columns(*per_purpose.c).join_from(
+                SubjectRecord, per_purpose, true(), isouter=True
+            )
+        return query
     seqs = []
     for purpose in purposes:
         inner = aliased(ConsentEventRecord)
         latest = (
             select(inner.seq)
-            .where(
-                inner.subject_id == SubjectRecord.id,
-                inner.purpose == purpose,
-                inner.seq <= bindparam("newest_up_to"),
-            )
+            .where(inner.subject_id == SubjectRecord.id, inner.purpose == purpose,
+                   inner.seq <= newest_at)
             .order_by(inner.seq.desc())
             .limit(1)
-        )
+        )  # fmt: skip
         seqs.append(latest.scalar_subquery())
-    if not joined:
-        return query.add_columns(*(seq.label(f"newest_{i}") for i, seq in enumerate(seqs)))
     newest = aliased(ConsentEventRecord, name="newest")
     columns = [getattr(newest, c).label(f"newest_{c}") for c in _FACT_COLUMNS]
     return query.add_columns(*columns).outerjoin(newest, newest.seq.in_(seqs))
@@ -412,44 +425,29 @@ def with_newest(
     up_to: int | None = None,
 ) -> tuple[list[Any], list[Newest]]:
     """The rows of `query`, a select over subjects (each subject once, with more columns
-    that are the caller's to ignore), and their newest
-    consent event per purpose at ledger position `up_to` (default: now), read from the
-    ledger itself: one index seek per subject and purpose through (subject, purpose, seq).
-    The gate, a person's status and the counts rest on this, never on the current-consent
-    projection, which `audit verify` checks against it. Consent purposes are recorded with
-    scope 'all' only (an attribution's scope is its binding, under its own purpose).
-
-    SQLite joins the events in (one statement); PostgreSQL's planner cannot join on a
-    correlated subquery by index, so there the sequence numbers come first and the events
-    by primary key after."""
+    that are the caller's to ignore), and their newest consent event per purpose at ledger
+    position `up_to` (default: now), read from the ledger itself in one statement: one
+    index seek per subject and purpose through (subject, purpose, seq). The gate, a
+    person's status and the counts rest on this, never on the current-consent projection,
+    which `audit verify` checks against it. Consent purposes are recorded with scope 'all'
+    only (an attribution's scope is its binding, under its own purpose)."""
     bound = {**params, "newest_up_to": NOW_SEQ if up_to is None else up_to}
     width = len(query.selected_columns)
     subjects: dict[Any, Any] = {}
+    events = []
     if conn.dialect.name == "sqlite":
-        events = []
-        for row in conn.execute(_newest_query(query, tuple(purposes), True), bound):
+        for row in conn.execute(_newest_query(query, tuple(purposes), False), bound):
             subjects.setdefault(row[0], row)
             if row.newest_seq is not None:
                 events.append(Newest(*row[width:]))
         return list(subjects.values()), events
-    seqs: list[int | None] = []
-    for row in conn.execute(_newest_query(query, tuple(purposes), False), bound):
+    step = len(_FACT_COLUMNS)
+    for row in conn.execute(_newest_query(query, tuple(purposes), True), bound):
         subjects[row[0]] = row
-        seqs += row[width:]
-    return list(subjects.values()), events_at(conn, seqs)
-
-
-_EVENTS_AT = select(*(getattr(ConsentEventRecord, c) for c in _FACT_COLUMNS)).where(
-    ConsentEventRecord.seq.in_(bindparam("seqs", expanding=True))
-)
-
-
-def events_at(conn: Connection, seqs: Iterable[int | None]) -> list[Newest]:
-    """What a decision reads of the ledger's events with these sequence numbers (None
-    skipped)."""
-    wanted = sorted({s for s in seqs if s is not None})
-    rows = conn.execute(_EVENTS_AT, {"seqs": wanted}).all() if wanted else []
-    return [Newest(*row) for row in rows]
+        for start in range(width, len(row), step):
+            if row[start] is not None:
+                events.append(Newest(*row[start : start + step]))
+    return list(subjects.values()), events
 
 
 _BY_SUBJECTS = select(SubjectRecord.id).where(
