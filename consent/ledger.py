@@ -443,6 +443,8 @@ def with_newest(
         return list(subjects.values()), events
     step = len(_FACT_COLUMNS)
     for row in conn.execute(_newest_query(query, tuple(purposes), True), bound):
+        if row[0] in subjects:  # a subject `query` yields twice is read once
+            continue
         subjects[row[0]] = row
         for start in range(width, len(row), step):
             if row[start] is not None:
