@@ -142,16 +142,21 @@ class PeopleRecognizer(EntityRecognizer):
           sentence, where a capital says nothing ("Autumn is our busiest season").
 
         What an article or a possessive stands before is a thing ("the Phoenix release",
-        "our Jira board"): only a listed name that is no word counts there.
+        "our Jira board"): only a listed name that is no word, or a full name the model
+        reads as a person with a listed part, counts there.
         """
         if plain(token.text) in FILLERS:
             return False
         surely = self._unknown(token) and self._listed(token)
-        if _articled(token) and not surely:
+        entity = _person_of(token)
+        # A full name the model reads as a person stays a person after a possessive or an
+        # article ("our Dana Quartz", "the Mallory Stone we met") when a name list holds a
+        # part of it.
+        full_name = entity is not None and len(entity) > 1 and any(map(self._listed, entity))
+        if _articled(token) and not (surely or full_name):
             return False
         if token.pos_ != "PROPN":
             return surely and token.is_title and not _opens(token)
-        entity = _person_of(token)
         lone = entity is not None and len(entity) == 1 and token.is_sent_start
         if entity is not None and not (lone and not self._name_like(token)):
             return True

@@ -77,6 +77,10 @@ def test_everyone_on_the_deny_list_is_hidden(redactor: Redactor, text: str, reda
         ("Dana Quartz joined the call.", "<PERSON> joined the call."),
         ("Thanks, Oluwaseun, that was helpful.", "Thanks, <PERSON>, that was helpful."),
         ("um okay thanks priya raghunathan", "um okay thanks <PERSON>"),
+        # A possessive or an article before a full name leaves it a name (the rule that
+        # keeps "our Jira board" must not keep a person).
+        ("Our Dana Quartz from Initech joined.", "Our <PERSON> from <PERSON> joined."),
+        ("I sent the Mallory Stone report.", "I sent the <PERSON> report."),
     ],
 )
 def test_people_on_no_roster_are_found_by_the_model(
