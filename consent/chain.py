@@ -58,10 +58,15 @@ class Chain:
         return insert(self.table)
 
     @cached_property
-    def checkpointed(self) -> Select[int]:
-        """The sequence number of this chain's newest signed checkpoint."""
+    def newest_checkpoint(self) -> Select[Any]:
+        """This chain's newest signed checkpoint."""
         c = table_of(AuditCheckpointRecord).c
-        return select(c.seq).where(c.chain == self.name).order_by(c.seq.desc()).limit(1)
+        return (
+            select(table_of(AuditCheckpointRecord))
+            .where(c.chain == self.name)
+            .order_by(c.seq.desc())
+            .limit(1)
+        )
 
 
 LEDGER = Chain("ledger", table_of(ConsentEventRecord))
@@ -282,8 +287,8 @@ class ChainWriter:
             tail = conn.execute(chain.tail).first()
             if tail is None:
                 continue
-            last = conn.execute(chain.checkpointed).scalar()
-            if last is None or last < tail[0]:
+            last = conn.execute(chain.newest_checkpoint).first()
+            if last is None or last.seq < tail[0]:
                 self._sign(conn, chain, tail[0], tail[1])
                 signed += 1
         return signed
@@ -310,12 +315,7 @@ def latest_checkpoints(conn: Connection) -> list[dict[str, Any]]:
     """The newest signed checkpoint of each chain, as a manifest or a receipt carries it."""
     found = []
     for chain in CHAINS:
-        row = conn.execute(
-            select(_CHECKPOINTS)
-            .where(_CHECKPOINTS.c.chain == chain.name)
-            .order_by(_CHECKPOINTS.c.seq.desc())
-            .limit(1)
-        ).first()
+        row = conn.execute(chain.newest_checkpoint).first()
         if row is not None:
             found.append(public_checkpoint(dict(row._mapping)))
     return found

@@ -128,6 +128,7 @@ class Cluster:
 
 def cluster_env(root: Path, database_url: str, broker_url: str, **settings: str) -> dict[str, str]:
     """What every process of one deployment shares (docs/deploy.md), as MINUTEKEEPER_*."""
+    env = cli_env()
     shared = {
         "DATABASE_URL": database_url,
         "JOB_QUEUE": "celery",
@@ -136,12 +137,9 @@ def cluster_env(root: Path, database_url: str, broker_url: str, **settings: str)
         "EXPORT_DIR": str(root / "shared" / "exports"),
         "AUDIT_KEY_PATH": str(root / "shared" / "audit_ed25519.pem"),
         # The test process's shared cache where there is one: prepared once, not per cluster.
-        "MODEL_CACHE_DIR": cli_env().get(
-            "MINUTEKEEPER_MODEL_CACHE_DIR", str(root / "shared" / "models")
-        ),
+        "MODEL_CACHE_DIR": env.get("MINUTEKEEPER_MODEL_CACHE_DIR", str(root / "shared" / "models")),
         **settings,
     }
-    env = cli_env()
     env.update({f"MINUTEKEEPER_{name.upper()}": value for name, value in shared.items()})
     return env
 
