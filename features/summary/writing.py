@@ -73,6 +73,8 @@ class ChapterWriter:
             written.titles.append(self._title(told[0], said[begin:end], written) if told else None)
             cited = tuple(dict.fromkeys(said[i].segment_id for i in shown))
             for sentence in told:
+                if any(p.text == sentence.strip() for p in written.overview):
+                    continue  # a model may say the same of two chapters
                 point = self._grounded(sentence, cited)
                 if point is None:
                     written.dropped += 1
