@@ -25,6 +25,7 @@ import re
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,8 @@ import qmsum
 from minutekeeper.core.settings import Settings
 from minutekeeper.features.summary import service
 from minutekeeper.features.summary.grounding import Claim, Grounder
-from minutekeeper.features.summary.summary import ActionItem, Summary
+from minutekeeper.features.summary.llm_engine import ModelTally
+from minutekeeper.features.summary.summary import ActionItem, Chapter, Point, Summary
 from minutekeeper.features.summary.text import sentences
 from minutekeeper.models.registry import build_embedder, build_generator
 
@@ -93,11 +95,62 @@ def supported_share(summary: Summary, grounder: Grounder) -> tuple[int, int]:
     return sum(grounder.supported(c) for c in claims), len(claims)
 
 
+@dataclass
+class EngineRun:
+    """One engine's figures over the meetings."""
+
+    seconds: list[float] = field(default_factory=list)
+    made_by: Counter[str] = field(default_factory=Counter)
+    supported: int = 0
+    items: int = 0
+    written: int = 0  # generated items shown (not sentences of the meeting)
+    dropped: int = 0  # generated items the grounding check dropped
+    titles: int = 0
+    phrase_titles: int = 0  # chapter titles that are short phrases, not keyword lists
+    tally: ModelTally = field(default_factory=ModelTally)
+
+
+def summarize(  # type: ignore[no-untyped-def]
+    meeting: qmsum.Meeting, engine: str, run: EngineRun, embedder, generator, grounder: Grounder,
+    *, extracted: set[str],
+) -> Summary:  # fmt: skip
+    """Summarize with `engine`, adding to its figures; `extracted`: the texts of the
+    extractive summary's items, so what else is shown counts as generated."""
+    began = time.perf_counter()
+    summary = service.summarize_meeting(
+        meeting.transcript, embedder=embedder, generator=generator,
+        request=service.SummaryRequest(engine=engine), tally=run.tally,
+    )  # fmt: skip
+    run.seconds.append(time.perf_counter() - began)
+    run.made_by[summary.engine] += 1
+    good, count = supported_share(summary, grounder)
+    run.supported, run.items = run.supported + good, run.items + count
+    claims = [item for item in summary.items() if not isinstance(item, Chapter)]
+    run.written += sum(text(item) not in extracted for item in claims)
+    run.dropped += summary.dropped_claims
+    run.titles += len(summary.chapters)
+    run.phrase_titles += sum(is_phrase(c.title) for c in summary.chapters)
+    return summary
+
+
+def text(item: Point | ActionItem | Chapter) -> str:
+    if isinstance(item, Chapter):
+        return item.title
+    return item.task if isinstance(item, ActionItem) else item.text
+
+
+def is_phrase(title: str) -> bool:
+    """A short phrase, as opposed to the keyword title ("Thanks, let's, netlify")."""
+    return "," not in title and len(title.split()) <= 6
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--engine", default=service.DEFAULT_ENGINE, choices=service.ENGINES)
     parser.add_argument("--llm", default=None, help="LLM name or folder (default: settings)")
     parser.add_argument("--limit", type=int, default=None, help="first N meetings only")
+    parser.add_argument("--every", type=int, default=1, help="every Nth meeting (spread)")
+    parser.add_argument("--data", type=Path, default=qmsum.DATA, help="a QMSum split folder")
     parser.add_argument("--skip-ask", action="store_true")
     args = parser.parse_args()
     settings = Settings()
@@ -105,42 +158,29 @@ def main() -> int:
     generator = None
     if args.engine != "extractive":
         generator = build_generator(settings, model=args.llm)
+    # The extractive engine runs on every meeting too: the baseline, measured in the same run.
+    engines = dict.fromkeys(["extractive", args.engine])
+    runs = {engine: EngineRun() for engine in engines}
     rouge, rng = Rouge(), random.Random(0)
-    supported = total = hits = asked = dropped = 0
-    seconds = []
-    engines: Counter[str] = Counter()
-    for meeting in qmsum.meetings(args.limit):
-        began = time.perf_counter()
-        summary = service.summarize_meeting(
-            meeting.transcript,
-            embedder=embedder,
-            generator=generator,
-            request=service.SummaryRequest(engine=args.engine),
-        )
-        seconds.append(time.perf_counter() - began)
-        engines[summary.engine] += 1
-        dropped += summary.dropped_claims
-        produced = "\n".join(p.text for p in (*summary.overview, *summary.key_points))
-        rouge.add(args.engine, meeting.reference, produced)
+    hits = asked = 0
+    for meeting in qmsum.meetings(folder=args.data)[:: args.every][: args.limit]:
+        grounder = Grounder(sentences(meeting.transcript), embedder)
+        extracted: set[str] = set()
+        for engine in engines:
+            summary = summarize(meeting, engine, runs[engine], embedder, generator, grounder,
+                                extracted=extracted)  # fmt: skip
+            extracted = extracted or {text(item) for item in summary.items()}
+            produced = "\n".join(p.text for p in (*summary.overview, *summary.key_points))
+            rouge.add(engine, meeting.reference, produced)
+            print(f"{meeting.name:<16} {engine:<10} R-1 {rouge.rows[engine][-1][0]:5.1f}  "
+                  f"{len(produced.split()):4d} words  {runs[engine].seconds[-1]:6.1f} s  "
+                  f"notes: {len(summary.notes)}", flush=True)  # fmt: skip
         rouge.add("first 250 words", meeting.reference, first_words(meeting, 250))
         rouge.add("random ~110 words", meeting.reference, random_utterances(meeting, 110, rng))
-        good, count = supported_share(summary, Grounder(sentences(meeting.transcript), embedder))
-        supported, total = supported + good, total + count
-        words = len(produced.split())
-        print(f"{meeting.name:<28} R-1 {rouge.rows[args.engine][-1][0]:5.1f}  {words:4d} words  "
-              f"{seconds[-1]:5.1f} s  notes: {len(summary.notes)}", flush=True)  # fmt: skip
         if not args.skip_ask:
             found, queries = ask(meeting, embedder, generator, args.engine, rouge)
             hits, asked = hits + found, asked + queries
-    print()
-    print(f"{'':<22} {'R-1':>6} {'R-2':>6} {'R-Lsum':>7}   ({len(seconds)} meetings)")
-    for name in rouge.rows:
-        r1, r2, rl = rouge.mean(name)
-        print(f"{name:<22} {r1:6.2f} {r2:6.2f} {rl:7.2f}")
-    print(f"citation support: {supported}/{total} items = {supported / max(total, 1):.1%}")
-    print(f"time per meeting: mean {np.mean(seconds):.1f} s, max {np.max(seconds):.1f} s")
-    made_by = ", ".join(f"{name} {count}" for name, count in engines.most_common())
-    print(f"summaries made by: {made_by}; generated claims dropped by grounding: {dropped}")
+    report(rouge, runs)
     if asked:
         print(f"ask span hit: {hits}/{asked} = {hits / asked:.1%}")
     r1 = rouge.mean(args.engine)[0]
@@ -148,6 +188,28 @@ def main() -> int:
         print(f"MISSED: R-1 {r1} < {TARGET_R1}")
         return 1
     return 0
+
+
+def report(rouge: Rouge, runs: dict[str, EngineRun]) -> None:
+    count = len(next(iter(runs.values())).seconds)
+    print(f"\n{'':<22} {'R-1':>6} {'R-2':>6} {'R-Lsum':>7}   ({count} meetings)")
+    for name in rouge.rows:
+        r1, r2, rl = rouge.mean(name)
+        print(f"{name:<22} {r1:6.2f} {r2:6.2f} {rl:7.2f}")
+    for engine, run in runs.items():
+        made_by = ", ".join(f"{name} {n}" for name, n in run.made_by.most_common())
+        print(f"\n{engine}: summaries made by {made_by}")
+        print(f"  time per meeting: mean {np.mean(run.seconds):.1f} s, "
+              f"max {np.max(run.seconds):.1f} s")  # fmt: skip
+        print(f"  citation support: {run.supported}/{run.items} items shown = "
+              f"{run.supported / max(run.items, 1):.1%}")  # fmt: skip
+        print(f"  chapter titles that are short phrases: {run.phrase_titles}/{run.titles}")
+        if run.tally.calls:
+            generated = run.written + run.dropped
+            print(f"  model calls with valid JSON: {run.tally.valid}/{run.tally.calls} = "
+                  f"{run.tally.valid / run.tally.calls:.1%}")  # fmt: skip
+            print(f"  generated claims shown: {run.written}; dropped by the grounding "
+                  f"check: {run.dropped}/{generated}")  # fmt: skip
 
 
 def ask(meeting: qmsum.Meeting, embedder, generator, engine: str, rouge: Rouge) -> tuple[int, int]:  # type: ignore[no-untyped-def]

@@ -61,8 +61,9 @@ def load(path: Path) -> Meeting:
     return Meeting(path.stem, transcript, general, data["specific_query_list"])
 
 
-def meetings(limit: int | None = None) -> list[Meeting]:
-    if not DATA.is_dir():
-        raise SystemExit(f"QMSum val data not found at {DATA} (see ../shared/data/README.md)")
-    paths = sorted(DATA.glob("*.json"))
+def meetings(limit: int | None = None, *, folder: Path = DATA) -> list[Meeting]:
+    """The meetings of a QMSum split folder (val unless told), in name order."""
+    if not folder.is_dir():
+        raise SystemExit(f"QMSum data not found at {folder} (see ../shared/data/README.md)")
+    paths = sorted(folder.glob("*.json"))
     return [load(p) for p in paths[:limit]]
