@@ -244,9 +244,10 @@ class Settings(BaseSettings):
     )
 
     llm_model: str = Field(
-        default="gemma3-270m",
+        default="qwen2.5-coder-0.5b-instruct",
         description=(
-            "Text generation model: 'gemma3-270m' is the embedded default (offline); or "
+            "Text generation model: 'qwen2.5-coder-0.5b-instruct' is the embedded default "
+            "(offline; Gemma 3 270M, 'gemma3-270m', when its packages are missing); or "
             "the id of a model fine-tuned here (`minutekeeper train`), a local transformers "
             "causal-LM folder, a CTranslate2 model folder, or a Hugging Face hub id "
             "(org/name; needs a network the first time)."
