@@ -23,6 +23,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from minutekeeper.core.errors import ConfigurationError
+from minutekeeper.core.settings import Settings
 from minutekeeper.models.errors import EndpointUnavailable, ModelError
 
 log = logging.getLogger(__name__)
@@ -64,6 +66,18 @@ class Endpoint:
         self.retries = retries
         self._backoff_s = backoff_s
         self._key = api_key or None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Endpoint:
+        """The server `llm_base_url` names, with its key, timeout and retries."""
+        if not settings.llm_base_url:
+            raise ConfigurationError(
+                "llm_backend is 'openai' but no endpoint is set: MINUTEKEEPER_LLM_BASE_URL, "
+                "such as http://gpu1:8000/v1"
+            )
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        return cls(settings.llm_base_url, api_key=key, timeout_s=settings.llm_timeout_s,
+                   retries=settings.llm_retries)  # fmt: skip
 
     def __repr__(self) -> str:
         return f"Endpoint({self.shown!r})"

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from minutekeeper.core.settings import Settings
 from minutekeeper.models.endpoint import Endpoint, error_detail
-from minutekeeper.models.errors import EndpointUnavailable, ModelUnavailable
+from minutekeeper.models.errors import EndpointUnavailable, ModelError, ModelUnavailable
 from minutekeeper.models.llm import (
     ChatMessage,
     Generation,
@@ -79,6 +80,13 @@ class OpenAICompatibleGenerator:
                 )
             self._tokenizer = load_tokenizer(tokenizer_folder)
 
+    @classmethod
+    def from_settings(cls, settings: Settings, model: str) -> OpenAICompatibleGenerator:
+        """`model` on the endpoint the settings name (`llm_base_url` and the rest)."""
+        return cls(model, endpoint=Endpoint.from_settings(settings),
+                   context_length=settings.llm_context_length,
+                   tokenizer_folder=settings.llm_tokenizer)  # fmt: skip
+
     def __repr__(self) -> str:
         return f"OpenAICompatibleGenerator({self.name!r}, {self._endpoint.shown!r})"
 
@@ -95,14 +103,18 @@ class OpenAICompatibleGenerator:
         temperature: float = 0.0,
         stop: list[str] | None = None,
         on_token: OnToken | None = None,
+        repetition_penalty: float = 1.0,
+        no_repeat_ngram: int = 0,
     ) -> Generation:
+        """`no_repeat_ngram` is not applied: no OpenAI-compatible API has it (the server's
+        own settings, such as llama.cpp's DRY sampler, are what it has instead)."""
         if self._tokenizer is not None:  # exact counts: refuse as the local backends do
             check_fits(len(encode(self._tokenizer, messages)), max_new_tokens, self.context_length)
         # Without a tokenizer the server, which counts exactly, refuses an over-long prompt.
         raw = isinstance(messages, str)
         path = "completions" if raw else "chat/completions"
         body = self._body(messages, max_new_tokens=max_new_tokens, temperature=temperature,
-                          stop=stop)  # fmt: skip
+                          stop=stop, repetition_penalty=repetition_penalty)  # fmt: skip
         if on_token is None:
             answer = self._answer(self._endpoint.post(path, body), path, raw=raw)
         else:
@@ -124,12 +136,19 @@ class OpenAICompatibleGenerator:
         max_new_tokens: int,
         temperature: float,
         stop: list[str] | None,
+        repetition_penalty: float,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.name,
             "max_tokens": max_new_tokens,
             "temperature": temperature,  # 0 is greedy on all three servers
         }
+        if repetition_penalty != 1.0:
+            # vLLM's extra field, the same penalty as the local backends' (on every token of
+            # the prompt and the output); llama.cpp's server and Ollama ignore it and keep
+            # their own (repeat_penalty). OpenAI's presence and frequency penalties are
+            # another, additive formula, so the value is not translated into them.
+            body["repetition_penalty"] = repetition_penalty
         if isinstance(messages, str):
             body["prompt"] = messages
         else:
@@ -180,6 +199,24 @@ class OpenAICompatibleGenerator:
         if isinstance(messages, str):
             return self.count_tokens(messages)
         return sum(self.count_tokens(m.content) + MESSAGE_TOKENS for m in messages)
+
+
+def catalog_row(settings: Settings) -> tuple[str, str, str, str]:
+    """`models list`'s line for the endpoint's model: whether the server lists it, after one
+    quick look (llama.cpp's server answers any name with the one model it loaded)."""
+    model = settings.llm_model
+    if not settings.llm_base_url:
+        return ("llm", model, "no endpoint", "llm_backend is openai: set MINUTEKEEPER_LLM_BASE_URL")
+    endpoint = Endpoint.from_settings(settings)
+    where = f"OpenAI-compatible endpoint {endpoint.shown}"
+    try:
+        served = endpoint.list_models(timeout_s=min(3.0, settings.llm_timeout_s))
+    except ModelError as error:
+        return ("llm", model, "endpoint unreachable", error.message)
+    if model in served:
+        return ("llm", model, "served", where)
+    listed = ", ".join(served[:5]) + (", …" if len(served) > 5 else "") or "nothing"
+    return ("llm", model, "not listed", f"{where} lists {listed}")
 
 
 def _usage(data: dict[str, Any]) -> tuple[int | None, int | None]:

@@ -4,22 +4,17 @@ an unknown name is an error that lists the valid ones."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-from minutekeeper.core.errors import ConfigurationError
 from minutekeeper.core.settings import Settings
 from minutekeeper.models.asr import Transcriber
 from minutekeeper.models.diarization import Diarizer
 from minutekeeper.models.embedded import WHISPER_BASE, is_prepared
 from minutekeeper.models.embeddings import EMBEDDED_EMBEDDER, Embedder
-from minutekeeper.models.errors import ModelError, UnknownModel
+from minutekeeper.models.errors import UnknownModel
 from minutekeeper.models.gemma_embedded import EMBEDDED_LLM, GEMMA_GGUF
 from minutekeeper.models.gemma_embedded import is_prepared as gemma_prepared
 from minutekeeper.models.llm import TextGenerator
 from minutekeeper.models.trained import list_trained
-
-if TYPE_CHECKING:
-    from minutekeeper.models.endpoint import Endpoint
 
 
 def build_transcriber(settings: Settings, *, model: str | None = None) -> Transcriber:
@@ -73,12 +68,7 @@ def _transformers(settings: Settings, model: str) -> TextGenerator:
 def _openai(settings: Settings, model: str) -> TextGenerator:
     from minutekeeper.models.openai_generator import OpenAICompatibleGenerator
 
-    return OpenAICompatibleGenerator(
-        model,
-        endpoint=llm_endpoint(settings),
-        context_length=settings.llm_context_length,
-        tokenizer_folder=settings.llm_tokenizer,
-    )
+    return OpenAICompatibleGenerator.from_settings(settings, model)
 
 
 GENERATORS: dict[str, Callable[[Settings, str], TextGenerator]] = {
@@ -86,20 +76,6 @@ GENERATORS: dict[str, Callable[[Settings, str], TextGenerator]] = {
     "openai": _openai,
     "transformers": _transformers,
 }
-
-
-def llm_endpoint(settings: Settings) -> Endpoint:
-    """The OpenAI-compatible server the 'openai' backend calls, from the settings."""
-    from minutekeeper.models.endpoint import Endpoint
-
-    if not settings.llm_base_url:
-        raise ConfigurationError(
-            "llm_backend is 'openai' but no endpoint is set: MINUTEKEEPER_LLM_BASE_URL, "
-            "such as http://gpu1:8000/v1"
-        )
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-    return Endpoint(settings.llm_base_url, api_key=key, timeout_s=settings.llm_timeout_s,
-                    retries=settings.llm_retries)  # fmt: skip
 
 
 def build_generator(
@@ -164,7 +140,6 @@ def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
         ("diarization", "resemblyzer", "bundled", "voice encoder ships its weights"),
         ("embeddings", EMBEDDED_EMBEDDER, "bundled", "all-MiniLM-L6-v2, MIT, offline"),
         ("llm", EMBEDDED_LLM, llm_state, "embedded Gemma 3 270M GGUF, Gemma terms, offline"),
-        *([_endpoint_row(settings)] if settings.llm_backend == "openai" else []),
         *(
             (
                 "llm",
@@ -174,22 +149,14 @@ def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
             )
             for m in list_trained(cache)
         ),
+        *_endpoint_rows(settings),
     ]
 
 
-def _endpoint_row(settings: Settings) -> tuple[str, str, str, str]:
-    """The endpoint's model for `models list`: whether the server lists it, after one quick
-    look (llama.cpp's server answers any name with the one model it loaded)."""
-    model = settings.llm_model
-    if not settings.llm_base_url:
-        return ("llm", model, "no endpoint", "llm_backend is openai: set MINUTEKEEPER_LLM_BASE_URL")
-    endpoint = llm_endpoint(settings)
-    where = f"OpenAI-compatible endpoint {endpoint.shown}"
-    try:
-        served = endpoint.list_models(timeout_s=min(3.0, settings.llm_timeout_s))
-    except ModelError as error:
-        return ("llm", model, "endpoint unreachable", error.message)
-    if model in served:
-        return ("llm", model, "served", where)
-    listed = ", ".join(served[:5]) + (", …" if len(served) > 5 else "") or "nothing"
-    return ("llm", model, "not listed", f"{where} lists {listed}")
+def _endpoint_rows(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """The model on the endpoint, where generation runs on one (llm_backend 'openai')."""
+    if settings.llm_backend != "openai":
+        return []
+    from minutekeeper.models.openai_generator import catalog_row
+
+    return [catalog_row(settings)]
