@@ -16,7 +16,7 @@ from minutekeeper.core.settings import Settings
 from minutekeeper.models import registry
 from minutekeeper.models.errors import EndpointUnavailable, ModelError
 from minutekeeper.models.llm import ChatMessage, TextGenerator
-from minutekeeper.models.openai_generator import estimate_tokens
+from minutekeeper.models.openai_generator import OpenAICompatibleGenerator, estimate_tokens
 from tests.openai_server import FakeOpenAI, closed_port_url, fake_openai
 
 KEY = "sk-test-6f1d2c9e0b7a"
@@ -55,6 +55,18 @@ def test_chat_messages_go_as_messages_with_the_key_and_the_decoding_settings(
         ],
         "stop": ["\nBen:"],
     }
+
+
+def test_a_repetition_penalty_goes_as_vllms_field_and_only_when_set(
+    tmp_path: Path, server: FakeOpenAI
+) -> None:
+    made = generator(tmp_path, server.url)
+    assert isinstance(made, OpenAICompatibleGenerator)
+    made.generate(CHAT, repetition_penalty=1.15, no_repeat_ngram=3)
+    made.generate(CHAT)
+    assert server.received[0].body["repetition_penalty"] == 1.15
+    assert "repetition_penalty" not in server.received[1].body
+    assert not {"no_repeat_ngram", "no_repeat_ngram_size"} & set(server.received[0].body)
 
 
 def test_a_raw_prompt_is_continued_through_completions(tmp_path: Path, server: FakeOpenAI) -> None:
