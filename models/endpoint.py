@@ -35,6 +35,8 @@ CONNECT_S = 10.0
 _DETAIL_CHARS = 200
 # The request itself was refused (a prompt over the server's window, a parameter it rejects).
 _BAD_REQUEST = {400, 413, 422}
+# Trying again can help: nothing reached the server, or it dropped the connection unanswered.
+_CONNECTION_FAILED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 _HINTS = {
     401: "check MINUTEKEEPER_LLM_API_KEY",
     403: "check MINUTEKEEPER_LLM_API_KEY",
@@ -116,45 +118,42 @@ class Endpoint:
 
     @contextmanager
     def _opened(self, path: str, body: dict[str, Any]) -> Iterator[httpx.Response]:
-        """A 2xx response to `body`, its content not read yet; tried again where that can
-        help."""
+        """A 2xx response to `body`, its content not read yet, closed afterwards."""
         with self._client(self.timeout_s) as client:
             request = client.build_request("POST", f"{self.url}/{path}", json=body)
-            for attempt in range(self.retries + 1):
-                last = attempt == self.retries
-                try:
-                    response = client.send(request, stream=True)
-                except (
-                    httpx.ConnectError,
-                    httpx.ConnectTimeout,
-                    httpx.RemoteProtocolError,
-                ) as error:
-                    if last:
-                        raise EndpointUnavailable(
-                            self._unreachable(error, tries=attempt + 1)
-                        ) from error
-                    self._wait(attempt, None, why=type(error).__name__)
-                    continue
-                except httpx.TimeoutException as error:
-                    raise self._timeout(path) from error
-                except httpx.HTTPError as error:
-                    raise EndpointUnavailable(
-                        self._unreachable(error, tries=attempt + 1)
-                    ) from error
-                if response.is_success:
-                    try:
-                        yield response
-                    finally:
-                        response.close()
-                    return
-                with self._reading(path):
-                    response.read()
+            response = self._send(client, request, path)
+            try:
+                yield response
+            finally:
                 response.close()
-                if (response.status_code == 429 or response.status_code >= 500) and not last:
-                    self._wait(attempt, response.headers.get("retry-after"),
-                               why=str(response.status_code))  # fmt: skip
-                    continue
-                raise self._refusal(path, response, tries=attempt + 1)
+
+    def _send(self, client: httpx.Client, request: httpx.Request, path: str) -> httpx.Response:
+        """A 2xx response to `request`, tried again where that can help."""
+        tries = 0
+        while True:
+            tries += 1
+            last = tries > self.retries
+            try:
+                response = client.send(request, stream=True)
+            except _CONNECTION_FAILED as error:
+                if last:
+                    raise EndpointUnavailable(self._unreachable(error, tries=tries)) from error
+                self._wait(tries, None, why=type(error).__name__)
+                continue
+            except httpx.TimeoutException as error:  # connected, then waited too long
+                raise self._timeout(path) from error
+            except httpx.HTTPError as error:
+                raise EndpointUnavailable(self._unreachable(error, tries=tries)) from error
+            if response.is_success:
+                return response
+            with self._reading(path):
+                response.read()  # the error's own words; reading closes it
+            if (response.status_code == 429 or response.status_code >= 500) and not last:
+                self._wait(
+                    tries, response.headers.get("retry-after"), why=str(response.status_code)
+                )
+                continue
+            raise self._refusal(path, response, tries=tries)
 
     @contextmanager
     def _reading(self, path: str) -> Iterator[None]:
@@ -174,8 +173,9 @@ class Endpoint:
         timeout = httpx.Timeout(timeout_s, connect=min(CONNECT_S, timeout_s))
         return httpx.Client(headers=headers, timeout=timeout)
 
-    def _wait(self, attempt: int, retry_after: str | None, *, why: str) -> None:
-        delay = self._backoff_s * 2**attempt
+    def _wait(self, tries: int, retry_after: str | None, *, why: str) -> None:
+        """Sleep before the next try: 0.5 s, 1 s, 2 s … or the server's Retry-After."""
+        delay = self._backoff_s * 2 ** (tries - 1)
         if retry_after is not None and retry_after.strip().isdigit():
             delay = float(retry_after)
         delay = min(delay, MAX_WAIT_S)
