@@ -249,15 +249,16 @@ class Settings(BaseSettings):
             "Text generation model: 'gemma3-270m' is the embedded default (offline); or "
             "the id of a model fine-tuned here (`minutekeeper train`), a local transformers "
             "causal-LM folder, a CTranslate2 model folder, or a Hugging Face hub id "
-            "(org/name; needs a network the first time). With llm_backend 'openai': the name "
-            "the endpoint serves the model under (vLLM's --served-model-name, an Ollama tag)."
+            "(org/name; needs a network the first time)."
         ),
     )
     llm_backend: str = Field(
         default="ctranslate2",
         description=(
             "ctranslate2 (int8, fast on CPU), transformers (plain generate), or openai: an "
-            "OpenAI-compatible server (vLLM, llama.cpp's server, Ollama) at llm_base_url."
+            "OpenAI-compatible server (vLLM, llama.cpp's server, Ollama) at llm_base_url, "
+            "where llm_model is the name it serves the model under (vLLM's "
+            "--served-model-name, an Ollama tag)."
         ),
     )
     summary_engine: str = Field(
