@@ -65,8 +65,15 @@ def _transformers(settings: Settings, model: str) -> TextGenerator:
     )
 
 
+def _openai(settings: Settings, model: str) -> TextGenerator:
+    from minutekeeper.models.openai_generator import OpenAICompatibleGenerator
+
+    return OpenAICompatibleGenerator.from_settings(settings, model)
+
+
 GENERATORS: dict[str, Callable[[Settings, str], TextGenerator]] = {
     "ctranslate2": _ctranslate2,
+    "openai": _openai,
     "transformers": _transformers,
 }
 
@@ -147,4 +154,14 @@ def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
             )
             for m in list_trained(cache)
         ),
+        *_endpoint_rows(settings),
     ]
+
+
+def _endpoint_rows(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """The model on the endpoint, where generation runs on one (llm_backend 'openai')."""
+    if settings.llm_backend != "openai":
+        return []
+    from minutekeeper.models.openai_generator import catalog_row
+
+    return [catalog_row(settings)]

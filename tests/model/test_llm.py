@@ -225,7 +225,7 @@ def test_registry_builds_each_backend_and_refuses_an_unknown_one(tmp_path: Path)
     from minutekeeper.models import registry
 
     settings = Settings(data_dir=tmp_path)
-    with pytest.raises(UnknownModel, match="valid: ctranslate2, transformers"):
+    with pytest.raises(UnknownModel, match="valid: ctranslate2, openai, transformers"):
         registry.build_generator(settings, backend="vllm")
     with pytest.raises(ModelUnavailable):
         registry.build_generator(settings, model=str(tmp_path / "missing"), backend="transformers")
