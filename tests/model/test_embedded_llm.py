@@ -61,7 +61,8 @@ def test_models_prepare_says_one_line_follows_instructions_and_keeps_only_what_s
     assert prepared.returncode == 0, prepared.stderr
     assert f"llm {QWEN_CODER.name}: ready" in prepared.stdout
     # One line of its own, no library progress bars or warnings.
-    said = [line for line in prepared.stderr.splitlines() if "whisper base" not in line]
+    lines = prepared.stderr.splitlines()
+    said = [line for line in lines if line.strip() and "whisper base" not in line]
     assert said == [
         "preparing the language model (Qwen2.5-Coder 0.5B Instruct), once, about a minute"
     ], prepared.stderr
