@@ -109,7 +109,7 @@ def chapter_messages(lines: Sequence[str], *, sentences: int = 1) -> list[ChatMe
             + "\n".join(lines)
             + f'\n\nAnswer with JSON: {{"summary": {asked} in your own words, at most 25 '
             f"words each, in the past tense, saying what was discussed or decided{then} "
-            '(like "The group discussed …" or "Marketing proposed …")}',
+            '(like "The group discussed …")}',
         ),
     ]
 

@@ -36,7 +36,8 @@ TITLE_TOKENS = 16
 CITED_MAX = 3
 TITLE_WORDS = 6
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
-_NOT_A_PHRASE = re.compile(r"[,;{}\[\]\n]")
+_NOT_A_PHRASE = re.compile(r"[{}\[\]\n]")
+_JOINING = frozenset({"and", "for", "in", "of", "on", "with", "to", "from", "about", "at"})
 
 
 @dataclass
@@ -131,14 +132,18 @@ def _passage(ranked: Sequence[int], said: Sequence[Sentence]) -> list[int]:
 def title_phrase(text: str, chapter: Sequence[Sentence]) -> str | None:
     """A short phrase (not a list of keywords) naming something said in the chapter, or
     None. A word counts as said when a word of the chapter starts with its first five
-    letters ("designs" matches "design")."""
+    letters ("designs" matches "design"). A long answer is cut to its head: before a colon
+    or comma, or before a joining word ("Word sequences for annotation and time
+    differences in diff" -> "Word sequences for annotation")."""
     said = {w[:5] for s in chapter for w in extractive.content_words(s.text)}
-    # "Remote Control Buttons: Design Choices and Interface": the head alone is a title.
-    for part in text.split(":"):
-        title = part.strip().strip("\"'.*#").strip()
-        words = extractive.content_words(title)
-        if len(title.split()) < 2 or len(title.split()) > TITLE_WORDS:
+    for part in re.split(r"[:,;]", text):
+        words = part.strip().strip("\"'.*#").split()
+        while len(words) > TITLE_WORDS:
+            joins = [i for i in range(2, TITLE_WORDS + 1) if words[i].lower() in _JOINING]
+            words = words[: joins[-1]] if joins else []
+        title = " ".join(words)
+        if len(words) < 2 or _NOT_A_PHRASE.search(title):
             continue
-        if not _NOT_A_PHRASE.search(title) and any(w[:5] in said for w in words):
+        if any(w[:5] in said for w in extractive.content_words(title)):
             return title[0].upper() + title[1:]
     return None

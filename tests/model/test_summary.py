@@ -254,7 +254,13 @@ def test_hybrid_overview_is_written_and_cites_the_segments_that_support_it(
         ("offsite venue and hotel rooms: a choice made on cost", "Offsite venue and hotel rooms"),
         ("Thanks, let's, netlify", None),  # a keyword list
         ("Penguin migration", None),  # nothing the chapter says
-        ("The venue for the team offsite and its budget and the dinner", None),  # too long
+        ("Hotel rooms, dinner budget, venue", "Hotel rooms"),
+        ("The venue for the team offsite and its budget", "The venue for the team offsite"),
+        (
+            "Choosing between the cheaper hotel and the conference center",
+            "Choosing between the cheaper hotel",
+        ),
+        ("Choosing the cheaper hotel over the big conference center downtown", None),  # no head
         ("Venue", None),
     ],
 )
