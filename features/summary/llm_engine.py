@@ -32,6 +32,7 @@ MAX_NEW_TOKENS = 512
 # lose the thread in very long prompts.
 CHUNK_TOKENS = 6144
 KEY_POINTS_MAX = 8
+RETRY_ROOM = 96  # tokens kept free in a chunk's prompt for the retry's reminder
 OVERVIEW_MAX = 6
 
 
@@ -109,13 +110,17 @@ def generate_json(
     max_new: int,
     tally: ModelTally | None = None,
 ) -> Out:
-    """Generate and parse; on an invalid answer, retry once with a reminder."""
+    """Generate and parse; on an invalid answer, retry once with a reminder. The retry shows
+    the model its answer when that is short ("Sure! Here is…"); a long one would not fit
+    beside the prompt, which was cut to the context less `RETRY_ROOM`."""
     tally = tally if tally is not None else ModelTally()
     first = generator.generate(messages, max_new_tokens=max_new).text
     try:
         return tally.parsed(first, schema)
     except InvalidModelOutput:
-        retry = [*messages, ChatMessage("assistant", first), prompts.RETRY]
+        room = RETRY_ROOM - generator.count_tokens(prompts.RETRY.content) - 16
+        shown = [ChatMessage("assistant", first)] if generator.count_tokens(first) <= room else []
+        retry = [*messages, *shown, prompts.RETRY]
         return tally.parsed(generator.generate(retry, max_new_tokens=max_new).text, schema)
 
 
@@ -223,7 +228,7 @@ class LlmSummarizer:
         """Whole transcript lines per chunk, each chunk's prompt fitting the context."""
         context = min(self._generator.context_length, self._chunk_tokens)
         overhead = sum(self._count(m.content) for m in prompts.summary_messages([], part=(9, 9)))
-        budget = context - MAX_NEW_TOKENS - overhead - 32  # template tokens
+        budget = context - MAX_NEW_TOKENS - overhead - RETRY_ROOM - 32  # 32: template tokens
         if budget < 64:
             raise ContextTooSmall(
                 f"the language model's context ({self._generator.context_length} tokens) is "

@@ -68,6 +68,9 @@ class ChapterWriter:
         written = Written()
         for begin, end in selection.spans:
             shown = sorted(_passage([i for i in order if begin <= i < end], said))
+            if not shown:  # only short remarks ("Okay.", "Right, yeah."): nothing to write from
+                written.titles.append(None)
+                continue
             lines = [f"{said[i].speaker}: {said[i].text}" for i in shown]
             told = self._sentences(prompts.chapter_messages(lines, sentences=per_chapter),
                                    count=per_chapter, written=written)  # fmt: skip

@@ -312,6 +312,19 @@ def test_llm_engine_on_a_real_tiny_model_falls_back_when_it_writes_no_json(
     assert result.engine == "extractive" and "valid JSON" in result.notes[-1]
 
 
+def test_a_long_invalid_answer_is_left_out_of_the_retry_so_the_retry_fits(
+    meeting: Transcript, embedder: Embedder, tmp_path: Path
+) -> None:
+    """The random model writes 512 tokens of no JSON; shown again beside a chunk cut to the
+    window, they would push the retry past it (a ModelError instead of the fallback)."""
+    from minutekeeper.models.ctranslate2_generator import CTranslate2Generator
+
+    folder = tiny_llama(tmp_path / "tiny", chat_template=TEMPLATE, context=1400)
+    generator = CTranslate2Generator(str(folder), cache_dir=tmp_path / "cache")
+    result = _llm(meeting, embedder, generator)
+    assert result.engine == "extractive" and "valid JSON" in result.notes[-1]
+
+
 def test_a_model_whose_context_cannot_hold_the_prompt_falls_back_and_says_why(
     meeting: Transcript, embedder: Embedder
 ) -> None:
