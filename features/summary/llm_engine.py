@@ -6,7 +6,7 @@ summarized on its own, and the chunks' notes are turned into one overview (reduc
 answer must parse as the schema in `prompts.py`; an invalid answer is retried once with a
 reminder, then `InvalidModelOutput` is raised (the service falls back to `extractive`).
 Chapters come from the embedding topic segmentation, as a small model's timestamps cannot
-be trusted.
+be trusted; their titles, as in hybrid, from `writing.py`.
 """
 
 from __future__ import annotations
