@@ -97,7 +97,14 @@ class TokenizedGenerator:
 def plain_prompt(messages: Sequence[ChatMessage]) -> str:
     """The few-shot-free fallback format for tokenizers without a chat template."""
     lines = [f"{_ROLES.get(m.role, m.role.title())}: {m.content}" for m in messages]
-    return "\n".join([*lines, "Assistant:"])
+    return "\n".join(lines if prefilled(messages) else [*lines, "Assistant:"])
+
+
+def prefilled(messages: Sequence[ChatMessage]) -> bool:
+    """A chat that ends with an assistant message is a prefill: the model continues that
+    message (the start of a JSON answer, say) instead of opening a new turn; the generated
+    text is the continuation only."""
+    return bool(messages) and messages[-1].role == "assistant"
 
 
 def render_prompt(tokenizer: Any, messages: list[ChatMessage] | str) -> tuple[str, bool]:
@@ -106,7 +113,10 @@ def render_prompt(tokenizer: Any, messages: list[ChatMessage] | str) -> tuple[st
         return messages, False
     if getattr(tokenizer, "chat_template", None):
         chat = [{"role": m.role, "content": m.content} for m in messages]
-        text = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+        prefill = prefilled(messages)
+        text = tokenizer.apply_chat_template(
+            chat, tokenize=False, add_generation_prompt=not prefill, continue_final_message=prefill
+        )
         return str(text), True
     return plain_prompt(messages), False
 

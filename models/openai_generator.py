@@ -34,6 +34,7 @@ from minutekeeper.models.llm import (
     cut_at_stop,
     encode,
     load_tokenizer,
+    prefilled,
 )
 
 BYTES_PER_TOKEN = 3
@@ -153,6 +154,12 @@ class OpenAICompatibleGenerator:
             body["prompt"] = messages
         else:
             body["messages"] = [{"role": m.role, "content": m.content} for m in messages]
+        if not isinstance(messages, str) and prefilled(messages):
+            # vLLM continues a final assistant message only when told (its chat template
+            # would open a new turn after it); llama.cpp's server and Ollama continue it on
+            # their own and ignore these fields.
+            body["continue_final_message"] = True
+            body["add_generation_prompt"] = False
         if stop := [s for s in stop or () if s]:
             body["stop"] = stop
         return body

@@ -57,17 +57,25 @@ class Selection:
     overview: tuple[Point, ...]
     key_points: tuple[Point, ...]
     chapters: tuple[Chapter, ...]
+    spans: tuple[tuple[int, int], ...] = ()  # each chapter's [begin, end) sentence range
+    picked: tuple[int, ...] = ()  # the sentences behind the overview and key points
+
+
+def salience(sentences: Sequence[Sentence], vectors: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """The sentences long enough to carry a point (all of them in a meeting too short to
+    have such), and every sentence's similarity to those sentences' centroid."""
+    candidates = [i for i, s in enumerate(sentences) if s.words >= MIN_WORDS]
+    if not candidates:  # a short meeting: every sentence may speak for it
+        candidates = list(range(len(sentences)))
+    return candidates, vectors @ vectors[candidates].mean(axis=0)
 
 
 def select(sentences: Sequence[Sentence], vectors: np.ndarray, *, duration: float) -> Selection:
     """Overview, key points and chapters from sentences and their unit embeddings."""
     if not sentences:
         return Selection((), (), ())
-    candidates = [i for i, s in enumerate(sentences) if s.words >= MIN_WORDS]
-    if not candidates:  # a short meeting: every sentence may speak for it
-        candidates = list(range(len(sentences)))
-    salience = vectors @ vectors[candidates].mean(axis=0)
-    picked = _cover(sentences, vectors, salience, candidates)
+    candidates, weights = salience(sentences, vectors)
+    picked = _cover(sentences, vectors, weights, candidates)
     overview: list[int] = []
     words = 0
     for index in picked:  # the strongest picks, until the overview is long enough
@@ -78,10 +86,13 @@ def select(sentences: Sequence[Sentence], vectors: np.ndarray, *, duration: floa
         overview.append(index)
         words += sentences[index].words
     key_points = [i for i in picked if i not in overview][:KEY_POINTS_MAX]
+    spans = chapter_bounds(vectors)
     return Selection(
         overview=tuple(_point(sentences[i]) for i in sorted(overview)),
         key_points=tuple(_point(sentences[i]) for i in sorted(key_points)),
-        chapters=_chapters(sentences, vectors, salience, candidates, duration),
+        chapters=_chapters(sentences, vectors, weights, candidates, spans, duration),
+        spans=tuple(spans),
+        picked=tuple(sorted([*overview, *key_points])),
     )
 
 
@@ -128,9 +139,9 @@ def _chapters(
     vectors: np.ndarray,
     salience: np.ndarray,
     candidates: list[int],
+    bounds: list[tuple[int, int]],
     duration: float,
 ) -> tuple[Chapter, ...]:
-    bounds = chapter_bounds(vectors)
     names = {w for s in sentences for w in _TOKEN.findall(s.speaker.lower())}
     counts = [  # people's names say who spoke, not what about
         Counter(w for s in sentences[b:e] for w in content_words(s.text) if w not in names)

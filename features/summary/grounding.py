@@ -58,14 +58,26 @@ class Grounder:
         )
 
     def support(self, claim: Claim) -> float:
-        cited = [s for s in dict.fromkeys(claim.segment_ids) if self.known(s)]
-        if not cited or not claim.text.strip():
-            return 0.0
-        (vector,) = self._embedder.embed([claim.text])
-        return max(float(np.max(self._sources(s) @ vector)) for s in cited)
+        return max(self._scores(claim).values(), default=0.0)
 
     def supported(self, claim: Claim, threshold: float = SUPPORT_THRESHOLD) -> bool:
         return self.support(claim) >= threshold
+
+    def supporting(self, claim: Claim, threshold: float = SUPPORT_THRESHOLD) -> tuple[str, ...]:
+        """The cited segments that support the claim each on its own, strongest first: a
+        claim written from several segments then cites those that say it, not all it was
+        shown. Empty exactly when `supported` is False."""
+        scores = self._scores(claim)
+        strong = [s for s in scores if scores[s] >= threshold]
+        return tuple(sorted(strong, key=lambda s: -scores[s]))
+
+    def _scores(self, claim: Claim) -> dict[str, float]:
+        """Each valid cited segment's support for the claim."""
+        cited = [s for s in dict.fromkeys(claim.segment_ids) if self.known(s)]
+        if not cited or not claim.text.strip():
+            return {}
+        (vector,) = self._embedder.embed([claim.text])
+        return {s: float(np.max(self._sources(s) @ vector)) for s in cited}
 
     def _sources(self, segment_id: str) -> np.ndarray:
         """Each sentence of the segment, and the segment whole when it is short enough for

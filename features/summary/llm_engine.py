@@ -6,7 +6,7 @@ summarized on its own, and the chunks' notes are turned into one overview (reduc
 answer must parse as the schema in `prompts.py`; an invalid answer is retried once with a
 reminder, then `InvalidModelOutput` is raised (the service falls back to `extractive`).
 Chapters come from the embedding topic segmentation, as a small model's timestamps cannot
-be trusted.
+be trusted; their titles, as in hybrid, from `writing.py`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ MAX_NEW_TOKENS = 512
 # lose the thread in very long prompts.
 CHUNK_TOKENS = 6144
 KEY_POINTS_MAX = 8
+RETRY_ROOM = 96  # tokens kept free in a chunk's prompt for the retry's reminder
 OVERVIEW_MAX = 6
 
 
@@ -86,16 +87,81 @@ def parse(text: str, schema: type[Out]) -> Out:
         ) from error
 
 
+@dataclass
+class ModelTally:
+    """How the model's answers went, for evaluation: calls made, and answers that parsed as
+    the JSON asked for (a retry is a call of its own)."""
+
+    calls: int = 0
+    valid: int = 0
+
+    def parsed(self, text: str, schema: type[Out]) -> Out:
+        self.calls += 1
+        value = parse(text, schema)
+        self.valid += 1
+        return value
+
+
 def generate_json(
-    generator: TextGenerator, messages: list[ChatMessage], schema: type[Out], *, max_new: int
+    generator: TextGenerator,
+    messages: list[ChatMessage],
+    schema: type[Out],
+    *,
+    max_new: int,
+    tally: ModelTally | None = None,
 ) -> Out:
-    """Generate and parse; on an invalid answer, retry once with a reminder."""
-    first = generator.generate(messages, max_new_tokens=max_new)
+    """Generate and parse; on an invalid answer, retry once with a reminder. The retry shows
+    the model its answer when that is short ("Sure! Here is…"); a long one would not fit
+    beside the prompt, which was cut to the context less `RETRY_ROOM`."""
+    tally = tally if tally is not None else ModelTally()
+    first = generator.generate(messages, max_new_tokens=max_new).text
     try:
-        return parse(first.text, schema)
+        return tally.parsed(first, schema)
     except InvalidModelOutput:
-        retry = [*messages, ChatMessage("assistant", first.text), prompts.RETRY]
-        return parse(generator.generate(retry, max_new_tokens=max_new).text, schema)
+        room = RETRY_ROOM - generator.count_tokens(prompts.RETRY.content) - 16
+        shown = [ChatMessage("assistant", first)] if generator.count_tokens(first) <= room else []
+        retry = [*messages, *shown, prompts.RETRY]
+        return tally.parsed(generator.generate(retry, max_new_tokens=max_new).text, schema)
+
+
+def generate_string(
+    generator: TextGenerator,
+    messages: list[ChatMessage],
+    *,
+    key: str,
+    max_new: int,
+    sentence: bool = False,
+    begun: str = "",
+    tally: ModelTally | None = None,
+) -> str:
+    """The value of a one-string JSON answer, `{"<key>": "…"}`, decoded under a constraint:
+    the answer's start is written into the assistant's turn (a prefill), so the model
+    writes only the string, and generation stops at the string's closing quote (with
+    `sentence`, at the end of its first sentence). A small model then cannot get the shape
+    wrong, go on with the transcript, or spend tokens after the answer; an answer cut off
+    by the length limit, or one that is not a valid JSON string, is invalid.
+
+    `begun`: the string so far (earlier sentences), which the model continues; it may end
+    the string there, and the answer is then empty. Returns the new text only."""
+    tally = tally if tally is not None else ModelTally()
+    so_far = json.dumps(begun)[1:-1] + " " if begun else ""
+    stop = ['"', *([". ", ".\n"] if sentence else [])]
+    chat = [*messages, ChatMessage("assistant", f'{{"{key}": "{so_far}')]
+    answer = generator.generate(chat, max_new_tokens=max_new, stop=stop)
+    tally.calls += 1
+    text = answer.text.strip()
+    if sentence and text and text[-1] not in ".?!":
+        text += "."  # the stop string took the full stop
+    try:
+        value = json.JSONDecoder(strict=False).decode(f'"{text}"')  # escapes as JSON reads them
+    except ValueError as error:
+        raise InvalidModelOutput("the model's answer is not a JSON string") from error
+    empty = not text.strip(".") and not begun
+    if answer.finish_reason != "stop" or empty or text.startswith("{"):
+        # Cut off before the string closed; empty; or a backend that ignored the prefill.
+        raise InvalidModelOutput("the model's answer is not the string asked for")
+    tally.valid += 1
+    return str(value) if text.strip(".") else ""
 
 
 @dataclass
@@ -120,8 +186,10 @@ class LlmSummarizer:
         roster: Sequence[str],
         meeting_date: date | None,
         chunk_tokens: int = CHUNK_TOKENS,
+        tally: ModelTally | None = None,
     ) -> None:
         self._generator = generator
+        self._tally = tally
         self._grounder = grounder
         self._roster = {name.lower(): name for name in roster}
         self._date = meeting_date
@@ -132,7 +200,9 @@ class LlmSummarizer:
         chunks = self.chunks(prompts.transcript_lines(sentences), draft)
         for number, lines in enumerate(chunks, start=1):
             messages = prompts.summary_messages(lines, part=(number, len(chunks)))
-            out = generate_json(self._generator, messages, SummaryOut, max_new=MAX_NEW_TOKENS)
+            out = generate_json(
+                self._generator, messages, SummaryOut, max_new=MAX_NEW_TOKENS, tally=self._tally
+            )
             draft.overview += self._keep(out.overview, draft)
             draft.key_points += self._keep(out.key_points, draft)
             draft.decisions += self._keep(out.decisions, draft)
@@ -149,14 +219,16 @@ class LlmSummarizer:
         """3 to 6 grounded sentences written from cited notes (reduce step, hybrid)."""
         claims = [(p.text, [c.segment_id for c in p.citations]) for p in notes]
         messages = prompts.overview_messages(claims)
-        out = generate_json(self._generator, messages, OverviewOut, max_new=MAX_NEW_TOKENS)
+        out = generate_json(
+            self._generator, messages, OverviewOut, max_new=MAX_NEW_TOKENS, tally=self._tally
+        )
         return self._keep(out.overview, draft)[:OVERVIEW_MAX]
 
     def chunks(self, lines: Sequence[str], draft: SummaryDraft) -> list[list[str]]:
         """Whole transcript lines per chunk, each chunk's prompt fitting the context."""
         context = min(self._generator.context_length, self._chunk_tokens)
         overhead = sum(self._count(m.content) for m in prompts.summary_messages([], part=(9, 9)))
-        budget = context - MAX_NEW_TOKENS - overhead - 32  # template tokens
+        budget = context - MAX_NEW_TOKENS - overhead - RETRY_ROOM - 32  # 32: template tokens
         if budget < 64:
             raise ContextTooSmall(
                 f"the language model's context ({self._generator.context_length} tokens) is "

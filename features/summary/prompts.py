@@ -13,12 +13,16 @@ from collections.abc import Sequence
 from minutekeeper.features.summary.text import Sentence
 from minutekeeper.models.llm import ChatMessage
 
-PROMPT_VERSION = "summary-v1"
+PROMPT_VERSION = "summary-v2"
 
 SYSTEM = (
     "You summarize meetings. Use only what the transcript says. Every item lists the "
     'segment ids (like "s0012") it comes from. Answer with one JSON object and nothing else.'
 )
+
+# Chapter calls see no segment ids (their citations are found by the grounding check),
+# so the system prompt is only about the writing.
+MINUTES = "You write meeting minutes. Use only what the excerpt says."
 
 SCHEMA_HINT = (
     '{"overview": [{"text": str, "segments": [id]}], '
@@ -88,6 +92,37 @@ def overview_messages(claims: Sequence[tuple[str, Sequence[str]]]) -> list[ChatM
             f"{notes}\n"
             "Write an overview of the meeting in 3 to 6 sentences, each citing the segments "
             'of the notes it uses. Answer as JSON: {"overview": [{"text": str, "segments": [id]}]}',
+        ),
+    ]
+
+
+def chapter_messages(lines: Sequence[str], *, sentences: int = 1) -> list[ChatMessage]:
+    """One chapter's strongest lines (`speaker: text`) in; what was discussed or decided, in
+    written sentences (one, or a few for a meeting of one chapter), out as `{"summary": …}`."""
+    asked = "one sentence" if sentences == 1 else f"{sentences} sentences"
+    then = "" if sentences == 1 else ", then the most important proposals, facts or decisions"
+    return [
+        ChatMessage("system", MINUTES),
+        ChatMessage(
+            "user",
+            "Excerpt from one part of a meeting:\n"
+            + "\n".join(lines)
+            + f'\n\nAnswer with JSON: {{"summary": {asked} in your own words, at most 25 '
+            f"words each, in the past tense, saying what was discussed or decided{then} "
+            '(like "The group discussed …")}',
+        ),
+    ]
+
+
+def title_messages(summary: str) -> list[ChatMessage]:
+    """A chapter's written sentence in; its title, a short phrase, out as `{"title": …}`."""
+    return [
+        ChatMessage("system", MINUTES),
+        ChatMessage(
+            "user",
+            f"Part of a meeting: {summary}\n\n"
+            'Answer with JSON: {"title": the topic of this part in 2 to 4 words, without '
+            'names of people (like "Budget review" or "Remote control buttons")}',
         ),
     ]
 

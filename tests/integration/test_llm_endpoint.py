@@ -69,6 +69,21 @@ def test_a_repetition_penalty_goes_as_vllms_field_and_only_when_set(
     assert not {"no_repeat_ngram", "no_repeat_ngram_size"} & set(server.received[0].body)
 
 
+def test_a_final_assistant_message_is_sent_to_be_continued(
+    tmp_path: Path, server: FakeOpenAI
+) -> None:
+    made = generator(tmp_path, server.url)
+    made.generate([*CHAT, ChatMessage("assistant", '{"summary": "')])
+    made.generate(CHAT)
+    prefilled, plain = (r.body for r in server.received)
+    assert prefilled["messages"][-1] == {"role": "assistant", "content": '{"summary": "'}
+    assert (prefilled["continue_final_message"], prefilled["add_generation_prompt"]) == (
+        True,
+        False,
+    )
+    assert not {"continue_final_message", "add_generation_prompt"} & set(plain)
+
+
 def test_a_raw_prompt_is_continued_through_completions(tmp_path: Path, server: FakeOpenAI) -> None:
     out = generator(tmp_path, server.url).generate("The plan is", max_new_tokens=3)
     assert server.received[0].path == "/v1/completions"

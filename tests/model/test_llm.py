@@ -10,7 +10,7 @@ import pytest
 from minutekeeper.models.conversion import converted_path
 from minutekeeper.models.ctranslate2_generator import CTranslate2Generator
 from minutekeeper.models.errors import ModelError, ModelUnavailable, UnknownModel
-from minutekeeper.models.llm import Generation, cut_at_stop, plain_prompt
+from minutekeeper.models.llm import ChatMessage, Generation, cut_at_stop, plain_prompt
 from minutekeeper.models.transformers_generator import TransformersGenerator
 from tests.model.tiny_llm import CHAT, PROMPT, TEMPLATE, build_tokenizer, tiny_llama
 
@@ -142,6 +142,23 @@ def test_plain_prompt_format_without_a_chat_template(plain_model: Path, cache: P
     assert plain_prompt(CHAT) == expected
     assert generator.prompt_ids(CHAT) == generator._tokenizer(expected)["input_ids"]
     assert generator.generate(CHAT, max_new_tokens=4).prompt_tokens == len(expected.split()) + 1
+
+
+def test_a_final_assistant_message_is_continued_not_followed_by_a_new_turn(
+    reference: TransformersGenerator,
+) -> None:
+    prefilled = [*CHAT, ChatMessage("assistant", "the meeting")]
+    expected = (
+        "<system> summary </system> <user> the meeting starts at nine </user> "
+        "<assistant> the meeting"
+    )
+    assert (
+        reference.prompt_ids(prefilled)
+        == reference._tokenizer(expected, add_special_tokens=False)["input_ids"]
+    )
+    assert plain_prompt(prefilled).endswith(
+        "User: the meeting starts at nine\nAssistant: the meeting"
+    )
 
 
 def test_token_count_and_context_length_for_chunking(reference: TransformersGenerator) -> None:

@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 
 from minutekeeper.features.summary import service
-from minutekeeper.features.summary.errors import UnknownEngine, UnsupportedTranscriptLanguage
+from minutekeeper.features.summary.errors import (
+    InvalidModelOutput,
+    UnknownEngine,
+    UnsupportedTranscriptLanguage,
+)
 from minutekeeper.features.summary.grounding import Claim, Grounder
+from minutekeeper.features.summary.llm_engine import ModelTally, generate_string
 from minutekeeper.features.summary.summary import Summary
 from minutekeeper.features.summary.text import sentences
+from minutekeeper.features.summary.writing import title_phrase
 from minutekeeper.features.transcription.service import read_transcript
 from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript
 from minutekeeper.models.embeddings import Embedder
@@ -154,8 +160,9 @@ def test_invalid_json_is_retried_once_with_a_reminder(
 ) -> None:
     generator = ScriptedGenerator("Sure! Here is the summary: overview", json.dumps(GOOD))
     result = _llm(meeting, embedder, generator)
-    assert result.engine == "llm" and len(generator.prompts) == 2
-    assert "not valid JSON" in generator.prompts[1]
+    summary_calls = [p for p in generator.prompts if "Answer as JSON" in p]
+    assert result.engine == "llm" and len(summary_calls) == 2
+    assert "not valid JSON" in summary_calls[1]
 
 
 def test_invalid_json_twice_falls_back_to_extractive_and_says_so(
@@ -185,14 +192,113 @@ def test_a_long_meeting_is_chunked_to_the_context_and_reduced(
     assert [p.text for p in result.overview] == [GOOD["overview"][0]["text"]]
 
 
-def test_hybrid_keeps_extractive_items_and_a_grounded_generated_overview(
-    meeting: Transcript, embedder: Embedder, summary: Summary
+OFFSITE = (
+    ("Ann", "Let's pick the venue for the team offsite in May today."),
+    ("Lee", "The hotel is cheaper than the conference center and has more rooms."),
+    ("Ann", "Then we go with the hotel for the offsite, that settles it."),
+    ("Lee", "I will book the hotel rooms for everyone by Friday."),
+    ("Kim", "We still need a budget for the team dinner on the first evening."),
+)
+CHOSEN = "The team chose the hotel as the offsite venue because it was cheaper."
+PENGUINS = "Penguins migrate across the Antarctic ice in winter."
+
+
+def _writer(*sentences: str, title: str) -> ScriptedGenerator:
+    """Answers as a backend does under `generate_string`'s constraint: the string's next
+    sentence after what the prefill holds (nothing once they are all told), or the title."""
+
+    def reply(prompt: str) -> str:
+        if "Part of a meeting:" in prompt:
+            return title
+        told = prompt.rsplit('{"summary": "', 1)[1]
+        return next((s for s in sentences if s not in told), "")
+
+    return ScriptedGenerator(reply)
+
+
+def test_hybrid_overview_is_written_and_cites_the_segments_that_support_it(
+    embedder: Embedder,
 ) -> None:
-    overview = {"overview": [GOOD["overview"][0], GOOD["overview"][1]]}
-    result = _llm(meeting, embedder, ScriptedGenerator(json.dumps(overview)), engine="hybrid")
-    assert result.engine == "hybrid"
-    assert [p.text for p in result.overview] == [GOOD["overview"][0]["text"]]
-    assert result.action_items == summary.action_items and result.dropped_claims == 1
+    meeting = _transcript(*OFFSITE)
+    extractive = service.summarize_meeting(meeting, embedder=embedder)
+    generator = _writer(CHOSEN, PENGUINS, title="Offsite venue")
+    tally = ModelTally()
+    result = service.summarize_meeting(
+        meeting,
+        embedder=embedder,
+        generator=generator,  # type: ignore[arg-type]
+        request=service.SummaryRequest(engine="hybrid"),
+        tally=tally,
+    )
+    assert result.engine == "hybrid" and [p.text for p in result.overview] == [CHOSEN]
+    assert result.dropped_claims == 1 and any("1 generated claim" in n for n in result.notes)
+    grounder = Grounder(sentences(meeting), embedder)
+    (point,) = result.overview
+    assert point.citations and all(
+        grounder.supported(Claim(CHOSEN, (c.segment_id,))) for c in point.citations
+    )
+    assert [c.title for c in result.chapters] == ["Offsite venue"]
+    assert (result.key_points, result.action_items) == (
+        extractive.key_points,
+        extractive.action_items,
+    )
+    # One chapter: three sentences asked for, each call continuing the string so far.
+    assert generator.prompts[1].endswith(f'{{"summary": "{CHOSEN} ')
+    assert (tally.calls, tally.valid) == (len(generator.prompts), len(generator.prompts))
+
+
+@pytest.mark.parametrize(
+    ("answer", "kept"),
+    [
+        ("Offsite venue", "Offsite venue"),
+        ("offsite venue and hotel rooms: a choice made on cost", "Offsite venue and hotel rooms"),
+        ("Thanks, let's, netlify", None),  # a keyword list
+        ("Penguin migration", None),  # nothing the chapter says
+        ("Hotel rooms, dinner budget, venue", "Hotel rooms"),
+        ("The venue for the team offsite and its budget", "The venue for the team offsite"),
+        (
+            "Choosing between the cheaper hotel and the conference center",
+            "Choosing between the cheaper hotel",
+        ),
+        ("Choosing the cheaper hotel over the big conference center downtown", None),  # no head
+        ("Venue", None),
+    ],
+)
+def test_a_chapter_title_is_a_short_phrase_about_the_chapter(answer: str, kept: str | None) -> None:
+    said = sentences(_transcript(*OFFSITE))
+    assert title_phrase(answer, said) == kept
+
+
+def test_a_backend_that_answers_a_whole_object_instead_of_the_string_is_invalid() -> None:
+    tally = ModelTally()
+    generator = ScriptedGenerator('{"summary": "The team chose the hotel."}')
+    with pytest.raises(InvalidModelOutput):
+        generate_string(generator, [], key="summary", max_new=16, tally=tally)  # type: ignore[arg-type]
+    assert (tally.calls, tally.valid) == (1, 0)
+
+
+def test_hybrid_on_a_real_tiny_model_keeps_the_extractive_overview_and_says_why(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    """The random model never closes the string it is given: every answer runs to the
+    length limit, is counted invalid, and the summary says which parts stay extractive."""
+    from minutekeeper.models.ctranslate2_generator import CTranslate2Generator
+
+    meeting = _transcript(*OFFSITE)
+    folder = tiny_llama(tmp_path / "tiny", chat_template=TEMPLATE, context=4096)
+    generator = CTranslate2Generator(str(folder), cache_dir=tmp_path / "cache")
+    tally = ModelTally()
+    result = service.summarize_meeting(
+        meeting,
+        embedder=embedder,
+        generator=generator,
+        request=service.SummaryRequest(engine="hybrid"),
+        tally=tally,
+    )
+    extractive = service.summarize_meeting(meeting, embedder=embedder)
+    assert result.overview == extractive.overview and result.chapters == extractive.chapters
+    assert (tally.calls, tally.valid) == (1, 0)
+    assert any("not the JSON asked for" in n for n in result.notes)
 
 
 def test_llm_engine_on_a_real_tiny_model_falls_back_when_it_writes_no_json(
@@ -201,6 +307,19 @@ def test_llm_engine_on_a_real_tiny_model_falls_back_when_it_writes_no_json(
     from minutekeeper.models.ctranslate2_generator import CTranslate2Generator
 
     folder = tiny_llama(tmp_path / "tiny", chat_template=TEMPLATE, context=4096)
+    generator = CTranslate2Generator(str(folder), cache_dir=tmp_path / "cache")
+    result = _llm(meeting, embedder, generator)
+    assert result.engine == "extractive" and "valid JSON" in result.notes[-1]
+
+
+def test_a_long_invalid_answer_is_left_out_of_the_retry_so_the_retry_fits(
+    meeting: Transcript, embedder: Embedder, tmp_path: Path
+) -> None:
+    """The random model writes 512 tokens of no JSON; shown again beside a chunk cut to the
+    window, they would push the retry past it (a ModelError instead of the fallback)."""
+    from minutekeeper.models.ctranslate2_generator import CTranslate2Generator
+
+    folder = tiny_llama(tmp_path / "tiny", chat_template=TEMPLATE, context=1400)
     generator = CTranslate2Generator(str(folder), cache_dir=tmp_path / "cache")
     result = _llm(meeting, embedder, generator)
     assert result.engine == "extractive" and "valid JSON" in result.notes[-1]
