@@ -45,9 +45,9 @@ from eval_actions import text_transcript
 
 from minutekeeper.core.settings import Settings
 from minutekeeper.features.compose import prompts
-from minutekeeper.features.compose.draft import LENGTH_WORDS, ComposeRequest, Draft
+from minutekeeper.features.compose.checks import MISSES, TOO_LONG, TOO_SHORT
+from minutekeeper.features.compose.draft import FROM_ITEMS, LENGTH_WORDS, ComposeRequest, Draft
 from minutekeeper.features.compose.errors import EmptyDraft
-from minutekeeper.features.compose.followup import WRITTEN_BY
 from minutekeeper.features.compose.service import draft_message
 from minutekeeper.features.compose.thread import Message, Thread
 from minutekeeper.features.summary.service import SummaryRequest, summarize_meeting
@@ -64,6 +64,7 @@ MAX_THREAD, EXTRA, RUN = 8, 6, 6
 _LINE = re.compile(r"^\[(\d\d:\d\d)\] <([^>]+)> (.*\S)")
 _ADDRESS = re.compile(r"@?([^\s:,]+)(?:\s*[:,]|\s+-)?\s+")
 _ENTITY = re.compile(r"\d|\w[-_./+=~]\w|^[/-]\w|^[A-Z]{2,}s?$")
+BAND = (TOO_LONG, TOO_SHORT)
 _LABEL = re.compile(r"^\W*(?:system|user|assistant|instruction|thread|draft)\s*:", re.I | re.M)
 
 
@@ -176,8 +177,8 @@ def failures(draft: Draft, scaffold: list[str], user: str, others: set[str]) -> 
     copied = _grams(draft.text) & set().union(*(_grams(part) for part in scaffold))
     leak = "a role label" if _LABEL.search(draft.text) else ""
     out = {
-        "required entities": next((f for f in draft.failed_checks if f.startswith("missing")), ""),
-        "length band": next((f for f in draft.failed_checks if "band" in f), ""),
+        "required entities": next((f for f in draft.failed_checks if f.startswith(MISSES)), ""),
+        "length band": next((f for f in draft.failed_checks if f.startswith(BAND)), ""),
         "no prompt leakage": leak or ("copies the prompt's wording" if copied else ""),
         "speaker perspective": perspective(draft.text, user, others, bool(draft.used_messages)),
     }
@@ -282,7 +283,7 @@ def followups(generator: TextGenerator, embedder: Embedder, show_k: int) -> None
         owners = [owners[0] + hit, owners[1] + len(named)]
         dues = [dues[0] + said, dues[1] + len(dated)]
         name = str(path.relative_to(scripted))
-        by_items.append(draft.written_by == WRITTEN_BY)
+        by_items.append(draft.written_by == FROM_ITEMS)
         rows.append(f"  {name:<30} {'items' if by_items[-1] else 'model':>6} "
                     f"{len(draft.text.split()):>5} {hit:>4}/{len(named):<3}"
                     f"{said:>4}/{len(dated):<3} {', '.join(failed[-1]) or 'none'}")  # fmt: skip

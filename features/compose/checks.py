@@ -1,6 +1,10 @@
 """Checks every draft must pass: what the instruction asks for is in it, its length is in
 the requested band, it does not leak messages the user was not shown, and it is a clean
-message (no echo of the prompt, no role labels)."""
+message (no echo of the prompt, no role labels).
+
+Each problem is said the way its user reads it, as what "this draft" does wrong ("misses:
+Friday", "is too long: 120 words for short (at most 40)"): `headline` leads the draft with
+them on every entry point (`Draft.headline`)."""
 
 from __future__ import annotations
 
@@ -25,6 +29,10 @@ _LABEL = re.compile(
 )
 _LEAK_WORDS = 6  # a run this long copied from a hidden message is a leak
 _NOT_NAMES = {"i", "me", "my", "you", "we", "us", "please"}
+# How the problems begin, for readers that sort them (scripts/eval_compose.py).
+MISSES = "misses: "
+TOO_LONG = "is too long: "
+TOO_SHORT = "is too short: "
 
 
 def required(instruction: str) -> list[str]:
@@ -81,20 +89,30 @@ def problems(
     wanted = [*required(instruction), *expected] if check_entities else list(expected)
     missing = [e for e in dict.fromkeys(wanted) if e.lower() not in text.lower()]
     if missing:
-        found.append(f"missing what the instruction asks for: {', '.join(missing)}")
+        found.append(f"{MISSES}{', '.join(missing)}")
     if third_person(text, user, allowed=instruction):
-        found.append(f"speaks of {user} in the third person instead of as {user}")
-    low, high = LENGTH_WORDS[length]
-    if not low <= words(text) <= high:
-        found.append(f"{words(text)} words, outside the {length} band ({low}-{high})")
+        found.append(f"speaks of {user} as someone else instead of as {user}")
+    if band := length_problem(words(text), length):
+        found.append(band)
     if _LABEL.search(text):
-        found.append("contains a role or prompt label")
+        found.append("carries a label such as 'Assistant:' or 'Reply:'")
     if any(_shares_run(text, part) for part in prompt):
         found.append("repeats the prompt instead of answering it")
     for message in hidden:
         if _shares_run(text, message.text):
-            found.append(f"repeats a message the user was not shown ({message.id})")
+            found.append(f"repeats a message you were not shown ({message.id})")
     return found
+
+
+def length_problem(count: int, length: str) -> str:
+    """'is too long: 120 words for short (at most 40)', or empty when the count is in band."""
+    low, high = LENGTH_WORDS[length]
+    counted = f"{count} word{'s' * (count != 1)} for {length}"
+    if count > high:
+        return f"{TOO_LONG}{counted} (at most {high})"
+    if count < low:
+        return f"{TOO_SHORT}{counted} (at least {low})"
+    return ""
 
 
 def _shares_run(text: str, source: str) -> bool:

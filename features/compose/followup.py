@@ -14,7 +14,6 @@ from minutekeeper.features.compose.checks import words
 from minutekeeper.features.compose.draft import LENGTH_WORDS
 from minutekeeper.features.summary.summary import ActionItem, Summary
 
-WRITTEN_BY = "meeting items"
 _OPENING = {
     "neutral": "Thanks, everyone. Here is what we agreed.",
     "friendly": "Thanks all, good meeting! Here is what we agreed.",

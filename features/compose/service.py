@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Engine
 
 from minutekeeper.features.compose import checks, followup, prompts
-from minutekeeper.features.compose.draft import ComposeRequest, Draft
+from minutekeeper.features.compose.draft import FROM_ITEMS, ComposeRequest, Draft, said
 from minutekeeper.features.compose.errors import EmptyDraft, InvalidChoice
 from minutekeeper.features.compose.store import (
     Feedback,
@@ -141,12 +141,9 @@ def draft_message(
             meeting, user=request.user, tone=request.tone, length=request.length
         )
         if written is not None and not _problems(written, request, (), expected):
-            notes.append(
-                f"The model's drafts failed their checks ({'; '.join(failed)}); this follow-up "
-                "is written from the meeting's decisions and action items."
-            )
+            notes.append(f"The model's best draft {said(failed)}.")
             texts, failed = [written, *texts[: request.n - 1]], []
-            written_by = followup.WRITTEN_BY
+            written_by = FROM_ITEMS
     return Draft(
         text=texts[0],
         alternatives=tuple(texts[1:]),
@@ -236,7 +233,7 @@ def _generate(
             continue
         found = _problems(text, request, hidden, expected)
         if request.mode == "rewrite" and (lost := checks.lost_words(request.instruction, text)):
-            found.append(f"drops what the original says: {', '.join(lost)}")
+            found.append(f"drops what your text says: {', '.join(lost)}")
         drafts.append((text, found))
         if len(drafts) >= request.n and any(not p for _, p in drafts):
             break

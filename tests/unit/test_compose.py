@@ -44,7 +44,22 @@ def test_a_draft_missing_what_was_asked_is_regenerated_once() -> None:
 def test_a_draft_that_still_fails_says_what_is_wrong() -> None:
     draft = draft_message(THREAD, request(instruction="mention the 300 euros"),
                           generator=ScriptedGenerator("Yes, it is ready."))  # fmt: skip
-    assert draft.failed_checks and "300" in draft.failed_checks[0]
+    assert draft.failed_checks == ("misses: 300",) and draft.verdict == "failed"
+    assert draft.headline == "This draft misses: 300. Edit it before you send it, or draft again."
+
+
+def test_a_failed_draft_leads_with_every_check_it_failed_in_plain_words() -> None:
+    rambling = "Yes, it is ready, " + "and it is fine " * 30
+    draft = draft_message(THREAD, request(instruction="say Friday"),
+                          generator=ScriptedGenerator(rambling))  # fmt: skip
+    assert draft.headline.startswith(
+        "This draft misses: Friday; and is too long: 124 words for short (at most 40)."
+    )
+    terse = draft_message(THREAD, request(length="medium"),
+                          generator=ScriptedGenerator("Yes."))  # fmt: skip
+    assert terse.failed_checks == ("is too short: 1 word for medium (at least 20)",)
+    passed = draft_message(THREAD, request(), generator=ScriptedGenerator("Yes, it is ready."))
+    assert passed.verdict == "passed" and passed.headline == "Here is your draft."
 
 
 def test_saying_what_the_instruction_says_is_not_an_echo_of_the_prompt() -> None:
@@ -168,12 +183,12 @@ def test_a_followup_must_name_the_owners_and_due_days_and_not_its_author() -> No
     )
     draft = draft_message(Thread(()), request(mode="followup", length="medium"),
                           generator=ScriptedGenerator(vague), meeting=meeting)  # fmt: skip
-    failed = (
-        "missing what the instruction asks for: Bob, Thursday; "
-        "speaks of Dana in the third person instead of as Dana"
+    assert draft.notes[0] == (
+        "The model's best draft misses: Bob, Thursday; "
+        "and speaks of Dana as someone else instead of as Dana."
     )
-    assert f"The model's drafts failed their checks ({failed})" in draft.notes[0]
     assert draft.written_by == "meeting items"  # and the items replace the model's draft
+    assert draft.verdict == "from_items" and "written from the meeting's" in draft.headline
 
 
 @pytest.mark.parametrize(
@@ -243,7 +258,7 @@ def test_a_followup_the_model_fails_is_written_from_the_meetings_items() -> None
         "- I will book the room by Monday 30 November.\n- Carol: Update the pricing page."
     )
     assert draft.failed_checks == () and draft.written_by == "meeting items"
-    assert any("written from the meeting's decisions" in note for note in draft.notes)
+    assert "written from the meeting's decisions" in draft.headline
 
 
 def test_a_followup_from_items_fits_the_length_and_tone() -> None:
