@@ -33,10 +33,10 @@ from minutekeeper.consent.exports import (
     training_set,
 )
 from minutekeeper.core.settings import Settings
+from minutekeeper.models.embedded_llm import GEMMA
 from minutekeeper.models.errors import ModelError, ModelUnavailable
 from minutekeeper.models.finetune import FinetuneResult, OnStep, TrainingConfig, finetune
-from minutekeeper.models.gemma_embedded import EMBEDDED_LLM
-from minutekeeper.models.locate import resolve_model_path
+from minutekeeper.models.locate import locate_llm
 from minutekeeper.models.trained import (
     TRAINED,
     check_model_id,
@@ -49,7 +49,9 @@ from minutekeeper.models.trained import (
 @dataclass(frozen=True)
 class TrainRequest:
     export: str  # id, id prefix or version number
-    base_model: str = EMBEDDED_LLM
+    # Gemma 3 270M, whose fine-tuning scripts/eval_finetune.py measures; the default
+    # generation model (Qwen2.5-Coder 0.5B) is named with --base.
+    base_model: str = GEMMA.name
     model_id: str | None = None
     heldout_share: float = 0.1
     plain_prompt: bool = False  # the project's plain prompt format instead of the template
@@ -95,7 +97,7 @@ def train_on_export(
         raise ModelError("--heldout must be at least 0 and below 1")
     # The export first: a refusal should not wait for the base model to be prepared.
     dataset = training_set(service.engine, exporter.tenant_id, request.export, now=service.clock())
-    base = resolve_model_path(request.base_model, cache_dir=cache)
+    base = locate_llm(request.base_model, cache_dir=cache).folder
     if not (base / "config.json").is_file() or (base / "model.bin").is_file():
         raise ModelUnavailable(
             f"{request.base_model!r} is a CTranslate2 conversion; fine-tuning needs the "

@@ -1,6 +1,6 @@
 """The ML models minutekeeper runs, behind small protocols (`Transcriber`, `Diarizer`,
 `Embedder`, `TextGenerator`). A registry builds a backend by name from the settings; a
-`ModelCache` hands each out once per process; `resolve_model_path` is the one place an
+`ModelCache` hands each out once per process; `locate_llm` is the one place an
 LLM's name (embedded, fine-tuned, folder, hub id) becomes a folder. torch, transformers,
 faster-whisper and CTranslate2 are imported only inside this package, and lazily.
 """
@@ -20,11 +20,10 @@ if TYPE_CHECKING:
     from minutekeeper.models.errors import ModelError as ModelError
     from minutekeeper.models.errors import ModelUnavailable as ModelUnavailable
     from minutekeeper.models.errors import UnknownModel as UnknownModel
-    from minutekeeper.models.gemma_embedded import EMBEDDED_LLM as EMBEDDED_LLM
     from minutekeeper.models.llm import ChatMessage as ChatMessage
     from minutekeeper.models.llm import Generation as Generation
     from minutekeeper.models.llm import TextGenerator as TextGenerator
-    from minutekeeper.models.locate import resolve_model_path as resolve_model_path
+    from minutekeeper.models.locate import locate_llm as locate_llm
     from minutekeeper.models.registry import build_diarizer as build_diarizer
     from minutekeeper.models.registry import build_embedder as build_embedder
     from minutekeeper.models.registry import build_generator as build_generator

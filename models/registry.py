@@ -4,15 +4,15 @@ an unknown name is an error that lists the valid ones."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from minutekeeper.core.settings import Settings
 from minutekeeper.models.asr import Transcriber
 from minutekeeper.models.diarization import Diarizer
 from minutekeeper.models.embedded import WHISPER_BASE, is_prepared
+from minutekeeper.models.embedded_llm import EMBEDDED, EmbeddedLLM
 from minutekeeper.models.embeddings import EMBEDDED_EMBEDDER, Embedder
 from minutekeeper.models.errors import UnknownModel
-from minutekeeper.models.gemma_embedded import EMBEDDED_LLM, GEMMA_GGUF
-from minutekeeper.models.gemma_embedded import is_prepared as gemma_prepared
 from minutekeeper.models.llm import TextGenerator
 from minutekeeper.models.trained import list_trained
 
@@ -65,8 +65,15 @@ def _transformers(settings: Settings, model: str) -> TextGenerator:
     )
 
 
+def _openai(settings: Settings, model: str) -> TextGenerator:
+    from minutekeeper.models.openai_generator import OpenAICompatibleGenerator
+
+    return OpenAICompatibleGenerator.from_settings(settings, model)
+
+
 GENERATORS: dict[str, Callable[[Settings, str], TextGenerator]] = {
     "ctranslate2": _ctranslate2,
+    "openai": _openai,
     "transformers": _transformers,
 }
 
@@ -113,6 +120,12 @@ def build_embedder(
     return factory(settings, model or settings.embedding_model)
 
 
+def _llm_state(spec: EmbeddedLLM, cache: Path) -> str:
+    if spec.missing():
+        return "missing package"
+    return "prepared" if spec.is_prepared(cache) else "installed, not prepared"
+
+
 def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
     """(role, name, state, note) for `minutekeeper models list`."""
     cache = settings.resolved_model_cache_dir()
@@ -122,17 +135,16 @@ def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
         asr_state = "prepared"
     else:
         asr_state = "installed, not prepared"
-    if not GEMMA_GGUF.installed():
-        llm_state = "missing package"
-    else:
-        llm_state = "prepared" if gemma_prepared(cache) else "installed, not prepared"
     return [
         ("asr", "base", asr_state, f"embedded Whisper base, {WHISPER_BASE.license}, offline"),
         ("asr", "tiny … large-v3, distil-*", "hub", "faster-whisper size names need a network"),
         ("vad", "silero", "bundled", "inside faster-whisper"),
         ("diarization", "resemblyzer", "bundled", "voice encoder ships its weights"),
         ("embeddings", EMBEDDED_EMBEDDER, "bundled", "all-MiniLM-L6-v2, MIT, offline"),
-        ("llm", EMBEDDED_LLM, llm_state, "embedded Gemma 3 270M GGUF, Gemma terms, offline"),
+        *(
+            ("llm", spec.name, _llm_state(spec, cache), f"embedded {spec.title}, {spec.license}")
+            for spec in EMBEDDED.values()
+        ),
         *(
             (
                 "llm",
@@ -142,4 +154,14 @@ def catalog(settings: Settings) -> list[tuple[str, str, str, str]]:
             )
             for m in list_trained(cache)
         ),
+        *_endpoint_rows(settings),
     ]
+
+
+def _endpoint_rows(settings: Settings) -> list[tuple[str, str, str, str]]:
+    """The model on the endpoint, where generation runs on one (llm_backend 'openai')."""
+    if settings.llm_backend != "openai":
+        return []
+    from minutekeeper.models.openai_generator import catalog_row
+
+    return [catalog_row(settings)]

@@ -18,7 +18,7 @@ from minutekeeper.models.llm import (
     load_tokenizer,
     stop_reached,
 )
-from minutekeeper.models.locate import resolve_model_path
+from minutekeeper.models.locate import locate_llm
 
 
 class TransformersGenerator(TokenizedGenerator):
@@ -28,8 +28,9 @@ class TransformersGenerator(TokenizedGenerator):
         import torch
         from transformers import AutoModelForCausalLM
 
-        self.name = model
-        folder = resolve_model_path(model, cache_dir=cache_dir)
+        located = locate_llm(model, cache_dir=cache_dir, form="checkpoint")
+        self.name = located.name
+        folder = located.folder
         if threads > 0:
             torch.set_num_threads(threads)
         self._tokenizer = load_tokenizer(folder)
@@ -50,6 +51,8 @@ class TransformersGenerator(TokenizedGenerator):
         temperature: float = 0.0,
         stop: list[str] | None = None,
         on_token: OnToken | None = None,
+        repetition_penalty: float = 1.0,
+        no_repeat_ngram: int = 0,
     ) -> Generation:
         import torch
 
@@ -62,6 +65,8 @@ class TransformersGenerator(TokenizedGenerator):
                 attention_mask=torch.ones_like(inputs),
                 max_new_tokens=max_new_tokens,
                 **_sampling(temperature),
+                repetition_penalty=repetition_penalty,
+                no_repeat_ngram_size=no_repeat_ngram,
                 pad_token_id=self._pad_id(),
                 stopping_criteria=_stop_criteria(self._tokenizer, stop, len(prompt)),
                 streamer=_counter(on_token) if on_token is not None else None,

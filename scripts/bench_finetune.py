@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from minutekeeper.core.settings import Settings
 from minutekeeper.models.finetune import encode_chat, mean_loss
 from minutekeeper.models.llm import end_token_ids, load_tokenizer
-from minutekeeper.models.locate import resolve_model_path
+from minutekeeper.models.locate import locate_llm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2, help="timed passes of each way")
     args = parser.parse_args()
-    folder = resolve_model_path(args.llm, cache_dir=Settings().resolved_model_cache_dir())
+    folder = locate_llm(args.llm, cache_dir=Settings().resolved_model_cache_dir()).folder
     tokenizer = load_tokenizer(folder)
     ends = end_token_ids(tokenizer, folder)
     encoded = [encode_chat(tokenizer, e, ends) for e in examples()]

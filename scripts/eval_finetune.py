@@ -75,9 +75,9 @@ from minutekeeper.core.errors import AppError
 from minutekeeper.core.settings import Settings
 from minutekeeper.features.finetune import TrainRequest, heldout_examples, train_on_export
 from minutekeeper.features.offers import ANSWER_SYSTEM
+from minutekeeper.models.embedded_llm import GEMMA, prepare_checkpoint
 from minutekeeper.models.embeddings import Embedder
 from minutekeeper.models.finetune import TrainingConfig
-from minutekeeper.models.gemma_embedded import checkpoint_path, prepare_gemma
 from minutekeeper.models.llm import ChatMessage, TextGenerator
 from minutekeeper.models.registry import build_embedder, build_generator
 
@@ -283,9 +283,9 @@ def demo(args: argparse.Namespace) -> int:
         cache = home / "models"
         cache.mkdir(parents=True, exist_ok=True)
         shared_cache = Settings().resolved_model_cache_dir()
-        prepare_gemma(shared_cache)  # once per machine; the demo's cache links to it
-        if not checkpoint_path(cache).exists():
-            checkpoint_path(cache).symlink_to(checkpoint_path(shared_cache))
+        prepare_checkpoint(GEMMA, shared_cache)  # once per machine; the demo's cache links to it
+        if not GEMMA.checkpoint_path(cache).exists():
+            GEMMA.checkpoint_path(cache).symlink_to(GEMMA.checkpoint_path(shared_cache))
         settings = Settings(data_dir=home / "data", model_cache_dir=cache,
                             llm_threads=args.cpu_threads)  # fmt: skip
         engine = create_db_engine(settings)

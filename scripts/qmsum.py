@@ -61,8 +61,37 @@ def load(path: Path) -> Meeting:
     return Meeting(path.stem, transcript, general, data["specific_query_list"])
 
 
-def meetings(limit: int | None = None) -> list[Meeting]:
-    if not DATA.is_dir():
-        raise SystemExit(f"QMSum val data not found at {DATA} (see ../shared/data/README.md)")
-    paths = sorted(DATA.glob("*.json"))
+def meetings(limit: int | None = None, folder: Path = DATA) -> list[Meeting]:
+    """The meetings of a split's folder (val by default), in file-name order."""
+    if not folder.is_dir():
+        raise SystemExit(f"QMSum data not found at {folder} (see ../shared/data/README.md)")
+    paths = sorted(folder.glob("*.json"))
     return [load(p) for p in paths[:limit]]
+
+
+def domain(name: str) -> str:
+    """AMI (product design: every meeting designs a remote control), ICSI (research groups)
+    or committee (Welsh and Canadian parliamentary committees), by the file's name."""
+    if re.match(r"(?:ES|IS|TS|EN)\d", name):
+        return "ami"
+    return "icsi" if re.match(r"B[a-z]{2}\d", name) else "committee"
+
+
+def borrowed_questions(found: list[Meeting], index: int, *, each: int = 3) -> list[str]:
+    """Questions for `found[index]` that it does not discuss: the first `each` topical
+    specific queries of two meetings of another domain, picked by position (the same every
+    run). Not from the same domain: a question from another AMI meeting is often discussed
+    in this one too (they all design a remote control). A query with under two topic words
+    once framing and speakers are left out ("What did the group discuss?") is skipped."""
+    from minutekeeper.features.summary.retrieval import topic_words
+
+    others = [m for m in found if domain(m.name) != domain(found[index].name)]
+    if not others:
+        return []
+    picks = sorted({index % len(others), (index + len(others) // 2) % len(others)})
+    asked = []
+    for source in (others[pick] for pick in picks):
+        names = [s.id for s in source.transcript.speakers]
+        topical = [q["query"] for q in source.queries if len(topic_words(q["query"], names)) >= 2]
+        asked += topical[:each]
+    return asked

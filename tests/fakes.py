@@ -28,6 +28,8 @@ class ScriptedGenerator:
         temperature: float = 0.0,
         stop: list[str] | None = None,
         on_token: OnToken | None = None,
+        repetition_penalty: float = 1.0,
+        no_repeat_ngram: int = 0,
     ) -> Generation:
         prompt = messages if isinstance(messages, str) else "\n".join(m.content for m in messages)
         self.prompts.append(prompt)

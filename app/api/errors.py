@@ -149,6 +149,6 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
         (410, "Revoked: no longer available."),
         (413, "The body is over the size limit."),
         (415, "Unsupported file type."),
-        (503, "The database is unavailable."),
+        (503, "The database, or the language model's endpoint, is unavailable."),
     )
 }

@@ -6,6 +6,7 @@ exit code 1, never a traceback.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -68,6 +69,22 @@ def _root(
     ] = None,
 ) -> None:
     ctx.obj = CliState(data_dir=data_dir, database_url=database_url)
+    _model_notices_on_stderr()
+
+
+def _model_notices_on_stderr() -> None:
+    """What the model layer says once (preparing a model, falling back to another) is one
+    plain line on stderr, where a command's output never goes."""
+    models = logging.getLogger("minutekeeper.models")
+    if not any(isinstance(h, _StderrLine) for h in models.handlers):
+        models.addHandler(_StderrLine())
+        models.setLevel(logging.INFO)
+        models.propagate = False
+
+
+class _StderrLine(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        typer.echo(record.getMessage(), err=True)
 
 
 def main(argv: list[str] | None = None) -> int:

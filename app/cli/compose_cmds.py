@@ -38,7 +38,8 @@ def compose(
     n: Annotated[int, typer.Option(help="Drafts to offer (1 to 5).")] = 1,
     user: Annotated[str | None, typer.Option(help="Who the draft speaks as.")] = None,
     llm: Annotated[
-        str | None, typer.Option(help="LLM: name, fine-tuned id, folder or hub id.")
+        str | None,
+        typer.Option(help="LLM: name, fine-tuned id, folder, hub id, or an endpoint's model."),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:

@@ -20,7 +20,8 @@ def train(
     base: Annotated[
         str,
         typer.Option(
-            help="Model to fine-tune: gemma3-270m, a fine-tuned id, a folder, or a hub id."
+            help="Model to fine-tune: gemma3-270m, qwen2.5-coder-0.5b-instruct, a fine-tuned "
+            "id, a folder, or a hub id."
         ),
     ] = "gemma3-270m",
     name: Annotated[

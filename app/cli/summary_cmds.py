@@ -31,7 +31,8 @@ Language = Annotated[str | None, typer.Option(help="Language code; default: dete
 Hotwords = Annotated[str | None, typer.Option(help="Vocabulary hints (names, terms).")]
 Engine = Annotated[str | None, typer.Option(help="extractive, llm or hybrid.")]
 Llm = Annotated[
-    str | None, typer.Option(help="LLM: name, fine-tuned id, folder or hub id (llm, hybrid).")
+    str | None,
+    typer.Option(help="LLM (llm, hybrid): name, fine-tuned id, folder, hub id, endpoint's model."),
 ]
 Quiet = Annotated[bool, typer.Option(help="No progress bar.")]
 

@@ -117,15 +117,25 @@ def models_list(ctx: typer.Context) -> None:
 
 
 @models_app.command("prepare")
-def models_prepare(ctx: typer.Context) -> None:
+def models_prepare(
+    ctx: typer.Context,
+    llm: Annotated[
+        bool, typer.Option("--llm/--no-llm", help="Also prepare the language model (~1 min).")
+    ] = True,
+) -> None:
     """Assemble and verify the embedded models in the model cache (done once), and check
     the redaction model (its files' SHA-256, meta.json, a named-entity smoke test)."""
     from minutekeeper.consent import Redactor
     from minutekeeper.models.embedded import WHISPER_BASE, prepare
+    from minutekeeper.models.locate import locate_llm
 
-    cache = state(ctx).settings().resolved_model_cache_dir()
+    settings = state(ctx).settings()
+    cache = settings.resolved_model_cache_dir()
     with progress_bar("whisper base", enabled=True) as progress:
         path = prepare(WHISPER_BASE, cache, progress=lambda done, total: progress(done / total))
     typer.echo(f"asr base: ready at {path} (sha256 verified)")
+    if llm:
+        located = locate_llm(settings.llm_model, cache_dir=cache, form="ctranslate2")
+        typer.echo(f"llm {located.name}: ready at {located.folder}")
     Redactor().prepare()
     typer.echo("redaction: en_core_web_sm 3.8.0 ready (sha256, meta.json and NER checked)")

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -244,9 +244,10 @@ class Settings(BaseSettings):
     )
 
     llm_model: str = Field(
-        default="gemma3-270m",
+        default="qwen2.5-coder-0.5b-instruct",
         description=(
-            "Text generation model: 'gemma3-270m' is the embedded default (offline); or "
+            "Text generation model: 'qwen2.5-coder-0.5b-instruct' is the embedded default "
+            "(offline; Gemma 3 270M, 'gemma3-270m', when its packages are missing); or "
             "the id of a model fine-tuned here (`minutekeeper train`), a local transformers "
             "causal-LM folder, a CTranslate2 model folder, or a Hugging Face hub id "
             "(org/name; needs a network the first time)."
@@ -254,7 +255,12 @@ class Settings(BaseSettings):
     )
     llm_backend: str = Field(
         default="ctranslate2",
-        description="ctranslate2 (int8, fast on CPU) or transformers (plain generate).",
+        description=(
+            "ctranslate2 (int8, fast on CPU), transformers (plain generate), or openai: an "
+            "OpenAI-compatible server (vLLM, llama.cpp's server, Ollama) at llm_base_url, "
+            "where llm_model is the name it serves the model under (vLLM's "
+            "--served-model-name, an Ollama tag)."
+        ),
     )
     summary_engine: str = Field(
         default="extractive",
@@ -280,6 +286,63 @@ class Settings(BaseSettings):
         ge=0,
         le=256,
         description="CPU threads for generation; 0 lets the backend choose.",
+    )
+    llm_base_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s?#]+$",
+        description=(
+            "The OpenAI-compatible API the 'openai' LLM backend calls, up to and including its "
+            "/v1 (vLLM: http://gpu1:8000/v1, llama.cpp's server: http://gpu1:8080/v1, Ollama: "
+            "http://gpu1:11434/v1); messages go to <this>/chat/completions, a raw prompt to "
+            "<this>/completions."
+        ),
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Bearer key for llm_base_url when the server asks for one (vLLM's and llama.cpp's "
+            "--api-key). A secret: never logged, printed or put in an error message."
+        ),
+    )
+    llm_timeout_s: float = Field(
+        default=120.0,
+        ge=1.0,
+        le=3600.0,
+        description=(
+            "How long the 'openai' backend waits for the endpoint: to connect (at most 10 s of "
+            "it), for a whole answer, or between two streamed tokens. A call that waits longer "
+            "fails (it is not retried: the server may still be working on it)."
+        ),
+    )
+    llm_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description=(
+            "Further tries of an endpoint call after a refused or dropped connection, a 429 or "
+            "a 5xx answer, 0.5 s, 1 s, 2 s … apart (or after the server's Retry-After, at most "
+            "30 s); other failures are reported at once."
+        ),
+    )
+    llm_context_length: int = Field(
+        default=4096,
+        ge=256,
+        le=10_000_000,
+        description=(
+            "The context window, in tokens, of the model behind llm_base_url (local models "
+            "read theirs from their config); long transcripts and threads are split to fit "
+            "it. Match the server's: vLLM's --max-model-len, llama.cpp's --ctx-size, Ollama's "
+            "num_ctx (which it otherwise silently truncates to)."
+        ),
+    )
+    llm_tokenizer: Path | None = Field(
+        default=None,
+        description=(
+            "A local folder holding the endpoint model's tokenizer files (tokenizer.json, "
+            "tokenizer_config.json), so the 'openai' backend counts tokens exactly. Empty "
+            "means an estimate of one token per 3 bytes of UTF-8: above the true count for "
+            "English (about 4 characters a token), so inputs are split early, never too late."
+        ),
     )
 
     def resolved_database_url(self) -> str:

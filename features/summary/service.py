@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from minutekeeper.features.summary import extractive, items, prompts
+from minutekeeper.features.summary import extractive, items, prompts, retrieval
 from minutekeeper.features.summary.classifier import (
     ACTION,
     DECISION,
@@ -44,9 +44,6 @@ ENGINES = ("extractive", "llm", "hybrid")
 # The default scored best on scripts/eval_summary.py with every item grounded (README).
 DEFAULT_ENGINE = "extractive"
 LANGUAGES = ("en",)
-# `ask`: a sentence less similar than this to the question is not an answer to it.
-RELEVANCE = 0.35
-RETRIEVE = 6
 Item = TypeVar("Item")
 
 
@@ -231,8 +228,9 @@ def answer_question(
     generator: TextGenerator | None = None,
     engine: str = DEFAULT_ENGINE,
 ) -> Answer:
-    """Retrieve the sentences closest to the question; quote them (extractive) or let the
-    LLM answer from them, keeping the answer only if its citations support it."""
+    """Retrieve the sentences that answer the question (`retrieval`; decisions first when
+    it asks what was decided); quote them (extractive) or let the LLM answer from them,
+    keeping the answer only if its citations support it."""
     check_engine(engine, generator, built=True)
     check_language(transcript)
     if not question.strip():
@@ -243,14 +241,12 @@ def answer_question(
     if not said:
         return Answer(question, "The transcript is empty.", (), found=False, engine=engine)
     vectors = embedder.embed([s.text for s in said])
-    (asked,) = embedder.embed([question])
-    scores = vectors @ asked
-    ranked = [int(i) for i in np.argsort(-scores, kind="stable")[:RETRIEVE]]
-    hits = [i for i in ranked if scores[i] >= RELEVANCE]
+    asked = Asked.of(question, said, vectors, embedder=embedder)
+    hits = asked.answering()
     if not hits:
         text = "The meeting does not seem to discuss this."
         return Answer(question, text, (), found=False, engine="extractive")
-    quoted = sorted(hits[:3])
+    quoted = sorted(hits, key=lambda i: (i not in asked.decisions, i))  # decisions first
     extract = Answer(
         question,
         " ".join(f"{said[i].speaker}: {said[i].text}" for i in quoted),
@@ -262,6 +258,36 @@ def answer_question(
         return extract
     grounder = Grounder(said, embedder, vectors=vectors)
     return _generated_answer(question, said, hits, extract, grounder, generator)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question against a meeting's sentences: each sentence's relevance to it, and the
+    decision sentences when it asks what was decided (none otherwise)."""
+
+    scores: np.ndarray
+    decisions: tuple[int, ...] = ()
+    topical: bool = True  # False: it names no topic ("What did we decide?")
+
+    @classmethod
+    def of(
+        cls, question: str, said: Sequence[Sentence], vectors: np.ndarray, *, embedder: Embedder
+    ) -> Asked:
+        (asked,) = embedder.embed([question])
+        speakers = {s.speaker for s in said}
+        scores = retrieval.relevance(question, said, vectors @ asked, speakers=speakers)
+        if not retrieval.asks_for_decision(question):
+            return cls(scores)
+        found = [(sentence.index, sentence) for _, sentence in items.decisions(said)]
+        decided = _confirmed(found, vectors, classifier_for(embedder), DECISION)
+        return cls(scores, tuple(decided), bool(retrieval.topic_words(question, speakers)))
+
+    def answering(self, threshold: float = retrieval.RELEVANCE) -> list[int]:
+        """The sentences that answer (`retrieval.answering`); what was decided, when that is
+        all the question asks."""
+        if not self.topical and self.decisions:
+            return list(self.decisions[: retrieval.QUOTED])
+        return retrieval.answering(self.scores, decisions=self.decisions, threshold=threshold)
 
 
 def _generated_answer(

@@ -162,6 +162,41 @@ def test_a_browser_sending_gpc_is_told_why_and_can_give_with_an_explicit_overrid
         expect(receipt).to_have_text(["refused", "given"])
 
 
+def _ask(page: Page, question: str) -> None:
+    page.get_by_label("Question").fill(question)
+    page.get_by_role("button", name="Ask").click()
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_a_member_asks_about_a_meeting_and_follows_the_answers_citation(tmp_path: Path) -> None:
+    with _signed_in(tmp_path / "data") as page:
+        page.goto("/meetings")
+        page.locator("#recording").set_input_files(EXAMPLES / "meeting.vtt")
+        page.get_by_role("button", name="Upload").click()
+        page.wait_for_url(re.compile(r"/meetings/[0-9a-f-]{36}$"), timeout=60_000)
+        answer = page.locator("#answer")
+        expect(answer).to_be_hidden()
+        _ask(page, "What did we decide about calendar sync?")
+        expect(answer).to_contain_text("move calendar sync to January")
+        cites = answer.locator("a.cite")
+        expect(cites.first).to_be_visible()
+        decision = answer.locator('a.cite[href="#s0007"]')
+        expect(decision).to_have_text("[00:36]")
+        decision.click()
+        segment = page.locator("li.segment#s0007")
+        expect(segment).to_have_class(re.compile(r"\bis-cited\b"))
+        expect(segment).to_be_in_viewport()
+        assert page.url.endswith("#s0007")
+        _ask(page, "What is the budget for marketing?")
+        expect(answer).to_contain_text("does not seem to discuss this")
+        expect(answer).to_have_class(re.compile(r"\bnot-discussed\b"))
+        expect(cites).to_have_count(0)
+        _ask(page, "   ")
+        expect(page.locator("#ask-message")).to_have_text("No answer: the question is empty")
+        expect(answer).to_be_hidden()
+
+
 @pytest.mark.timeout(180)
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
 def test_a_member_named_in_a_meeting_sees_only_their_words_and_confirms_them(

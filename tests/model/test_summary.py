@@ -220,11 +220,68 @@ def test_ask_quotes_where_the_meeting_answers(meeting: Transcript, embedder: Emb
     assert "s0007" in {c.segment_id for c in answer.citations}
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["What is the capital of Mongolia?", "What is the budget for marketing?"],
+)
 def test_ask_says_so_when_the_meeting_does_not_answer(
+    meeting: Transcript, embedder: Embedder, question: str
+) -> None:
+    answer = service.answer_question(meeting, question, embedder=embedder)
+    assert not answer.found and answer.citations == ()
+    assert answer.text == "The meeting does not seem to discuss this."
+
+
+OFFSITE = (
+    ("Ann", "Next up is the venue for the offsite in May."),
+    (
+        "Raj",
+        "For the offsite venue I looked at the lake hotel and the city loft, and the lake "
+        "hotel has more rooms for the offsite.",
+    ),
+    ("Li", "The city loft is cheaper, but it only fits twenty people."),
+    ("Raj", "Twenty is too few, we are thirty now."),
+    ("Ann", "Okay, so we decided to book the lake hotel."),
+    ("Li", "Raj, can you send the catering menu by Friday?"),
+    ("Raj", "Sure, I will."),
+)
+
+
+def test_what_was_decided_leads_with_the_decision_over_closer_discussion(
+    embedder: Embedder,
+) -> None:
+    offsite = _transcript(*OFFSITE)
+    question = "What did we decide about the venue for the offsite?"
+    vectors = embedder.embed([text for _, text in OFFSITE])
+    (asked,) = embedder.embed([question])
+    discussion, decision = vectors[1] @ asked, vectors[4] @ asked
+    assert discussion > decision + 0.1  # the discussion is the closer one by far
+    answer = service.answer_question(offsite, question, embedder=embedder)
+    assert answer.found and answer.citations[0].segment_id == "s0005"
+    assert answer.text.startswith("Ann: Okay, so we decided to book the lake hotel.")
+    assert "s0002" in {c.segment_id for c in answer.citations}  # with what led to it
+
+
+@pytest.mark.parametrize(
+    ("question", "decision"),
+    [
+        ("What did we decide about pricing?", "s0012"),  # "So let's go with a single annual…"
+        ("What was decided on onboarding?", "s0017"),  # "Let's go with the checklist."
+        ("What did we decide about calendar sync?", "s0007"),
+    ],
+)
+def test_what_was_decided_about_a_topic_is_its_decision(
+    meeting: Transcript, embedder: Embedder, question: str, decision: str
+) -> None:
+    answer = service.answer_question(meeting, question, embedder=embedder)
+    assert answer.found and answer.citations[0].segment_id == decision
+
+
+def test_what_was_decided_without_a_topic_is_every_decision(
     meeting: Transcript, embedder: Embedder
 ) -> None:
-    answer = service.answer_question(meeting, "What is the capital of Mongolia?", embedder=embedder)
-    assert not answer.found and answer.citations == ()
+    answer = service.answer_question(meeting, "What did we decide?", embedder=embedder)
+    assert [c.segment_id for c in answer.citations] == ["s0007", "s0012", "s0017"]
 
 
 def test_ask_with_an_llm_keeps_a_supported_generated_answer(

@@ -36,7 +36,7 @@ def test_models_prepare_then_list_shows_the_embedded_model_ready(data_dir: Path)
     # In the data folder's own model cache: the shared one may be prepared already.
     listed = mk(data_dir, "models", "list", shared_models=False)
     assert "installed, not prepared" in listed.stdout
-    prepared = mk(data_dir, "models", "prepare", shared_models=False)
+    prepared = mk(data_dir, "models", "prepare", "--no-llm", shared_models=False)
     assert prepared.returncode == 0 and "sha256 verified" in prepared.stdout
     listed = mk(data_dir, "models", "list", shared_models=False)
     assert "prepared" in listed.stdout.splitlines()[0]

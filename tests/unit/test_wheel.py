@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).parents[2]
 MAPPED = {"app": "minutekeeper", "features": "minutekeeper/features",
           "models": "minutekeeper/models", "consent": "minutekeeper/consent"}  # fmt: skip
-DATA = ("*.toml", "*.html", "*.js", "*.css", "*.svg", "*.mako", "py.typed")
+DATA = ("*.toml", "*.html", "*.js", "*.css", "*.svg", "*.mako", "py.typed", "LICENSE", "NOTICE.md")
 
 
 def source_files() -> set[str]:
@@ -53,4 +53,5 @@ def test_the_wheel_holds_every_package_under_one_top_level_name(tmp_path: Path) 
     folders = {str(Path(n).parent) for n in packaged if n.endswith(".py")}
     assert all(f"{folder}/__init__.py" in packaged for folder in folders)
     assert {"minutekeeper/py.typed", "minutekeeper/consent/notice_texts/training.toml",
+            "minutekeeper/models/notices/qwen2.5-coder-0.5b-instruct/LICENSE",
             "minutekeeper/api/templates/base.html"} <= packaged  # fmt: skip

@@ -1,5 +1,6 @@
 // A meeting: a citation scrolls to its transcript moment, highlights it and seeks the
-// recording there; speakers are renamed in place.
+// recording there; a question is answered with citations that do the same; speakers are
+// renamed in place.
 "use strict";
 
 (() => {
@@ -24,15 +25,64 @@
     seek(Number.isFinite(at) ? at : parseFloat(segment.dataset.start));
   }
 
-  document.querySelectorAll("a.cite").forEach((link) => {
-    link.addEventListener("click", (event) => {
-      event.preventDefault();
-      const id = link.getAttribute("href").slice(1);
-      history.replaceState(null, "", `#${id}`);
-      show(id, parseFloat(link.dataset.start));
-    });
+  // One listener for every citation, the summary's and those of answers added later.
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a.cite");
+    if (!link) return;
+    event.preventDefault();
+    const id = link.getAttribute("href").slice(1);
+    history.replaceState(null, "", `#${id}`);
+    show(id, parseFloat(link.dataset.start));
   });
   if (location.hash) show(decodeURIComponent(location.hash.slice(1)));
+
+  const askForm = document.getElementById("ask-form");
+  const askMessage = document.getElementById("ask-message");
+  const answer = document.getElementById("answer");
+
+  function citation(c) {
+    const link = document.createElement("a");
+    link.className = "cite";
+    link.href = `#${c.segment_id}`;
+    link.dataset.start = String(c.start);
+    link.setAttribute("aria-label", `said at ${c.at}`);
+    link.textContent = `[${c.at}]`;
+    return link;
+  }
+
+  // The answer with a link to each moment it cites; "not discussed" said as plainly.
+  function showAnswer(result) {
+    const text = answer.querySelector(".answer-text");
+    text.replaceChildren(result.answer, ...result.citations.map(citation));
+    answer.classList.toggle("not-discussed", !result.found);
+    const notes = answer.querySelector(".answer-notes");
+    notes.replaceChildren(...result.notes.map((note) => {
+      const item = document.createElement("li");
+      item.textContent = `Note: ${note}`;
+      return item;
+    }));
+    answer.hidden = false;
+  }
+
+  async function ask(event) {
+    event.preventDefault();
+    const button = askForm.querySelector("button[type=submit]");
+    button.disabled = true;
+    answer.hidden = true;
+    mk.say(askMessage, "Looking through the meeting…");
+    try {
+      const url = `/v1/meetings/${encodeURIComponent(askForm.dataset.meeting)}/ask`;
+      const result = await mk.api("POST", url, { question: askForm.elements.question.value });
+      mk.say(askMessage, "");
+      showAnswer(result);
+    } catch (error) {
+      mk.say(askMessage, `No answer: ${error.message}`, "error");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  if (askForm) askForm.addEventListener("submit", ask);
 
   async function rename(event) {
     event.preventDefault();
