@@ -27,10 +27,23 @@ _LABEL = re.compile(
     r"|participant|author)\s*:",
     re.I | re.M,
 )
+# An instruction model's own voice (a refusal, "as an AI"), never the user's message.
+_ASSISTANT = re.compile(
+    r"\bsorry,? but I can(?:'|no)?t (?:assist|help)(?: you)? with (?:that|this)"
+    r"|\bI can(?:'|no)?t assist(?: you)? with (?:that|this)|\bas an AI\b"
+    r"|\bI'?m (?:just |only )?(?:an AI|a (?:computer program|language model))",
+    re.I,
+)
 _LEAK_WORDS = 6  # a run this long copied from a hidden message is a leak
 _NOT_NAMES = {"i", "me", "my", "you", "we", "us", "please"}
+_SHORTHAND = {"asap", "afaik", "brb", "btw", "fyi", "idk", "iirc", "imho", "imo", "lol", "np",
+              "ok", "omg", "pls", "plz", "tbh", "thx"}  # fmt: skip
 # How the problems begin, for readers that sort them (scripts/eval_compose.py).
 MISSES = "misses: "
+THIRD_PERSON = "speaks of "
+ASSISTANT = "answers as an AI assistant"
+REPEATS_PROMPT = "repeats the prompt"
+DROPS = "drops what your text says: "
 TOO_LONG = "is too long: "
 TOO_SHORT = "is too short: "
 
@@ -47,6 +60,12 @@ def required(instruction: str) -> list[str]:
             found.append(term)
     found += [n for n in _NAME.findall(instruction) if n.lower() not in _NOT_NAMES]
     return list(dict.fromkeys(f.strip() for f in found if f.strip()))
+
+
+def facts(original: str) -> list[str]:
+    """What a rewrite of `original` must keep: its required terms, less chat shorthand
+    ("ASAP", "LOL"), which a change of tone may well spell out or drop."""
+    return [term for term in required(original) if term.lower() not in _SHORTHAND]
 
 
 def third_person(text: str, user: str, *, allowed: str = "") -> bool:
@@ -78,26 +97,29 @@ def problems(
     instruction: str,
     length: str,
     hidden: Sequence[Message],
-    check_entities: bool,
     prompt: Sequence[str] = (),
     user: str = "",
     expected: Sequence[str] = (),
+    rewrite: bool = False,
 ) -> list[str]:
     """What is wrong with a draft; empty when it passes. `expected` adds what the task
-    itself asks for (a follow-up's owners and due days)."""
+    itself asks for (a follow-up's owners and due days); a `rewrite`'s instruction is the
+    text it rewrites, whose facts it keeps."""
     found = []
-    wanted = [*required(instruction), *expected] if check_entities else list(expected)
+    wanted = [*(facts(instruction) if rewrite else required(instruction)), *expected]
     missing = [e for e in dict.fromkeys(wanted) if e.lower() not in text.lower()]
     if missing:
         found.append(f"{MISSES}{', '.join(missing)}")
     if third_person(text, user, allowed=instruction):
-        found.append(f"speaks of {user} as someone else instead of as {user}")
+        found.append(f"{THIRD_PERSON}{user} as someone else instead of as {user}")
+    if _ASSISTANT.search(text):
+        found.append(f"{ASSISTANT} instead of as {user or 'you'}")
     if band := length_problem(words(text), length):
         found.append(band)
     if _LABEL.search(text):
         found.append("carries a label such as 'Assistant:' or 'Reply:'")
     if any(_shares_run(text, part) for part in prompt):
-        found.append("repeats the prompt instead of answering it")
+        found.append(f"{REPEATS_PROMPT} instead of answering it")
     for message in hidden:
         if _shares_run(text, message.text):
             found.append(f"repeats a message you were not shown ({message.id})")
