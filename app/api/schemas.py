@@ -350,6 +350,11 @@ class DraftPublic(Public):
     used_items: list[str]
     notes: list[str]
     failed_checks: list[str]
+    verdict: Literal["passed", "failed", "from_items"] = Field(
+        description="failed: a check of the text failed (read headline before sending); "
+        "from_items: a follow-up written from the meeting's items after the model's drafts failed"
+    )
+    headline: str = Field(description="What to show first: the failed checks in words, if any.")
 
 
 class FeedbackCreate(Strict):

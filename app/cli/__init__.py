@@ -73,9 +73,10 @@ def _root(
 
 
 def _model_notices_on_stderr() -> None:
-    """What the model layer says once (preparing a model, falling back to another) is one
-    plain line on stderr, where a command's output never goes."""
-    models = logging.getLogger("minutekeeper.models")
+    """What preparing an embedded model says once (preparing it, falling back to another)
+    is one plain line on stderr, where a command's output never goes; other model logs
+    (an endpoint's retries) stay out of a command's one-line errors."""
+    models = logging.getLogger("minutekeeper.models.embedded_llm")
     if not any(isinstance(h, _StderrLine) for h in models.handlers):
         models.addHandler(_StderrLine())
         models.setLevel(logging.INFO)

@@ -16,6 +16,8 @@ from minutekeeper.core.errors import InvalidInput
 if TYPE_CHECKING:
     from minutekeeper.features.summary.summary import Summary
 
+_LEAD = {"failed": "CHECK FAILED", "from_items": "note"}
+
 
 def compose(
     ctx: typer.Context,
@@ -96,12 +98,15 @@ def compose(
             "used_items": list(draft.used_items),
             "notes": list(draft.notes),
             "failed_checks": list(draft.failed_checks),
+            "verdict": draft.verdict,
+            "headline": draft.headline,
         }
         write_output(json.dumps(body, indent=2, ensure_ascii=False) + "\n", None)
         return
-    lines = [draft.text, *(f"\n(alternative) {a}" for a in draft.alternatives)]
+    # A draft that failed a check (or the model's drafts did) says so before its text.
+    lines = [] if draft.verdict == "passed" else [f"{_LEAD[draft.verdict]}: {draft.headline}\n"]
+    lines += [draft.text, *(f"\n(alternative) {a}" for a in draft.alternatives)]
     lines += [f"\nnote: {note}" for note in draft.notes]
-    lines += [f"\ncheck failed: {problem}" for problem in draft.failed_checks]
     lines += [f"\ndraft {stored.id}: after sending, `minutekeeper feedback {stored.id} --sent ...`"]
     write_output("\n".join(lines) + "\n", None)
 

@@ -1,6 +1,10 @@
 """Checks every draft must pass: what the instruction asks for is in it, its length is in
 the requested band, it does not leak messages the user was not shown, and it is a clean
-message (no echo of the prompt, no role labels)."""
+message (no echo of the prompt, no role labels).
+
+Each problem is said the way its user reads it, as what "this draft" does wrong ("misses:
+Friday", "is too long: 120 words for short (at most 40)"): `headline` leads the draft with
+them on every entry point (`Draft.headline`)."""
 
 from __future__ import annotations
 
@@ -23,8 +27,25 @@ _LABEL = re.compile(
     r"|participant|author)\s*:",
     re.I | re.M,
 )
+# An instruction model's own voice (a refusal, "as an AI"), never the user's message.
+_ASSISTANT = re.compile(
+    r"\bsorry,? but I can(?:'|no)?t (?:assist|help)(?: you)? with (?:that|this)"
+    r"|\bI can(?:'|no)?t assist(?: you)? with (?:that|this)|\bas an AI\b"
+    r"|\bI'?m (?:just |only )?(?:an AI|a (?:computer program|language model))",
+    re.I,
+)
 _LEAK_WORDS = 6  # a run this long copied from a hidden message is a leak
 _NOT_NAMES = {"i", "me", "my", "you", "we", "us", "please"}
+_SHORTHAND = {"asap", "afaik", "brb", "btw", "fyi", "idk", "iirc", "imho", "imo", "lol", "np",
+              "ok", "omg", "pls", "plz", "tbh", "thx"}  # fmt: skip
+# How the problems begin, for readers that sort them (scripts/eval_compose.py).
+MISSES = "misses: "
+THIRD_PERSON = "speaks of "
+ASSISTANT = "answers as an AI assistant"
+REPEATS_PROMPT = "repeats the prompt"
+DROPS = "drops what your text says: "
+TOO_LONG = "is too long: "
+TOO_SHORT = "is too short: "
 
 
 def required(instruction: str) -> list[str]:
@@ -39,6 +60,12 @@ def required(instruction: str) -> list[str]:
             found.append(term)
     found += [n for n in _NAME.findall(instruction) if n.lower() not in _NOT_NAMES]
     return list(dict.fromkeys(f.strip() for f in found if f.strip()))
+
+
+def facts(original: str) -> list[str]:
+    """What a rewrite of `original` must keep: its required terms, less chat shorthand
+    ("ASAP", "LOL"), which a change of tone may well spell out or drop."""
+    return [term for term in required(original) if term.lower() not in _SHORTHAND]
 
 
 def third_person(text: str, user: str, *, allowed: str = "") -> bool:
@@ -70,31 +97,44 @@ def problems(
     instruction: str,
     length: str,
     hidden: Sequence[Message],
-    check_entities: bool,
     prompt: Sequence[str] = (),
     user: str = "",
     expected: Sequence[str] = (),
+    rewrite: bool = False,
 ) -> list[str]:
     """What is wrong with a draft; empty when it passes. `expected` adds what the task
-    itself asks for (a follow-up's owners and due days)."""
+    itself asks for (a follow-up's owners and due days); a `rewrite`'s instruction is the
+    text it rewrites, whose facts it keeps."""
     found = []
-    wanted = [*required(instruction), *expected] if check_entities else list(expected)
+    wanted = [*(facts(instruction) if rewrite else required(instruction)), *expected]
     missing = [e for e in dict.fromkeys(wanted) if e.lower() not in text.lower()]
     if missing:
-        found.append(f"missing what the instruction asks for: {', '.join(missing)}")
+        found.append(f"{MISSES}{', '.join(missing)}")
     if third_person(text, user, allowed=instruction):
-        found.append(f"speaks of {user} in the third person instead of as {user}")
-    low, high = LENGTH_WORDS[length]
-    if not low <= words(text) <= high:
-        found.append(f"{words(text)} words, outside the {length} band ({low}-{high})")
+        found.append(f"{THIRD_PERSON}{user} as someone else instead of as {user}")
+    if _ASSISTANT.search(text):
+        found.append(f"{ASSISTANT} instead of as {user or 'you'}")
+    if band := length_problem(words(text), length):
+        found.append(band)
     if _LABEL.search(text):
-        found.append("contains a role or prompt label")
+        found.append("carries a label such as 'Assistant:' or 'Reply:'")
     if any(_shares_run(text, part) for part in prompt):
-        found.append("repeats the prompt instead of answering it")
+        found.append(f"{REPEATS_PROMPT} instead of answering it")
     for message in hidden:
         if _shares_run(text, message.text):
-            found.append(f"repeats a message the user was not shown ({message.id})")
+            found.append(f"repeats a message you were not shown ({message.id})")
     return found
+
+
+def length_problem(count: int, length: str) -> str:
+    """'is too long: 120 words for short (at most 40)', or empty when the count is in band."""
+    low, high = LENGTH_WORDS[length]
+    counted = f"{count} word{'s' * (count != 1)} for {length}"
+    if count > high:
+        return f"{TOO_LONG}{counted} (at most {high})"
+    if count < low:
+        return f"{TOO_SHORT}{counted} (at least {low})"
+    return ""
 
 
 def _shares_run(text: str, source: str) -> bool:

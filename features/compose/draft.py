@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from minutekeeper.features.compose.errors import InvalidChoice
@@ -11,6 +12,10 @@ TONES = ("neutral", "friendly", "formal", "concise")
 LENGTHS = ("short", "medium", "long")
 # Words a draft of each length may have (inclusive).
 LENGTH_WORDS = {"short": (3, 40), "medium": (20, 110), "long": (60, 250)}
+# Who wrote a follow-up built from the meeting's items after the model's drafts failed.
+FROM_ITEMS = "meeting items"
+# A draft's verdict: what its reader is told first, and how loudly.
+VERDICTS = ("passed", "failed", "from_items")
 
 
 @dataclass(frozen=True)
@@ -44,4 +49,32 @@ class Draft:
     used_items: tuple[str, ...]  # meeting items (segment ids) a follow-up drew on
     notes: tuple[str, ...] = field(default=())
     failed_checks: tuple[str, ...] = field(default=())  # of the returned text, if any remain
-    written_by: str = ""  # the model's name, or "meeting items" for a follow-up built from them
+    written_by: str = ""  # the model's name, or FROM_ITEMS for a follow-up built from them
+
+    @property
+    def verdict(self) -> str:
+        """'failed' when a check of the text failed, 'from_items' for a follow-up written
+        from the meeting's items because the model's drafts failed, else 'passed'."""
+        if self.failed_checks:
+            return "failed"
+        return "from_items" if self.written_by == FROM_ITEMS else "passed"
+
+    @property
+    def headline(self) -> str:
+        """What every entry point shows before the draft, so a failed draft is never
+        presented as done: "This draft misses: Friday; and is too long: 120 words for short
+        (at most 40). Edit it ..." (the failed checks, each said as what the draft does)."""
+        if self.failed_checks:
+            edit = "Edit it before you send it, or draft again."
+            return f"This draft {said(self.failed_checks)}. {edit}"
+        if self.written_by == FROM_ITEMS:
+            return (
+                "The model's drafts failed their checks, so this follow-up is written from "
+                "the meeting's decisions and action items."
+            )
+        return "Here is your draft."
+
+
+def said(failed: Sequence[str]) -> str:
+    """Failed checks joined to follow "This draft": "misses: Friday; and is too long: ..."."""
+    return "; ".join(failed[:-1]) + "; and " + failed[-1] if len(failed) > 1 else failed[0]

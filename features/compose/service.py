@@ -4,11 +4,13 @@ shown) and `give_feedback` (what was actually sent); `draft_message` is their mo
 `draft_message`: a reply, a meeting follow-up or a rewrite, checked before it is shown.
 
 Preprocess (fit the thread to the model's window, build the prompt) -> generate -> clean
-(no echo, no labels, no next turn) -> check (asked-for names, dates and numbers present,
-length in band, nothing from messages the user was not shown). A draft that fails a check
-is regenerated once (or replaced by an alternative that passes). A follow-up whose drafts
-all fail is written from the meeting's items instead, when that passes the same checks
-(the draft says so); whatever still fails is reported with the draft, never hidden.
+(no echo, no labels, no next turn, no loop) -> check (asked-for names, dates and numbers
+present, a rewrite's facts kept, length in band, the user's own voice, nothing from
+messages the user was not shown). A draft that fails a check is asked for again, up to
+twice, the prompt saying what to fix (or replaced by an alternative that passes). A
+follow-up whose drafts all fail is written from the meeting's items instead, when that
+passes the same checks (the draft says so); whatever still fails leads the draft
+(`Draft.headline`), never hidden.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Engine
 
 from minutekeeper.features.compose import checks, followup, prompts
-from minutekeeper.features.compose.draft import ComposeRequest, Draft
+from minutekeeper.features.compose.draft import FROM_ITEMS, ComposeRequest, Draft, said
 from minutekeeper.features.compose.errors import EmptyDraft, InvalidChoice
 from minutekeeper.features.compose.store import (
     Feedback,
@@ -30,13 +32,13 @@ from minutekeeper.features.compose.store import (
 )
 from minutekeeper.features.compose.thread import Message, Thread
 from minutekeeper.features.meetings.store import find_meeting
-from minutekeeper.features.summary.render import clock
 from minutekeeper.features.summary.summary import Summary
 from minutekeeper.models.cache import ModelProvider
 from minutekeeper.models.llm import ChatMessage, OnToken, TextGenerator
 
 MAX_NEW = {"short": 96, "medium": 220, "long": 480}
 RETRY_TEMPERATURE = 0.7
+RETRIES = 2  # tries beyond the n drafts asked for, each told what the last one got wrong
 _QUOTES = "\"'\u201c\u201d\u2018\u2019"  # straight and curly quotes
 
 
@@ -127,7 +129,7 @@ def draft_message(
     elif request.mode == "followup":
         if meeting is None:
             raise InvalidChoice("followup needs a meeting (its summary)")
-        text, items, expected = meeting_notes(meeting, user=request.user)
+        text, items, expected = followup.notes(meeting, user=request.user, length=request.length)
         messages = prompts.followup(text, user=request.user, instruction=request.instruction,
                                     tone=request.tone, length=request.length)  # fmt: skip
     else:
@@ -141,12 +143,9 @@ def draft_message(
             meeting, user=request.user, tone=request.tone, length=request.length
         )
         if written is not None and not _problems(written, request, (), expected):
-            notes.append(
-                f"The model's drafts failed their checks ({'; '.join(failed)}); this follow-up "
-                "is written from the meeting's decisions and action items."
-            )
+            notes.append(f"The model's best draft {said(failed)}.")
             texts, failed = [written, *texts[: request.n - 1]], []
-            written_by = followup.WRITTEN_BY
+            written_by = FROM_ITEMS
     return Draft(
         text=texts[0],
         alternatives=tuple(texts[1:]),
@@ -166,7 +165,8 @@ def fit(
     empty = prompts.reply([], user=request.user, instruction=request.instruction,
                           tone=request.tone, length=request.length)  # fmt: skip
     overhead = sum(generator.count_tokens(m.content) for m in empty) + 32
-    budget = generator.context_length - MAX_NEW[request.length] - overhead
+    # room for the draft, and for a retry's note of what to fix
+    budget = generator.context_length - MAX_NEW[request.length] - overhead - 64
     by_id = {m.id: m for m in messages}
     kept: dict[str, Message] = {}
     used = 0
@@ -188,26 +188,6 @@ def fit(
     return tuple(m for m in messages if m.id in kept)
 
 
-def meeting_notes(summary: Summary, *, user: str) -> tuple[str, tuple[str, ...], list[str]]:
-    """Decisions and action items (owner, task, due day) as prompt lines, the segments they
-    come from, and what a follow-up must name: the other owners and the due days."""
-    lines, cited, expected = [], [], []
-    for point in summary.decisions:
-        lines.append(f"- Decided: {point.text}")
-        cited += [c.segment_id for c in point.citations]
-    for item in summary.action_items:
-        mine = followup.is_mine(item, user)
-        owner = f"you ({user})" if mine else item.owner or "Someone"
-        lines.append(f"- {owner}: {item.task}{followup.due_day(item.due)}")
-        cited += [c.segment_id for c in item.citations]
-        expected += [item.owner] if item.owner and not mine else []
-        expected += [f"{item.due:%A}"] if item.due else []
-    if not lines:
-        lines = [f"- {p.text} [{clock(p.citations[0].start)}]" for p in summary.overview]
-        cited = [p.citations[0].segment_id for p in summary.overview]
-    return "\n".join(lines), tuple(dict.fromkeys(cited)), list(dict.fromkeys(expected))
-
-
 def _generate(
     messages: list[ChatMessage],
     request: ComposeRequest,
@@ -217,31 +197,35 @@ def _generate(
     expected: Sequence[str],
     on_token: OnToken | None = None,
 ) -> tuple[list[str], list[str]]:
-    """n drafts, the first one passing its checks if any does; one regeneration if none.
-    The first is greedy; the others sample (CTranslate2 takes no per-call seed, so they
-    differ from run to run)."""
+    """n drafts, the first one passing its checks if any does. While none passes, the
+    next try asks again saying what to fix in the newest one (up to RETRIES tries beyond
+    the n asked for): greedy the first time, sampled after. Alternatives beyond a passing
+    draft sample the first prompt (CTranslate2 takes no per-call seed, so they differ from
+    run to run)."""
     drafts: list[tuple[str, list[str]]] = []
     # In a reply, a line starting with a participant's name is the thread's next turn.
     speakers = sorted({m.author for m in used} - {request.user}) if request.mode == "reply" else []
     turns = [*speakers, request.user] if request.mode == "reply" else []
     stop = [*prompts.STOP, *(f"\n{name}:" for name in turns)]
-    tries = request.n + 1  # one regeneration beyond the alternatives asked for
-    for attempt in range(tries):
-        temperature = 0.0 if attempt == 0 else RETRY_TEMPERATURE
-        out = generator.generate(messages, max_new_tokens=MAX_NEW[request.length],
+    corrected = False
+    for attempt in range(request.n + RETRIES):
+        prompt, temperature = messages, 0.0 if attempt == 0 else RETRY_TEMPERATURE
+        if drafts and all(found for _, found in drafts):
+            prompt = prompts.retry(messages, drafts[-1][1], user=request.user,
+                                   length=request.length)  # fmt: skip
+            if prompt != messages and not corrected:  # the first try told what to fix
+                temperature, corrected = 0.0, True
+        out = generator.generate(prompt, max_new_tokens=MAX_NEW[request.length],
                                  temperature=temperature, stop=stop,
                                  on_token=on_token)  # fmt: skip
         text = clean(out.text, user=request.user, speakers=speakers)
         if not text:
             continue
-        found = _problems(text, request, hidden, expected)
-        if request.mode == "rewrite" and (lost := checks.lost_words(request.instruction, text)):
-            found.append(f"drops what the original says: {', '.join(lost)}")
-        drafts.append((text, found))
-        if len(drafts) >= request.n and any(not p for _, p in drafts):
+        drafts.append((text, _problems(text, request, hidden, expected)))
+        if len(drafts) >= request.n and any(not found for _, found in drafts):
             break
     if not drafts:
-        raise EmptyDraft(f"the language model ({generator.name}) returned no text, twice")
+        raise EmptyDraft(f"the language model ({generator.name}) returned no text")
     drafts.sort(key=lambda d: len(d[1]))  # stable: passing drafts first, in the order made
     return [text for text, _ in drafts[: request.n]], drafts[0][1]
 
@@ -249,24 +233,28 @@ def _generate(
 def _problems(
     text: str, request: ComposeRequest, hidden: Sequence[Message], expected: Sequence[str]
 ) -> list[str]:
-    return checks.problems(
+    found = checks.problems(
         text,
         instruction=request.instruction,
         length=request.length,
         hidden=hidden,
-        check_entities=request.mode != "rewrite",
         prompt=prompts.scaffolding(
             request.mode, user=request.user, tone=request.tone, length=request.length
         ),
         user=request.user,
         expected=expected,
+        rewrite=request.mode == "rewrite",
     )
+    if request.mode == "rewrite" and (lost := checks.lost_words(request.instruction, text)):
+        found.append(f"{checks.DROPS}{', '.join(lost)}")
+    return found
 
 
 def clean(text: str, *, user: str, speakers: Sequence[str] = ()) -> str:
     """The message alone: no role label or the user's own name in front, no quotes around
     it, nothing after a line that starts a new turn (a role, or a thread participant's
-    name), nothing from the first line that repeats an earlier one (small models loop)."""
+    name), nothing from the first line or sentence that repeats an earlier one (small
+    models loop)."""
     names = [*speakers, user] if user.strip() else list(speakers)
     labels = "|".join(["User", "System", "Assistant", "Thread", *map(re.escape, names)])
     text = re.split(rf"\n\s*(?:{labels})\s*:", text)[0].strip()
@@ -279,7 +267,18 @@ def clean(text: str, *, user: str, speakers: Sequence[str] = ()) -> str:
             break
         seen.add(key)
         kept.append(line)
-    text = "\n".join(kept).strip()
+    text = _unlooped("\n".join(kept).strip())
     if len(text) > 1 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
+    return text
+
+
+def _unlooped(text: str) -> str:
+    """The text up to the first sentence (3 words or more) that says an earlier one again."""
+    seen: set[str] = set()
+    for sentence in re.finditer(r"[^.!?\n]+[.!?]*", text):
+        key = " ".join(sentence.group().lower().split())
+        if len(key.split()) >= 3 and key in seen:
+            return text[: sentence.start()].rstrip()
+        seen.add(key)
     return text

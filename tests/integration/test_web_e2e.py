@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from minutekeeper.api.authn import SESSION_COOKIE
 from tests.live_server import live_server
+from tests.model.tiny_llm import TEMPLATE, tiny_llama
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -106,10 +107,13 @@ def _withdraw(page: Page) -> None:
 
 
 @contextmanager
-def _signed_in(data_dir: Path, **context: Any) -> Iterator[Page]:
+def _signed_in(
+    data_dir: Path, *, server_env: dict[str, str] | None = None, **context: Any
+) -> Iterator[Page]:
     """A fresh server with the notice published and training sharing on, and a browser
-    page signed in as the member Alice (browser context options: `context`)."""
-    with live_server(data_dir) as server:  # stopped on the way out, whatever happens
+    page signed in as the member Alice (browser context options: `context`; the server's
+    environment: `server_env`)."""
+    with live_server(data_dir, **(server_env or {})) as server:  # stopped on the way out
         server.cli("consent", "notice", "publish")
         server.cli("consent", "tenant", "set", "--training-sharing", "on")
         token = server.token("member", "Alice")
@@ -236,6 +240,58 @@ def test_a_member_named_in_a_meeting_sees_only_their_words_and_confirms_them(
                 expect(page.get_by_text("confirmed")).to_be_visible()
             finally:
                 browser.close()
+
+
+MEETING_VTT = (
+    "WEBVTT\n\n00:00:00.000 --> 00:00:04.000\n<v Alice>We decided to ship the beta in "
+    "December.\n\n00:00:04.000 --> 00:00:08.000\n<v Bob>I will send the design by Thursday.\n"
+)
+
+
+def _draft(page: Page, *, thread: str = "", instruction: str = "", kind: str = "reply",
+           meeting: str = "") -> None:  # fmt: skip
+    page.get_by_label("Thread").fill(thread)
+    page.get_by_label("What should the message say?").fill(instruction)
+    page.get_by_label("Kind").select_option(kind)
+    page.locator("#meeting").select_option(meeting)
+    page.get_by_role("button", name="Draft").click()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_a_draft_that_failed_its_checks_leads_with_what_it_misses(tmp_path: Path) -> None:
+    # A tiny random model: its vocabulary has neither "300" nor "Thursday", so its drafts
+    # miss both, and its follow-ups fail too (the meeting's items write that one).
+    model = tiny_llama(tmp_path / "tiny", chat_template=TEMPLATE, context=4096)
+    env = {"MINUTEKEEPER_LLM_MODEL": str(model)}
+    with _signed_in(tmp_path / "data", server_env=env) as page:
+        (tmp_path / "sync.vtt").write_text(MEETING_VTT)
+        page.get_by_role("link", name="Meetings").click()
+        page.locator("#recording").set_input_files(tmp_path / "sync.vtt")
+        page.get_by_role("button", name="Upload").click()
+        page.wait_for_url(re.compile(r"/meetings/[0-9a-f-]{36}$"), timeout=60_000)
+        page.get_by_role("link", name="Compose").click()
+        page.wait_for_url("**/compose")
+        message = page.locator("#compose-message")
+
+        _draft(page, thread="Ann: What does the upgrade cost?\nBen: Dana knows.",
+               instruction="say it costs 300 euros by Thursday")  # fmt: skip
+        expect(message).to_contain_text("This draft misses: Thursday, 300", timeout=60_000)
+        expect(message).to_contain_text("Edit it before you send it")
+        expect(message).to_have_class(re.compile(r"\bwarning\b"))
+        expect(message).not_to_have_class(re.compile(r"\bok\b"))
+        expect(page.locator("#draft")).not_to_have_value("")
+
+        meeting = page.locator("#meeting option").nth(1).get_attribute("value") or ""
+        _draft(page, kind="followup", meeting=meeting)
+        expect(message).to_contain_text(
+            "this follow-up is written from the meeting's decisions and action items",
+            timeout=60_000,
+        )
+        expect(message).to_have_class(re.compile(r"\bnote\b"))
+        expect(message).not_to_have_class(re.compile(r"\b(ok|warning)\b"))
+        expect(page.locator("#draft")).to_have_value(re.compile("Bob"))
+        expect(page.locator("#draft-notes")).to_contain_text("The model's best draft ")
 
 
 # A page of another site that posts the sign-in form with the attacker's own token.

@@ -39,7 +39,17 @@ def test_compose_a_reply_reports_its_checks(data_dir: Path, model: str, thread: 
     draft = json.loads(result.stdout)
     assert draft["text"].strip() and draft["used_messages"] == ["m1", "m2", "m3"]
     assert len(draft["alternatives"]) <= 1
-    assert draft["failed_checks"]  # its vocabulary has no "300"
+    assert draft["failed_checks"][0] == "misses: 300"  # its vocabulary has no "300"
+    assert draft["verdict"] == "failed" and draft["headline"].startswith("This draft misses: 300")
+
+
+def test_a_failed_draft_leads_with_what_it_misses(data_dir: Path, model: str, thread: str) -> None:
+    result = mk(data_dir, "compose", "--thread", thread, "--instruction",
+                "say it costs 300 euros by Thursday", "--user", "Dana", "--llm", model)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    first, blank = result.stdout.splitlines()[:2]
+    assert first.startswith("CHECK FAILED: This draft misses: Thursday, 300") and blank == ""
+    assert "Edit it before you send it" in first and "Here is your draft" not in result.stdout
 
 
 def test_followup_from_a_saved_meeting_then_feedback(data_dir: Path, model: str) -> None:
@@ -61,7 +71,9 @@ def test_followup_from_a_saved_meeting_then_feedback(data_dir: Path, model: str)
     assert "s0008" in draft["used_items"]
     # the random model's drafts fail their checks, so the follow-up comes from the items
     assert draft["written_by"] == "meeting items" and draft["failed_checks"] == []
-    assert "Bob (Thursday" in draft["text"] and "written from the meeting" in draft["notes"][0]
+    assert "Bob (Thursday" in draft["text"] and draft["verdict"] == "from_items"
+    assert "written from the meeting's decisions" in draft["headline"]
+    assert draft["notes"][0].startswith("The model's best draft ")
     # Judged at the meeting's stated day, before this install's switches existed.
     assert "training: chat_draft not kept (TENANT_AI_OFF, TENANT_SHARING_OFF" in result.stderr
     assert "warning" not in result.stderr
@@ -88,6 +100,9 @@ def test_followup_from_a_summary_file(data_dir: Path, model: str, tmp_path: Path
                 model)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "minutekeeper feedback" in result.stdout
+    # the follow-up says first that the meeting's items wrote it, not the model
+    assert result.stdout.startswith("note: The model's drafts failed their checks, so this "
+                                    "follow-up is written from the meeting's")  # fmt: skip
 
 
 @pytest.mark.parametrize(

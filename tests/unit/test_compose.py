@@ -44,7 +44,22 @@ def test_a_draft_missing_what_was_asked_is_regenerated_once() -> None:
 def test_a_draft_that_still_fails_says_what_is_wrong() -> None:
     draft = draft_message(THREAD, request(instruction="mention the 300 euros"),
                           generator=ScriptedGenerator("Yes, it is ready."))  # fmt: skip
-    assert draft.failed_checks and "300" in draft.failed_checks[0]
+    assert draft.failed_checks == ("misses: 300",) and draft.verdict == "failed"
+    assert draft.headline == "This draft misses: 300. Edit it before you send it, or draft again."
+
+
+def test_a_failed_draft_leads_with_every_check_it_failed_in_plain_words() -> None:
+    rambling = "Yes, it is ready, " + "and it is fine " * 30
+    draft = draft_message(THREAD, request(instruction="say Friday"),
+                          generator=ScriptedGenerator(rambling))  # fmt: skip
+    assert draft.headline.startswith(
+        "This draft misses: Friday; and is too long: 124 words for short (at most 40)."
+    )
+    terse = draft_message(THREAD, request(length="medium"),
+                          generator=ScriptedGenerator("Yes."))  # fmt: skip
+    assert terse.failed_checks == ("is too short: 1 word for medium (at least 20)",)
+    passed = draft_message(THREAD, request(), generator=ScriptedGenerator("Yes, it is ready."))
+    assert passed.verdict == "passed" and passed.headline == "Here is your draft."
 
 
 def test_saying_what_the_instruction_says_is_not_an_echo_of_the_prompt() -> None:
@@ -154,7 +169,7 @@ def test_followup_draws_on_decisions_and_action_items() -> None:
                           generator=generator, meeting=meeting)  # fmt: skip
     assert draft.used_items == ("s0007", "s0008") and draft.failed_checks == ()
     assert "- Bob: Send the sync design by Thursday 26 November" in generator.prompts[0]
-    assert "- you (Dana): Book the room" in generator.prompts[0]
+    assert "- I will book the room." in generator.prompts[0]  # copied as is, it reads right
 
 
 def test_a_followup_must_name_the_owners_and_due_days_and_not_its_author() -> None:
@@ -168,12 +183,12 @@ def test_a_followup_must_name_the_owners_and_due_days_and_not_its_author() -> No
     )
     draft = draft_message(Thread(()), request(mode="followup", length="medium"),
                           generator=ScriptedGenerator(vague), meeting=meeting)  # fmt: skip
-    failed = (
-        "missing what the instruction asks for: Bob, Thursday; "
-        "speaks of Dana in the third person instead of as Dana"
+    assert draft.notes[0] == (
+        "The model's best draft misses: Bob, Thursday; "
+        "and speaks of Dana as someone else instead of as Dana."
     )
-    assert f"The model's drafts failed their checks ({failed})" in draft.notes[0]
     assert draft.written_by == "meeting items"  # and the items replace the model's draft
+    assert draft.verdict == "from_items" and "written from the meeting's" in draft.headline
 
 
 @pytest.mark.parametrize(
@@ -243,7 +258,7 @@ def test_a_followup_the_model_fails_is_written_from_the_meetings_items() -> None
         "- I will book the room by Monday 30 November.\n- Carol: Update the pricing page."
     )
     assert draft.failed_checks == () and draft.written_by == "meeting items"
-    assert any("written from the meeting's decisions" in note for note in draft.notes)
+    assert "written from the meeting's decisions" in draft.headline
 
 
 def test_a_followup_from_items_fits_the_length_and_tone() -> None:
@@ -270,3 +285,67 @@ def test_a_followup_the_model_gets_right_is_kept() -> None:
     draft = draft_message(Thread(()), request(mode="followup", length="medium"),
                           generator=ScriptedGenerator(good), meeting=MEETING)  # fmt: skip
     assert draft.text == good and draft.written_by == "scripted"
+
+
+def test_a_retry_says_which_terms_the_last_draft_missed_and_the_prompt_names_them() -> None:
+    generator = ScriptedGenerator("Yes, it is ready.", "Yes, it is ready for 300 euros.")
+    draft = draft_message(THREAD, request(instruction="say it costs 300 euros"),
+                          generator=generator)  # fmt: skip
+    assert draft.failed_checks == () and draft.text == "Yes, it is ready for 300 euros."
+    first, second = generator.prompts
+    assert first.endswith("Use these exactly as written: 300.")
+    assert second.endswith("Important: include 300, exactly as written.")
+
+
+def test_an_assistants_refusal_is_not_the_users_message() -> None:
+    refusal = "I'm sorry, but I can't assist with that."
+    generator = ScriptedGenerator(refusal, "Yes, Ben has the deck.")
+    assert draft_message(THREAD, request(), generator=generator).text == "Yes, Ben has the deck."
+    stuck = draft_message(THREAD, request(), generator=ScriptedGenerator(refusal))
+    assert stuck.failed_checks == ("answers as an AI assistant instead of as Dana",)
+    assert stuck.headline.startswith("This draft answers as an AI assistant instead of as Dana.")
+
+
+def test_a_draft_that_copies_the_worked_example_is_asked_again_without_it() -> None:
+    copied = "Yes, the venue is booked for Friday, for 40 people."
+    generator = ScriptedGenerator(copied, "Yes, the deck is ready.")
+    draft = draft_message(THREAD, request(), generator=generator)
+    assert draft.text == "Yes, the deck is ready."
+    assert "venue" in generator.prompts[0] and "venue" not in generator.prompts[1]
+
+
+def test_a_rewrite_keeps_the_originals_facts_but_may_spell_out_shorthand() -> None:
+    original = "pls send the v2.1 deck to ann@example.com ASAP"
+    assert checks.facts(original) == ["v2.1", "ann@example.com"]
+    ask = request(mode="rewrite", tone="formal", instruction=original)
+    lost = "Could you please send the deck to Ann as soon as possible?"
+    kept = "Could you please send the v2.1 deck to ann@example.com as soon as possible?"
+    draft = draft_message(Thread(()), ask, generator=ScriptedGenerator(lost, kept))
+    assert draft.text == kept and draft.failed_checks == ()
+    stuck = draft_message(Thread(()), ask, generator=ScriptedGenerator(lost))
+    assert stuck.failed_checks == ("misses: v2.1, ann@example.com",)
+
+
+def test_cleaning_cuts_a_sentence_said_again() -> None:
+    looping = (
+        "Bob sends the design by Friday. Carol books the room. Bob sends the design by Friday."
+    )
+    assert clean(looping, user="Dana") == "Bob sends the design by Friday. Carol books the room."
+
+
+def test_followup_notes_leave_the_message_room_in_its_length() -> None:
+    many = replace(MEETING, action_items=MEETING.action_items * 4)
+    text, cited, expected = followup.notes(many, user="Dana", length="medium")
+    assert "Decided" not in text and "by Thursday." in text and "26 November" not in text
+    assert cited == () and expected == ["Bob", "Thursday", "Monday", "Carol"]
+    full, cited, _ = followup.notes(MEETING, user="Dana", length="long")
+    assert full.startswith("- Decided: Offline mode ships in December.") and cited == ("s0007",)
+    assert "- Bob: Send the sync design by Thursday 26 November." in full
+
+
+def test_a_refusal_is_asked_again_in_the_users_place() -> None:
+    generator = ScriptedGenerator("I'm sorry, but I can't assist with that.", "Ben has it.")
+    assert draft_message(THREAD, request(), generator=generator).text == "Ben has it."
+    assert generator.prompts[1].endswith(
+        "Important: answer in Dana's place, as a person in the chat."
+    )

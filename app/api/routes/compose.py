@@ -22,7 +22,10 @@ router = APIRouter(prefix="/v1/compose", tags=["compose"])
 
 
 def draft_public(stored: StoredDraft) -> DraftPublic:
-    return DraftPublic.model_validate({"id": stored.id, **asdict(stored.draft)})
+    draft = stored.draft
+    return DraftPublic.model_validate(
+        {"id": stored.id, **asdict(draft), "verdict": draft.verdict, "headline": draft.headline}
+    )
 
 
 @router.post("", response_model=DraftPublic, status_code=201)

@@ -30,10 +30,10 @@ const mk = (() => {
     return data;
   }
 
+  // kind: "ok", "error", "warning" (done, but read this first), "note", or none.
   function say(element, text, kind) {
     element.textContent = text;
-    element.classList.toggle("error", kind === "error");
-    element.classList.toggle("ok", kind === "ok");
+    ["error", "ok", "warning", "note"].forEach((k) => element.classList.toggle(k, kind === k));
   }
 
   // Resolves with the finished job when it succeeds; rejects with its error message.

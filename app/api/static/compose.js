@@ -25,10 +25,12 @@
     return messages;
   }
 
+  // How loudly the headline is said: a draft that failed a check is never shown as done.
+  const KIND = { passed: "ok", failed: "warning", from_items: "note" };
+
   function showNotes(result) {
     notes.replaceChildren();
-    const lines = [`Written by ${result.written_by}.`, ...result.notes,
-      ...result.failed_checks.map((check) => `Check failed: ${check}`)];
+    const lines = [`Written by ${result.written_by}.`, ...result.notes];
     lines.forEach((line) => {
       const item = document.createElement("li");
       item.textContent = line;
@@ -56,7 +58,8 @@
       showNotes(result);
       area.hidden = false;
       mk.say(sentMessage, "");
-      mk.say(message, "Here is your draft.", "ok");
+      mk.say(message, result.headline, KIND[result.verdict]);
+      area.classList.toggle("failed", result.verdict === "failed");
       draft.focus();
     } catch (error) {
       mk.say(message, `No draft: ${error.message}`, "error");
