@@ -37,6 +37,11 @@ CITED_MAX = 3
 TITLE_WORDS = 6
 _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 _NOT_A_PHRASE = re.compile(r"[{}\[\]\n]")
+# Words that fit any chapter: a title must name something besides them ("Meeting minutes").
+_GENERIC = frozenset(
+    {"meeting", "minutes", "discussion", "discussed", "summary", "overview", "agenda", "notes"}
+    | {"update", "updates", "topic", "topics", "part", "team", "group"}
+)
 _JOINING = frozenset({"and", "for", "in", "of", "on", "with", "to", "from", "about", "at"})
 
 
@@ -135,7 +140,8 @@ def _passage(ranked: Sequence[int], said: Sequence[Sentence]) -> list[int]:
 def title_phrase(text: str, chapter: Sequence[Sentence]) -> str | None:
     """A short phrase (not a list of keywords) naming something said in the chapter, or
     None. A word counts as said when a word of the chapter starts with its first five
-    letters ("designs" matches "design"). A long answer is cut to its head: before a colon
+    letters ("designs" matches "design"); words that fit any chapter ("meeting", "topic")
+    do not count. A long answer is cut to its head: before a colon
     or comma, or before a joining word ("Word sequences for annotation and time
     differences in diff" -> "Word sequences for annotation")."""
     said = {w[:5] for s in chapter for w in extractive.content_words(s.text)}
@@ -147,6 +153,7 @@ def title_phrase(text: str, chapter: Sequence[Sentence]) -> str | None:
         title = " ".join(words)
         if len(words) < 2 or _NOT_A_PHRASE.search(title):
             continue
-        if any(w[:5] in said for w in extractive.content_words(title)):
+        named = [w for w in extractive.content_words(title) if w not in _GENERIC]
+        if any(w[:5] in said for w in named):
             return title[0].upper() + title[1:]
     return None
