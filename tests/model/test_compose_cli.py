@@ -146,6 +146,8 @@ def test_bad_feedback_is_one_line_and_exit_1(data_dir: Path, args: list[str], me
     assert result.returncode == 1 and message in result.stderr, result.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)  # six console-script runs, each loading its models (~50 s in all alone)
 def test_results_are_offered_for_training_and_kept_only_with_consent(
     model: str, tmp_path: Path
 ) -> None:
