@@ -278,10 +278,12 @@ def answer_question(
 
 @dataclass(frozen=True)
 class Asked:
-    """A question against a meeting's sentences: each sentence's relevance to it, and the
-    decision sentences when it asks what was decided (none otherwise)."""
+    """A question against a meeting's sentences: each sentence's relevance to it, which
+    sentences are by a speaker it names, and the decision sentences when it asks what was
+    decided (none otherwise)."""
 
     scores: np.ndarray
+    named: np.ndarray | None = None  # a mask: sentences by the speakers the question names
     decisions: tuple[int, ...] = ()
     topical: bool = True  # False: it names no topic ("What did we decide?")
 
@@ -292,18 +294,22 @@ class Asked:
         (asked,) = embedder.embed([question])
         speakers = {s.speaker for s in said}
         scores = retrieval.relevance(question, said, vectors @ asked, speakers=speakers)
+        who = retrieval.named_speakers(question, speakers)
+        named = np.array([s.speaker in who for s in said]) if who else None
         if not retrieval.asks_for_decision(question):
-            return cls(scores)
+            return cls(scores, named)
         found = [(sentence.index, sentence) for _, sentence in items.decisions(said)]
         decided = _confirmed(found, vectors, classifier_for(embedder), DECISION)
-        return cls(scores, tuple(decided), bool(retrieval.topic_words(question, speakers)))
+        topical = bool(retrieval.topic_words(question, speakers))
+        return cls(scores, named, tuple(decided), topical)
 
     def answering(self, threshold: float = retrieval.RELEVANCE) -> list[int]:
         """The sentences that answer (`retrieval.answering`); what was decided, when that is
         all the question asks."""
         if not self.topical and self.decisions:
             return list(self.decisions[: retrieval.QUOTED])
-        return retrieval.answering(self.scores, decisions=self.decisions, threshold=threshold)
+        return retrieval.answering(self.scores, decisions=self.decisions, threshold=threshold,
+                                   named=self.named)  # fmt: skip
 
 
 def _generated_answer(
