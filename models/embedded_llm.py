@@ -152,16 +152,16 @@ def choose(name: str) -> EmbeddedLLM | None:
 
 
 def prepare_serving(spec: EmbeddedLLM, cache_dir: Path) -> Path:
-    """The CTranslate2 int8 folder in the cache, building it first if needed (once: about
-    a minute for the default on two cores, announced in one line)."""
-    announce = "preparing the language model (%s), once, about a minute"
+    """The CTranslate2 int8 folder in the cache, building it first if needed (once: 115 s
+    for the default on two quiet cores, `scripts/bench_llm.py`; announced in one line)."""
+    announce = "preparing the language model (%s), once, about two minutes"
     return _prepare(spec, spec.serving_path(cache_dir), announce, int8=True)
 
 
 def prepare_checkpoint(spec: EmbeddedLLM, cache_dir: Path) -> Path:
     """The float32 Hugging Face folder (for fine-tuning and the transformers backend),
     building it first if needed; it is large, so only what needs it asks for it."""
-    announce = "preparing the float32 checkpoint of %s, once, about a minute"
+    announce = "preparing the float32 checkpoint of %s, once, a minute or two"
     return _prepare(spec, spec.checkpoint_path(cache_dir), announce, int8=False)
 
 

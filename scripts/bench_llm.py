@@ -196,6 +196,7 @@ def main() -> None:
                 print(f"  {item.name}: {_folder_mb(item):.0f} MB")
         finally:
             shutil.rmtree(fresh, ignore_errors=True)
+    _child(args, "prepare", cache)  # so that neither serving child pays (or measures) it
     rows = {role: _child(args, role, cache) for role in ("raw", "product")}
     print(f"model {args.model}, {args.threads} threads, prompt {rows['raw']['prompt_tokens']} "
           f"tokens, {args.new_tokens} new, medians of {args.repeats}")  # fmt: skip

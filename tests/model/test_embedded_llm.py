@@ -64,7 +64,7 @@ def test_models_prepare_says_one_line_follows_instructions_and_keeps_only_what_s
     lines = prepared.stderr.splitlines()
     said = [line for line in lines if line.strip() and "whisper base" not in line]
     assert said == [
-        "preparing the language model (Qwen2.5-Coder 0.5B Instruct), once, about a minute"
+        "preparing the language model (Qwen2.5-Coder 0.5B Instruct), once, about two minutes"
     ], prepared.stderr
     # Only the int8 conversion stays: no GGUF, no float32 checkpoint, no staging folder.
     folder = QWEN_CODER.serving_path(cache)
