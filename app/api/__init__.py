@@ -92,12 +92,18 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 
 def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from files this server serves itself (no CDN on an offline
+    install). They come from fastapi-offline, which ships Swagger UI 5, the first to read
+    the OpenAPI 3.1 that FastAPI publishes (Swagger UI 4 shows "Unable to render this
+    definition")."""
+    from importlib.resources import files
+
     from fastapi.openapi.docs import get_swagger_ui_html
     from fastapi.responses import HTMLResponse
     from fastapi.staticfiles import StaticFiles
-    from swagger_ui_bundle import swagger_ui_path
 
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    assets = files("fastapi_offline") / "static"
+    app.mount("/docs-assets", StaticFiles(directory=str(assets)), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
@@ -106,5 +112,7 @@ def _install_docs(app: FastAPI) -> None:
             title="minutekeeper API",
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
             swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+            swagger_favicon_url="/docs-assets/favicon.png",
+            # No badge image from validator.swagger.io: nothing loads from another host.
+            swagger_ui_parameters={"validatorUrl": None},
         )

@@ -1,8 +1,9 @@
 """The web pages in a real browser against a real server: sign in, give consent, upload the
 example recording and follow it to its summary, click a citation to read and hear that
 moment, withdraw; sign in and out (a session cookie scripts cannot read, ended by signing
-out) and a sign-in form posted from another site, refused. Headless Chromium (Debian's
-/usr/bin/chromium) driven by Playwright."""
+out) and a sign-in form posted from another site, refused; the API docs at /docs, rendered
+from this server alone. Headless Chromium (Debian's /usr/bin/chromium) driven by
+Playwright."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -337,3 +339,41 @@ def test_a_browser_signs_in_to_a_session_and_signing_out_ends_it(tmp_path: Path)
                 expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
             finally:
                 browser.close()
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_the_api_docs_render_the_operations_from_this_server_alone(tmp_path: Path) -> None:
+    # A 200 is not enough: Swagger UI 4 answered one with "Unable to render this
+    # definition" for FastAPI's OpenAPI 3.1 (issue 23).
+    requested: list[str] = []
+    with live_server(tmp_path / "data") as server, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_context(base_url=server.url).new_page()
+            page.set_default_timeout(STEP_MS)
+            page.on("request", lambda request: requested.append(request.url))
+            html = page.goto("/docs")
+            assert html is not None and html.ok
+            assert "https://" not in html.text()  # Swagger UI comes from this server
+            ui = page.locator(".swagger-ui")
+            # Rendered either way: the operations, or the version pragma's refusal.
+            expect(ui.locator(".opblock, .version-pragma").first).to_be_visible()
+            expect(ui).not_to_contain_text("Unable to render this definition")
+            upload_path = '.opblock-summary-path[data-path="/v1/meetings"]'
+            upload = ui.locator(".opblock-post", has=page.locator(upload_path))
+            expect(upload).to_have_count(1)
+            expect(upload.locator(".opblock-summary-method")).to_have_text("POST")
+            path = upload.locator(".opblock-summary-path").inner_text()
+            assert path.replace("\u200b", "") == "/v1/meetings"  # Swagger UI's line breaks
+            expect(ui.locator(".opblock-get .opblock-summary-method").first).to_have_text("GET")
+            page.wait_for_load_state("networkidle")
+        finally:
+            browser.close()
+    assert f"{server.url}/openapi.json" in requested
+    inline = ("data", "blob")  # bytes inside the page itself: no host
+    here = urlsplit(server.url).netloc
+    elsewhere = [
+        u for u in requested if urlsplit(u).scheme not in inline and urlsplit(u).netloc != here
+    ]
+    assert elsewhere == [], f"/docs loaded from other hosts: {elsewhere}"
