@@ -182,12 +182,19 @@ def _alternation(terms: Iterable[str], flags: int = 0) -> re.Pattern[str] | None
     return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, ordered)) + r")(?!\w)", flags)
 
 
+# Words a name may have ("The Chair") that the dictionary of `words` does not list: like
+# its words, they count only where the tagger reads them as a name.
+_FUNCTION_WORDS = frozenset(
+    {"the", "a", "an", "of", "and", "or", "for", "in", "on", "at", "to", "by", "with", "from"}
+)
+
+
 @lru_cache(maxsize=64)
 def _roster_patterns(terms: tuple[str, ...], words: frozenset[str]) -> RosterPatterns:
     exact, proper, any_case = [], [], []
     for term in terms:
         parts = [p.lower() for p in re.findall(r"\w+", term)]
-        if "@" in term or not any(p in words for p in parts):
+        if "@" in term or not any(p in words or p in _FUNCTION_WORDS for p in parts):
             any_case.append(term)
         elif len(parts) > 1:
             exact.append(term)

@@ -64,9 +64,11 @@ class Person:
     email: str | None = None
 
     def terms(self) -> list[str]:
-        """The full name, each part of it (two letters or more), and the email."""
+        """The full name, each part of it (two letters or more, not one written in
+        lowercase: "Leader of the Opposition" must not hide every "the"), and the email."""
         parts = [p for p in self.name.split() if len(p) >= 2]
-        found = [self.name.strip(), *(parts if len(parts) > 1 else []), self.email or ""]
+        named = [p for p in parts if not p.islower()]
+        found = [self.name.strip(), *(named if len(parts) > 1 else []), self.email or ""]
         return [t for t in dict.fromkeys(found) if t]
 
 

@@ -71,6 +71,21 @@ def test_everyone_on_the_deny_list_is_hidden(redactor: Redactor, text: str, reda
     assert redactor.redact(text, people=TEAM) == redacted
 
 
+def test_a_name_with_function_words_hides_the_person_not_every_the(redactor: Redactor) -> None:
+    minister = Person("Hon. Patty Hajdu (Minister of Health)")
+    assert "of" not in minister.terms() and {"Patty", "Hajdu"} <= set(minister.terms())
+    text = (
+        "Patty Hajdu said the plan of the ministry is ready. The Chair agreed; Hajdu will table it."
+    )
+    assert redactor.redact(text, people=[minister, Person("The Chair")]) == (
+        "<PERSON> said the plan of the ministry is ready. <PERSON> agreed; <PERSON> will table it."
+    )
+    # "The" alone is a name only where the tagger reads one there, as "Will" or "May".
+    assert (
+        redactor.redact("The plan is ready.", people=[Person("The Chair")]) == "The plan is ready."
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "redacted"),
     [
