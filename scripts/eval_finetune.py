@@ -46,6 +46,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -137,12 +138,45 @@ class Scores:
         return row
 
 
-def answer(generator: TextGenerator, example: TrainingExample, max_new_tokens: int) -> str:
+@dataclass(frozen=True)
+class Decoding:
+    """Greedy decoding with the backends' anti-loop options (`TextGenerator.generate`)."""
+
+    repetition_penalty: float = 1.0
+    no_repeat_ngram: int = 0
+
+    @classmethod
+    def parse(cls, spec: str) -> Decoding:
+        """A spec: greedy, or penalty=1.2, ngram=4, penalty=1.2,ngram=4."""
+        if spec == "greedy":
+            return cls()
+        fields = {"penalty": "repetition_penalty", "ngram": "no_repeat_ngram"}
+        values: dict[str, Any] = {}
+        for part in spec.split(","):
+            key, _, value = part.partition("=")
+            if key not in fields or not value:
+                raise argparse.ArgumentTypeError(
+                    f"{spec!r}: give greedy, or penalty=P and/or ngram=N, comma-separated"
+                )
+            values[fields[key]] = float(value) if key == "penalty" else int(value)
+        return cls(**values)
+
+    def __str__(self) -> str:
+        shown = [f"penalty={self.repetition_penalty:g}"] if self.repetition_penalty != 1 else []
+        shown += [f"ngram={self.no_repeat_ngram}"] if self.no_repeat_ngram else []
+        return ",".join(shown) or "greedy"
+
+
+def answer(
+    generator: TextGenerator, example: TrainingExample, max_new_tokens: int, decoding: Decoding
+) -> str:
     prompt = [ChatMessage(m["role"], m["content"]) for m in example.messages[:-1]]
     room = generator.context_length - max_new_tokens
     if generator.count_tokens("\n".join(m.content for m in prompt)) > room:
         return ""  # the model cannot see it whole; counts as an empty answer
-    return generator.generate(prompt, max_new_tokens=max_new_tokens).text.strip()
+    return generator.generate(prompt, max_new_tokens=max_new_tokens,
+                              repetition_penalty=decoding.repetition_penalty,
+                              no_repeat_ngram=decoding.no_repeat_ngram).text.strip()  # fmt: skip
 
 
 def evaluate(
@@ -153,25 +187,42 @@ def evaluate(
     backend: str | None,
     max_new_tokens: int,
     show: int,
+    decodings: Sequence[Decoding] = (Decoding(),),
 ) -> None:
+    """Both models' answers under each of `decodings`, one table per decoding."""
     embedder = build_embedder(settings)
     scores = Scores(embedder)
-    columns: dict[str, list[dict[str, float]]] = {}
-    tasks = [e.task for e in examples]
+    columns: dict[tuple[Decoding, str], list[dict[str, float]]] = {}
     for label, name in (("base", metadata["base_model"]), ("fine-tuned", metadata["model_id"])):
-        began = time.perf_counter()
         generator = build_generator(settings, model=name, backend=backend)
-        answers = [answer(generator, e, max_new_tokens) for e in examples]
-        columns[label] = [scores.score(e, a) for e, a in zip(examples, answers, strict=True)]
-        spent = time.perf_counter() - began
-        print(f"{label} ({name}): {len(examples)} answers in {spent:.0f} s", flush=True)
-        for example, text in list(zip(examples, answers, strict=True))[:show]:
-            print(f"  [{example.task}] REFERENCE: {example.messages[-1]['content'][:200]!r}")
-            print(f"  {label.upper()}: {text[:200]!r}")
+        for decoding in decodings:
+            began = time.perf_counter()
+            answers = [answer(generator, e, max_new_tokens, decoding) for e in examples]
+            columns[decoding, label] = [
+                scores.score(e, a) for e, a in zip(examples, answers, strict=True)
+            ]
+            spent = time.perf_counter() - began
+            print(f"{label} ({name}), {decoding}: {len(examples)} answers in {spent:.0f} s",
+                  flush=True)  # fmt: skip
+            for example, text in list(zip(examples, answers, strict=True))[:show]:
+                print(f"  [{example.task}] REFERENCE: {example.messages[-1]['content'][:200]!r}")
+                print(f"  {label.upper()}: {text[:200]!r}")
+    for decoding in decodings:
+        chosen = {label: columns[decoding, label] for label in ("base", "fine-tuned")}
+        table(metadata, examples, chosen, decoding)
+
+
+def table(
+    metadata: dict[str, Any],
+    examples: Sequence[TrainingExample],
+    columns: dict[str, list[dict[str, float]]],
+    decoding: Decoding,
+) -> None:
+    tasks = [e.task for e in examples]
     result = metadata.get("result", {})
     reference = np.mean([len(e.messages[-1]["content"].split()) for e in examples])
     print(f"\nheld-out examples: {len(examples)} ({', '.join(sorted(set(tasks)))}), "
-          f"{reference:.1f} words per reference answer")  # fmt: skip
+          f"{reference:.1f} words per reference answer; decoding: {decoding}")  # fmt: skip
     print(f"model "
           f"{metadata['model_id']} from {metadata['base_model']} on export "
           f"v{metadata['export_version']}, {result.get('steps')} steps")  # fmt: skip
@@ -340,7 +391,8 @@ def demo(args: argparse.Namespace) -> int:
               f"{result.train_loss_after:.3f}", flush=True)  # fmt: skip
         metadata, examples = heldout_examples(settings, service, exporter, report.model_id)
         evaluate(settings, metadata, examples[: args.limit], backend=args.backend,
-                 max_new_tokens=args.max_new_tokens, show=args.show)  # fmt: skip
+                 max_new_tokens=args.max_new_tokens, show=args.show,
+                 decodings=args.decoding or [Decoding()])  # fmt: skip
         print(f"\nwall time {time.perf_counter() - began:.0f} s")
         return 0
     finally:
@@ -362,6 +414,9 @@ def main() -> int:
     parser.add_argument("--backend", default=None, help="LLM backend (default: settings)")
     parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--show", type=int, default=2, help="answers printed per model")
+    parser.add_argument("--decoding", type=Decoding.parse, action="append", default=None,
+                        help="greedy (the default), or penalty=P and/or ngram=N; repeat the "
+                             "option to compare several in one run")  # fmt: skip
     demo_args = parser.add_argument_group("--demo")
     demo_args.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
     demo_args.add_argument("--examples", type=int, default=120, help="examples to export")
@@ -399,7 +454,8 @@ def main() -> int:
               file=sys.stderr)  # fmt: skip
         return 2
     evaluate(settings, metadata, examples[: args.limit], backend=args.backend,
-             max_new_tokens=args.max_new_tokens, show=args.show)  # fmt: skip
+             max_new_tokens=args.max_new_tokens, show=args.show,
+             decodings=args.decoding or [Decoding()])  # fmt: skip
     return 0
 
 

@@ -261,6 +261,7 @@ def table_row(output: str, metric: str) -> tuple[float, float]:
     return float(base.rstrip("%")), float(tuned.rstrip("%"))
 
 
+@pytest.mark.timeout(300)  # trains, then three script runs, each loading torch (~120 s alone)
 def test_eval_finetune_scores_base_and_fine_tuned_side_by_side_on_the_heldout_records(
     install: Install,
 ) -> None:
@@ -271,7 +272,8 @@ def test_eval_finetune_scores_base_and_fine_tuned_side_by_side_on_the_heldout_re
     report = train_on_export(install.service, install.settings, exporter,
                              TrainRequest("v1", base_model=str(install.base), model_id="tiny-ev",
                                           heldout_share=0.4, config=config))  # fmt: skip
-    shown = eval_script(install.data_dir, "tiny-ev", "--max-new-tokens", "6", "--show", "0")
+    shown = eval_script(install.data_dir, "tiny-ev", "--max-new-tokens", "6", "--show", "0",
+                        "--decoding", "greedy", "--decoding", "penalty=1.3,ngram=2")  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     out = shown.stdout
     assert "held-out examples: 2 (meeting_summary)" in out, out
@@ -285,6 +287,10 @@ def test_eval_finetune_scores_base_and_fine_tuned_side_by_side_on_the_heldout_re
     assert tuned_r1 > base_r1, out
     for metric in ("ROUGE-2", "ROUGE-Lsum", "words", "empty", "looping"):
         table_row(out, metric)
+    # Decodings side by side: one table each, in the order asked (the first is greedy's).
+    tables = out.split("decoding: ")[1:]
+    assert [t.split()[0] for t in tables] == ["greedy", "penalty=1.3,ngram=2"], out
+    assert "fine-tuned (tiny-ev), penalty=1.3,ngram=2: 2 answers" in out
 
     unknown = eval_script(install.data_dir, "no-such-model")
     assert unknown.returncode == 1 and "no fine-tuned model 'no-such-model'" in unknown.stderr

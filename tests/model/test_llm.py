@@ -3,6 +3,7 @@ models are in test_embedded_llm.py."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -196,6 +197,28 @@ def test_sampling_with_a_temperature_stays_within_the_token_budget(
     result = generator.generate(CHAT, max_new_tokens=5, temperature=0.8)
     assert result.completion_tokens <= 5
     assert result.finish_reason in {"stop", "length"}
+
+
+def _repeated_pairs(text: str) -> set[tuple[str, str]]:
+    words = text.split()  # the tiny tokenizer's tokens are words
+    pairs = list(pairwise(words))
+    return {pair for pair in pairs if pairs.count(pair) > 1}
+
+
+def test_both_local_backends_apply_the_anti_loop_options(
+    tiny_model: Path, cache: Path, reference: TransformersGenerator
+) -> None:
+    ct2 = CTranslate2Generator(str(tiny_model), cache_dir=cache, compute_type="float32")
+    greedy = reference.generate(PROMPT, max_new_tokens=40)
+    assert ct2.generate(PROMPT, max_new_tokens=40) == greedy
+    assert _repeated_pairs(greedy.text), greedy.text  # a random model loops under greedy
+    unlooped = reference.generate(PROMPT, max_new_tokens=40, no_repeat_ngram=2)
+    assert not _repeated_pairs(unlooped.text), unlooped.text
+    assert ct2.generate(PROMPT, max_new_tokens=40, no_repeat_ngram=2) == unlooped
+    # The penalty reaches both; the libraries differ in which earlier tokens it counts.
+    for generator in (reference, ct2):
+        penalised = generator.generate(PROMPT, max_new_tokens=40, repetition_penalty=1.5)
+        assert penalised.text != greedy.text
 
 
 def test_cut_at_stop_picks_the_earliest_stop_string() -> None:
