@@ -10,7 +10,8 @@ and the features alike, is what this module names:
   data, redacted by a `Redactor` before anything is kept; `reredact_candidates` brings
   candidates kept under an older redaction to the current one.
 - the values that cross the boundary (`Principal`, `Role`, `ArtifactKind`, ...), the
-  purposes, and `consent.errors` for the API's error table.
+  purposes, `promote_command` (how a guest is made a member, for a refusal to name), and
+  `consent.errors` for the API's error table.
 
 The ML team's side, training exports and their lineage, has its own front door,
 `consent.exports`: it runs offline in batches over everything the gate kept, with its
@@ -42,8 +43,11 @@ if TYPE_CHECKING:
     from minutekeeper.consent.domain import Principal as Principal
     from minutekeeper.consent.domain import Role as Role
     from minutekeeper.consent.domain import Subject as Subject
+    from minutekeeper.consent.domain import SubjectKind as SubjectKind
     from minutekeeper.consent.domain import Tenant as Tenant
     from minutekeeper.consent.ledger import check_request as check_request
+    from minutekeeper.consent.members import promote_command as promote_command
+    from minutekeeper.consent.members import shell_word as shell_word
     from minutekeeper.consent.notices import NoticeDraft as NoticeDraft
     from minutekeeper.consent.notices import TranslationDraft as TranslationDraft
     from minutekeeper.consent.notices import load_notice_file as load_notice_file

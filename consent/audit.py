@@ -35,6 +35,7 @@ from minutekeeper.consent.store import (
     NoticeServedRecord,
     NoticeTranslationRecord,
     NoticeVersionRecord,
+    SubjectPromotionRecord,
     TenantSwitchChangeRecord,
 )
 from minutekeeper.core.db import table_of
@@ -46,6 +47,7 @@ PAYLOAD_TABLES: dict[str, Table] = {
     "notice_served": table_of(NoticeServedRecord),
     "notice_translation": table_of(NoticeTranslationRecord),
     "gate_decision": table_of(GateDecisionRecord),
+    "subject_promotion": table_of(SubjectPromotionRecord),
 }
 _BATCH = 500
 

@@ -93,6 +93,7 @@ class Subject:
     kind: SubjectKind
     display_name: str | None
     erased_at: datetime | None
+    promoted_at: datetime | None = None  # when a guest became this member; None: never a guest
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,21 @@ class ExportRevoked(ConsentError):
     files may no longer be handed out; its tombstones say which records to drop."""
 
     code = "export_revoked"
+
+
+class NameTaken(Conflict):
+    """Someone of the tenant already has the name: a typed name must find one person."""
+
+    code = "name_taken"
+
+
+class NotAGuest(Conflict):
+    """Only a guest can be made a member (not a member, nor an erased person)."""
+
+    code = "not_a_guest"
+
+
+class AmbiguousSubject(InvalidInput):
+    """Several people have the name given: the id says which one."""
+
+    code = "ambiguous_subject"

@@ -57,6 +57,7 @@ from minutekeeper.consent.store import (
     GateDecisionRecord,
     NoticeRecord,
     NoticeVersionRecord,
+    SubjectPromotionRecord,
     SubjectRecord,
 )
 from minutekeeper.consent.tenants import switch_history, switches_as_of
@@ -206,6 +207,23 @@ def confirmed(
     return len(labels) == 1 and all(
         attributed.get((contributor, key)) is ConsentState.CONFIRMED for _, key in claims
     )
+
+
+def guest_then(subject: Subject, artifact: Artifact, decided_at: datetime) -> bool:
+    """Whether a promoted member was still a guest for this decision: it was made before
+    their promotion (so it replays to itself), or the words reached the server before it.
+    Promotion vouches for who they are from then on, never for words typed under their
+    name while they were a guest, which nobody asked them about."""
+    promoted = subject.promoted_at
+    if promoted is None:
+        return False
+    return promoted > decided_at or promoted > (artifact.received_at or artifact.captured_at)
+
+
+def subject_of(row: Any) -> Subject:
+    """A subject as the gate reads it (no name: the gate never needs one)."""
+    return Subject(row.id, row.tenant_id, SubjectKind(row.kind), None, row.erased_at,
+                   row.promoted_at)  # fmt: skip
 
 
 def time_trusted(
@@ -358,7 +376,7 @@ def contributor_verdict(
         return deny(Reason.FOREIGN_SUBJECT)
     if subject.kind is SubjectKind.UNKNOWN:
         return deny(Reason.UNKNOWN_SPEAKER)
-    if subject.kind is SubjectKind.GUEST:
+    if subject.kind is SubjectKind.GUEST or guest_then(subject, inputs.artifact, inputs.decided_at):
         return deny(Reason.GUEST)
     if subject.erased_at is not None and subject.erased_at <= inputs.decided_at:
         return deny(Reason.SUBJECT_ERASED)
@@ -455,9 +473,20 @@ def _version_problem(
 # literal ids costs more than running it.
 
 # Each subject with its projected consent rows (none: no event yet), in one round trip.
-_SUBJECTS = select(
-    SubjectRecord.id, SubjectRecord.tenant_id, SubjectRecord.kind, SubjectRecord.erased_at
-).where(SubjectRecord.id.in_(bindparam("ids", expanding=True)))
+_PROMOTED_AT = (
+    select(SubjectPromotionRecord.promoted_at)
+    .where(SubjectPromotionRecord.subject_id == SubjectRecord.id)
+    .scalar_subquery()
+    .label("promoted_at")
+)
+SUBJECT_FACTS = select(  # what the gate reads of a person (`subject_of`)
+    SubjectRecord.id,
+    SubjectRecord.tenant_id,
+    SubjectRecord.kind,
+    SubjectRecord.erased_at,
+    _PROMOTED_AT,
+)
+_SUBJECTS = SUBJECT_FACTS.where(SubjectRecord.id.in_(bindparam("ids", expanding=True)))
 _NOTICE_TERMS = (
     select(
         NoticeVersionRecord.id,
@@ -494,10 +523,7 @@ def gather(
     ids = [c for c in artifact.contributors if c != UNKNOWN_SPEAKER]
     purposes = [p for p in CONSENT_PURPOSES if covers(p, purpose)]
     rows, events = ledger.with_newest(conn, _SUBJECTS, purposes, {"ids": ids}, up_to=ledger_seq)
-    subjects = {
-        row.id: Subject(row.id, row.tenant_id, SubjectKind(row.kind), None, row.erased_at)
-        for row in rows
-    }
+    subjects = {row.id: subject_of(row) for row in rows}
     by_subject: dict[str, list[ConsentFact]] = {}
     for event in events:
         by_subject.setdefault(event.subject_id, []).append(fact_of(event, seq=event.seq))

@@ -235,7 +235,14 @@ def _check_can_consent(conn: Connection, actor: Principal) -> None:
         raise UnknownSubject(f"no subject {actor.subject_id}")
     if subject.tenant_id != actor.tenant_id:
         raise TenantMismatch(f"subject {actor.subject_id} belongs to another tenant")
-    if subject.kind != SubjectKind.MEMBER.value or subject.erased_at is not None:
+    if subject.erased_at is not None:
+        raise SubjectCannotConsent("an erased person cannot record consent")
+    if subject.kind == SubjectKind.GUEST.value:
+        raise SubjectCannotConsent(
+            "a guest (a name heard in a meeting) cannot record consent, only a member can: "
+            "an admin makes a guest a member (minutekeeper members promote NAME)"
+        )
+    if subject.kind != SubjectKind.MEMBER.value:
         raise SubjectCannotConsent(f"a {subject.kind} subject cannot record consent")
 
 

@@ -8,8 +8,9 @@ the two side by side).
 
 A contributor's verdict depends on the artifact only through its kind and where its capture
 time falls among the subject's event times, the expiry times of those events and the notice
-publication times; between two such instants it cannot change, so verdicts are memoised by
-(subject, kind, interval). The same holds for the tenant's switches.
+publication times (and, for a promoted member, whether the content reached the server
+before their promotion); between two such instants it cannot change, so verdicts are
+memoised by (subject, kind, interval). The same holds for the tenant's switches.
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ from minutekeeper.consent.domain import (
     DataClass,
     Decision,
     Result,
-    Subject,
-    SubjectKind,
 )
 from minutekeeper.consent.gate import (
     BEGINNING,
+    SUBJECT_FACTS,
     ConsentFact,
     GateInputs,
     Reason,
@@ -45,7 +45,9 @@ from minutekeeper.consent.gate import (
     confirmed,
     contributor_verdict,
     fact_of,
+    guest_then,
     notice_terms,
+    subject_of,
     superseded_notices,
     tenant_reasons,
     time_trusted,
@@ -87,15 +89,8 @@ class BulkDecider:
         self.decided_at = decided_at
         self._purposes = [p for p in CONSENT_PURPOSES if covers(p, self.purpose)]
         self._subjects = {
-            row.id: Subject(row.id, row.tenant_id, SubjectKind(row.kind), None, row.erased_at)
-            for row in conn.execute(
-                select(
-                    SubjectRecord.id,
-                    SubjectRecord.tenant_id,
-                    SubjectRecord.kind,
-                    SubjectRecord.erased_at,
-                ).where(SubjectRecord.tenant_id == tenant_id)
-            )
+            row.id: subject_of(row)
+            for row in conn.execute(SUBJECT_FACTS.where(SubjectRecord.tenant_id == tenant_id))
         }
         self._events = self._read_events()
         self._notice_by_seq = {
@@ -207,6 +202,7 @@ class BulkDecider:
                 bisect_right(times, captured_at),
                 bisect_right(times, received_at),
                 notice_slots,
+                self._guest_then(contributor, artifact),
             )
             verdict = self._verdicts.get(key)
             if verdict is None:
@@ -214,6 +210,11 @@ class BulkDecider:
             keys.append(key)
             verdicts.append(verdict)
         return (kind, slot, tuple(keys)), tenant, tuple(verdicts)
+
+    def _guest_then(self, contributor: str, artifact: Artifact) -> bool:
+        """Whether a promoted member counts as the guest they were (`gate.guest_then`)."""
+        subject = self._subjects.get(contributor)
+        return subject is not None and guest_then(subject, artifact, self.decided_at)
 
     def _verdict(self, contributor: str, artifact: Artifact) -> ContributorVerdict:
         facts = {}
@@ -227,18 +228,8 @@ class BulkDecider:
         return contributor_verdict(contributor, inputs, superseded_notices(inputs))
 
     def _load_subjects(self, ids: Iterable[str]) -> None:
-        rows = self.conn.execute(
-            select(
-                SubjectRecord.id,
-                SubjectRecord.tenant_id,
-                SubjectRecord.kind,
-                SubjectRecord.erased_at,
-            ).where(SubjectRecord.id.in_(list(ids)))
-        )
-        for row in rows:
-            self._subjects[row.id] = Subject(
-                row.id, row.tenant_id, SubjectKind(row.kind), None, row.erased_at
-            )
+        for row in self.conn.execute(SUBJECT_FACTS.where(SubjectRecord.id.in_(list(ids)))):
+            self._subjects[row.id] = subject_of(row)
 
     def _facts(self, subject_id: str, captured_at: datetime) -> list[ConsentFact]:
         """As `gate._ledger_facts`: the last event recorded at or before the capture, then

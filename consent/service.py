@@ -20,6 +20,7 @@ from minutekeeper.consent import (
     facts,
     gate,
     ledger,
+    members,
     notices,
     tenants,
 )
@@ -248,18 +249,48 @@ class ConsentService:
                 },
             )
 
-    def ensure_person(self, *, tenant_name: str, ref: str) -> Subject:
+    def ensure_person(self, *, tenant_name: str, ref: str) -> tuple[Subject, bool]:
         """The tenant's person `ref` (an id, id prefix or name), or a new member of that
-        name; the tenant is created on first use (as `local_principal` does)."""
+        name (then True, audited as `subject.added` by the operator); the tenant is created
+        on first use (as `local_principal` does). A guest found by name stays a guest: only
+        `promote` makes one a member."""
         with self._write() as conn:
             tenant = tenants.find_tenant(conn, tenant_name) or tenants.create_tenant(
                 conn, self.writer, tenant_name, actor_id="local-install"
             )
             try:
-                return tenants.find_subject(conn, tenant.id, ref)
+                return tenants.find_subject(conn, tenant.id, ref), False
             except UnknownSubject:
-                return tenants.add_subject(conn, self.writer, tenant.id, kind=SubjectKind.MEMBER,
-                                           display_name=ref, created_at=self.clock())  # fmt: skip
+                made = members.add_member(conn, self.writer, tenant.id, ref, actor_id="operator",
+                                          at=self.clock())  # fmt: skip
+                return made, True
+
+    # --- membership: an admin vouches for who belongs (`consent.members`) ----------
+
+    def add_member(self, admin: Principal, name: str) -> Subject:
+        """A new member of the admin's tenant called `name` (a name nobody there has)."""
+        with self._write() as conn:
+            return members.add_member(conn, self.writer, admin.tenant_id, name,
+                                      actor_id=admin.subject_id, at=self.clock())  # fmt: skip
+
+    def promote(self, admin: Principal, ref: str) -> Subject:
+        """Make the guest `ref` a member; it records no consent and serves no notice."""
+        with self._write() as conn:
+            return members.promote(conn, self.writer, admin.tenant_id, ref,
+                                   actor_id=admin.subject_id, at=self.clock())  # fmt: skip
+
+    def resolve_person(self, tenant_id: str, ref: str) -> Subject:
+        """The one person of the tenant named `ref`, else the one with that id or id prefix
+        (several people of that name are refused with their ids)."""
+        with read_transaction(self.engine) as conn:
+            return members.resolve(conn, tenant_id, ref)
+
+    def rename_subject(self, admin: Principal, ref: str, name: str) -> tuple[Subject, str]:
+        """Rename the person `ref` to `name` (a name nobody else there has); returns them
+        and their old name."""
+        with self._write() as conn:
+            return members.rename(conn, self.writer, admin.tenant_id, ref, name,
+                                  actor_id=admin.subject_id)  # fmt: skip
 
     # --- notices -----------------------------------------------------------------
 

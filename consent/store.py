@@ -71,6 +71,21 @@ class SubjectRecord(Base):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class SubjectPromotionRecord(Base):
+    """A guest made a member by an admin (`consent.members.promote`), once per person; its
+    row is chained (`audit.PAYLOAD_TABLES`). Words that reached the server before
+    `promoted_at` stay a guest's to the gate."""
+
+    __tablename__ = "subject_promotions"
+    __table_args__ = (Index("uq_subject_promotions_subject", "subject_id", unique=True),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subjects.id"))
+    actor_id: Mapped[str] = mapped_column(String(200))
+    promoted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class NoticeRecord(Base):
     __tablename__ = "notices"
     __table_args__ = (Index("uq_notices_tenant_key", "tenant_id", "key", unique=True),)

@@ -41,7 +41,7 @@ def _tenant(row: Row[Any]) -> Tenant:
     )
 
 
-def _subject(row: Row[Any]) -> Subject:
+def as_subject(row: Row[Any]) -> Subject:
     return Subject(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -177,7 +177,7 @@ def add_subject(
 ) -> Subject:
     """A new person of the tenant. A second member makes the tenant multi-user for good."""
     get_tenant(conn, tenant_id)
-    if kind is SubjectKind.MEMBER and _has_member(conn, tenant_id):
+    if kind is SubjectKind.MEMBER and has_member(conn, tenant_id):
         mark_multi_user(conn, writer, tenant_id, reason="second_member")
     name = clean_name(display_name, what="display name") if display_name is not None else None
     subject_id = str(uuid.uuid4())
@@ -193,7 +193,7 @@ def add_subject(
     return get_subject(conn, subject_id)
 
 
-def _has_member(conn: Connection, tenant_id: str) -> bool:
+def has_member(conn: Connection, tenant_id: str) -> bool:
     return (
         conn.execute(
             select(SubjectRecord.id)
@@ -283,7 +283,7 @@ def get_subject(conn: Connection, subject_id: str, *, tenant_id: str | None = No
         raise UnknownSubject(f"no subject {subject_id}")
     if tenant_id is not None and row.tenant_id != tenant_id:
         raise TenantMismatch(f"subject {subject_id} belongs to another tenant")
-    return _subject(row)
+    return as_subject(row)
 
 
 def find_member(
@@ -300,7 +300,7 @@ def find_member(
         .order_by(SubjectRecord.created_at)
         .limit(1)
     ).first()
-    return _subject(row) if row else None
+    return as_subject(row) if row else None
 
 
 def find_subject(conn: Connection, tenant_id: str, ref: str) -> Subject:
@@ -318,7 +318,7 @@ def find_subject(conn: Connection, tenant_id: str, ref: str) -> Subject:
     if len(rows) != 1:
         what = "more than one person" if rows else "no person"
         raise UnknownSubject(f"{what} in this tenant matches {ref!r}; give the subject id")
-    return _subject(rows[0])
+    return as_subject(rows[0])
 
 
 def list_subjects(
@@ -335,4 +335,4 @@ def list_subjects(
         after=after,
         limit=limit,
     )
-    return [_subject(row) for row in rows]
+    return [as_subject(row) for row in rows]

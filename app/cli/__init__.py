@@ -20,6 +20,7 @@ from minutekeeper.cli import (
     export_cmds,
     finetune_cmds,
     meeting_cmds,
+    member_cmds,
     service_cmds,
     summary_cmds,
     transcribe_cmds,
@@ -41,6 +42,7 @@ app.add_typer(transcribe_cmds.models_app, name="models")
 app.add_typer(meeting_cmds.app, name="meetings")
 app.add_typer(export_cmds.app, name="export")
 app.add_typer(export_cmds.candidates_app, name="candidates")
+app.add_typer(member_cmds.app, name="members")
 app.add_typer(service_cmds.app, name="tokens")
 app.command("serve")(service_cmds.serve)
 app.command("worker")(worker_cmds.worker)

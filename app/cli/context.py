@@ -60,11 +60,12 @@ class CliState:
     def service(self) -> ConsentService:
         return self.runtime().service
 
-    def principal(self, role: Role = Role.MEMBER) -> Principal:
-        """The local user (a member of the local tenant; the admin of a local install)."""
+    def principal(self, role: Role = Role.MEMBER, *, tenant: str | None = None) -> Principal:
+        """The local user (a member of the local tenant, or of `tenant`; the admin of a
+        local install)."""
         settings = self.settings()
         return self.service().local_principal(
-            tenant_name=settings.local_tenant, user_name=settings.local_user, role=role
+            tenant_name=tenant or settings.local_tenant, user_name=settings.local_user, role=role
         )
 
     def ai_user(self) -> Principal:

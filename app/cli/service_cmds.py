@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from minutekeeper.cli.context import state
-from minutekeeper.consent import Principal, Role
+from minutekeeper.consent import Principal, Role, Subject, SubjectKind
 from minutekeeper.core.errors import InvalidInput
 
 app = typer.Typer(
@@ -38,7 +38,9 @@ def serve(
 @app.command("create")
 def create(
     ctx: typer.Context,
-    subject: Annotated[str, typer.Option(help="The person: a name (made a member if new) or id.")],
+    subject: Annotated[
+        str, typer.Option(help="The person: a member's name (made a member if new) or id.")
+    ],
     role: Annotated[Role, typer.Option(help="member, admin or ml_exporter.")] = Role.MEMBER,
     tenant: Annotated[str | None, typer.Option(help="Tenant name; default: the local one.")] = None,
     name: Annotated[str, typer.Option(help="A label to recognise the token by.")] = "",
@@ -46,12 +48,17 @@ def create(
         int | None, typer.Option(min=1, max=3650, help="Valid for this many days.")
     ] = None,
 ) -> None:
-    """Make a token and print it once (only its hash is kept)."""
+    """Make a token for a member and print it once (only its hash is kept). A guest (a
+    name heard in a meeting) is refused: an admin makes them a member first."""
     from minutekeeper.api.tokens import create_token
 
     cli = state(ctx)
     settings = cli.settings()
-    person = _person(ctx, tenant or settings.local_tenant, subject, role)
+    found, created = _found(ctx, tenant or settings.local_tenant, subject)
+    shown = found.display_name or found.id
+    if found.kind is not SubjectKind.MEMBER:
+        raise InvalidInput(_not_a_member(found, tenant))
+    person = Principal(tenant_id=found.tenant_id, subject_id=found.id, role=role)
     token, info = create_token(
         cli.service(),
         person,
@@ -59,16 +66,33 @@ def create(
         valid_for=timedelta(days=days or settings.token_days),
     )
     until = f"{info.expires_at:%Y-%m-%d}" if info.expires_at else "never"
-    typer.echo(
-        f"token {info.id} for {person.subject_id} ({role.value}), valid until {until}:", err=True
-    )
+    if created:
+        typer.echo(f"{shown} is a new member.", err=True)
+    typer.echo(f"token {info.id} for {shown} ({role.value}), valid until {until}:", err=True)
     typer.echo(token)
 
 
-def _person(ctx: typer.Context, tenant_name: str, ref: str, role: Role) -> Principal:
+def _not_a_member(found: Subject, tenant: str | None) -> str:
+    from minutekeeper.consent import promote_command
+
+    if found.kind is not SubjectKind.GUEST or found.display_name is None:
+        return f"subject {found.id} is no member ({found.kind.value}): it cannot hold a token"
+    command = promote_command(found.display_name, tenant=tenant)
+    return (
+        f"{found.display_name!r} is a guest (a name heard in a meeting), not a member: a "
+        "guest never records consent, so a token for them is refused. If they belong to "
+        f"this tenant, make them a member first: {command}"
+    )
+
+
+def _found(ctx: typer.Context, tenant_name: str, ref: str) -> tuple[Subject, bool]:
     if not ref.strip():
         raise InvalidInput("--subject needs a name or a subject id")
-    found = state(ctx).service().ensure_person(tenant_name=tenant_name, ref=ref.strip())
+    return state(ctx).service().ensure_person(tenant_name=tenant_name, ref=ref.strip())
+
+
+def _person(ctx: typer.Context, tenant_name: str, ref: str, role: Role) -> Principal:
+    found, _ = _found(ctx, tenant_name, ref)
     return Principal(tenant_id=found.tenant_id, subject_id=found.id, role=role)
 
 
@@ -84,13 +108,28 @@ def list_(
     owner = _person(
         ctx, tenant or cli.settings().local_tenant, cli.settings().local_user, Role.ADMIN
     )
-    for info in list_tokens(cli.engine(), owner.tenant_id):
+    people = {p.id: p for p in cli.service().subjects(owner.tenant_id)}
+    found = list_tokens(cli.engine(), owner.tenant_id)
+    names = {info.id: _holder(people.get(info.subject_id), info.subject_id) for info in found}
+    width = min(max((len(n) for n in names.values()), default=0), 40)
+    for info in found:
         status = (
             "revoked"
             if info.revoked_at
             else (f"until {info.expires_at:%Y-%m-%d}" if info.expires_at else "no expiry")
         )
-        typer.echo(f"{info.id}  {info.role.value:<11} {info.subject_id}  {status}  {info.name}")
+        typer.echo(
+            f"{info.id}  {info.role.value:<11} {names[info.id]:<{width}}  {status}  {info.name}"
+        )
+
+
+def _holder(person: Subject | None, subject_id: str) -> str:
+    """Who a token belongs to, as people know them: a name, marked where no member."""
+    if person is None or person.display_name is None:
+        return f"(erased {subject_id[:8]})"
+    if person.kind is not SubjectKind.MEMBER:
+        return f"{person.display_name} ({person.kind.value})"
+    return person.display_name
 
 
 @app.command("revoke")
