@@ -5,7 +5,7 @@ promotion replays to itself.
 
 Revision ID: 0015
 Revises: 0014
-Create Date: 2026-12-09
+Create Date: 2026-12-06
 """
 
 from __future__ import annotations
