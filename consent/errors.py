@@ -142,3 +142,10 @@ class ExportRevoked(ConsentError):
     files may no longer be handed out; its tombstones say which records to drop."""
 
     code = "export_revoked"
+
+
+class SourceDeleted(ConsentError):
+    """The meeting or draft the content was made from has been deleted: nothing made from
+    it is kept any more."""
+
+    code = "source_deleted"
