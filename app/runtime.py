@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from minutekeeper.consent import ConsentService, Principal, Redactor, Tenant
+    from minutekeeper.features.deletion import MeetingDeleted
     from minutekeeper.features.offers import Offers
     from minutekeeper.jobs.media import MediaProcess
     from minutekeeper.jobs.runner import Executor, JobRunner
@@ -148,6 +149,25 @@ class Runtime:
         store.cancel_queued(self.engine, admin.tenant_id, kinds=kinds, code="cancelled",
                             message=f"cancelled: {why}")  # fmt: skip
         return tenant
+
+    def delete_meeting(
+        self, tenant_id: str, ref: str, *, owner_id: str | None, actor_id: str,
+        exact: bool = False,
+    ) -> MeetingDeleted:  # fmt: skip
+        """Delete a meeting and everything kept of it (`features.deletion`), its upload's
+        job row with it; refused (`JobStillRunning`) while that job still runs, whether or
+        not it has saved the meeting yet."""
+        from minutekeeper.features.deletion import delete_meeting
+        from minutekeeper.features.meetings.errors import MeetingNotFound
+        from minutekeeper.jobs.store import refuse_while_processing, release_meeting_job
+
+        try:
+            return delete_meeting(self.service, tenant_id, ref, owner_id=owner_id,
+                                  actor_id=actor_id, exact=exact, hold=release_meeting_job,
+                                  media_root=self.settings.resolved_media_dir())  # fmt: skip
+        except MeetingNotFound:
+            refuse_while_processing(self.engine, ref, tenant_id=tenant_id, owner_id=owner_id)
+            raise
 
     def preload(self) -> list[str]:
         """Load now what meeting jobs use in this process (a worker, before its first job),

@@ -9,6 +9,8 @@ and the features alike, is what this module names:
 - `capture_offer` with `Offer` and `Utterance`: an AI output offered to the gate as training
   data, redacted by a `Redactor` before anything is kept; `reredact_candidates` brings
   candidates kept under an older redaction to the current one.
+- `Removal` and `Deleted`: what a feature deleting a saved meeting tells
+  `ConsentService.delete_source`, and what consent deleted with it.
 - the values that cross the boundary (`Principal`, `Role`, `ArtifactKind`, ...), the
   purposes, `promote_command` (how a guest is made a member, for a refusal to name), and
   `consent.errors` for the API's error table.
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from minutekeeper.consent.capture import Utterance as Utterance
     from minutekeeper.consent.capture import capture_offer as capture_offer
     from minutekeeper.consent.capture import purge_expired as purge_expired
+    from minutekeeper.consent.deletion import Deleted as Deleted
+    from minutekeeper.consent.deletion import Removal as Removal
     from minutekeeper.consent.domain import DEFAULT_NOTICE_KEY as DEFAULT_NOTICE_KEY
     from minutekeeper.consent.domain import UNKNOWN_SPEAKER as UNKNOWN_SPEAKER
     from minutekeeper.consent.domain import ArtifactKind as ArtifactKind

@@ -15,8 +15,13 @@ from sqlalchemy import Connection, bindparam, insert, select
 
 from minutekeeper.consent.chain import canonical_json, sha256_hex
 from minutekeeper.consent.domain import Artifact, ArtifactKind, DataClass
-from minutekeeper.consent.errors import InvalidValue, TenantMismatch, UnknownArtifact
-from minutekeeper.consent.store import ArtifactRecord
+from minutekeeper.consent.errors import (
+    InvalidValue,
+    SourceDeleted,
+    TenantMismatch,
+    UnknownArtifact,
+)
+from minutekeeper.consent.store import ArtifactRecord, DeletedSourceRecord
 
 MAX_CONTENT_BYTES = 50_000_000
 MAX_CONTRIBUTORS = 10_000
@@ -60,10 +65,15 @@ def record_artifact(
     attributions: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     model_id: str | None = None,
     prompt_version: str | None = None,
+    source: tuple[str, str] | None = None,
 ) -> Artifact:
     """Store an artifact. Its content time is `content_time` where one is stated and
     earlier than `received_at` (a stated time never makes content newer than its arrival),
-    else its arrival; it is trusted only for the contributors in `vouched_by`."""
+    else its arrival; it is trusted only for the contributors in `vouched_by`. `source`
+    names the saved meeting or draft it was made from: one deleted is refused."""
+    if is_deleted(conn, source):
+        raise SourceDeleted(f"the {source[0] if source else 'source'} this was made from "
+                            "was deleted; nothing made from it is kept")  # fmt: skip
     if len(contributors) > MAX_CONTRIBUTORS:
         raise InvalidValue(f"an artifact can name at most {MAX_CONTRIBUTORS} contributors")
     content = canonical_json({"input": input, "output": output})
@@ -90,6 +100,9 @@ def record_artifact(
                 if subject in contributors
             },
             content_sha256=sha256_hex(content),
+            # Named only when there is one (an unsaved source's row is as it was before
+            # sources were recorded).
+            **({"source_kind": source[0], "source_id": source[1]} if source else {}),
         )
     )
     return get_artifact(conn, artifact_id, tenant_id=tenant_id)
@@ -113,3 +126,24 @@ def get_artifact(conn: Connection, artifact_id: str, *, tenant_id: str) -> Artif
     if row.tenant_id != tenant_id:
         raise TenantMismatch(f"artifact {artifact_id} belongs to another tenant")
     return _artifact(row)
+
+
+def is_deleted(conn: Connection, source: tuple[str, str] | None) -> bool:
+    """Whether the saved meeting or draft `source` was deleted (`consent.deletion`); None,
+    an unsaved source, never was."""
+    if source is None:
+        return False
+    d = DeletedSourceRecord
+    found = conn.execute(
+        select(d.source_id).where(d.source_kind == source[0], d.source_id == source[1])
+    ).first()
+    return found is not None
+
+
+def made_from_deleted(conn: Connection, artifact_id: str) -> bool:
+    """Whether the artifact was made from a saved meeting or draft since deleted."""
+    art = ArtifactRecord
+    row = conn.execute(select(art.source_kind, art.source_id).where(art.id == artifact_id)).first()
+    if row is None or row.source_kind is None or row.source_id is None:
+        return False
+    return is_deleted(conn, (row.source_kind, row.source_id))

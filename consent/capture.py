@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from minutekeeper.consent import facts
+from minutekeeper.consent.artifacts import made_from_deleted
 from minutekeeper.consent.domain import (
     Artifact,
     ArtifactKind,
@@ -31,6 +32,7 @@ from minutekeeper.consent.domain import (
     Result,
     SubjectKind,
 )
+from minutekeeper.consent.errors import SourceDeleted
 from minutekeeper.consent.purposes import TRAIN_AI_SYSTEM
 from minutekeeper.consent.redaction import PROFILE, Person, RedactionFailed, Redactor
 from minutekeeper.consent.service import ConsentService
@@ -83,6 +85,9 @@ class Offer:
     # Contributors named by someone else's claim: subject -> (label, binding) pairs from
     # `ConsentService.attribute`; they count once they confirmed.
     attributions: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # The saved meeting or draft it was made from ("meeting", id): deleting that deletes
+    # what was kept of it, and nothing from it is kept once it was deleted.
+    source: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ def capture_offer(
         attributions=offer.attributions,
         model_id=offer.model_id,
         prompt_version=offer.prompt_version,
+        source=offer.source,
     )
     decision = service.decide(tenant_id, artifact.id, purpose=TRAIN_AI_SYSTEM)
     allowed = {v.contributor for v in decision.contributors if v.allowed}
@@ -149,6 +155,10 @@ def capture_offer(
         "status": "eligible",
     }
     with write_transaction(service.engine) as conn:
+        # Under the writer lock a deletion also takes: it either comes first and is seen
+        # here, or comes after and finds this candidate to retire.
+        if made_from_deleted(conn, artifact.id):
+            return Captured(artifact, decision, None, (SourceDeleted.code,))
         conn.execute(insert(TrainingCandidateRecord).values(**values))
         conn.execute(
             insert(CandidateContributorRecord),

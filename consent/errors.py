@@ -160,3 +160,10 @@ class AmbiguousSubject(InvalidInput):
     """Several people have the name given: the id says which one."""
 
     code = "ambiguous_subject"
+
+
+class SourceDeleted(ConsentError):
+    """The meeting or draft the content was made from has been deleted: nothing made from
+    it is kept any more."""
+
+    code = "source_deleted"

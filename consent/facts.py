@@ -12,7 +12,7 @@ replays the facts in chain order and holds the tables against the state they add
 - a kept candidate: its artifact, decision, contributors (and `candidate_contributors`),
   consent events, profile, expiry, the hash of its redacted messages, then its status;
 - an export: its status, the hash of its `export_records` once published, its tombstones;
-- an erasure: the artifacts whose content it emptied.
+- an erasure, or a deleted meeting: the artifacts whose content it emptied.
 
 A row the chain never heard of (a candidate or export written behind the code's back) is
 as much a finding as a row that changed.
@@ -129,6 +129,12 @@ def erased(
         "erased": {"subject_id": subject_id, "artifacts": sorted(set(artifact_ids))},
         **candidates(candidate_ids, "purged"),
     }
+
+
+def deleted(source: tuple[str, str], artifact_ids: Iterable[str]) -> dict[str, Any]:
+    """A deleted source: the artifacts whose content it emptied, as an erasure does (its
+    kept candidates are retired by their own entry)."""
+    return {"erased": {"source": list(source), "artifacts": sorted(set(artifact_ids))}}
 
 
 def records_sha256(conn: Connection, export_id: str) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, exc, select
 from minutekeeper.consent import (
     artifacts,
     attribution,
+    deletion,
     erasure,
     facts,
     gate,
@@ -529,10 +530,13 @@ class ConsentService:
         attributions: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         model_id: str | None = None,
         prompt_version: str | None = None,
+        source: tuple[str, str] | None = None,
     ) -> Artifact:
         """Store an AI output with its input. `captured_at` is the content's stated time,
         `received_at` when it reached the server (default: now); the stated time is
-        trusted only for the contributors in `vouched_by` (`artifacts.record_artifact`)."""
+        trusted only for the contributors in `vouched_by` (`artifacts.record_artifact`).
+        `source` is the saved meeting or draft it was made from (`SourceDeleted` once that
+        is deleted)."""
         with self._write() as conn:
             return artifacts.record_artifact(
                 conn,
@@ -548,6 +552,7 @@ class ConsentService:
                 attributions=attributions,
                 model_id=model_id,
                 prompt_version=prompt_version,
+                source=source,
             )
 
     def decide(
@@ -606,6 +611,28 @@ class ConsentService:
             reason="a contributor was erased: its data files are deleted",
         )  # fmt: skip
         return erased
+
+    def delete_source(
+        self,
+        tenant_id: str,
+        *,
+        actor_id: str,
+        remove: Callable[[Connection], deletion.Removal],
+    ) -> deletion.Deleted:
+        """Delete a saved meeting or draft and what consent made of it, in one transaction:
+        `remove` deletes the caller's own rows on this transaction's connection and says
+        what it removed; then that source's artifacts are emptied, their kept candidates
+        retired and their published records tombstoned (`deletion`). Anything raised
+        rolls all of it back. Each touched export's tombstones file is rewritten once the
+        transaction has committed."""
+        with self._write() as conn:
+            removal = remove(conn)
+            deleted = deletion.delete_source(
+                conn, self.writer, tenant_id=tenant_id, removal=removal, at=self.clock(),
+                actor_id=actor_id,
+            )  # fmt: skip
+        tombstones.sync_files(self.engine, deleted.exports)
+        return deleted
 
     def claimed_sources(self, tenant_id: str, subject_id: str) -> dict[tuple[str, str], set[str]]:
         """The labels attributed to the person in each meeting or draft (`erasure`)."""

@@ -209,7 +209,10 @@ class CurrentConsentRecord(Base):
 
 class ArtifactRecord(Base):
     __tablename__ = "artifacts"
-    __table_args__ = (Index("ix_artifacts_tenant_captured", "tenant_id", "captured_at"),)
+    __table_args__ = (
+        Index("ix_artifacts_tenant_captured", "tenant_id", "captured_at"),
+        Index("ix_artifacts_source", "source_kind", "source_id"),
+    )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
@@ -228,6 +231,23 @@ class ArtifactRecord(Base):
     time_vouched_by: Mapped[list[str] | None] = mapped_column(JSON)
     # subject -> [[label, binding], ...]: the claims that attribute words to them.
     attributions: Mapped[dict[str, list[list[str]]] | None] = mapped_column(JSON)
+    # The saved thing the content was made from ("meeting", id) or ("draft", id): how
+    # deleting it finds what was made of it. None: an unsaved transcript, or captured
+    # before sources were recorded (migration 0015).
+    source_kind: Mapped[str | None] = mapped_column(String(16))
+    source_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class DeletedSourceRecord(Base):
+    """A saved meeting or draft that was deleted (ids only): capture refuses content made
+    from it afterwards, such as an answer offered in the background as it was deleted."""
+
+    __tablename__ = "deleted_sources"
+
+    source_kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    source_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AttributionRequestRecord(Base):

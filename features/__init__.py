@@ -9,6 +9,7 @@ they take their inputs and the parts they need (a database engine, a `ModelProvi
 - ask about a transcript (a saved meeting's, or one just made): `ask`;
 - compose: `compose_draft` (draft, check, keep as shown) and `give_feedback`;
 - offer results to the consent gate for training: `Offers`;
+- delete a meeting and everything kept of it: `delete_meeting`;
 - erase a person, fine-tune on a consented export: `erase_person`, `train_on_export`.
 """
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from minutekeeper.features.compose.thread import Thread as Thread
     from minutekeeper.features.compose.thread import load_thread as load_thread
     from minutekeeper.features.compose.thread import parse_messages as parse_messages
+    from minutekeeper.features.deletion import delete_meeting as delete_meeting
     from minutekeeper.features.erasure import erase_person as erase_person
     from minutekeeper.features.finetune import TrainRequest as TrainRequest
     from minutekeeper.features.finetune import train_on_export as train_on_export

@@ -90,14 +90,15 @@ class Provenance:
                    source=("meeting", stored.info.id), claims_made=True)  # fmt: skip
 
     def timed(self, offer: Offer, attributions: Mapping[str, tuple[tuple[str, str], ...]]) -> Offer:
-        """`offer` with this content time, arrival and voucher, and the claims that name
-        its contributors."""
+        """`offer` with this content time, arrival and voucher, the claims that name its
+        contributors, and the saved source it was made from (deleting that deletes it)."""
         return replace(
             offer,
             content_time=self.stated,
             received_at=self.received_at,
             vouched_by=(self.uploader,) if self.uploader else (),
             attributions={s: c for s, c in attributions.items() if s in offer.contributors},
+            source=offer.source or self.source,
         )
 
 
@@ -273,6 +274,7 @@ def draft_offer(
         roster=roster,
         model_id=stored.model_id,
         prompt_version=stored.prompt_version,
+        source=("draft", stored.id),
     )
 
 

@@ -247,18 +247,23 @@ async def _send_error(send: Send, status: int, code: str, message: str) -> None:
     await _send(send, status, "application/json", body)
 
 
-def forget_quoting(engine: Engine, subject_ids: Iterable[str], words: Iterable[str]) -> int:
-    """An erasure's reach into stored answers: every answer kept for `subject_ids` (the
-    tenant's people) that quotes one of `words` is replaced by a 410 `response_erased`, so
-    a retry learns the answer is gone instead of running the call again. Returns how many."""
+ERASED_ANSWER = "the stored answer to this request quoted a person since erased; it is gone"
+DELETED_ANSWER = "the stored answer to this request quoted a meeting since deleted; it is gone"
+
+
+def forget_quoting(
+    engine: Engine, subject_ids: Iterable[str], words: Iterable[str], *, why: str = ERASED_ANSWER
+) -> int:
+    """An erasure's (or a deleted meeting's) reach into stored answers: every answer kept
+    for `subject_ids` that quotes one of `words` is replaced by a 410 `response_erased`
+    saying `why`, so a retry learns the answer is gone instead of running the call again.
+    Returns how many."""
     found = [w.encode() for w in needles(words)]
     people = list(subject_ids)
     if not found or not people:
         return 0
     table = table_of(IdempotencyRecord)
-    erased = orjson.dumps({"error": {"code": "response_erased", "message": (
-        "the stored answer to this request quoted a person since erased; it is gone"
-    )}})  # fmt: skip
+    erased = orjson.dumps({"error": {"code": "response_erased", "message": why}})
     changed = 0
     with row_transaction(engine) as conn:
         for start in range(0, len(people), 500):

@@ -1,4 +1,4 @@
-"""`minutekeeper meetings ...`: the meetings `summarize` saved, by id."""
+"""`minutekeeper meetings ...`: the meetings `summarize` saved, by id: list, show, delete."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from minutekeeper.cli.context import state
 from minutekeeper.cli.output import write_output
 from minutekeeper.core.errors import InvalidInput
 
-app = typer.Typer(help="Meetings saved by summarize: list and show them.", no_args_is_help=True)
+app = typer.Typer(
+    help="Meetings saved by summarize: list, show and delete them.", no_args_is_help=True
+)
 
 
 @app.command("list")
@@ -72,3 +74,37 @@ def show(
         return
     transcript = stored.transcript if with_transcript else None
     write_output(render.render(stored.summary, fmt, transcript), None)
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    meeting: Annotated[str, typer.Argument(help="Meeting id (or its first characters).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a saved meeting and everything kept of it: its recording, transcript and
+    summary, the drafts written from it, and what was kept of it for training (its records
+    in published exports get tombstones). Cannot be undone."""
+    from minutekeeper.api.idempotency import DELETED_ANSWER, forget_quoting
+    from minutekeeper.core.db import checkpoint_wal
+    from minutekeeper.features.meetings.store import find_meeting
+
+    cli = state(ctx)
+    me = cli.principal()
+    if not yes:
+        found = find_meeting(cli.engine(), me.tenant_id, meeting)
+        question = (f"Delete meeting {found.info.id} ({found.info.title!r}) and everything "
+                    "kept of it? This cannot be undone")  # fmt: skip
+        if not typer.confirm(question, default=False):
+            typer.echo("Nothing deleted.")
+            raise typer.Exit(1)
+        meeting = found.info.id  # exactly the one confirmed
+    deleted = cli.runtime().delete_meeting(me.tenant_id, meeting, owner_id=None,
+                                           actor_id=me.subject_id, exact=not yes)  # fmt: skip
+    forget_quoting(cli.engine(), deleted.people, deleted.words, why=DELETED_ANSWER)
+    checkpoint_wal(cli.engine(), truncate=True)  # its words are still in the log's old pages
+    typer.echo(
+        f"deleted meeting {deleted.meeting_id}: {len(deleted.drafts)} draft(s), "
+        f"{deleted.artifacts} training artifact(s) emptied, {deleted.candidates} kept "
+        f"example(s) retired; {len(deleted.exports)} export(s) got tombstones"
+    )

@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from minutekeeper.core.db import (
@@ -42,7 +42,7 @@ from minutekeeper.core.db import (
     table_of,
     utcnow,
 )
-from minutekeeper.core.errors import NotFound
+from minutekeeper.core.errors import Conflict, NotFound
 from minutekeeper.core.quotes import needles, scrub
 
 # A job interrupted this many times is failed instead of tried again.
@@ -61,6 +61,13 @@ FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED})
 
 class JobNotFound(NotFound):
     code = "job_not_found"
+
+
+class JobStillRunning(Conflict):
+    """A meeting cannot be deleted while its job still works on it (the job would save
+    it, or offer it for training, after the deletion)."""
+
+    code = "job_running"
 
 
 class JobRecord(Base):
@@ -163,6 +170,39 @@ def get_job(engine: Engine, job_id: str, *, tenant_id: str | None = None) -> Job
     if row is None:
         raise JobNotFound(f"no job {job_id!r}")
     return _job(row._mapping)
+
+
+def release_meeting_job(conn: Connection, meeting_id: str) -> None:
+    """For a meeting being deleted, on its deleting transaction `conn`: refuse
+    (`JobStillRunning`) while the upload's job (it has the meeting's id) is unfinished,
+    else delete the job's row with the meeting."""
+    table = table_of(JobRecord)
+    row = conn.execute(
+        select(table.c.status).where(table.c.id == meeting_id).with_for_update()
+    ).first()
+    if row is None:
+        return
+    if JobStatus(row.status) not in FINISHED:
+        raise JobStillRunning(_STILL_RUNNING.format(id=meeting_id))
+    conn.execute(table.delete().where(table.c.id == meeting_id))
+
+
+def refuse_while_processing(
+    engine: Engine, job_id: str, *, tenant_id: str, owner_id: str | None = None
+) -> None:
+    """`JobStillRunning` when `job_id` is an unfinished job of the tenant (`owner_id`'s,
+    when given): a meeting asked to be deleted before its upload's job has saved it."""
+    table = table_of(JobRecord)
+    query = select(table.c.status).where(table.c.id == job_id, table.c.tenant_id == tenant_id)
+    if owner_id is not None:
+        query = query.where(table.c.owner_id == owner_id)
+    with read_transaction(engine) as conn:
+        status = conn.execute(query).scalar()
+    if status is not None and JobStatus(status) not in FINISHED:
+        raise JobStillRunning(_STILL_RUNNING.format(id=job_id))
+
+
+_STILL_RUNNING = "meeting {id} is still being processed; delete it once its job has finished"
 
 
 def start(

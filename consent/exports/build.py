@@ -33,6 +33,7 @@ from minutekeeper.consent.redecide import BulkDecider, Outcome
 from minutekeeper.consent.store import (
     ArtifactRecord,
     DatasetExportRecord,
+    DeletedSourceRecord,
     ExportedExampleRecord,
     TenantSwitchChangeRecord,
     TrainingCandidateRecord,
@@ -59,6 +60,7 @@ class Build:
     decided_at: datetime
     switch_changes: int  # how many the snapshot held
     files: list[FileEntry]
+    deletions: int = 0  # the tenant's deleted meetings and drafts the snapshot held
     counts: Counter[str] = field(default_factory=Counter)
     tasks: Counter[str] = field(default_factory=Counter)
     profiles: set[str] = field(default_factory=set)
@@ -150,7 +152,8 @@ def build(
                 decided_at=decided_at,
             )
             built = Build(pin=pin, decided_at=decided_at, files=[],
-                           switch_changes=switch_changes(conn, tenant_id))  # fmt: skip
+                          switch_changes=switch_changes(conn, tenant_id),
+                          deletions=deletions(conn, tenant_id))  # fmt: skip
             stream = conn.execution_options(stream_results=True, yield_per=batch_size).execute(
                 _CANDIDATES.where(_tc.tenant_id == tenant_id)
             )
@@ -294,4 +297,9 @@ def _insert_records(engine: Engine, export_id: str, batch: Batch) -> None:
 
 def switch_changes(conn: Connection, tenant_id: str) -> int:
     table = TenantSwitchChangeRecord
+    return int(conn.execute(select(func.count()).where(table.tenant_id == tenant_id)).scalar_one())
+
+
+def deletions(conn: Connection, tenant_id: str) -> int:
+    table = DeletedSourceRecord
     return int(conn.execute(select(func.count()).where(table.tenant_id == tenant_id)).scalar_one())

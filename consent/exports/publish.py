@@ -1,9 +1,10 @@
 """Publishing a built export version, under the writer lock (the one every consent write
 takes): re-check what changed since the pin. If anyone in an included record has a new
-consent event or was erased, an included candidate reached its expiry and was purged, or
-the tenant's switches changed, the build is out of date (rule 11) and nothing is
-published. Otherwise the manifest and dataset card are written, the staging folder is
-renamed into place, and the row becomes `active`, all in that transaction.
+consent event or was erased, an included candidate reached its expiry and was purged, the
+tenant's switches changed or one of its meetings was deleted, the build is out of date
+(rule 11) and nothing is published. Otherwise the manifest and dataset card are written,
+the staging folder is renamed into place, and the row becomes `active`, all in that
+transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy import Connection, Engine, exists, select, update
 
 from minutekeeper.consent import facts
 from minutekeeper.consent.chain import ChainWriter, latest_checkpoints
-from minutekeeper.consent.exports.build import Build, switch_changes
+from minutekeeper.consent.exports.build import Build, deletions, switch_changes
 from minutekeeper.consent.exports.catalog import row
 from minutekeeper.consent.exports.dataset import (
     CARD_FILE,
@@ -102,8 +103,9 @@ def _changed_since(conn: Connection, export: Any, built: Build, *, now: datetime
 
     Runs under the writer lock, so it reads only what changed since the pin (a few rows)
     and compares it with the people in the included records, kept in memory by the build:
-    a consent event of theirs, their erasure, a switch change, or an included candidate
-    that reached its expiry and was purged.
+    a consent event of theirs, their erasure, a switch change, a meeting deleted in the
+    tenant (its kept examples retired: any at all, the cheap and safe side), or an included
+    candidate that reached its expiry and was purged.
     """
     e, subject = ConsentEventRecord, SubjectRecord
     tc, er = TrainingCandidateRecord, ExportedExampleRecord
@@ -124,6 +126,8 @@ def _changed_since(conn: Connection, export: Any, built: Build, *, now: datetime
         return True  # a consent ran out (no `expired` event need have been written yet)
     if switch_changes(conn, export.tenant_id) != built.switch_changes:
         return True
+    if deletions(conn, export.tenant_id) != built.deletions:
+        return True  # a meeting deleted meanwhile may have had included records
     expired = exists().where(
         tc.tenant_id == export.tenant_id,
         tc.expires_at > built.decided_at,

@@ -240,6 +240,34 @@ def _load(conn: Connection, tenant_id: str, author_id: str, draft_id: str) -> St
     )
 
 
+@dataclass(frozen=True)
+class TakenDrafts:
+    """Drafts deleted with the meeting they were written from."""
+
+    ids: tuple[str, ...]
+    authors: tuple[str, ...]
+    words: tuple[str, ...]  # what they held, to find copies of it elsewhere
+
+
+def take_drafts_of(conn: Connection, tenant_id: str, meeting_id: str) -> TakenDrafts:
+    """Delete the drafts written from the meeting and the feedback on them, on the caller's
+    transaction `conn`."""
+    drafts = table_of(DraftRecord)
+    feedback = table_of(DraftFeedbackRecord)
+    rows = conn.execute(
+        select(drafts.c.id, drafts.c.author_id, drafts.c.text, drafts.c.instruction,
+               feedback.c.sent_text)
+        .outerjoin(feedback, feedback.c.draft_id == drafts.c.id)
+        .where(drafts.c.tenant_id == tenant_id, drafts.c.meeting_id == meeting_id)
+    ).all()  # fmt: skip
+    ids = sorted(row.id for row in rows)
+    if ids:
+        conn.execute(feedback.delete().where(feedback.c.draft_id.in_(ids)))
+        conn.execute(drafts.delete().where(drafts.c.id.in_(ids)))
+    words = [w for row in rows for w in (row.text, row.instruction, row.sent_text) if w]
+    return TakenDrafts(tuple(ids), tuple(sorted({row.author_id for row in rows})), tuple(words))
+
+
 def erase_person(
     engine: Engine,
     tenant_id: str,

@@ -1,6 +1,8 @@
 """Uploaded recordings, kept beside their meeting (one folder per meeting id) so the web
 page can play the moment a summary cites, and a person asked about words attributed to
-them can hear just those; deleted with the person's words on erasure."""
+them can hear just those; deleted with the person's words on erasure, and with the meeting
+when it is deleted (set aside first, under a name no meeting has, until the deletion has
+committed)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from minutekeeper.features.transcription import audio
 
 RECORDING = "recording"
 TRACK = "track-"
+ASIDE = ".deleted-"  # a meeting id never starts with a dot
 AUDIO_SUFFIXES = frozenset(
     {".wav", ".mp3", ".m4a", ".ogg", ".oga", ".opus", ".flac", ".webm", ".mp4", ".aac", ".mkv"}
 )
@@ -35,6 +38,29 @@ def recording_of(root: Path, meeting_id: str) -> Path | None:
 
 def delete_media(root: Path, meeting_id: str) -> None:
     shutil.rmtree(media_folder(root, meeting_id), ignore_errors=True)
+
+
+def set_aside(root: Path, meeting_id: str) -> Path | None:
+    """Move the meeting's folder to `.deleted-<id>` (one rename: nothing is served from it
+    any more, and it can still be put back); None when it has none."""
+    folder = media_folder(root, meeting_id)
+    if not folder.exists():
+        return None
+    aside = root / f"{ASIDE}{meeting_id}"
+    folder.rename(aside)
+    return aside
+
+
+def put_back(aside: Path) -> None:
+    aside.rename(aside.parent / aside.name.removeprefix(ASIDE))
+
+
+def set_aside_folders(root: Path) -> dict[str, Path]:
+    """Folders set aside and not removed (a deletion interrupted, or one under way), by
+    meeting id."""
+    if not root.is_dir():
+        return {}
+    return {p.name.removeprefix(ASIDE): p for p in root.glob(f"{ASIDE}*") if p.is_dir()}
 
 
 def sounds_of(root: Path, meeting_id: str) -> list[Path]:

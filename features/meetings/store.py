@@ -8,13 +8,13 @@ lookup is scoped to one tenant: an id from another tenant reads as "no such meet
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Collection, Mapping, Set
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
 from minutekeeper.core.db import (
@@ -117,12 +117,29 @@ def find_meeting(
 ) -> StoredMeeting:
     """The tenant's meeting with id `ref`, or the only one whose id starts with it; with
     `owner_id`, only that person's meetings are looked at (others' read as missing)."""
-    table = MeetingRecord.__table__
+    with read_transaction(engine) as conn:
+        return lookup(conn, tenant_id, ref, owner_id=owner_id)
+
+
+def remove_meeting(conn: Connection, tenant_id: str, meeting_id: str) -> None:
+    """Delete the meeting's row on the caller's transaction `conn` (its drafts, which refer
+    to it, must go first)."""
+    table = table_of(MeetingRecord)
+    conn.execute(table.delete().where(table.c.id == meeting_id, table.c.tenant_id == tenant_id))
+
+
+def lookup(
+    conn: Connection, tenant_id: str, ref: str, *, owner_id: str | None, lock: bool = False
+) -> StoredMeeting:
+    """`find_meeting` on the caller's transaction `conn`; with `lock`, the row is locked
+    until it ends (PostgreSQL; SQLite's writer holds the whole database)."""
+    table = table_of(MeetingRecord)
     query = select(table).where(table.c.tenant_id == tenant_id)
     if owner_id is not None:
         query = query.where(table.c.owner_id == owner_id)
-    with read_transaction(engine) as conn:
-        rows = rows_by_id_or_prefix(conn, query, table.c.id, ref)
+    if lock:
+        query = query.with_for_update()
+    rows = rows_by_id_or_prefix(conn, query, table.c.id, ref)
     if not rows:
         raise MeetingNotFound(
             f"no meeting {ref!r}; `minutekeeper meetings list` shows the meetings you have"
@@ -140,6 +157,13 @@ def find_meeting(
         if row["summary"] is not None
         else None,
     )
+
+
+def existing(engine: Engine, meeting_ids: Collection[str]) -> set[str]:
+    """Which of `meeting_ids` are saved meetings (of any tenant)."""
+    table = table_of(MeetingRecord)
+    with read_transaction(engine) as conn:
+        return set(conn.execute(select(table.c.id).where(table.c.id.in_(meeting_ids))).scalars())
 
 
 def list_meetings(

@@ -44,19 +44,22 @@ def confirm_attributions(api: Api, names: tuple[str, ...]) -> None:
         assert confirmed.status_code == 200, confirmed.text
 
 
-def consenting_meeting(api: Api) -> None:
-    """Alice, Bob and Carol consent; Alice uploads the meeting they spoke in, naming them;
-    Bob and Carol confirm the words she attributed to them, so all of it is kept."""
+def consenting_meeting(api: Api, *, title: str | None = None) -> str:
+    """Alice, Bob and Carol consent; Alice uploads the meeting they spoke in, naming them
+    (with `title`, else the file's name); Bob and Carol confirm the words she attributed to
+    them, so all of it is kept. Returns the meeting's id."""
     members_consent(api, SPEAKERS)
     with (EXAMPLES / "meeting.vtt").open("rb") as handle:
         accepted = api.client.post("/v1/meetings", headers=api.auth("acme", "Alice"),
-                                   files={"recording": ("meeting.vtt", handle)}).json()  # fmt: skip
+                                   files={"recording": ("meeting.vtt", handle)},
+                                   data={"title": title} if title else {}).json()  # fmt: skip
     job = wait(api, accepted["job"]["id"], "Alice")
     assert job["status"] == "succeeded", job
     reasons = {t["kind"]: t["reasons"] for t in job["result"]["training"]}
     assert reasons == {"meeting_summary": ["NON_CONSENTING_CONTRIBUTOR", "UNVERIFIED"],
                        "transcript": []}  # fmt: skip
     confirm_attributions(api, ("Bob", "Carol"))
+    return str(accepted["meeting_id"])
 
 
 def build_export(api: Api) -> dict[str, Any]:

@@ -91,12 +91,15 @@ class Ids:
     attribution: str = ""  # a request to the member (member2 named them in a meeting)
     attribution_item: str = ""
     notice: str = ""  # acme's current notice version
+    doomed: str = ""  # another meeting of the member's, for DELETE to take
 
-    def path_parameters(self, role: str) -> dict[str, str]:
-        """Path parameters that name the caller's own things."""
+    def path_parameters(self, role: str, method: str = "GET") -> dict[str, str]:
+        """Path parameters that name the caller's own things (a meeting to delete is not
+        the one the other operations read)."""
         if role == "ml_exporter":
             return {"export_id": self.export, "job_id": self.export_job}
-        return {"meeting_id": self.meeting, "job_id": self.meeting, "draft_id": self.draft,
+        meeting = self.doomed if method == "DELETE" else self.meeting
+        return {"meeting_id": meeting, "job_id": self.meeting, "draft_id": self.draft,
                 "request_id": self.attribution, "item_id": self.attribution_item,
                 "version_id": self.notice}  # fmt: skip
 
@@ -126,8 +129,11 @@ def real_ids(api: Api) -> Ids:
     shutil.copy(RECORDING, folder / "recording.wav")
     (request,) = api.client.get("/v1/attributions", headers=member).json()["items"]
     notice = api.runtime.service.current_notice(api.people["acme", "admin"].tenant_id).id
+    doomed = api.client.post("/v1/meetings", headers=member,
+                             files={"recording": ("doomed.vtt", TINY_VTT, "text/vtt")})  # fmt: skip
+    assert finished(api, doomed.json()["meeting_id"], "member")["status"] == "succeeded"
     return Ids(meeting, speaker, draft, export, started, request["id"], request["items"][0]["id"],
-               notice)  # fmt: skip
+               notice, doomed.json()["meeting_id"])  # fmt: skip
 
 
 # Bodies that a generator would hardly find but that reach the 2xx answer, so its body is
@@ -178,7 +184,7 @@ def strategy_for(operation: Any, ids: Ids | None, role: str) -> Any:
         operation.as_strategy(),
         operation.as_strategy(schemathesis.GenerationMode.NEGATIVE),
     ]
-    mine = ids.path_parameters(role) if ids is not None else {}
+    mine = ids.path_parameters(role, operation.method.upper()) if ids is not None else {}
     own = {k: v for k, v in mine.items() if "{" + k + "}" in operation.path}
     if own:
         strategies.append(operation.as_strategy(path_parameters=own))
@@ -252,14 +258,29 @@ def validate_an_upload(api: Api, operation: Any, checks: list[Callable[..., Any]
     return None
 
 
+def restored(api: Api, ids: Ids) -> Ids:
+    """What the generated requests may have changed, put back: generated notices may have
+    been published (translate the current version), and generated switch changes may have
+    turned AI features or training sharing off, revoking the export (turn them on again,
+    and name a new export)."""
+    admin = api.people["acme", "admin"]
+    service = api.runtime.service
+    service.set_switches(admin, ai_features_enabled=True, training_sharing_enabled=True)
+    ids = replace(ids, notice=service.current_notice(admin.tenant_id).id)
+    exporter = api.auth("acme", "ml_exporter")
+    if api.client.get(f"/v1/exports/{ids.export}", headers=exporter).status_code == 410:
+        started = api.client.post("/v1/exports", headers=exporter, json={}).json()["id"]
+        export = finished(api, started, "ml_exporter")["result"]["export_id"]
+        ids = replace(ids, export=export, export_job=started)
+    return ids
+
+
 def test_every_operation_answers_as_its_schema_says(api: Api) -> None:
     ids = real_ids(api)
     failures, never_2xx = [], []
-    admin = api.people["acme", "admin"]
     for key, operation in operations(api).items():
         checks = CHECKS
-        # Generated notices may have been published since: translate the current version.
-        ids = replace(ids, notice=api.runtime.service.current_notice(admin.tenant_id).id)
+        ids = restored(api, ids)
         failure, seen = run_operation(api, operation, ids, checks)
         if key == ("POST", "/v1/meetings"):
             upload_failure = validate_an_upload(api, operation, checks)
@@ -278,6 +299,7 @@ NUL_IN_PATH = "abcd%00ef"
 # (role, method, path, query, JSON body): one NUL character in one string each.
 NUL_PROBES: list[tuple[str, str, str, dict[str, str] | None, Any]] = [
     ("member", "GET", f"/v1/meetings/{NUL_IN_PATH}", None, None),
+    ("member", "DELETE", f"/v1/meetings/{NUL_IN_PATH}", None, None),
     ("member", "GET", f"/v1/meetings/{NUL_IN_PATH}/transcript", None, None),
     ("member", "POST", f"/v1/meetings/{NUL_IN_PATH}/ask", None, {"question": "Why?"}),
     ("member", "GET", f"/v1/jobs/{NUL_IN_PATH}", None, None),

@@ -30,18 +30,18 @@ def settings(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch)
     return scripted_settings(tmp_path, database_url, monkeypatch)
 
 
-def files_quoting(folder: Path) -> list[str]:
+def files_quoting(folder: Path, canaries: tuple[str, ...] = CANARIES) -> list[str]:
     found = []
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             data = path.read_bytes()
-            found += [f"{path.relative_to(folder)}: {c}" for c in CANARIES if c.encode() in data]
+            found += [f"{path.relative_to(folder)}: {c}" for c in canaries if c.encode() in data]
     return found
 
 
-def rows_quoting(api: Api) -> list[str]:
-    """Every row of every table, as text, that holds a canary."""
-    found = []
+def rows_as_text(api: Api) -> list[tuple[str, str]]:
+    """Every row of every table: (the table's name, the row's values as text)."""
+    rows = []
     metadata = MetaData()
     metadata.reflect(api.runtime.engine)
     with read_transaction(api.runtime.engine) as conn:
@@ -50,8 +50,13 @@ def rows_quoting(api: Api) -> list[str]:
                 text = " ".join(
                     v.decode(errors="replace") if isinstance(v, bytes) else str(v) for v in row
                 )
-                found += [f"{table.name}: {c}" for c in CANARIES if c in text]
-    return found
+                rows.append((table.name, text))
+    return rows
+
+
+def rows_quoting(api: Api, canaries: tuple[str, ...] = CANARIES) -> list[str]:
+    """Every row of every table, as text, that holds a canary."""
+    return [f"{table}: {c}" for table, text in rows_as_text(api) for c in canaries if c in text]
 
 
 def test_after_erase_no_file_and_no_row_holds_the_persons_words(

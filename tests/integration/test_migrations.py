@@ -123,6 +123,36 @@ def test_what_was_kept_before_facts_were_chained_is_adopted_once_then_verified(
     engine.dispose()
 
 
+def test_draft_artifacts_from_before_sources_were_recorded_get_their_draft_as_source(
+    settings: Settings,
+) -> None:
+    """Upgraded to 0016, an artifact of a draft names the draft its input names, so deleting
+    the meeting the draft was written from finds it; a meeting's names none (its deletion
+    finds those by the claims about its words)."""
+    engine = create_db_engine(settings)
+    _upgrade(engine, "0015")
+    service = ConsentService.from_settings(engine, settings)
+    world = make_world(service)
+    alice = world.member("Alice")
+    draft_id = str(uuid.uuid4())
+    inputs = {ArtifactKind.CHAT_FINAL: {"draft_id": draft_id, "thread": ""},
+              ArtifactKind.MEETING_SUMMARY: {"transcript": "Alice: Ship it."}}  # fmt: skip
+    made = {
+        kind: service.record_artifact(world.tenant_id, kind=kind, input=given, output="y",
+                                      data_class=DataClass.DERIVED_CONTENT,
+                                      contributors=[alice.subject_id]).id
+        for kind, given in inputs.items()
+    }  # fmt: skip
+    migrate(engine)
+    with engine.connect() as conn:
+        art = ArtifactRecord
+        found = {r.id: (r.source_kind, r.source_id) for r in conn.execute(
+            select(art.id, art.source_kind, art.source_id))}  # fmt: skip
+    assert found == {made[ArtifactKind.CHAT_FINAL]: ("draft", draft_id),
+                     made[ArtifactKind.MEETING_SUMMARY]: (None, None)}  # fmt: skip
+    engine.dispose()
+
+
 def _upgrade(engine: Engine, revision: str) -> None:
     from alembic import command
     from alembic.config import Config

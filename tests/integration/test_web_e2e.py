@@ -1,9 +1,9 @@
 """The web pages in a real browser against a real server: sign in, give consent, upload the
 example recording and follow it to its summary, click a citation to read and hear that
-moment, withdraw; sign in and out (a session cookie scripts cannot read, ended by signing
-out) and a sign-in form posted from another site, refused; the API docs at /docs, rendered
-from this server alone. Headless Chromium (Debian's /usr/bin/chromium) driven by
-Playwright."""
+moment, withdraw; delete a meeting from its page once the visitor confirms; sign in and out (a
+session cookie scripts cannot read, ended by signing out) and a sign-in form posted from
+another site, refused; the API docs at /docs, rendered from this server alone. Headless
+Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
 
 from __future__ import annotations
 
@@ -119,15 +119,23 @@ def _signed_in(
         server.cli("consent", "notice", "publish")
         server.cli("consent", "tenant", "set", "--training-sharing", "on")
         token = server.token("member", "Alice")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            try:
-                page = browser.new_context(base_url=server.url, **context).new_page()
-                page.set_default_timeout(STEP_MS)
-                _sign_in(page, token)
-                yield page
-            finally:
-                browser.close()
+        with _page_signed_in(server.url, token, **context) as page:
+            yield page
+
+
+@contextmanager
+def _page_signed_in(url: str, token: str, **context: Any) -> Iterator[Page]:
+    """A Chromium page on the server at `url`, signed in with `token` (browser context
+    options: `context`)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            page = browser.new_context(base_url=url, **context).new_page()
+            page.set_default_timeout(STEP_MS)
+            _sign_in(page, token)
+            yield page
+        finally:
+            browser.close()
 
 
 @pytest.mark.slow
@@ -199,6 +207,19 @@ def test_a_member_asks_about_a_meeting_and_follows_the_answers_citation(tmp_path
         expect(answer).to_be_hidden()
 
 
+def _uploaded(client: httpx.Client, vtt: str, title: str) -> str:
+    """Upload subtitles through the API and wait for the job; the meeting's id."""
+    files = {"recording": ("upload.vtt", vtt.encode(), "text/vtt")}
+    meeting_id = str(
+        client.post("/v1/meetings", files=files, data={"title": title}).json()["meeting_id"]
+    )
+    deadline = time.monotonic() + 60
+    while client.get(f"/v1/jobs/{meeting_id}").json()["status"] != "succeeded":
+        assert time.monotonic() < deadline, "the upload did not finish"
+        time.sleep(0.2)
+    return meeting_id
+
+
 @pytest.mark.timeout(180)
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
 def test_a_member_named_in_a_meeting_sees_only_their_words_and_confirms_them(
@@ -214,34 +235,22 @@ def test_a_member_named_in_a_meeting_sees_only_their_words_and_confirms_them(
         alice = server.token("member", "Alice")
         as_carol = {"Authorization": f"Bearer {carol}"}
         with httpx.Client(base_url=server.url, timeout=30, headers=as_carol) as client:
-            files = {"recording": ("planning.vtt", said.encode(), "text/vtt")}
-            job = client.post("/v1/meetings", files=files).json()["job"]
-            deadline = time.monotonic() + 60
-            while client.get(f"/v1/jobs/{job['id']}").json()["status"] != "succeeded":
-                assert time.monotonic() < deadline, "the upload did not finish"
-                time.sleep(0.2)
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            try:
-                page = browser.new_context(base_url=server.url).new_page()
-                page.set_default_timeout(STEP_MS)
-                _sign_in(page, alice)
-                page.get_by_role("link", name="My words").click()
-                page.wait_for_url("**/attributions")
-                items = page.locator("form.attribution li")
-                expect(items).to_have_count(1)
-                expect(items).to_contain_text("The launch budget is ten thousand.")
-                expect(page.locator("form.attribution")).not_to_contain_text("Thursday")
-                page.get_by_label("That's me").check()
-                page.get_by_role("button", name="Send my answer").click()
-                expect(page.locator("form.attribution .message")).to_contain_text(
-                    "these words are yours"
-                )
-                page.reload()
-                expect(page.locator("form.attribution")).to_have_count(0)
-                expect(page.get_by_text("confirmed")).to_be_visible()
-            finally:
-                browser.close()
+            _uploaded(client, said, "planning")
+        with _page_signed_in(server.url, alice) as page:
+            page.get_by_role("link", name="My words").click()
+            page.wait_for_url("**/attributions")
+            items = page.locator("form.attribution li")
+            expect(items).to_have_count(1)
+            expect(items).to_contain_text("The launch budget is ten thousand.")
+            expect(page.locator("form.attribution")).not_to_contain_text("Thursday")
+            page.get_by_label("That's me").check()
+            page.get_by_role("button", name="Send my answer").click()
+            expect(page.locator("form.attribution .message")).to_contain_text(
+                "these words are yours"
+            )
+            page.reload()
+            expect(page.locator("form.attribution")).to_have_count(0)
+            expect(page.get_by_text("confirmed")).to_be_visible()
 
 
 MEETING_VTT = (
@@ -294,6 +303,44 @@ def test_a_draft_that_failed_its_checks_leads_with_what_it_misses(tmp_path: Path
         expect(message).not_to_have_class(re.compile(r"\b(ok|warning)\b"))
         expect(page.locator("#draft")).to_have_value(re.compile("Bob"))
         expect(page.locator("#draft-notes")).to_contain_text("The model's best draft ")
+
+
+def _delete_from_its_page(page: Page, client: httpx.Client, meeting_id: str) -> list[str]:
+    """Press Delete on the meeting's page: declined first (nothing happens), then
+    confirmed; returns what the confirmations asked."""
+    page.goto(f"/meetings/{meeting_id}")
+    delete = page.get_by_role("button", name="Delete meeting")
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    delete.click()
+    expect(delete).to_be_enabled()
+    assert client.get(f"/v1/meetings/{meeting_id}").status_code == 200
+    page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    delete.click()
+    page.wait_for_url("**/meetings")
+    expect(page.get_by_role("heading", name="Your meetings")).to_be_visible()
+    return asked
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_a_member_deletes_a_meeting_from_its_page_once_they_confirm(
+    tmp_path: Path, database_url: str
+) -> None:
+    data_dir = tmp_path / "data"
+    with live_server(data_dir, MINUTEKEEPER_DATABASE_URL=database_url) as server:
+        alice = server.token("member", "Alice")
+        as_alice = {"Authorization": f"Bearer {alice}"}
+        with httpx.Client(base_url=server.url, timeout=30, headers=as_alice) as client:
+            meeting_id = _uploaded(client, MEETING_VTT, "Beta planning")
+            folder = data_dir / "media" / meeting_id
+            assert (folder / "transcript.vtt").exists()
+            with _page_signed_in(server.url, alice) as page:
+                asked = _delete_from_its_page(page, client, meeting_id)
+                expect(page.get_by_role("link", name="Beta planning")).to_have_count(0)
+            assert len(asked) == 2 and all("Beta planning" in a for a in asked)
+            assert client.get(f"/v1/meetings/{meeting_id}").status_code == 404
+            assert not folder.exists()
 
 
 # A page of another site that posts the sign-in form with the attacker's own token.

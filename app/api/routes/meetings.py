@@ -1,7 +1,7 @@
 """`/v1/meetings`: upload a recording, per-person tracks or a subtitle file (a job makes
 the transcript and summary), then read them as JSON or Markdown, play the recording, name
-the speakers, and ask questions. A meeting is visible to the member who uploaded it only;
-another tenant's or member's meeting reads as missing."""
+the speakers, ask questions, and delete it. A meeting is visible to the member who uploaded
+it only; another tenant's or member's meeting reads as missing."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from minutekeeper.api.deps import Member, MemberCaller, RuntimeDep
 from minutekeeper.api.errors import UnsupportedMediaType
+from minutekeeper.api.idempotency import DELETED_ANSWER
+from minutekeeper.api.idempotency import forget_quoting as forget_answers
 from minutekeeper.api.paging import Paging, page_of
 from minutekeeper.api.routes.jobs import job_public
 from minutekeeper.api.schemas import (
@@ -28,6 +30,7 @@ from minutekeeper.api.schemas import (
     SpeakersUpdate,
 )
 from minutekeeper.consent import Principal
+from minutekeeper.core.db import checkpoint_wal
 from minutekeeper.core.errors import AppError, InvalidInput
 from minutekeeper.features.attribution import renamed
 from minutekeeper.features.guard import require_ai_features
@@ -298,6 +301,20 @@ def rename_speakers(
     after = rename(runtime.engine, me.tenant_id, before.info.id, names)
     renamed(runtime.service, before, after, renamer=me, via=caller.via)
     return get_meeting(after.info.id, runtime, me)
+
+
+@router.delete("/{meeting_id}", status_code=204, response_class=Response)
+def delete_meeting(meeting_id: str, runtime: RuntimeDep, me: Member) -> Response:
+    """Delete your meeting (its whole id) and everything kept of it: the recording, the
+    transcript and summary, the drafts written from it, and what was kept of it for
+    training (its records in published exports get tombstones, reason `deleted`). Refused
+    (409) while its upload's job still runs. It cannot be undone."""
+    deleted = runtime.delete_meeting(me.tenant_id, meeting_id, owner_id=me.subject_id,
+                                     actor_id=me.subject_id, exact=True)  # fmt: skip
+    forget_answers(runtime.engine, deleted.people, deleted.words, why=DELETED_ANSWER)
+    # As after an erasure: old pages in SQLite's write-ahead log still hold its words.
+    checkpoint_wal(runtime.engine, truncate=True)
+    return Response(status_code=204)
 
 
 @router.post("/{meeting_id}/ask", response_model=dict[str, Any])

@@ -1,6 +1,6 @@
 // A meeting: a citation scrolls to its transcript moment, highlights it and seeks the
 // recording there; a question is answered with citations that do the same; speakers are
-// renamed in place.
+// renamed in place; the meeting is deleted once the visitor confirms it.
 "use strict";
 
 (() => {
@@ -100,4 +100,24 @@
   }
 
   document.querySelectorAll("form.rename").forEach((form) => form.addEventListener("submit", rename));
+
+  const deleteButton = document.getElementById("delete-meeting");
+  const deleteMessage = document.getElementById("delete-message");
+
+  async function deleteMeeting() {
+    const question = `Delete “${deleteButton.dataset.title}” and everything kept of it? ` +
+      "This cannot be undone.";
+    if (!window.confirm(question)) return;
+    deleteButton.disabled = true;
+    mk.say(deleteMessage, "Deleting…");
+    try {
+      await mk.api("DELETE", `/v1/meetings/${encodeURIComponent(deleteButton.dataset.meeting)}`);
+      window.location.assign("/meetings");
+    } catch (error) {
+      mk.say(deleteMessage, `Not deleted: ${error.message}`, "error");
+      deleteButton.disabled = false;
+    }
+  }
+
+  if (deleteButton) deleteButton.addEventListener("click", deleteMeeting);
 })();
