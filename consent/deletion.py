@@ -2,7 +2,7 @@
 module made of it goes in the same transaction.
 
 - Its artifacts are found by the source they record, and those captured before sources
-  were recorded (migration 0015) by the bindings of the claims about its words, which an
+  were recorded (migration 0016) by the bindings of the claims about its words, which an
   artifact holding a member's words carries (artifacts from before claims were recorded,
   migration 0011, name neither and are not found). Their content is emptied, as an
   erasure leaves it; the decisions stay (ids and reasons only).

@@ -233,7 +233,7 @@ class ArtifactRecord(Base):
     attributions: Mapped[dict[str, list[list[str]]] | None] = mapped_column(JSON)
     # The saved thing the content was made from ("meeting", id) or ("draft", id): how
     # deleting it finds what was made of it. None: an unsaved transcript, or captured
-    # before sources were recorded (migration 0015).
+    # before sources were recorded (migration 0016).
     source_kind: Mapped[str | None] = mapped_column(String(16))
     source_id: Mapped[str | None] = mapped_column(String(64))
 

@@ -171,7 +171,7 @@ def test_a_deleted_meetings_exported_records_are_tombstoned_and_never_exported_a
     folder = Path(export_path(api, export["id"]))
     records = set(pq.read_table(folder / "data" / "train-00000.parquet")["record_id"].to_pylist())
     assert export["status"] == "active" and len(records) == export["counts"]["included"] > 0
-    # As if kept before artifacts recorded their meeting (migration 0015): found by the
+    # As if kept before artifacts recorded their meeting (migration 0016): found by the
     # claims about its words instead.
     with write_transaction(api.runtime.engine) as conn:
         conn.execute(update(ArtifactRecord).values(source_kind=None, source_id=None))
