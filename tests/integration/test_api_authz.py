@@ -147,6 +147,8 @@ TABLE: list[Row] = [
     # last: a new export version must not change what the rows above read
     Row("POST", "/v1/exports", (401, 401, 403, 403, 403, 202, 403, 403, 202),
         body=lambda r: {}),
+    # very last: only its owner deletes a meeting (gone for every caller after them)
+    Row("DELETE", "/v1/meetings/{meeting_id}", (401, 401, 204, 404, 404, 403, 404, 404, 403)),
 ]
 # fmt: on
 

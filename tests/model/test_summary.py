@@ -379,7 +379,8 @@ def test_what_was_decided_leads_with_the_decision_over_closer_discussion(
     answer = service.answer_question(offsite, question, embedder=embedder)
     assert answer.found and answer.citations[0].segment_id == "s0005"
     assert answer.text.startswith("Ann: Okay, so we decided to book the lake hotel.")
-    assert "s0002" in {c.segment_id for c in answer.citations}  # with what led to it
+    # With what led to it: one sentence of that discussion (quotes are of different moments).
+    assert {c.segment_id for c in answer.citations} & {"s0001", "s0002"}
 
 
 @pytest.mark.parametrize(
