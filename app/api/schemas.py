@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from minutekeeper.api.envelope import ErrorDetail
 from minutekeeper.consent import ArtifactKind
+from minutekeeper.core.progress import Stage
 
 
 class Strict(BaseModel):
@@ -276,8 +277,23 @@ class JobPublic(Public):
     id: str
     kind: str
     status: Literal["queued", "running", "succeeded", "failed"]
-    stage: str
-    progress: float
+    stage: Stage = Field(
+        description=(
+            "Where the job is. A meeting job goes preparing_models, transcribing, diarizing, "
+            "summarizing, offering (to the consent gate, for training), skipping what does "
+            "not apply (a transcript file is neither transcribed nor diarized); an export "
+            "job goes deciding, writing. Before: queued (requeued when its worker stopped), "
+            "starting; after: done or failed."
+        )
+    )
+    stage_progress: float | None = Field(
+        description="The share of the stage done (0..1), for a stage that measures it "
+        "(transcribing); null for the others."
+    )
+    progress: float = Field(
+        description="The share of the whole job done (0..1); it never goes back while the "
+        "job runs, and jumps over stages that do not apply."
+    )
     result: dict[str, Any] | None
     error: ErrorDetail | None
     created_at: datetime

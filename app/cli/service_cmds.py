@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,7 +21,9 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
-    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    log_level: Annotated[
+        str, typer.Option(help="Log level of the server and of minutekeeper's own loggers.")
+    ] = "info",
 ) -> None:
     """Run the HTTP API (/v1, OpenAPI at /docs) and the web pages."""
     import uvicorn
@@ -32,7 +35,38 @@ def serve(
     application = create_app(runtime=runtime)
     typer.echo(f"minutekeeper: http://{host}:{port}/ (API docs at /docs)", err=True)
     # uvicorn's access log prints query strings; requests are logged by route in /metrics.
-    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=log_config(log_level),
+        access_log=False,
+    )
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging configuration plus minutekeeper's own loggers (each job's start
+    and end, model loads) on stderr at `level`: uvicorn's alone configures only its own
+    loggers, and the others' INFO lines would go nowhere."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["minutekeeper"] = {
+        "()": "uvicorn.logging.DefaultFormatter",
+        "fmt": "%(levelprefix)s %(name)s: %(message)s",
+    }
+    config["handlers"]["minutekeeper"] = {
+        "formatter": "minutekeeper",
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+    }
+    config["loggers"]["minutekeeper"] = {
+        "handlers": ["minutekeeper"],
+        "level": level.upper(),
+        "propagate": False,
+    }
+    return config
 
 
 @app.command("create")

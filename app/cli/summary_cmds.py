@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,10 +12,10 @@ from minutekeeper.cli.context import CliState, report_offers, state
 from minutekeeper.cli.output import progress_bar, write_output
 from minutekeeper.cli.transcribe_cmds import shows_progress, source_of
 from minutekeeper.core.errors import InvalidInput
+from minutekeeper.core.progress import Stage, one_stage
 
 if TYPE_CHECKING:
     from minutekeeper.consent import Principal
-    from minutekeeper.core.progress import StageProgress
     from minutekeeper.features.offers import Provenance
     from minutekeeper.features.transcription.transcript import Transcript
     from minutekeeper.models.cache import ModelProvider
@@ -96,7 +95,7 @@ def summarize(
     owner = cli.ai_user() if save else None  # a database problem shows up now
     models = cli.runtime().models.choosing(llm_model=llm)
     with progress_bar("transcribing", enabled=shows_progress(source, quiet)) as bar:
-        made = summarize_source(meeting, models=models, progress=_transcribing(bar))
+        made = summarize_source(meeting, models=models, progress=one_stage(Stage.TRANSCRIBING, bar))
     transcript, summary = made.transcript, made.summary
     write_output(render.render(summary, fmt, transcript if with_transcript else None), output)
     if owner is not None:
@@ -125,17 +124,6 @@ def summarize(
                 ),
             )
         )
-
-
-def _transcribing(bar: Callable[[float], None]) -> StageProgress:
-    """A job's stage progress shown on the command's transcription bar."""
-    from minutekeeper.features.meetings.service import TRANSCRIBED_AT
-
-    def show(stage: str, share: float) -> None:
-        if stage == "transcribing":
-            bar(share / TRANSCRIBED_AT)
-
-    return show
 
 
 def ask(
@@ -215,7 +203,9 @@ def _saved_or_transcribed(
             ) from error
     source = source_of(ref if not tracks else None, tracks, speakers=speakers, language=language)
     with progress_bar("transcribing", enabled=shows_progress(source, quiet)) as progress:
-        transcript = transcribe_source(source, models=models, progress=progress)
+        transcript = transcribe_source(
+            source, models=models, progress=one_stage(Stage.TRANSCRIBING, progress)
+        )
     via, own = cli.acting()
     return transcript, Provenance(asker.subject_id, via=via, speaks_for_self=own)
 

@@ -10,6 +10,7 @@ import typer
 
 from minutekeeper.cli.context import state
 from minutekeeper.cli.output import progress_bar, write_output
+from minutekeeper.core.progress import Stage, one_stage
 from minutekeeper.features.transcription.errors import InvalidSpeakerMapping
 
 if TYPE_CHECKING:
@@ -63,7 +64,9 @@ def transcribe(
     )
     models = state(ctx).runtime().models.choosing(asr_model=model)
     with progress_bar("transcribing", enabled=shows_progress(source, quiet)) as progress:
-        transcript = transcribe_source(source, models=models, progress=progress)
+        transcript = transcribe_source(
+            source, models=models, progress=one_stage(Stage.TRANSCRIBING, progress)
+        )
     write_output(formats.render(transcript, fmt), output)
 
 

@@ -15,8 +15,8 @@ with bounded memory, so a recording can cost a job its memory but never the serv
   where a 1 GB `RLIMIT_DATA` does not, and GPU memory is not counted).
 - **How many**: one child at a time per process (`MediaProcess` holds a lock), whatever the
   number of job threads: each transcription already uses every core.
-- **What comes back**: progress and then the transcript as JSON (parsed and validated, never
-  unpickled), or the child's error code and message.
+- **What comes back**: its stages and their progress, then the transcript as JSON (parsed
+  and validated, never unpickled), or the child's error code and message.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from minutekeeper.core.errors import AppError
-from minutekeeper.core.progress import Progress
+from minutekeeper.core.progress import Stage, StageProgress
 from minutekeeper.core.settings import Settings
 from minutekeeper.features.transcription import formats
 from minutekeeper.features.transcription.service import read_transcript
@@ -106,12 +106,12 @@ class MediaProcess:
         self._on_peak = on_peak
         self._lock = threading.Lock()
 
-    def __call__(self, source: Source, *, progress: Progress | None = None) -> Transcript:
+    def __call__(self, source: Source, *, progress: StageProgress | None = None) -> Transcript:
         if source.is_transcript:
             assert source.recording is not None
             return read_transcript(source.recording)
         with self._lock:
-            return self._run(source, progress or (lambda share: None))
+            return self._run(source, progress or (lambda stage, share: None))
 
     def warm(self) -> None:
         """Start the fork server now (a worker, before its first job) rather than during
@@ -119,7 +119,7 @@ class MediaProcess:
         _context()  # sets what the fork server preloads
         forkserver.ensure_running()
 
-    def _run(self, source: Source, progress: Progress) -> Transcript:
+    def _run(self, source: Source, progress: StageProgress) -> Transcript:
         context = _context()
         receiver, sender = context.Pipe(duplex=False)
         child = context.Process(
@@ -143,7 +143,10 @@ class MediaProcess:
             log.info("media job child ended (%s) after %.1f s", _how(child.exitcode), seconds)
 
     def _result(
-        self, child: multiprocessing.process.BaseProcess, receiver: Connection, progress: Progress
+        self,
+        child: multiprocessing.process.BaseProcess,
+        receiver: Connection,
+        progress: StageProgress,
     ) -> Transcript:
         while True:
             try:
@@ -152,7 +155,7 @@ class MediaProcess:
                 break
             kind = message.get("kind")
             if kind == "progress":
-                progress(float(message["share"]))
+                progress(Stage(message["stage"]), float(message["share"]))
             elif kind == "loaded":
                 role, seconds = str(message["role"]), float(message["seconds"])
                 log.info("media job child: %s model loaded in %.2f s", role, seconds)
@@ -234,7 +237,7 @@ def _transcribe(sender: Connection, settings: Settings, source: Source) -> None:
             models=ModelCache(
                 settings, on_load=lambda role, s: send(kind="loaded", role=role, seconds=s)
             ),
-            progress=lambda share: send(kind="progress", share=share),
+            progress=lambda stage, share: send(kind="progress", stage=stage, share=share),
             max_audio_s=settings.max_audio_s,
         )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

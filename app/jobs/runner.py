@@ -1,8 +1,10 @@
 """Running jobs. `JobRunner` is what the API needs; `InProcessRunner` runs them on threads
 of the server process (the default), `app.jobs.distributed.CeleryRunner` hands them to
 workers through a queue. Both run a job the same way, through `Executor`: claim the row,
-keep its lease alive, call the handler for its kind, finish the row. Each handler gets the
-job and a progress callback and returns the job's result (a small JSON object)."""
+keep its lease alive, call the handler for its kind, finish the row, and log the job's
+start and end (its id, kind, outcome and duration: never what it is about). Each handler
+gets the job and a callback for its stages and returns the job's result (a small JSON
+object)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Engine
 
 from minutekeeper.core.errors import AppError, DatabaseUnavailable, without_folders
-from minutekeeper.core.progress import StageProgress
+from minutekeeper.core.progress import Stage, StageProgress, overall
 from minutekeeper.jobs import store
 from minutekeeper.jobs.store import Job
 
@@ -76,16 +78,21 @@ class Executor:
         if job is None:
             return None
         started = time.perf_counter()
+        log.info("job %s (%s) started, attempt %d", job.id, job.kind, job.attempts)
         beating = _Heartbeat(self._engine, job.id, worker, self._lease_s / 4)
         status = store.JobStatus.FAILED
+        outcome = "failed (internal_error)"
         try:
             with beating:
                 result = self._handler(job)(job, _Reporter(self._engine, job.id, worker))
             store.succeed(self._engine, job.id, result, worker=worker)
             status = store.JobStatus.SUCCEEDED
+            outcome = status.value
         except DatabaseUnavailable:
+            outcome = f"interrupted ({DatabaseUnavailable.code}), left to run again"
             raise
         except AppError as error:  # its owner reads the message: no server folder in it
+            outcome = f"failed ({error.code})"
             message = without_folders(error.message)
             store.fail(self._engine, job.id, code=error.code, message=message, worker=worker)
         except Exception as error:
@@ -101,7 +108,9 @@ class Executor:
                 worker=worker,
             )
         finally:
-            self._on_finished(job, status.value, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            log.info("job %s (%s) ended: %s after %.1f s", job.id, job.kind, outcome, seconds)
+            self._on_finished(job, status.value, seconds)
         return status.value
 
     def _handler(self, job: Job) -> Handler:
@@ -192,23 +201,25 @@ class _Heartbeat:
 
 
 class _Reporter:
-    """Writes progress to the job row, at most every `REPORT_EVERY_S` unless the stage
-    changes."""
+    """Writes a job's stage and overall progress (`core.progress.SPANS`) to its row: never
+    backwards within an attempt, at most every `REPORT_EVERY_S` unless the stage changes."""
 
     def __init__(self, engine: Engine, job_id: str, worker: str) -> None:
         self._engine = engine
         self._job_id = job_id
         self._worker = worker
-        self._stage = ""
+        self._stage: Stage | None = None
+        self._progress = 0.0
         self._last = 0.0
         self._lock = threading.Lock()
 
-    def __call__(self, stage: str, progress: float) -> None:
+    def __call__(self, stage: Stage, share: float) -> None:
         now = time.monotonic()
         with self._lock:
             if stage == self._stage and now - self._last < REPORT_EVERY_S:
                 return
             self._stage, self._last = stage, now
+            self._progress = progress = max(self._progress, overall(stage, share))
         store.report(
             self._engine, self._job_id, stage=stage, progress=progress, worker=self._worker
         )

@@ -43,6 +43,7 @@ from minutekeeper.core.db import (
     utcnow,
 )
 from minutekeeper.core.errors import Conflict, NotFound
+from minutekeeper.core.progress import Stage
 from minutekeeper.core.quotes import needles, scrub
 
 # A job interrupted this many times is failed instead of tried again.
@@ -106,7 +107,7 @@ class Job:
     owner_id: str
     kind: str
     status: JobStatus
-    stage: str
+    stage: Stage
     progress: float
     params: dict[str, Any]
     result: dict[str, Any] | None
@@ -139,7 +140,7 @@ def create_job(
         "owner_id": owner_id,
         "kind": kind,
         "status": JobStatus.QUEUED.value,
-        "stage": "queued",
+        "stage": Stage.QUEUED.value,
         "progress": 0.0,
         "params": params,
         "result": None,
@@ -222,7 +223,8 @@ def start(
             .where(table.c.id == job_id, table.c.status == JobStatus.QUEUED.value)
             .values(
                 status=JobStatus.RUNNING.value,
-                stage="starting",
+                stage=Stage.STARTING.value,
+                progress=0.0,  # an attempt starts over
                 attempts=table.c.attempts + 1,
                 started_at=now,
                 worker=worker[:128],
@@ -258,17 +260,18 @@ def report(
     engine: Engine,
     job_id: str,
     *,
-    stage: str,
+    stage: Stage,
     progress: float,
     worker: str | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> None:
+    """The stage the job is in and its overall progress (0..1), while `worker` holds it."""
     table = table_of(JobRecord)
     with row_transaction(engine) as conn:
         conn.execute(
             update(table)
             .where(*_held_by(table, job_id, worker))
-            .values(stage=stage[:64], progress=max(0.0, min(1.0, progress)), heartbeat_at=clock())
+            .values(stage=stage.value, progress=max(0.0, min(1.0, progress)), heartbeat_at=clock())
         )
 
 
@@ -286,7 +289,7 @@ def succeed(
         worker,
         clock(),
         status=JobStatus.SUCCEEDED,
-        stage="done",
+        stage=Stage.DONE.value,
         progress=1.0,
         result=result,
     )
@@ -307,7 +310,7 @@ def fail(
         worker,
         clock(),
         status=JobStatus.FAILED,
-        stage="failed",
+        stage=Stage.FAILED.value,
         error_code=code[:64],
         error_message=message[:1000],
     )
@@ -353,7 +356,7 @@ def requeue_stale(
             .where(lost, table.c.attempts >= MAX_ATTEMPTS)
             .values(
                 status=JobStatus.FAILED.value,
-                stage="failed",
+                stage=Stage.FAILED.value,
                 params={},
                 error_code="interrupted",
                 error_message=f"the worker running this job stopped, {MAX_ATTEMPTS} times; "
@@ -367,7 +370,7 @@ def requeue_stale(
             .where(lost)
             .values(
                 status=JobStatus.QUEUED.value,
-                stage="queued again: its worker stopped",
+                stage=Stage.REQUEUED.value,
                 worker=None,
                 heartbeat_at=None,
                 enqueued_at=now,
@@ -428,7 +431,7 @@ def recover(engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> list[s
             .where(running, table.c.attempts >= MAX_ATTEMPTS)
             .values(
                 status=JobStatus.FAILED.value,
-                stage="failed",
+                stage=Stage.FAILED.value,
                 error_code="interrupted",
                 error_message=f"the server stopped while this job ran, {MAX_ATTEMPTS} times; "
                 "upload the meeting again",
@@ -442,7 +445,7 @@ def recover(engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> list[s
             .where(running)
             .values(
                 status=JobStatus.QUEUED.value,
-                stage="queued again after a restart",
+                stage=Stage.REQUEUED.value,
                 worker=None,
                 heartbeat_at=None,
             )
@@ -463,7 +466,7 @@ def _job(values: Any) -> Job:
         owner_id=get("owner_id"),
         kind=get("kind"),
         status=JobStatus(get("status")),
-        stage=get("stage"),
+        stage=_stage(get("stage"), JobStatus(get("status"))),
         progress=get("progress"),
         params=get("params"),
         result=get("result"),
@@ -475,6 +478,22 @@ def _job(values: Any) -> Job:
         finished_at=get("finished_at"),
         worker=get("worker"),
     )
+
+
+# What a row's stage written before stages were named (free text) reads as.
+_STAGE_OF_STATUS = {
+    JobStatus.QUEUED: Stage.QUEUED,
+    JobStatus.RUNNING: Stage.STARTING,
+    JobStatus.SUCCEEDED: Stage.DONE,
+    JobStatus.FAILED: Stage.FAILED,
+}
+
+
+def _stage(value: str, status: JobStatus) -> Stage:
+    try:
+        return Stage(value)
+    except ValueError:
+        return _STAGE_OF_STATUS[status]
 
 
 def cancel_queued(
@@ -499,7 +518,7 @@ def cancel_queued(
             .where(*waiting)
             .values(
                 status=JobStatus.FAILED.value,
-                stage="failed",
+                stage=Stage.FAILED.value,
                 error_code=code[:64],
                 error_message=message[:1000],
                 finished_at=now,

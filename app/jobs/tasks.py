@@ -8,7 +8,7 @@ from typing import Any
 
 from minutekeeper.consent import ConsentService
 from minutekeeper.consent.exports import ExportHooks, create_export
-from minutekeeper.core.progress import StageProgress
+from minutekeeper.core.progress import Stage, StageProgress
 from minutekeeper.core.settings import Settings
 from minutekeeper.features.guard import require_ai_features
 from minutekeeper.features.meetings.media import delete_media, media_folder
@@ -70,7 +70,7 @@ def meeting_handler(
             raise
         training: list[dict[str, Any]] = []
         if done.created and done.summary is not None:
-            report("offering for training", 0.97)
+            report(Stage.OFFERING, 0.0)
             # The uploader vouches for the day they stated; it reached us with the upload.
             uploaded = Provenance(
                 job.owner_id,
@@ -96,10 +96,10 @@ def meeting_handler(
 
 def export_handler(settings: Settings, service: ConsentService) -> Handler:
     def run(job: Job, report: StageProgress) -> dict[str, Any]:
-        report("re-deciding candidates", 0.05)
+        report(Stage.DECIDING, 0.0)
 
         def written(count: int) -> None:
-            report(f"{count} records written", 0.5)
+            report(Stage.WRITING, 0.0)  # how many there will be is not known ahead
 
         info = create_export(
             service.engine,

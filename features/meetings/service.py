@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from minutekeeper.core.progress import Progress, StageProgress
+from minutekeeper.core.progress import Stage, StageProgress
 from minutekeeper.features.meetings.errors import MeetingNotFound, TooManySpeakers
 from minutekeeper.features.meetings.store import MeetingInfo, find_meeting, save_meeting
 from minutekeeper.features.summary import service as summaries
@@ -33,9 +33,8 @@ from minutekeeper.features.transcription.source import (
 )
 from minutekeeper.features.transcription.transcript import Transcript
 from minutekeeper.models.cache import ModelProvider
-
-TRANSCRIBED_AT = 0.75  # transcription is most of a job's time
-SUMMARIZED_AT = 0.95
+from minutekeeper.models.embeddings import Embedder
+from minutekeeper.models.llm import TextGenerator
 
 
 @dataclass(frozen=True)
@@ -105,36 +104,32 @@ def summarize_source(
     max_speakers: int | None = None,
 ) -> Summarized:
     """Transcribe (unless a transcript was given) and summarize; `transcribe` is where
-    (this process by default), `max_speakers` the most speakers a meeting may have."""
+    (this process by default), `max_speakers` the most speakers a meeting may have. The
+    summary's models are prepared first, so `progress` goes through the stages in order."""
     summaries.check_engine(meeting.summary.engine)
-    progress("transcribing", 0.0)
-
-    def transcribing(share: float) -> None:
-        progress("transcribing", share * TRANSCRIBED_AT)
-
-    transcript = (transcribe or _here(models))(meeting.source, progress=transcribing)
+    progress(Stage.PREPARING_MODELS, 0.0)
+    embedder, generator = _summarizers(meeting.summary.engine, models)
+    transcript = (transcribe or _here(models))(meeting.source, progress=progress)
     if max_speakers is not None:
         check_speakers(transcript, limit=max_speakers)
-    progress("summarizing", TRANSCRIBED_AT)
-    return summarize(transcript, meeting.summary, models=models)
+    progress(Stage.SUMMARIZING, 0.0)
+    summary = summaries.summarize_meeting(
+        transcript, embedder=embedder, generator=generator, request=meeting.summary
+    )
+    return Summarized(transcript, summary, (generator or embedder).name)
 
 
 def _here(models: ModelProvider) -> SourceTranscriber:
-    def transcribe(source: Source, *, progress: Progress | None = None) -> Transcript:
+    def transcribe(source: Source, *, progress: StageProgress | None = None) -> Transcript:
         return transcribe_source(source, models=models, progress=progress)
 
     return transcribe
 
 
-def summarize(
-    transcript: Transcript, request: summaries.SummaryRequest, *, models: ModelProvider
-) -> Summarized:
-    embedder = models.embedder()
-    generator = None if request.engine == "extractive" else models.generator()
-    summary = summaries.summarize_meeting(
-        transcript, embedder=embedder, generator=generator, request=request
-    )
-    return Summarized(transcript, summary, (generator or embedder).name)
+def _summarizers(engine: str, models: ModelProvider) -> tuple[Embedder, TextGenerator | None]:
+    """The models an `engine` summarizes and answers with (no language model for the
+    extractive one)."""
+    return models.embedder(), None if engine == "extractive" else models.generator()
 
 
 @dataclass(frozen=True)
@@ -172,7 +167,6 @@ def process_meeting(
         transcribe=transcribe,
         max_speakers=max_speakers,
     )
-    progress("saving", SUMMARIZED_AT)
     try:
         info = save_meeting(
             engine,
@@ -202,8 +196,7 @@ class Answered:
 def ask(transcript: Transcript, question: str, *, engine: str, models: ModelProvider) -> Answered:
     """An answer from the transcript, citing where it was said."""
     summaries.check_engine(engine)
-    embedder = models.embedder()
-    generator = None if engine == "extractive" else models.generator()
+    embedder, generator = _summarizers(engine, models)
     answer = summaries.answer_question(
         transcript, question, embedder=embedder, generator=generator, engine=engine
     )

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from minutekeeper.core.progress import Progress
+from minutekeeper.core.progress import Progress, Stage, StageProgress
 from minutekeeper.features.transcription import align, audio, formats, subtitles
 from minutekeeper.features.transcription.errors import InvalidSpeakerMapping
 from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript, segment_id
 from minutekeeper.models.asr import SAMPLE_RATE, AsrResult, Transcriber
-from minutekeeper.models.diarization import Diarizer
+from minutekeeper.models.diarization import Diarizer, SpeakerTurn
 
 TRANSCRIPT_SUFFIXES = {".json": "json", ".vtt": "vtt", ".srt": "srt"}
 
@@ -57,20 +57,21 @@ def transcribe_recording(
     transcriber: Transcriber,
     diarizer: Diarizer | None,
     request: TranscribeRequest,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
     budget: audio.AudioBudget | None = None,
 ) -> Transcript:
     """One recording, speakers found by diarization (or one speaker, S1, without it);
-    `budget` bounds the audio decoded (`audio.AudioBudget`)."""
+    `budget` bounds the audio decoded (`audio.AudioBudget`), `progress` hears of the
+    transcription's share done and of diarizing."""
     (samples,) = audio.decode(path, budget=budget)
     result = transcriber.transcribe(
-        samples, language=request.language, hotwords=request.hints(), progress=progress
+        samples, language=request.language, hotwords=request.hints(), progress=_share(progress)
     )
-    turns = (
-        diarizer.diarize(samples, num_speakers=request.num_speakers)
-        if diarizer is not None and request.diarize and result.segments
-        else []
-    )
+    turns: list[SpeakerTurn] = []
+    if diarizer is not None and request.diarize and result.segments:
+        if progress is not None:
+            progress(Stage.DIARIZING, 0.0)
+        turns = diarizer.diarize(samples, num_speakers=request.num_speakers)
     pieces = align.attribute(result.segments, turns, default="S1")
     labels = sorted({p.speaker for p in pieces}, key=_label_order)
     speakers = _name(labels, request.speaker_names, source="diarization")
@@ -82,7 +83,7 @@ def transcribe_tracks(
     *,
     transcriber: Transcriber,
     request: TranscribeRequest,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
     budget: audio.AudioBudget | None = None,
 ) -> Transcript:
     """Per-participant tracks (one file per person), merged on one timeline; one `budget`
@@ -97,7 +98,7 @@ def transcribe_channels(
     *,
     transcriber: Transcriber,
     request: TranscribeRequest,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
     budget: audio.AudioBudget | None = None,
 ) -> Transcript:
     """Multi-channel audio with one speaker per channel: channel n is speaker Cn."""
@@ -117,7 +118,7 @@ def _per_speaker(
     speakers: tuple[Speaker, ...],
     transcriber: Transcriber,
     request: TranscribeRequest,
-    progress: Progress | None,
+    progress: StageProgress | None,
     *,
     source: str,
 ) -> Transcript:
@@ -128,7 +129,7 @@ def _per_speaker(
 
         def done(share: float, index: int = index) -> None:
             if progress is not None:
-                progress((index + share) / len(decoded))
+                progress(Stage.TRANSCRIBING, (index + share) / len(decoded))
 
         result = transcriber.transcribe(
             samples, language=request.language, hotwords=hints, progress=done
@@ -141,6 +142,13 @@ def _per_speaker(
     merged = AsrResult(best.language, best.language_probability, max(durations), ())
     louder = [loudest_other(decoded, p.speaker, p.start, p.end) for p in pieces]
     return _transcript(pieces, speakers, merged, source=source, louder=louder)
+
+
+def _share(progress: StageProgress | None) -> Progress | None:
+    """The transcriber's share done, as the transcribing stage's."""
+    if progress is None:
+        return None
+    return lambda share: progress(Stage.TRANSCRIBING, share)
 
 
 def loudest_other(

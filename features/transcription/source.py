@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from minutekeeper.core.progress import Progress
+from minutekeeper.core.progress import Stage, StageProgress
 from minutekeeper.features.transcription.audio import AudioBudget
 from minutekeeper.features.transcription.errors import InvalidSpeakerMapping
 from minutekeeper.features.transcription.service import (
@@ -113,28 +113,32 @@ class SourceTranscriber(Protocol):
     """Makes a source's transcript: `transcribe_source` in this process, or a server job's
     child process with bounded memory (`minutekeeper.jobs.media`)."""
 
-    def __call__(self, source: Source, *, progress: Progress | None = None) -> Transcript: ...
+    def __call__(self, source: Source, *, progress: StageProgress | None = None) -> Transcript: ...
 
 
 def transcribe_source(
     source: Source,
     *,
     models: ModelProvider,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
     max_audio_s: float | None = None,
 ) -> Transcript:
     """The source's transcript: a transcript file read as it is, audio transcribed (and
-    diarized, for one recording of several people). Models are asked for only when used.
+    diarized, for one recording of several people). Models are asked for only when used,
+    all of them before the work starts (the preparing-models stage of `progress`).
     `max_audio_s` bounds the audio decoded, summed over tracks and channels (`AudioTooLong`
     as soon as decoding passes it)."""
     if source.is_transcript:
         assert source.recording is not None
         return read_transcript(source.recording)
+    if progress is not None:
+        progress(Stage.PREPARING_MODELS, 0.0)
+    transcriber = models.transcriber()
     budget = AudioBudget(max_audio_s)
     if source.tracks:
         return transcribe_tracks(
             source.tracks,
-            transcriber=models.transcriber(),
+            transcriber=transcriber,
             request=source.request,
             progress=progress,
             budget=budget,
@@ -143,14 +147,14 @@ def transcribe_source(
     if source.channels_are_speakers:
         return transcribe_channels(
             source.recording,
-            transcriber=models.transcriber(),
+            transcriber=transcriber,
             request=source.request,
             progress=progress,
             budget=budget,
         )
     return transcribe_recording(
         source.recording,
-        transcriber=models.transcriber(),
+        transcriber=transcriber,
         diarizer=models.diarizer() if source.request.diarize else None,
         request=source.request,
         progress=progress,

@@ -41,6 +41,29 @@ def finished(api: Api, job_id: str, who: str = "member", timeout: float = 60) ->
     return finished_job(api.client, job_id, api.auth("acme", who), timeout=timeout)
 
 
+def watch_stages(api: Api) -> None:
+    """Keep every write of a job's stage and progress, each a state a client polling the
+    job could see (its event stream polls the row): a trigger on the jobs table (SQLite)."""
+    with api.runtime.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE seen (n INTEGER PRIMARY KEY AUTOINCREMENT, "
+                             "job_id TEXT, stage TEXT, progress REAL)")  # fmt: skip
+        conn.exec_driver_sql("CREATE TRIGGER seen_jobs AFTER UPDATE ON jobs BEGIN "
+                             "INSERT INTO seen (job_id, stage, progress) "
+                             "VALUES (NEW.id, NEW.stage, NEW.progress); END")  # fmt: skip
+
+
+def stages_seen(api: Api, job_id: str) -> list[str]:
+    """The job's stages in the order its row went through them; its progress never went
+    back on the way."""
+    with api.runtime.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT stage, progress FROM seen WHERE job_id = ? ORDER BY n", (job_id,)
+        ).all()
+    progress = [row.progress for row in rows]
+    assert progress == sorted(progress), rows
+    return [stage for n, (stage, _) in enumerate(rows) if n == 0 or rows[n - 1].stage != stage]
+
+
 def test_a_subtitle_upload_becomes_a_meeting_with_transcript_and_summary(api: Api) -> None:
     accepted = upload(api, EXAMPLES / "meeting.vtt", title="Planning")
     assert accepted.status_code == 202, accepted.text
@@ -62,15 +85,30 @@ def test_a_subtitle_upload_becomes_a_meeting_with_transcript_and_summary(api: Ap
     assert [m["id"] for m in listed["items"]] == [meeting_id] and listed["next_cursor"] is None
 
 
-def test_the_job_stream_ends_with_the_finished_job(api: Api) -> None:
+def test_a_transcript_upload_goes_through_its_stages_and_the_stream_ends_finished(
+    api: Api,
+) -> None:
+    watch_stages(api)
     accepted = upload(api, EXAMPLES / "meeting.srt").json()
-    with api.client.stream("GET", f"/v1/jobs/{accepted['job']['id']}/events",
+    job_id = accepted["job"]["id"]
+    assert accepted["job"]["stage"] == "queued" and accepted["job"]["stage_progress"] is None
+    with api.client.stream("GET", f"/v1/jobs/{job_id}/events",
                            headers=api.auth()) as stream:  # fmt: skip
         body = "".join(stream.iter_text())
     events = [
         line.removeprefix("event: ") for line in body.splitlines() if line.startswith("event:")
     ]
     assert events[-1] == "succeeded" and set(events[:-1]) <= {"progress"}
+    sent = [json.loads(line.removeprefix("data: ")) for line in body.splitlines()
+            if line.startswith("data:")]  # fmt: skip
+    assert [e["progress"] for e in sent] == sorted(e["progress"] for e in sent)
+    assert sent[-1]["stage"] == "done" and sent[-1]["progress"] == 1.0
+    assert all(e["stage_progress"] is None for e in sent)  # no stage here measures its share
+    # A transcript file is neither transcribed nor diarized.
+    expected = ["starting", "preparing_models", "summarizing", "offering", "done"]
+    assert stages_seen(api, job_id) == expected
+    assert [e["stage"] for e in sent] == [s for s in ["queued", *expected]
+                                          if s in {e["stage"] for e in sent}]  # fmt: skip
 
 
 def test_speakers_are_renamed_and_their_action_items_follow(api: Api) -> None:
@@ -107,10 +145,16 @@ def test_a_bad_upload_is_refused_at_once_and_nothing_is_kept(
     assert not media.exists() or list(media.iterdir()) == []
 
 
-def test_a_recording_is_transcribed_and_its_audio_plays_from_any_byte(api: Api) -> None:
+def test_a_recording_goes_through_every_stage_and_its_audio_plays_from_any_byte(
+    api: Api,
+) -> None:
+    watch_stages(api)
     accepted = upload(api, AUDIO / "one_speaker.ogg").json()
     job = finished(api, accepted["job"]["id"], timeout=110)
     assert job["status"] == "succeeded", job
+    assert job["stage"] == "done" and job["stage_progress"] is None and job["progress"] == 1.0
+    stages = ["starting", "preparing_models", "transcribing", "diarizing", "summarizing"]
+    assert stages_seen(api, job["id"]) == [*stages, "offering", "done"]
     meeting = api.client.get(f"/v1/meetings/{accepted['meeting_id']}", headers=api.auth()).json()
     assert meeting["meeting"]["has_audio"] and meeting["transcript"]["segments"]
     part = api.client.get(f"/v1/meetings/{accepted['meeting_id']}/audio",

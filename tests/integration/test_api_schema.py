@@ -356,3 +356,14 @@ def test_an_unparsable_body_gets_a_documented_status(api: Api) -> None:
         if str(reply.status_code) not in paths[path]["post"]["responses"]:
             wrong.append(f"POST {path} {headers} {body!r}: {reply.status_code} {reply.text}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_jobs_stage_is_documented_as_one_of_its_values(api: Api) -> None:
+    document = api.client.get("/openapi.json").json()
+    job = document["components"]["schemas"]["JobPublic"]["properties"]
+    assert job["stage"]["$ref"] == "#/components/schemas/Stage"
+    assert document["components"]["schemas"]["Stage"]["enum"] == [
+        "queued", "requeued", "starting", "preparing_models", "transcribing", "diarizing",
+        "summarizing", "offering", "deciding", "writing", "done", "failed",
+    ]  # fmt: skip
+    assert {"stage_progress", "progress"} <= set(job)

@@ -4,12 +4,15 @@ each returned to one sweeper only."""
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from minutekeeper.core.errors import DatabaseUnavailable
+from minutekeeper.core.progress import Stage, overall
 from minutekeeper.jobs import store
 from minutekeeper.jobs.runner import Executor
 from minutekeeper.jobs.store import JobStatus
@@ -60,9 +63,9 @@ def test_a_dead_workers_job_goes_back_to_the_queue_and_its_late_finish_is_refuse
     assert again is not None and again.attempts == 2
     # The presumed-dead worker wakes up: it may neither renew, report nor finish.
     assert not store.heartbeat(engine, job_id, "dead", clock=clock)
-    store.report(engine, job_id, stage="late", progress=0.9, worker="dead", clock=clock)
+    store.report(engine, job_id, stage=Stage.SUMMARIZING, progress=0.9, worker="dead", clock=clock)
     assert not store.fail(engine, job_id, code="x", message="late", worker="dead", clock=clock)
-    assert store.get_job(engine, job_id).stage == "starting"
+    assert store.get_job(engine, job_id).stage is Stage.STARTING
     assert store.succeed(engine, job_id, {"by": "alive"}, worker="alive", clock=clock)
     done = store.get_job(engine, job_id)
     assert done.status is JobStatus.SUCCEEDED and done.result == {"by": "alive"}
@@ -113,21 +116,35 @@ def test_a_database_outage_leaves_the_job_for_a_retry_instead_of_failing_it(
 
 
 def test_the_executor_finishes_what_it_claimed_and_fails_an_unknown_kind(
-    engine: Engine, world: World, clock: Clock
+    engine: Engine, world: World, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    reports: list[str] = []
+    caplog.set_level(logging.INFO, logger="minutekeeper.jobs")
+    reports: list[tuple[Stage, float]] = []
 
     def handler(job: Any, report: Any) -> dict[str, Any]:
-        report("working", 0.5)
-        reports.append(store.get_job(engine, job.id).stage)
+        report(Stage.TRANSCRIBING, 0.5)
+        report(Stage.DIARIZING, 0.0)
+        report(Stage.TRANSCRIBING, 0.9)  # a stage reported late never sets progress back
+        found = store.get_job(engine, job.id)
+        reports.append((found.stage, found.progress))
         return {"title": job.params["title"]}
 
     executor = Executor(engine, {"meeting": handler}, lease_s=LEASE_S)
     job_id = new_job(engine, world, clock)
     assert executor.run(job_id) == "succeeded"
     done = store.get_job(engine, job_id)
-    assert done.result == {"title": "t"} and reports == ["working"] and done.params == {}
+    assert done.result == {"title": "t"} and done.params == {}
+    assert reports == [(Stage.TRANSCRIBING, overall(Stage.DIARIZING, 0.0))]
     assert executor.run(job_id) is None
     odd = new_job(engine, world, clock, kind="mystery")
     assert executor.run(odd) == "failed"
     assert "mystery" in (store.get_job(engine, odd).error_message or "")
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "minutekeeper.jobs")
+    assert re.search(
+        rf"^job {job_id} \(meeting\) started, attempt 1\n"
+        rf"job {job_id} \(meeting\) ended: succeeded after \d+\.\d s$",
+        logged,
+        re.MULTILINE,
+    ), logged
+    assert re.search(rf"^job {odd} \(mystery\) ended: failed \(error\) after [\d.]+ s$",
+                     logged, re.MULTILINE), logged  # fmt: skip

@@ -6,6 +6,7 @@ both servers write."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -201,6 +202,41 @@ def test_jobs_queued_when_redis_restarts_still_finish(deployment: Deployment) ->
     jobs = deployment.finished(job_ids, timeout=120)
     assert [job["status"] for job in jobs] == ["succeeded"] * len(job_ids)
     assert len(deployment.meetings(job_ids)) == len(job_ids)
+
+
+def test_a_job_on_a_worker_goes_through_its_stages_and_the_worker_logs_it(
+    deployment: Deployment,
+) -> None:
+    """The same stages as in a server's own runner (tests/integration/test_api_meetings.py),
+    each write of the row kept by a trigger; the worker logs the job's start and end."""
+    watch = [
+        "CREATE TABLE seen (n serial PRIMARY KEY, job_id text, stage text, progress float8)",
+        "CREATE FUNCTION seen_job() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO seen (job_id, stage, progress) VALUES (NEW.id, NEW.stage, NEW.progress); "
+        "RETURN NEW; END $$",
+        "CREATE TRIGGER seen_jobs AFTER UPDATE ON jobs FOR EACH ROW EXECUTE FUNCTION seen_job()",
+    ]
+    with deployment.engine.begin() as conn:
+        for statement in watch:
+            conn.exec_driver_sql(statement)
+    try:
+        job_id = deployment.upload(0, VTT)
+        [job] = deployment.finished([job_id], timeout=120)
+        with deployment.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT stage, progress FROM seen WHERE job_id = %s ORDER BY n", (job_id,)
+            ).all()
+    finally:
+        with deployment.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER seen_jobs ON jobs")
+    assert job["status"] == "succeeded", job
+    stages = [stage for n, (stage, _) in enumerate(rows) if n == 0 or rows[n - 1].stage != stage]
+    assert stages == ["starting", "preparing_models", "summarizing", "offering", "done"], rows
+    assert [row.progress for row in rows] == sorted(row.progress for row in rows)
+    logs = "".join(worker.logs() for worker in deployment.cluster.workers)
+    assert f"minutekeeper.jobs: job {job_id} (meeting) started, attempt 1" in logs
+    assert re.search(rf"job {job_id} \(meeting\) ended: succeeded after \d+\.\d s", logs)
+    assert "upload 0" not in logs  # its title
 
 
 def test_a_job_whose_worker_is_killed_finishes_once_on_the_other(deployment: Deployment) -> None:

@@ -66,7 +66,10 @@ def _upload(page: Page) -> float:
     page.get_by_label("Title (optional)").fill("Planning call")
     started = time.monotonic()
     page.get_by_role("button", name="Upload").click()
-    expect(page.locator("#upload-message")).to_contain_text("%", timeout=60_000)
+    # The stage in words, with the share transcribed (Whisper on this recording takes a minute).
+    expect(page.locator("#upload-message")).to_contain_text(
+        re.compile(r"Transcribing \d+ %"), timeout=60_000
+    )
     page.wait_for_url(re.compile(r"/meetings/[0-9a-f-]{36}$"), timeout=MEETING_S * 1000)
     return time.monotonic() - started
 

@@ -16,6 +16,7 @@ from minutekeeper.api.envelope import ErrorDetail
 from minutekeeper.api.schemas import JobPublic
 from minutekeeper.consent import Principal
 from minutekeeper.core.errors import without_folders
+from minutekeeper.core.progress import stage_share
 from minutekeeper.jobs.store import Job, JobNotFound, get_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -38,6 +39,7 @@ def job_public(job: Job) -> JobPublic:
         kind=job.kind,
         status=job.status.value,
         stage=job.stage,
+        stage_progress=_rounded(stage_share(job.stage, job.progress)),
         progress=round(job.progress, 3),
         result=job.result,
         error=error,
@@ -45,6 +47,10 @@ def job_public(job: Job) -> JobPublic:
         started_at=job.started_at,
         finished_at=job.finished_at,
     )
+
+
+def _rounded(share: float | None) -> float | None:
+    return None if share is None else round(share, 3)
 
 
 def own_job(runtime: Any, me: Principal, job_id: str) -> Job:

@@ -66,9 +66,27 @@ const mk = (() => {
     });
   }
 
+  // A job's stage in words (the API's `stage` values), with the share of the stage done
+  // where the stage measures it: "Transcribing 47 %".
+  const STAGES = {
+    queued: "Waiting for a worker…",
+    requeued: "Waiting for a worker again…",
+    starting: "Starting…",
+    preparing_models: "Preparing models…",
+    transcribing: "Transcribing",
+    diarizing: "Finding speakers…",
+    summarizing: "Summarizing…",
+    offering: "Checking consent for training…",
+    deciding: "Deciding again what may be kept…",
+    writing: "Writing the records…",
+    done: "Done",
+    failed: "Failed",
+  };
+
   function stageText(job) {
-    const stage = (job.stage || job.status || "").replace(/_/g, " ");
-    return `${stage}: ${Math.round((job.progress || 0) * 100)}%`;
+    const words = STAGES[job.stage] || (job.stage || job.status || "").replace(/_/g, " ");
+    if (job.stage_progress === null || job.stage_progress === undefined) return words;
+    return `${words} ${Math.round(job.stage_progress * 100)} %`;
   }
 
   return { api, say, followJob, stageText };
