@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from minutekeeper.features.offers import Offers
     from minutekeeper.jobs.media import MediaProcess
     from minutekeeper.jobs.runner import Executor, JobRunner
+    from minutekeeper.jobs.webhook import Webhook
     from minutekeeper.models.cache import ModelCache
 
 log = logging.getLogger(__name__)
@@ -128,8 +129,22 @@ class Runtime:
 
         handlers = tasks.handlers(self.settings, self.service, self.models, self.offers,
                                   self.media)  # fmt: skip
+        webhook = self.webhook
         return Executor(self.engine, handlers, lease_s=self.settings.job_lease_s,
-                        on_finished=finished)  # fmt: skip
+                        on_finished=finished,
+                        on_done=webhook.job_finished if webhook else None)  # fmt: skip
+
+    @cached_property
+    def webhook(self) -> Webhook | None:
+        """Posts to `webhook_url` when a meeting's job finishes in this process; None
+        without one."""
+        from minutekeeper.jobs.webhook import Webhook
+
+        settings = self.settings
+        if not settings.webhook_url:
+            return None
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        return Webhook(settings.webhook_url, secret=secret, public_url=settings.public_url)
 
     def set_switches(self, admin: Principal, *, confirm: bool = False, **switches: bool | None
                      ) -> Tenant:  # fmt: skip
@@ -191,6 +206,8 @@ class Runtime:
             self.checkpointer.stop()
         if "jobs" in self.__dict__:
             self.jobs.stop()
+        if (webhook := self.__dict__.get("webhook")) is not None:
+            webhook.close()  # what the stopped jobs finished is still told
         if "engine" in self.__dict__:
             self.engine.dispose()
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -198,6 +199,26 @@ class Settings(BaseSettings):
             "the request names itself (its Host header)."
         ),
     )
+    webhook_url: str | None = Field(
+        default=None,
+        description=(
+            "An http(s) address that is sent a POST (JSON) whenever a meeting's job finishes, "
+            "succeeded or failed: the event, the job's and meeting's ids, the status, an error "
+            "code and links; never a title, name, transcript or summary. Links are absolute "
+            "under public_url when it is set, else paths (a job has no request to take a host "
+            "from). Sent from the server or worker that ran the job, in the background: up to "
+            "4 tries, 5 s each, 1, 2 and 4 s apart; a failure is logged and the job is "
+            "unaffected. Empty means none is sent."
+        ),
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Signs each webhook POST: X-Minutekeeper-Signature is sha256=<hex HMAC-SHA256 with "
+            "this key of '<X-Minutekeeper-Timestamp>.<body>'>, the timestamp in Unix seconds; "
+            "the receiver recomputes it and refuses old timestamps. A secret: never logged."
+        ),
+    )
     session_idle_minutes: int = Field(
         default=720,
         ge=5,
@@ -348,6 +369,24 @@ class Settings(BaseSettings):
             "English (about 4 characters a token), so inputs are split early, never too late."
         ),
     )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        """Refused at start-up unless http(s) with a host: nothing else is ever posted to."""
+        if url is None or url == "":
+            return None
+        parts = urlsplit(url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or any(c.isspace() for c in url)
+        ):
+            raise ValueError(
+                "give an http:// or https:// address with a host, such as "
+                "https://hooks.example.com/minutekeeper"
+            )
+        return url
 
     def resolved_database_url(self) -> str:
         """The URL to connect to: the configured one, or SQLite in the data directory."""

@@ -30,6 +30,7 @@ log = logging.getLogger("minutekeeper.jobs")
 
 Handler = Callable[[Job, StageProgress], dict[str, Any]]
 OnFinished = Callable[[Job, str, float], None]  # job, status, seconds
+OnDone = Callable[[Job], None]  # the finished row, once this worker's finish is committed
 REPORT_EVERY_S = 0.5
 
 
@@ -64,11 +65,13 @@ class Executor:
         *,
         lease_s: float = 60.0,
         on_finished: OnFinished = lambda job, status, seconds: None,
+        on_done: OnDone | None = None,
     ) -> None:
         self._engine = engine
         self._handlers = dict(handlers)
         self._lease_s = lease_s
         self._on_finished = on_finished
+        self._on_done = on_done
 
     def run(self, job_id: str) -> str | None:
         """The status the job ended in; None when it was not this worker's to run (taken
@@ -82,10 +85,11 @@ class Executor:
         beating = _Heartbeat(self._engine, job.id, worker, self._lease_s / 4)
         status = store.JobStatus.FAILED
         outcome = "failed (internal_error)"
+        finished = False  # by this worker: one whose lease ran out leaves it to another
         try:
             with beating:
                 result = self._handler(job)(job, _Reporter(self._engine, job.id, worker))
-            store.succeed(self._engine, job.id, result, worker=worker)
+            finished = store.succeed(self._engine, job.id, result, worker=worker)
             status = store.JobStatus.SUCCEEDED
             outcome = status.value
         except DatabaseUnavailable:
@@ -94,12 +98,13 @@ class Executor:
         except AppError as error:  # its owner reads the message: no server folder in it
             outcome = f"failed ({error.code})"
             message = without_folders(error.message)
-            store.fail(self._engine, job.id, code=error.code, message=message, worker=worker)
+            finished = store.fail(self._engine, job.id, code=error.code, message=message,
+                                  worker=worker)  # fmt: skip
         except Exception as error:
             # The message may quote what the job read; log where it failed, not what it said.
             where = "".join(traceback.format_tb(error.__traceback__)[-3:])
             log.error("job %s (%s) failed: %s\n%s", job.id, job.kind, type(error).__name__, where)
-            store.fail(
+            finished = store.fail(
                 self._engine,
                 job.id,
                 code="internal_error",
@@ -111,7 +116,16 @@ class Executor:
             seconds = time.perf_counter() - started
             log.info("job %s (%s) ended: %s after %.1f s", job.id, job.kind, outcome, seconds)
             self._on_finished(job, status.value, seconds)
+        if finished and self._on_done is not None:
+            self._done(job.id, self._on_done)
         return status.value
+
+    def _done(self, job_id: str, on_done: OnDone) -> None:
+        """Hand the finished row to `on_done`; nothing it does can change the job."""
+        try:
+            on_done(store.get_job(self._engine, job_id))
+        except Exception as error:
+            log.warning("job %s: after its finish: %s", job_id, type(error).__name__)
 
     def _handler(self, job: Job) -> Handler:
         handler = self._handlers.get(job.kind)

@@ -21,6 +21,8 @@ from minutekeeper.runtime import Runtime
 
 router = APIRouter(include_in_schema=False)
 
+TRANSCRIPT_DOWNLOADS = (("text", "Text"), ("srt", "SRT"), ("vtt", "WebVTT"), ("json", "JSON"))
+SUMMARY_DOWNLOADS = (("md", "Markdown"), ("json", "JSON"))
 SECTIONS = (
     ("overview", "Overview"),
     ("key_points", "Key points"),
@@ -61,7 +63,10 @@ def meeting_view(runtime: Runtime, stored: StoredMeeting) -> dict[str, Any]:
     summary = summary_render.to_dict(stored.summary) if stored.summary else None
     return {
         "meeting": info_public(stored.info, runtime),
+        "transcript_formats": TRANSCRIPT_DOWNLOADS,
+        "summary_formats": SUMMARY_DOWNLOADS,
         "sections": _sections(summary) if summary else None,
+        "action_text": action_text(summary["action_items"]) if summary else "",
         "notes": summary["notes"] if summary else [],
         "speakers": [{"id": s["id"], "name": names[s["id"]]} for s in transcript["speakers"]],
         "segments": [
@@ -78,6 +83,21 @@ def _sections(summary: dict[str, Any]) -> list[dict[str, Any]]:
         if items or key in ("overview", "decisions", "action_items"):
             sections.append({"key": key, "heading": heading, "items": items})
     return sections
+
+
+def action_text(items: list[dict[str, Any]]) -> str:
+    """The action items as plain text to paste elsewhere, one line each: who, what, and
+    when it is due (as in the Markdown summary, without its links)."""
+    lines = []
+    for item in items:
+        line = f"{item.get('owner') or '(no owner)'}: {item['task']}"
+        if item.get("due"):
+            phrase = f" ({item['due_phrase']})" if item.get("due_phrase") else ""
+            line += f" — due {item['due']}{phrase}"
+        elif item.get("due_phrase"):
+            line += f" — due {item['due_phrase']}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _line(key: str, item: dict[str, Any]) -> dict[str, Any]:

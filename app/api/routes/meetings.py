@@ -16,6 +16,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from minutekeeper.api.deps import Member, MemberCaller, RuntimeDep
+from minutekeeper.api.downloads import attachment
 from minutekeeper.api.errors import UnsupportedMediaType
 from minutekeeper.api.idempotency import DELETED_ANSWER
 from minutekeeper.api.idempotency import forget_quoting as forget_answers
@@ -240,6 +241,20 @@ _TYPES = {
     "vtt": "text/vtt",
     "srt": "application/x-subrip",
 }
+_SUFFIXES = {"json": "json", "md": "md", "text": "txt", "vtt": "vtt", "srt": "srt"}
+Download = Annotated[
+    bool,
+    Query(description="Answer as a file to save, named after the meeting's title "
+          "(Content-Disposition: attachment); otherwise inline."),
+]  # fmt: skip
+
+
+def _answer(body: str, format: str, *, title: str, what: str, download: bool
+            ) -> PlainTextResponse:  # fmt: skip
+    """`body` as `format`'s media type; with `download`, as a file `<title>-<what>.<ext>`."""
+    headers = {"Content-Disposition": attachment(title, f"{what}.{_SUFFIXES[format]}")}
+    return PlainTextResponse(body, media_type=f"{_TYPES[format]}; charset=utf-8",
+                             headers=headers if download else None)  # fmt: skip
 
 
 @router.get(
@@ -248,12 +263,16 @@ _TYPES = {
     responses={200: {"content": {t: {"schema": {"type": "string"}} for t in _TEXT_TYPES}}},
 )
 def get_transcript(
-    meeting_id: str, runtime: RuntimeDep, me: Member, format: TranscriptFormat = "json"
+    meeting_id: str,
+    runtime: RuntimeDep,
+    me: Member,
+    format: TranscriptFormat = "json",
+    download: Download = False,
 ) -> PlainTextResponse:
     """The speaker-attributed transcript as JSON, Markdown, text, WebVTT or SRT."""
     stored = own_meeting(runtime, me, meeting_id)
     body = formats.render(stored.transcript, "text" if format == "md" else format)
-    return PlainTextResponse(body, media_type=f"{_TYPES[format]}; charset=utf-8")
+    return _answer(body, format, title=stored.info.title, what="transcript", download=download)
 
 
 @router.get(
@@ -262,14 +281,18 @@ def get_transcript(
     responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
 )
 def get_summary(
-    meeting_id: str, runtime: RuntimeDep, me: Member, format: SummaryFormat = "json"
+    meeting_id: str,
+    runtime: RuntimeDep,
+    me: Member,
+    format: SummaryFormat = "json",
+    download: Download = False,
 ) -> PlainTextResponse:
     """The summary, every line citing segment ids and times, as JSON or Markdown."""
     stored = own_meeting(runtime, me, meeting_id)
     if stored.summary is None:
         raise MeetingNotFound(f"meeting {meeting_id} has no summary (yet)")
     body = render.render(stored.summary, format, stored.transcript if format == "md" else None)
-    return PlainTextResponse(body, media_type=f"{_TYPES[format]}; charset=utf-8")
+    return _answer(body, format, title=stored.info.title, what="summary", download=download)
 
 
 @router.get(
@@ -283,7 +306,8 @@ def get_audio(meeting_id: str, runtime: RuntimeDep, me: Member) -> FileResponse:
     path = recording_of(runtime.settings.resolved_media_dir(), stored.info.id)
     if path is None or path.suffix.lower() not in AUDIO_SUFFIXES:
         raise MeetingNotFound(f"meeting {meeting_id} has no recording kept")
-    return FileResponse(path, filename=f"{stored.info.title}{path.suffix}")
+    disposition = attachment(stored.info.title, f"recording{path.suffix.lower()}")
+    return FileResponse(path, headers={"Content-Disposition": disposition})
 
 
 @router.patch("/{meeting_id}/speakers", response_model=MeetingPublic)

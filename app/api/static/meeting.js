@@ -1,6 +1,7 @@
 // A meeting: a citation scrolls to its transcript moment, highlights it and seeks the
 // recording there; a question is answered with citations that do the same; speakers are
-// renamed in place; the meeting is deleted once the visitor confirms it.
+// renamed in place; the action items are copied as text; the meeting is deleted once the
+// visitor confirms it.
 "use strict";
 
 (() => {
@@ -100,6 +101,30 @@
   }
 
   document.querySelectorAll("form.rename").forEach((form) => form.addEventListener("submit", rename));
+
+  const copyButton = document.getElementById("copy-actions");
+  const copyMessage = document.getElementById("copy-message");
+  const copyFallback = document.getElementById("copy-fallback");
+
+  // The clipboard needs a secure context (https, or localhost) and the browser's leave;
+  // where either is missing, the text is shown selected for the visitor to copy.
+  async function copyActions() {
+    const text = copyFallback.value;
+    try {
+      if (!navigator.clipboard || !window.isSecureContext) throw new Error("no clipboard");
+      await navigator.clipboard.writeText(text);
+      copyFallback.hidden = true;
+      mk.say(copyMessage, "Copied", "ok");
+    } catch (_) {
+      copyFallback.hidden = false;
+      copyFallback.focus();
+      copyFallback.select();
+      mk.say(copyMessage, "The browser did not let this page copy: the text is selected " +
+        "below, copy it with Ctrl+C (⌘C).", "warning");
+    }
+  }
+
+  if (copyButton) copyButton.addEventListener("click", copyActions);
 
   const deleteButton = document.getElementById("delete-meeting");
   const deleteMessage = document.getElementById("delete-message");
