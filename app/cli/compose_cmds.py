@@ -122,8 +122,9 @@ def feedback(
 ) -> None:
     """Record the text you actually sent for a draft, and optionally rate the draft."""
     from minutekeeper.features.compose.service import give_feedback
-    from minutekeeper.features.compose.store import check_feedback
+    from minutekeeper.features.compose.store import check_feedback, check_rating
 
+    check_rating(rating)  # a rating out of range is named first, whatever else is missing
     if (sent is None) == (sent_file is None):
         raise InvalidInput("give the sent message once: --sent TEXT or --sent-file FILE")
     text = sent if sent is not None else _read_text(sent_file)

@@ -192,9 +192,14 @@ def check_feedback(sent_text: str, rating: int | None) -> str:
         raise InvalidFeedback(
             f"the sent text has {len(sent_text)} characters; the limit is {MAX_SENT_CHARS}"
         )
+    check_rating(rating)
+    return sent_text
+
+
+def check_rating(rating: int | None) -> None:
+    """InvalidFeedback when a rating is given outside 1 to 5."""
     if rating is not None and rating not in RATINGS:
         raise InvalidFeedback(f"rating must be 1 to 5, not {rating}")
-    return sent_text
 
 
 def _load(conn: Connection, tenant_id: str, author_id: str, draft_id: str) -> StoredDraft:

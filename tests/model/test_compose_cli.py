@@ -139,11 +139,15 @@ def test_a_missing_thread_and_a_malformed_summary_are_named(data_dir: Path, tmp_
         (["0123abcd"], "--sent TEXT or --sent-file FILE"),
         (["0123abcd", "--sent", "   "], "the sent text is empty"),
         (["0123abcd", "--sent", "hi", "--rating", "9"], "rating must be 1 to 5"),
+        # The range is named first, not the missing --sent it comes with.
+        (["0123abcd", "--rating", "9"], "rating must be 1 to 5, not 9"),
+        (["0123abcd", "--rating", "0", "--sent", "   "], "rating must be 1 to 5, not 0"),
     ],
 )
 def test_bad_feedback_is_one_line_and_exit_1(data_dir: Path, args: list[str], message: str) -> None:
     result = mk(data_dir, "feedback", *args)
     assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 @pytest.mark.slow
