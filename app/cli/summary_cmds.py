@@ -11,7 +11,7 @@ import typer
 
 from minutekeeper.cli.context import CliState, report_offers, state
 from minutekeeper.cli.output import progress_bar, write_output
-from minutekeeper.cli.transcribe_cmds import shows_progress, source_of
+from minutekeeper.cli.transcribe_cmds import Speakers, Tracks, shows_progress, source_of
 from minutekeeper.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 Recording = Annotated[
     Path | None, typer.Argument(help="Recording, or a .vtt/.srt/.json transcript.")
 ]
-Tracks = Annotated[list[str], typer.Option(help="NAME=FILE, one per participant (repeat).")]
-Speakers = Annotated[list[str], typer.Option(help="LABEL=NAME, e.g. S1=Alice (repeat).")]
 Channels = Annotated[bool, typer.Option(help="One speaker per channel of the recording.")]
 Language = Annotated[str | None, typer.Option(help="Language code; default: detect.")]
 Hotwords = Annotated[str | None, typer.Option(help="Vocabulary hints (names, terms).")]
