@@ -81,4 +81,4 @@ def answer(
     typer.echo(f"recorded: {answered.status}")
     from minutekeeper.features.attribution import offer_again
 
-    report_offers(offer_again(service, cli.runtime().offers, answered))
+    report_offers(cli, me.tenant_id, offer_again(service, cli.runtime().offers, answered))

@@ -79,13 +79,15 @@ def compose(
         owner_id=me.subject_id,  # a follow-up is of one of your own meetings
     )
     report_offers(
+        cli,
+        me.tenant_id,
         cli.runtime().offers.draft(
             me.tenant_id,
             author_id=me.subject_id,
             draft_id=stored.id,
             via=via,
             speaks_for_self=own,
-        )
+        ),
     )
     draft = stored.draft
     if fmt == "json":
@@ -144,13 +146,15 @@ def feedback(
     typer.echo(f"recorded what you sent for draft {recorded.draft_id}{rated}")
     if first:  # the same feedback sent again is not offered twice
         report_offers(
+            cli,
+            me.tenant_id,
             cli.runtime().offers.draft(
                 me.tenant_id,
                 author_id=me.subject_id,
                 draft_id=recorded.draft_id,
                 via=via,
                 speaks_for_self=own,
-            )
+            ),
         )
 
 

@@ -109,6 +109,8 @@ def summarize(
         typer.echo(f"saved as meeting {saved.id}", err=True)
         via, own = cli.acting()
         report_offers(
+            cli,
+            owner.tenant_id,
             cli.runtime().offers.summary(
                 owner.tenant_id,
                 transcript,
@@ -121,7 +123,7 @@ def summarize(
                     via=via,
                     speaks_for_self=own,
                 ),
-            )
+            ),
         )
 
 
@@ -173,6 +175,8 @@ def ask(
     answered = meetings.ask(transcript, question, engine=chosen, models=models)
     write_output(render.render_answer(answered.answer, fmt), None)
     report_offers(
+        cli,
+        asker.tenant_id,
         cli.runtime().offers.answer(
             asker.tenant_id,
             transcript,
@@ -180,7 +184,7 @@ def ask(
             asker=asker.subject_id,
             model_id=answered.model_id,
             provenance=provenance,
-        )
+        ),
     )
 
 
