@@ -54,7 +54,12 @@ def answer(
         bool, typer.Option("--mine/--not-mine", help="Every item is yours, or not all are.")
     ],
     not_mine: Annotated[
-        list[str], typer.Option("--not", help="An item that is not yours (repeat).")
+        list[str],
+        typer.Option(
+            "--not",
+            metavar="ITEM",
+            help="An item's id (`attributions show`) that is not yours (repeat).",
+        ),
     ] = [],  # noqa: B006 (typer reads the default; it is never mutated)
 ) -> None:
     """Say whether the words are yours: --mine for all of them, or --not-mine (with --not
@@ -76,4 +81,4 @@ def answer(
     typer.echo(f"recorded: {answered.status}")
     from minutekeeper.features.attribution import offer_again
 
-    report_offers(offer_again(service, cli.runtime().offers, answered))
+    report_offers(cli, me.tenant_id, offer_again(service, cli.runtime().offers, answered))

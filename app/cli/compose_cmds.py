@@ -79,13 +79,15 @@ def compose(
         owner_id=me.subject_id,  # a follow-up is of one of your own meetings
     )
     report_offers(
+        cli,
+        me.tenant_id,
         cli.runtime().offers.draft(
             me.tenant_id,
             author_id=me.subject_id,
             draft_id=stored.id,
             via=via,
             speaks_for_self=own,
-        )
+        ),
     )
     draft = stored.draft
     if fmt == "json":
@@ -122,8 +124,9 @@ def feedback(
 ) -> None:
     """Record the text you actually sent for a draft, and optionally rate the draft."""
     from minutekeeper.features.compose.service import give_feedback
-    from minutekeeper.features.compose.store import check_feedback
+    from minutekeeper.features.compose.store import check_feedback, check_rating
 
+    check_rating(rating)  # a rating out of range is named first, whatever else is missing
     if (sent is None) == (sent_file is None):
         raise InvalidInput("give the sent message once: --sent TEXT or --sent-file FILE")
     text = sent if sent is not None else _read_text(sent_file)
@@ -143,13 +146,15 @@ def feedback(
     typer.echo(f"recorded what you sent for draft {recorded.draft_id}{rated}")
     if first:  # the same feedback sent again is not offered twice
         report_offers(
+            cli,
+            me.tenant_id,
             cli.runtime().offers.draft(
                 me.tenant_id,
                 author_id=me.subject_id,
                 draft_id=recorded.draft_id,
                 via=via,
                 speaks_for_self=own,
-            )
+            ),
         )
 
 

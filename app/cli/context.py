@@ -97,14 +97,49 @@ class CliState:
         )
 
 
-def report_offers(outcomes: Sequence[Outcome]) -> None:
-    """Say on stderr what the consent gate kept for training, and why not the rest."""
+# Why the gate kept no training example, as a person reads it (its code stays beside).
+REASON_WORDS = {
+    "NO_CONSENT": "someone in it has not agreed",
+    "TENANT_AI_OFF": "the AI features were off at its time",
+    "TENANT_SHARING_OFF": "training sharing was off at its time",
+    "TENANT_VENDOR_SHARING_OFF": "sharing with vendors is off",
+    "REFUSED": "someone in it refused",
+    "WITHDRAWN": "someone in it withdrew their consent",
+    "EXPIRED": "someone's consent has expired",
+    "INVALIDATED": "the notice changed since someone agreed",
+    "NOTICE_VERSION_MISMATCH": "someone agreed to an older notice",
+    "NOTICE_SCOPE_MISMATCH": "the notice someone agreed to does not cover it",
+    "CONSENT_AFTER_CAPTURE": "someone agreed only after its time",
+    "NON_CONSENTING_CONTRIBUTOR": "not everyone in it has agreed",
+    "NO_CONTRIBUTORS": "it names nobody whose words it holds",
+    "UNKNOWN_SPEAKER": "a speaker in it has no name",
+    "UNKNOWN_SUBJECT": "someone in it is not known here",
+    "GUEST": "a guest is in it, and guests never count as agreeing",
+    "FOREIGN_SUBJECT": "someone in it belongs to another tenant",
+    "SUBJECT_ERASED": "someone in it was erased",
+    "UNVERIFIED": "words named as a member's are not confirmed by them yet",
+    "REDACTION_FAILED": "redacting it failed",
+    "source_deleted": "what it was made from was deleted",
+}
+
+
+def report_offers(cli: CliState, tenant_id: str, outcomes: Sequence[Outcome]) -> None:
+    """Say on stderr what the consent gate kept for training, and why not the rest. While
+    the tenant's training sharing is off nothing is kept, and nothing is said."""
+    if not outcomes or not cli.service().tenant(tenant_id).training_sharing_enabled:
+        return
     for outcome in outcomes:
-        if outcome.error is not None:
-            typer.echo(f"warning: training capture failed ({outcome.error})", err=True)
-            continue
-        kept = "kept" if outcome.kept else f"not kept ({', '.join(outcome.reasons)})"
-        typer.echo(f"training: {outcome.kind} {kept}", err=True)
+        typer.echo(training_line(outcome), err=True)
+
+
+def training_line(outcome: Outcome) -> str:
+    """`training: chat_draft kept`, or why not, in words and then the gate's codes."""
+    if outcome.error is not None:
+        return f"warning: training capture failed ({outcome.error})"
+    if outcome.kept:
+        return f"training: {outcome.kind} kept"
+    words = "; ".join(REASON_WORDS.get(code, code) for code in outcome.reasons)
+    return f"training: {outcome.kind} not kept: {words} ({', '.join(outcome.reasons)})"
 
 
 def state(ctx: typer.Context) -> CliState:

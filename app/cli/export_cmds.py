@@ -158,10 +158,13 @@ def erase(
 
     cli = state(ctx)
     admin = cli.principal(Role.ADMIN)
-    if not yes:
-        typer.confirm(f"Erase {subject!r} everywhere? This cannot be undone", abort=True)
     service = cli.service()
-    report = erase_person(service, admin.tenant_id, subject, actor_id=admin.subject_id,
+    person = service.find_subject(admin.tenant_id, subject)
+    # Named as people know them, before the name goes with the rest.
+    who = f"{person.display_name} ({person.id})" if person.display_name else person.id
+    if not yes:
+        typer.confirm(f"Erase {who} everywhere? This cannot be undone", abort=True)
+    report = erase_person(service, admin.tenant_id, person.id, actor_id=admin.subject_id,
                           media_root=cli.settings().resolved_media_dir())  # fmt: skip
     people = [s.id for s in service.subjects(admin.tenant_id)] + [report.subject_id]
     answers = forget_answers(service.engine, people, report.words)
@@ -172,7 +175,7 @@ def erase(
             revoke_token(service.engine, admin.tenant_id, token.id)
     checkpoint_wal(service.engine, truncate=True)
     typer.echo(
-        f"erased {report.subject_id}: {report.meetings} meeting(s), {report.drafts} draft(s), "
+        f"erased {who}: {report.meetings} meeting(s), {report.drafts} draft(s), "
         f"{report.candidates} training candidate(s), {report.artifacts} artifact(s), "
         f"{answers} stored answer(s), {jobs} job message(s); {len(report.exports)} export(s) "
         "got tombstones"

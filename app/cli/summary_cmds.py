@@ -10,7 +10,7 @@ import typer
 
 from minutekeeper.cli.context import CliState, report_offers, state
 from minutekeeper.cli.output import progress_bar, write_output
-from minutekeeper.cli.transcribe_cmds import shows_progress, source_of
+from minutekeeper.cli.transcribe_cmds import Speakers, Tracks, shows_progress, source_of
 from minutekeeper.core.errors import InvalidInput
 from minutekeeper.core.progress import Stage, one_stage
 
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 Recording = Annotated[
     Path | None, typer.Argument(help="Recording, or a .vtt/.srt/.json transcript.")
 ]
-Tracks = Annotated[list[str], typer.Option(help="NAME=FILE, one per participant (repeat).")]
-Speakers = Annotated[list[str], typer.Option(help="LABEL=NAME, e.g. S1=Alice (repeat).")]
 Channels = Annotated[bool, typer.Option(help="One speaker per channel of the recording.")]
 Language = Annotated[str | None, typer.Option(help="Language code; default: detect.")]
 Hotwords = Annotated[str | None, typer.Option(help="Vocabulary hints (names, terms).")]
@@ -110,6 +108,8 @@ def summarize(
         typer.echo(f"saved as meeting {saved.id}", err=True)
         via, own = cli.acting()
         report_offers(
+            cli,
+            owner.tenant_id,
             cli.runtime().offers.summary(
                 owner.tenant_id,
                 transcript,
@@ -122,7 +122,7 @@ def summarize(
                     via=via,
                     speaks_for_self=own,
                 ),
-            )
+            ),
         )
 
 
@@ -163,6 +163,8 @@ def ask(
     answered = meetings.ask(transcript, question, engine=chosen, models=models)
     write_output(render.render_answer(answered.answer, fmt), None)
     report_offers(
+        cli,
+        asker.tenant_id,
         cli.runtime().offers.answer(
             asker.tenant_id,
             transcript,
@@ -170,7 +172,7 @@ def ask(
             asker=asker.subject_id,
             model_id=answered.model_id,
             provenance=provenance,
-        )
+        ),
     )
 
 

@@ -24,13 +24,21 @@ PROGRESS_AFTER_S = 60.0
 
 models_app = typer.Typer(help="The ML models minutekeeper uses.", no_args_is_help=True)
 
+# A repeated option's metavar says what one value looks like (help would show `list[str]`).
+Tracks = Annotated[
+    list[str], typer.Option(metavar="NAME=FILE", help="One per participant's track (repeat).")
+]
+Speakers = Annotated[
+    list[str], typer.Option(metavar="LABEL=NAME", help="Name a speaker, e.g. S1=Alice (repeat).")
+]
+
 
 def transcribe(
     ctx: typer.Context,
     recording: Annotated[
         Path | None, typer.Argument(help="Recording, or a .vtt/.srt/.json transcript.")
     ] = None,
-    track: Annotated[list[str], typer.Option(help="NAME=FILE, one per participant (repeat).")] = [],  # noqa: B006 (typer reads the default; it is never mutated)
+    track: Tracks = [],  # noqa: B006 (typer reads the default; it is never mutated)
     channels_are_speakers: Annotated[
         bool, typer.Option(help="One speaker per channel of a multi-channel recording.")
     ] = False,
@@ -39,7 +47,7 @@ def transcribe(
     speakers: Annotated[
         int | None, typer.Option(min=1, max=20, help="Number of speakers; default: automatic.")
     ] = None,
-    speaker: Annotated[list[str], typer.Option(help="LABEL=NAME, e.g. S1=Alice (repeat).")] = [],  # noqa: B006
+    speaker: Speakers = [],  # noqa: B006
     diarize: Annotated[bool, typer.Option(help="Find speakers in single-channel audio.")] = True,
     model: Annotated[str | None, typer.Option(help="ASR model name or folder.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="json, vtt, srt or text.")] = "json",

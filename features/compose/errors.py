@@ -39,3 +39,10 @@ class FeedbackConflict(Conflict):
     """The draft already has different feedback; one draft takes one."""
 
     code = "feedback_conflict"
+
+
+class MeetingDeleted(Conflict):
+    """The follow-up's meeting was deleted while the follow-up was being written: the
+    draft is not kept, since nothing made from a deleted meeting may stay."""
+
+    code = "meeting_deleted"

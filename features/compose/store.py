@@ -33,9 +33,11 @@ from minutekeeper.features.compose.errors import (
     DraftNotFound,
     FeedbackConflict,
     InvalidFeedback,
+    MeetingDeleted,
 )
 from minutekeeper.features.compose.prompts import PROMPT_VERSION
 from minutekeeper.features.compose.thread import Message
+from minutekeeper.features.meetings.store import still_saved
 
 MAX_SENT_CHARS = 20_000
 RATINGS = range(1, 6)
@@ -111,7 +113,9 @@ def record_draft(
     clock: Callable[[], datetime] = utcnow,
 ) -> str:
     """Keep a draft as it was shown; returns its id. `thread` is the whole thread: only the
-    messages the prompt used (`draft.used_messages`) are kept."""
+    messages the prompt used (`draft.used_messages`) are kept. A follow-up whose meeting
+    was deleted since it was read is refused (`MeetingDeleted`) and nothing is kept; a
+    deletion that starts while it is saved waits for it, then deletes it too."""
     used = set(draft.used_messages)
     draft_id = str(uuid.uuid4())
     values = {
@@ -135,6 +139,12 @@ def record_draft(
         "created_at": clock(),
     }
     with row_transaction(engine) as conn:
+        # A follow-up is written long after its meeting was read: it may be gone since.
+        if meeting_id is not None and not still_saved(conn, tenant_id, meeting_id):
+            raise MeetingDeleted(
+                f"meeting {meeting_id} was deleted while this follow-up was being written; "
+                "the draft was not kept"
+            )
         conn.execute(insert(DraftRecord).values(**values))
     return draft_id
 
@@ -192,9 +202,14 @@ def check_feedback(sent_text: str, rating: int | None) -> str:
         raise InvalidFeedback(
             f"the sent text has {len(sent_text)} characters; the limit is {MAX_SENT_CHARS}"
         )
+    check_rating(rating)
+    return sent_text
+
+
+def check_rating(rating: int | None) -> None:
+    """InvalidFeedback when a rating is given outside 1 to 5."""
     if rating is not None and rating not in RATINGS:
         raise InvalidFeedback(f"rating must be 1 to 5, not {rating}")
-    return sent_text
 
 
 def _load(conn: Connection, tenant_id: str, author_id: str, draft_id: str) -> StoredDraft:

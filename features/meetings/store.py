@@ -128,6 +128,16 @@ def remove_meeting(conn: Connection, tenant_id: str, meeting_id: str) -> None:
     conn.execute(table.delete().where(table.c.id == meeting_id, table.c.tenant_id == tenant_id))
 
 
+def still_saved(conn: Connection, tenant_id: str, meeting_id: str) -> bool:
+    """Whether the meeting is still saved, on the caller's transaction `conn`; if so, it
+    stays so until that transaction ends (PostgreSQL: its row is share-locked, which a
+    deletion waits for; SQLite's writer holds the whole database), so a row referring to
+    it can be written there."""
+    table = table_of(MeetingRecord)
+    query = select(table.c.id).where(table.c.id == meeting_id, table.c.tenant_id == tenant_id)
+    return conn.execute(query.with_for_update(read=True)).first() is not None
+
+
 def lookup(
     conn: Connection, tenant_id: str, ref: str, *, owner_id: str | None, lock: bool = False
 ) -> StoredMeeting:

@@ -187,8 +187,13 @@ def test_export_create_show_withdraw_tombstones_supersede_and_erase(ready: Path)
 
     unknown = mk(ready, "export", "show", "nope")
     assert unknown.returncode == 1 and "no export matches 'nope'" in unknown.stderr
+    (alice,) = [line.split()[-1] for line in mk(ready, "members", "list", "--ids").stdout
+                .splitlines() if line.startswith("alice ")]  # fmt: skip
+    kept = mk(ready, "erase", alice[:8], stdin="n\n")  # asked by name, though typed by id
+    assert kept.returncode == 1 and f"Erase alice ({alice}) everywhere?" in kept.stdout
     erased = mk(ready, "erase", "alice", "--yes")
     assert erased.returncode == 0, erased.stderr
+    assert erased.stdout.startswith(f"erased alice ({alice}): ")
     assert "1 training candidate(s)" in erased.stdout
     assert mk(ready, "audit", "verify").returncode == 0
     for stored in ready.glob("minutekeeper.db*"):  # the database and its write-ahead log

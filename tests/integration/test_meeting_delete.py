@@ -37,11 +37,14 @@ from minutekeeper.consent.store import (
 )
 from minutekeeper.core.db import read_transaction, write_transaction
 from minutekeeper.core.settings import Settings
+from minutekeeper.features.compose.store import DraftRecord
 from minutekeeper.features.meetings.media import media_folder
 from minutekeeper.features.meetings.store import find_meeting
 from minutekeeper.features.offers import Provenance
 from minutekeeper.jobs.store import JobRecord, create_job
+from minutekeeper.models import registry
 from tests.conftest import World, cli_env
+from tests.fakes import ScriptedGenerator
 from tests.integration.api_support import Api, finished_job, scripted_settings
 from tests.integration.test_api_exports import build_export, consenting_meeting, wait
 from tests.integration.test_cli import MINUTEKEEPER
@@ -283,6 +286,42 @@ def test_content_of_a_deleted_meeting_offered_afterwards_is_not_kept(api: Api) -
                                           model_id="m", provenance=provenance)  # fmt: skip
     assert [(o.kept, o.error) for o in outcomes] == [(False, "SourceDeleted")]
     assert artifacts_of(api, meeting_id) == emptied  # nothing new was stored
+
+
+def test_a_follow_up_whose_meeting_is_deleted_while_it_is_written_is_not_kept(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    meeting_id = upload(api, "member")
+    member = api.auth("acme", "member")
+    deleted: list[int] = []
+
+    def reply(prompt: str) -> str:
+        """The model writes once the meeting was read; meanwhile its owner deletes it."""
+        if not deleted:
+            deleted.append(api.client.delete(f"/v1/meetings/{meeting_id}", headers=member)
+                           .status_code)  # fmt: skip
+        return "Thanks, everyone. We ship the beta on Friday."
+
+    monkeypatch.setitem(registry.GENERATORS, "scripted",
+                        lambda settings, model: ScriptedGenerator(reply))  # fmt: skip
+    drafted = api.client.post("/v1/compose", headers=member,
+                              json={"mode": "followup", "meeting_id": meeting_id})  # fmt: skip
+
+    assert deleted == [204]
+    assert drafted.status_code == 409, drafted.text
+    error = drafted.json()["error"]
+    assert error["code"] == "meeting_deleted"
+    assert error["message"] == (f"meeting {meeting_id} was deleted while this follow-up was "
+                                "being written; the draft was not kept")  # fmt: skip
+    # Nothing half-written: no draft, nothing offered for training, the meeting gone.
+    assert naming(api, meeting_id) <= NAMING_AFTER
+    with read_transaction(api.runtime.engine) as conn:
+        assert conn.execute(select(DraftRecord.id)).all() == []
+        kinds = conn.execute(select(ArtifactRecord.kind)).scalars().all()
+    assert "chat_draft" not in kinds
+    gone = api.client.get(f"/v1/meetings/{meeting_id}", headers=member)
+    assert gone.status_code == 404
+    assert api.runtime.service.verify().ok
 
 
 def artifacts_of(api: Api, meeting_id: str) -> list[tuple[str, str]]:

@@ -45,6 +45,9 @@ def _sign_in(page: Page, token: str) -> None:
     page.goto("/signin")
     page.get_by_label("Token").fill(token)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/meetings")  # a member starts on Meetings, not the long notice
+    expect(page.get_by_role("heading", name="Your meetings")).to_be_visible()
+    page.get_by_role("link", name="My consent").click()
     page.wait_for_url("**/consent")
     expect(page.get_by_role("heading", name="My consent", exact=True)).to_be_visible()
 

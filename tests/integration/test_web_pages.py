@@ -28,6 +28,9 @@ def database_url(tmp_path: Path) -> str:
 EXAMPLES = Path(__file__).parents[2] / "examples"
 SAME_ORIGIN = {"Origin": "http://testserver"}
 PAGES = ("/consent", "/attributions", "/meetings", "/compose", "/admin", "/exports")
+# Where signing in lands: the page each role works in, never the long notice.
+START = {"member": "/meetings", "member2": "/meetings", "admin": "/meetings",
+         "ml_exporter": "/exports"}  # fmt: skip
 
 
 def sign_in(api: Api, who: str = "member", tenant: str = "acme") -> None:
@@ -39,7 +42,7 @@ def sign_in(api: Api, who: str = "member", tenant: str = "acme") -> None:
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
-    assert response.headers["location"] == "/consent"
+    assert response.headers["location"] == START[who]
 
 
 def notice_id_on(page: str) -> str:
@@ -60,7 +63,7 @@ def test_signing_in_sets_a_strict_httponly_cookie_and_signing_out_clears_it(api:
         headers=SAME_ORIGIN,
         follow_redirects=False,
     )
-    assert response.status_code == 303 and response.headers["location"] == "/consent"
+    assert response.status_code == 303 and response.headers["location"] == "/meetings"
     cookie = response.headers["set-cookie"].lower()
     assert cookie.startswith(f"{SESSION_COOKIE}=")
     assert "httponly" in cookie and "samesite=strict" in cookie
@@ -70,6 +73,25 @@ def test_signing_in_sets_a_strict_httponly_cookie_and_signing_out_clears_it(api:
     assert SESSION_COOKIE not in api.client.cookies
     again = api.client.get("/consent", follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"] == "/signin"
+
+
+@pytest.mark.parametrize(("who", "heading"), [("member", "Meetings"), ("admin", "Meetings"),
+                                             ("ml_exporter", "Training exports")])  # fmt: skip
+def test_signing_in_lands_on_the_page_the_role_works_in_and_follows_no_other_site(
+    api: Api, who: str, heading: str
+) -> None:
+    api.client.cookies.clear()
+    # A `next` naming another site, in the form or the address, is not followed.
+    for elsewhere in ("//evil.example", "https://evil.example/", "/\\evil.example"):
+        landed = api.client.post(f"/signin?next={elsewhere}",
+                                 data={"token": api.tokens["acme", who], "next": elsewhere},
+                                 headers=SAME_ORIGIN, follow_redirects=False)  # fmt: skip
+        assert landed.status_code == 303 and landed.headers["location"] == START[who]
+    page = api.client.get(START[who])
+    assert page.status_code == 200 and f"<h1>{heading}</h1>" in page.text
+    home = api.client.get("/", follow_redirects=False)
+    assert home.status_code == 303 and home.headers["location"] == START[who]
+    assert 'href="/">Go on</a>' in api.client.get("/signin").text
 
 
 def test_a_bad_token_shows_an_error_and_sets_no_cookie(api: Api) -> None:

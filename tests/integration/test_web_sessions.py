@@ -93,7 +93,7 @@ def test_the_cookie_holds_a_session_id_never_the_token_and_only_its_hash_is_stor
 ) -> None:
     token = api.tokens["acme", "member"]
     response = sign_in(api.client, token, Referer="http://testserver/signin")
-    assert response.status_code == 303 and response.headers["location"] == "/consent"
+    assert response.status_code == 303 and response.headers["location"] == "/meetings"
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and "secure" not in cookie
     session_id = api.client.cookies[SESSION_COOKIE]

@@ -57,8 +57,23 @@ def test_ask_answers_with_a_citation(data_dir: Path) -> None:
     answer = json.loads(result.stdout)
     assert answer["found"] and "January" in answer["answer"]
     assert answer["citations"]
-    # offered for training; a fresh install has training sharing off
-    assert "training: meeting_answer not kept (TENANT_SHARING_OFF" in result.stderr
+    # offered for training, but a fresh install has training sharing off: nothing is said
+    assert "training" not in result.stderr, result.stderr
+
+
+def test_with_training_sharing_on_ask_says_in_words_why_nothing_was_kept(tmp_path: Path) -> None:
+    switches = ["--ai-features", "on", "--training-sharing", "on"]
+    for step in (["consent", "notice", "publish"], ["consent", "tenant", "set", *switches]):
+        assert mk(tmp_path, *step).returncode == 0
+    result = mk(tmp_path, "ask", VTT, "When does calendar sync ship?")
+    assert result.returncode == 0, result.stderr
+    # The asker has not agreed; the speakers cited are guests (no members here).
+    (line,) = [s for s in result.stderr.splitlines() if "training" in s]
+    assert line == (
+        "training: meeting_answer not kept: not everyone in it has agreed; a guest is in it, "
+        "and guests never count as agreeing; someone in it has not agreed "
+        "(NON_CONSENTING_CONTRIBUTOR, GUEST, NO_CONSENT)"
+    )
 
 
 def test_ask_about_a_saved_meeting_by_its_id(data_dir: Path) -> None:

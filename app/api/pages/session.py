@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from minutekeeper.api.authn import SESSION_COOKIE
 from minutekeeper.api.deps import get_runtime, same_origin, session_policy
-from minutekeeper.api.pages.web import render, signed_in
+from minutekeeper.api.pages.web import render, signed_in, start_page
 from minutekeeper.api.sessions import end_session, start_session
 from minutekeeper.api.tokens import authenticate
 from minutekeeper.core.errors import AppError
@@ -22,7 +22,8 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/")
 def home(request: Request) -> Response:
-    return RedirectResponse("/consent" if signed_in(request) else "/signin", status_code=303)
+    who = signed_in(request)
+    return RedirectResponse(start_page(who) if who else "/signin", status_code=303)
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -43,7 +44,7 @@ def signin(request: Request, token: Annotated[str, Form(max_length=200)]) -> Res
     session_id = start_session(
         engine, info, policy=policy, replacing=request.cookies.get(SESSION_COOKIE)
     )
-    response = RedirectResponse("/consent", status_code=303)
+    response = RedirectResponse(start_page(info), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         session_id,

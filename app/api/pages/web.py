@@ -40,6 +40,12 @@ NAV: tuple[tuple[str, str, tuple[Role, ...]], ...] = (
 ROLE_NAMES = {Role.MEMBER: "member", Role.ADMIN: "admin", Role.ML_EXPORTER: "ML exporter"}
 
 
+def start_page(who: TokenInfo) -> str:
+    """Where a signed-in visitor starts: the page their role works in (Meetings; Exports
+    for an ML exporter), not the long notice of My consent."""
+    return "/exports" if who.role is Role.ML_EXPORTER else "/meetings"
+
+
 def clock(seconds: float | None) -> str:
     """`m:ss`, or `h:mm:ss` from an hour on."""
     total = int(seconds or 0)
