@@ -29,6 +29,7 @@ from minutekeeper.jobs.store import JobRecord
 from tests.cluster import Cluster, redis_server_binary, running_cluster
 from tests.conftest import pg_schema
 from tests.integration.api_support import add_person, seed
+from tests.integration.test_webhook import PUBLIC, SECRET, Receiver, receiver, verified
 
 ROOT = Path(__file__).resolve().parents[2]
 VTT = ROOT / "examples" / "meeting.vtt"
@@ -47,6 +48,7 @@ class Deployment:
     cluster: Cluster
     engine: Engine
     service: ConsentService
+    hooks: Receiver  # what the workers' webhook posted
     tokens: dict[tuple[str, str], str] = field(default_factory=dict)
     people: dict[tuple[str, str], Principal] = field(default_factory=dict)
 
@@ -107,13 +109,23 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, _pg_checked: None) -> I
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("cluster")
     with (
+        receiver() as hooks,
         pg_schema() as url,
-        running_cluster(root, url, job_lease_s=LEASE_S, job_requeue_s=REQUEUE_S) as cluster,
+        running_cluster(
+            root,
+            url,
+            job_lease_s=LEASE_S,
+            job_requeue_s=REQUEUE_S,
+            webhook_url=hooks.url,
+            webhook_secret=SECRET,
+            public_url=PUBLIC,
+        ) as cluster,
     ):
         key = Path(cluster.env["MINUTEKEEPER_AUDIT_KEY_PATH"])
         settings = Settings(data_dir=root / "tests", database_url=url, audit_key_path=key)
         engine = create_db_engine(settings)
-        deployment = Deployment(cluster, engine, ConsentService.from_settings(engine, settings))
+        service = ConsentService.from_settings(engine, settings)
+        deployment = Deployment(cluster, engine, service, hooks)
         seed(deployment.service, deployment.tokens, deployment.people)
         yield deployment
         engine.dispose()
@@ -204,11 +216,12 @@ def test_jobs_queued_when_redis_restarts_still_finish(deployment: Deployment) ->
     assert len(deployment.meetings(job_ids)) == len(job_ids)
 
 
-def test_a_job_on_a_worker_goes_through_its_stages_and_the_worker_logs_it(
+def test_a_job_on_a_worker_goes_through_its_stages_logs_it_and_posts_the_webhook(
     deployment: Deployment,
 ) -> None:
     """The same stages as in a server's own runner (tests/integration/test_api_meetings.py),
-    each write of the row kept by a trigger; the worker logs the job's start and end."""
+    each write of the row kept by a trigger; the worker logs the job's start and end, and
+    the worker that finished it posts the webhook (tests/integration/test_webhook.py)."""
     watch = [
         "CREATE TABLE seen (n serial PRIMARY KEY, job_id text, stage text, progress float8)",
         "CREATE FUNCTION seen_job() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -237,6 +250,15 @@ def test_a_job_on_a_worker_goes_through_its_stages_and_the_worker_logs_it(
     assert f"minutekeeper.jobs: job {job_id} (meeting) started, attempt 1" in logs
     assert re.search(rf"job {job_id} \(meeting\) ended: succeeded after \d+\.\d s", logs)
     assert "upload 0" not in logs  # its title
+    deadline = time.monotonic() + 30
+    while not (posts := [p for p in deployment.hooks.posted if p.json()["job_id"] == job_id]):
+        assert time.monotonic() < deadline, "no webhook post for the job"
+        time.sleep(0.1)
+    [posted] = posts
+    body = verified(posted)
+    assert body["meeting_id"] == job_id and body["status"] == "succeeded"
+    assert body["links"]["meeting"] == f"{PUBLIC}/meetings/{job_id}"
+    assert "upload 0" not in posted.body.decode()
 
 
 def test_a_job_whose_worker_is_killed_finishes_once_on_the_other(deployment: Deployment) -> None:

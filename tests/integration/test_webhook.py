@@ -1,7 +1,7 @@
 """The webhook: a real HTTP server on 127.0.0.1 receives what is posted when a meeting's job
-finishes (from the API server's own runner, and from a Celery worker): the ids, status and
-links, signed, and nothing that was said or typed; a slow, failing or unreachable receiver
-leaves the job as it would be without one."""
+finishes (from the API server's own runner here; from a Celery worker in
+test_scale_out.py): the ids, status and links, signed, and nothing that was said or typed;
+a slow, failing or unreachable receiver leaves the job as it would be without one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import subprocess
 import threading
@@ -22,14 +21,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from minutekeeper.core.settings import Settings
 from minutekeeper.jobs.store import Job, JobStatus
 from minutekeeper.jobs.webhook import Webhook
-from tests.cluster import redis_server_binary, running_cluster
-from tests.conftest import cli_env, pg_schema
+from tests.conftest import cli_env
 from tests.integration.api_support import Api, running_api
 from tests.integration.test_api_meetings import finished, upload
 from tests.live_server import MINUTEKEEPER, free_port
@@ -106,7 +103,7 @@ def receiver() -> Iterator[Receiver]:
         server.server_close()
 
 
-def _verified(posted: Posted) -> dict[str, Any]:
+def verified(posted: Posted) -> dict[str, Any]:
     """The posted JSON, once its signature checks out as the README tells receivers to."""
     headers = {k.lower(): v for k, v in posted.headers.items()}
     timestamp = headers["x-minutekeeper-timestamp"]
@@ -143,7 +140,7 @@ def test_a_finished_meeting_job_is_posted_signed_with_ids_and_links_only(
         with running_api(hooked) as api:
             accepted = _upload_vtt(api, VTT, title=f"{CANARY} planning")
             assert finished(api, accepted)["status"] == "succeeded"
-            done = _verified(got.wait_for(1)[0])
+            done = verified(got.wait_for(1)[0])
             _no_content(got.posted[0], "planning")
             german = api.client.get(f"/v1/meetings/{accepted}/transcript", headers=api.auth())
             failing = {**german.json(), "language": "de"}
@@ -151,7 +148,7 @@ def test_a_finished_meeting_job_is_posted_signed_with_ids_and_links_only(
             failed_id = upload(api, tmp_path / "sitzung.json").json()["meeting_id"]
             failed_job = finished(api, failed_id)
             assert failed_job["status"] == "failed"
-            refused = _verified(got.wait_for(2)[1])
+            refused = verified(got.wait_for(2)[1])
             _no_content(got.posted[1], "English", "sitzung")
             ml = api.auth("acme", "ml_exporter")
             exported = api.client.post("/v1/exports", json={}, headers=ml)
@@ -248,41 +245,9 @@ def test_a_refused_or_busy_receiver_is_tried_again_with_the_same_delivery_id(
         got.wait_for(4)
         hook.close()
     deliveries = [p.headers["X-Minutekeeper-Delivery"] for p in first]
-    assert len(set(deliveries)) == 1 and all(_verified(p) == first[0].json() for p in first)
+    assert len(set(deliveries)) == 1 and all(verified(p) == first[0].json() for p in first)
     assert len(got.posted) == 4  # a 400 is the receiver's answer: not asked again
     assert "not delivered (HTTP 400); tries: 1" in caplog.text
-
-
-@pytest.mark.slow
-@pytest.mark.timeout(300)
-@pytest.mark.usefixtures("_pg_checked")
-def test_a_celery_worker_posts_when_it_finishes_a_meeting_job(tmp_path: Path) -> None:
-    if redis_server_binary() is None:
-        reason = "redis-server is not installed (Debian package redis-server)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {reason}", pytrace=False)
-        pytest.skip(reason)
-    with receiver() as got, pg_schema() as url:
-        hook = {"webhook_url": got.url, "webhook_secret": SECRET, "public_url": PUBLIC}
-        with running_cluster(tmp_path, url, servers=1, workers=1,
-                             worker_args=("--no-preload",), **hook) as cluster:  # fmt: skip
-            server = cluster.servers[0]
-            token = server.token("member", "Alice")
-            files = {"recording": ("call.vtt", VTT.encode(), "text/vtt")}
-            reply = httpx.post(f"{server.url}/v1/meetings", files=files, timeout=30,
-                               data={"title": CANARY},
-                               headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-            meeting_id = reply.json()["meeting_id"]
-            (posted,) = got.wait_for(1, timeout=120)
-            worker = cluster.workers[0]
-            deadline = time.monotonic() + 30
-            while f"webhook for job {meeting_id} delivered" not in worker.logs():
-                assert time.monotonic() < deadline, worker.logs()
-                time.sleep(0.1)
-    body = _verified(posted)
-    assert body["job_id"] == body["meeting_id"] == meeting_id and body["status"] == "succeeded"
-    assert body["links"]["meeting"] == f"{PUBLIC}/meetings/{meeting_id}"
-    _no_content(posted)
 
 
 @pytest.mark.parametrize("url", ["ftp://hooks.example.com/x", "hooks.example.com", "http://"])
