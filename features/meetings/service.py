@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from minutekeeper.core.progress import Progress, StageProgress
-from minutekeeper.features.meetings.errors import MeetingNotFound, TooManySpeakers
+from minutekeeper.features.meetings.errors import MeetingNotFound, NoSpeech, TooManySpeakers
 from minutekeeper.features.meetings.store import MeetingInfo, find_meeting, save_meeting
 from minutekeeper.features.summary import service as summaries
 from minutekeeper.features.summary.summary import Answer, Summary
@@ -113,6 +113,12 @@ def summarize_source(
         progress("transcribing", share * TRANSCRIBED_AT)
 
     transcript = (transcribe or _here(models))(meeting.source, progress=transcribing)
+    if not transcript.segments:  # silence, noise, an empty subtitle file: no meeting
+        files = ", ".join(str(f) for f in meeting.source.files)
+        raise NoSpeech(
+            f"no speech found in {files} ({transcript.duration:.1f} s of audio): "
+            "nothing to summarize, nothing saved"
+        )
     if max_speakers is not None:
         check_speakers(transcript, limit=max_speakers)
     progress("summarizing", TRANSCRIBED_AT)

@@ -163,7 +163,7 @@ def _extractive(
     ]  # a task cut out of a garbled sentence may no longer say what the sentence says
     decided = _confirmed(found.decisions, vectors, classifier, DECISION)
     notes: tuple[str, ...] = ()
-    if meeting_date is None and any(a.due_phrase for a in actions):
+    if meeting_date is None and any(a.due_phrase and a.due is None for a in actions):
         notes = ("Due dates are not resolved to days: give the meeting date (--date).",)
     if len(said) < 3:
         notes = (*notes, "The transcript is very short; so is this summary.")

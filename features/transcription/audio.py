@@ -59,9 +59,10 @@ def decode(
             planes = _decode_stream(
                 container, stream, split=split_channels, channels=channels, budget=budget
             )
-    except av.error.FFmpegError as error:
+    except av.error.FFmpegError as error:  # its strerror: FFmpeg's words, without the errno
         raise UnreadableAudio(
-            f"{path}: not readable audio: not audio, corrupt or truncated ({error})"
+            f"{path}: not readable audio: not audio, corrupt or truncated "
+            f"({(error.strerror or 'unknown error').lower()})"
         ) from error
     decoded = len(planes[0]) / SAMPLE_RATE
     if declared and decoded < declared * _TRUNCATED_BELOW:

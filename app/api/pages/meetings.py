@@ -85,8 +85,10 @@ def _line(key: str, item: dict[str, Any]) -> dict[str, Any]:
     if key == "action_items":
         text = item["task"]
         extra = [f"owner: {item['owner']}"] if item.get("owner") else []
-        if item.get("due") or item.get("due_phrase"):
-            extra.append(f"due: {item.get('due') or item.get('due_phrase')}")
+        if item.get("due"):
+            extra.append(f"due: {item['due']}")
+        elif item.get("due_phrase"):  # no meeting date: the words, the day left open
+            extra.append(f"due: {item['due_phrase']} (day open)")
         text += f" ({'; '.join(extra)})" if extra else ""
     elif key == "chapters":
         text = item["title"]
