@@ -13,8 +13,8 @@ the speech model and a process loads each model once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from minutekeeper.features.meetings.errors import MeetingNotFound, NoSpeech, Too
 from minutekeeper.features.meetings.store import MeetingInfo, find_meeting, save_meeting
 from minutekeeper.features.summary import service as summaries
 from minutekeeper.features.summary.summary import Answer, Summary
+from minutekeeper.features.transcription.audio import recorded_on
 from minutekeeper.features.transcription.source import (
     Source,
     SourceTranscriber,
@@ -49,6 +50,14 @@ class MeetingSource:
     def __post_init__(self) -> None:
         summaries.check_engine(self.summary.engine)
 
+    @property
+    def stated_day(self) -> date | None:
+        """The meeting date as a claim about when its words were said (the uploader's, or
+        the recording's own), which only ever makes them older for the consent gate. The
+        upload day, a default to resolve due dates against, is no such claim."""
+        request = self.summary
+        return request.meeting_date if request.meeting_date_from != "upload" else None
+
     def to_params(self) -> dict[str, Any]:
         """JSON-ready job params; files are named relative to the meeting's media folder."""
         day = self.summary.meeting_date
@@ -57,6 +66,7 @@ class MeetingSource:
             "title": self.title,
             "engine": self.summary.engine,
             "meeting_date": day.isoformat() if day else None,
+            "meeting_date_from": self.summary.meeting_date_from,
         }
 
     @classmethod
@@ -68,8 +78,27 @@ class MeetingSource:
             summary=summaries.SummaryRequest(
                 engine=params.get("engine", summaries.DEFAULT_ENGINE),
                 meeting_date=date.fromisoformat(day) if day else None,
+                meeting_date_from=params.get("meeting_date_from") or "given",
             ),
         )
+
+
+def dated(meeting: MeetingSource, *, upload_day: date) -> MeetingSource:
+    """`meeting` with a meeting date to resolve its due dates against: the one given, else
+    the day its recording says it was made (container metadata), else the upload day. The
+    summary says which, so a guessed date is never shown as a given one."""
+    if meeting.summary.meeting_date is not None:
+        return meeting
+    source = meeting.source
+    latest = upload_day + timedelta(days=1)  # a recorder's clock a time zone ahead
+    files = [] if source.is_transcript else source.files
+    made = next((d for f in files if (d := recorded_on(f, latest=latest))), None)
+    summary = replace(
+        meeting.summary,
+        meeting_date=made or upload_day,
+        meeting_date_from="recording" if made else "upload",
+    )
+    return replace(meeting, summary=summary)
 
 
 def default_title(recording: str | None, tracks: Mapping[str, object]) -> str:

@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from minutekeeper.features.summary.errors import InvalidMeetingDate
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY = "|".join(WEEKDAYS)
 _MONTH = (
@@ -45,6 +47,14 @@ _FRIDAY = 4
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Without a meeting date, a phrase counts when it would resolve to a day from this one.
 _ANY_DAY = date(2024, 1, 1)
+
+
+def parse_day(value: str, *, option: str) -> date:
+    """A meeting date as typed (YYYY-MM-DD); `option` names the field in the refusal."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as error:
+        raise InvalidMeetingDate(f"{option} takes YYYY-MM-DD, not {value!r}") from error
 
 
 @dataclass(frozen=True)

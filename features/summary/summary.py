@@ -38,6 +38,14 @@ class Chapter:
     citations: tuple[Citation, ...]
 
 
+# Where a summary's meeting date came from, as a reader is told it.
+DATE_SOURCES = {
+    "given": "given",
+    "recording": "from the recording",
+    "upload": "the upload day",
+}
+
+
 @dataclass(frozen=True)
 class Summary:
     overview: tuple[Point, ...]
@@ -48,6 +56,7 @@ class Summary:
     chapters: tuple[Chapter, ...]
     engine: str  # extractive | llm | hybrid (what actually produced it)
     meeting_date: date | None = None
+    meeting_date_from: str | None = None  # a key of DATE_SOURCES; None without a date
     # What the reader should know: a fallback taken, claims dropped by the grounding check.
     notes: tuple[str, ...] = field(default=())
     dropped_claims: int = 0

@@ -49,5 +49,11 @@ class InvalidTranscript(InvalidInput):
     code = "invalid_transcript"
 
 
+class InvalidLanguageCode(InvalidInput):
+    """A language option that is no language code at all (the model knows which it has)."""
+
+    code = "invalid_language"
+
+
 class InvalidSpeakerMapping(InvalidInput):
     code = "invalid_speaker_mapping"

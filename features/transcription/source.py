@@ -33,6 +33,7 @@ from minutekeeper.features.transcription.transcript import Transcript
 from minutekeeper.models.cache import ModelProvider
 
 MAX_TRACKS = 20
+MAX_SPEAKER_NAME = 100  # as many characters as renaming a speaker allows
 
 
 def parse_pairs(values: Iterable[str], *, option: str) -> dict[str, str]:
@@ -47,6 +48,19 @@ def parse_pairs(values: Iterable[str], *, option: str) -> dict[str, str]:
             raise InvalidSpeakerMapping(f"{option} {key.strip()!r} is given twice")
         pairs[key.strip()] = target.strip()
     return pairs
+
+
+def speaker_names(values: Iterable[str], *, option: str) -> dict[str, str]:
+    """`LABEL=NAME` pairs (`S1=Alice`), each label and name 1 to `MAX_SPEAKER_NAME`
+    printable characters; anything else is refused, naming the option as typed."""
+    names = parse_pairs(values, option=option)
+    for label, name in names.items():
+        if any(len(x) > MAX_SPEAKER_NAME or not x.isprintable() for x in (label, name)):
+            raise InvalidSpeakerMapping(
+                f"{option} {label!r}: a label and a name are 1 to {MAX_SPEAKER_NAME} "
+                "printable characters"
+            )
+    return names
 
 
 def check_readable(path: Path, *, name: str | None = None) -> None:

@@ -16,6 +16,7 @@ from minutekeeper.core.errors import NotFound
 from minutekeeper.features.meetings.errors import AmbiguousMeeting
 from minutekeeper.features.meetings.store import StoredMeeting, list_meetings
 from minutekeeper.features.summary import render as summary_render
+from minutekeeper.features.summary.summary import DATE_SOURCES
 from minutekeeper.features.transcription import formats
 from minutekeeper.runtime import Runtime
 
@@ -59,8 +60,10 @@ def meeting_view(runtime: Runtime, stored: StoredMeeting) -> dict[str, Any]:
     transcript = formats.to_dict(stored.transcript)
     names = formats.display_names(stored.transcript)
     summary = summary_render.to_dict(stored.summary) if stored.summary else None
+    date_from = stored.summary.meeting_date_from if stored.summary else None
     return {
         "meeting": info_public(stored.info, runtime),
+        "date_from": DATE_SOURCES.get(date_from or ""),
         "sections": _sections(summary) if summary else None,
         "notes": summary["notes"] if summary else [],
         "speakers": [{"id": s["id"], "name": names[s["id"]]} for s in transcript["speakers"]],
