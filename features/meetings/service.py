@@ -25,7 +25,7 @@ from minutekeeper.core.progress import Progress, StageProgress
 from minutekeeper.features.meetings.errors import MeetingNotFound, NoSpeech, TooManySpeakers
 from minutekeeper.features.meetings.store import MeetingInfo, find_meeting, save_meeting
 from minutekeeper.features.summary import service as summaries
-from minutekeeper.features.summary.summary import Answer, Summary
+from minutekeeper.features.summary.summary import UPLOAD_DAY, Answer, Summary, stated_day
 from minutekeeper.features.transcription.audio import recorded_on
 from minutekeeper.features.transcription.source import (
     Source,
@@ -52,11 +52,8 @@ class MeetingSource:
 
     @property
     def stated_day(self) -> date | None:
-        """The meeting date as a claim about when its words were said (the uploader's, or
-        the recording's own), which only ever makes them older for the consent gate. The
-        upload day, a default to resolve due dates against, is no such claim."""
-        request = self.summary
-        return request.meeting_date if request.meeting_date_from != "upload" else None
+        """The meeting date the uploader or the recording stated (`summary.stated_day`)."""
+        return stated_day(self.summary.meeting_date, self.summary.meeting_date_from)
 
     def to_params(self) -> dict[str, Any]:
         """JSON-ready job params; files are named relative to the meeting's media folder."""
@@ -96,7 +93,7 @@ def dated(meeting: MeetingSource, *, upload_day: date) -> MeetingSource:
     summary = replace(
         meeting.summary,
         meeting_date=made or upload_day,
-        meeting_date_from="recording" if made else "upload",
+        meeting_date_from="recording" if made else UPLOAD_DAY,
     )
     return replace(meeting, summary=summary)
 

@@ -39,11 +39,19 @@ class Chapter:
 
 
 # Where a summary's meeting date came from, as a reader is told it.
+UPLOAD_DAY = "upload"
 DATE_SOURCES = {
     "given": "given",
     "recording": "from the recording",
-    "upload": "the upload day",
+    UPLOAD_DAY: "the upload day",
 }
+
+
+def stated_day(day: date | None, told: str | None) -> date | None:
+    """A meeting date as a claim about when its words were said (the uploader's, or the
+    recording's own), which only ever makes them older for the consent gate. The upload
+    day, a default to resolve due dates against, is no such claim."""
+    return day if told != UPLOAD_DAY else None
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,10 @@ class Summary:
     # What the reader should know: a fallback taken, claims dropped by the grounding check.
     notes: tuple[str, ...] = field(default=())
     dropped_claims: int = 0
+
+    @property
+    def stated_day(self) -> date | None:
+        return stated_day(self.meeting_date, self.meeting_date_from)
 
     def items(self) -> tuple[Point | ActionItem | Chapter, ...]:
         """Everything that carries citations, for checks that every item is grounded."""

@@ -296,8 +296,9 @@ def test_without_a_date_the_recording_s_own_day_is_used_else_the_upload_day(
     assert recorded["summary"]["meeting_date_from"] == "recording"
     subtitles = saved(api, upload(api, EXAMPLES / "meeting.vtt"))
     today = utcnow().date()
-    assert subtitles["meeting"]["meeting_date"] == today.isoformat()
+    assert subtitles["summary"]["meeting_date"] == today.isoformat()
     assert subtitles["summary"]["meeting_date_from"] == "upload"
+    assert subtitles["meeting"]["meeting_date"] is None  # no day anybody stated
     # every due phrase is resolved against the upload day, none left without its day
     actions = subtitles["summary"]["action_items"]
     assert actions and all(a["due"] for a in actions if a["due_phrase"])

@@ -60,10 +60,12 @@ def meeting_view(runtime: Runtime, stored: StoredMeeting) -> dict[str, Any]:
     transcript = formats.to_dict(stored.transcript)
     names = formats.display_names(stored.transcript)
     summary = summary_render.to_dict(stored.summary) if stored.summary else None
-    date_from = stored.summary.meeting_date_from if stored.summary else None
+    summarized = stored.summary
     return {
         "meeting": info_public(stored.info, runtime),
-        "date_from": DATE_SOURCES.get(date_from or ""),
+        # the day due dates were resolved against, and where it came from
+        "held": summarized.meeting_date if summarized else None,
+        "date_from": DATE_SOURCES.get(summarized.meeting_date_from or "") if summarized else None,
         "sections": _sections(summary) if summary else None,
         "notes": summary["notes"] if summary else [],
         "speakers": [{"id": s["id"], "name": names[s["id"]]} for s in transcript["speakers"]],
