@@ -213,9 +213,6 @@ def _saved_or_transcribed(
 
 
 def _date(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as error:
-        raise InvalidInput(f"--date takes YYYY-MM-DD, not {value!r}") from error
+    from minutekeeper.features.summary.dates import parse_day
+
+    return parse_day(value, option="--date") if value is not None else None

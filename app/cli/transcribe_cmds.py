@@ -91,14 +91,14 @@ def source_of(
 ) -> Source:
     """The command line's meeting source (`RECORDING`, or `--track NAME=FILE` each)."""
     from minutekeeper.features.transcription.service import TranscribeRequest
-    from minutekeeper.features.transcription.source import Source, parse_pairs
+    from minutekeeper.features.transcription.source import Source, parse_pairs, speaker_names
 
     request = TranscribeRequest(
         language=language,
         hotwords=hotwords,
         num_speakers=num_speakers,
         diarize=diarize,
-        speaker_names=parse_pairs(speakers, option="--speaker"),
+        speaker_names=speaker_names(speakers, option="--speaker"),
     )
     named = parse_pairs(tracks, option="--track")
     return Source(

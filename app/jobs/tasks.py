@@ -74,7 +74,7 @@ def meeting_handler(
             # The uploader vouches for the day they stated; it reached us with the upload.
             uploaded = Provenance(
                 job.owner_id,
-                meeting.summary.meeting_date,
+                meeting.stated_day,
                 job.created_at,
                 source=("meeting", done.info.id),
                 via=str(job.params.get(UPLOADED_VIA) or f"job:{job.id}"),

@@ -20,6 +20,12 @@ class TooManySpeakers(InvalidInput):
     code = "too_many_speakers"
 
 
+class NoSpeech(InvalidInput):
+    """A recording (or transcript) in which nobody says anything: no meeting to keep."""
+
+    code = "no_speech"
+
+
 class InvalidSpeakerName(InvalidInput):
     code = "invalid_speaker_name"
 

@@ -13,8 +13,8 @@ the speech model and a process loads each model once.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from minutekeeper.core.progress import Stage, StageProgress
-from minutekeeper.features.meetings.errors import MeetingNotFound, TooManySpeakers
+from minutekeeper.features.meetings.errors import MeetingNotFound, NoSpeech, TooManySpeakers
 from minutekeeper.features.meetings.store import MeetingInfo, find_meeting, save_meeting
 from minutekeeper.features.summary import service as summaries
-from minutekeeper.features.summary.summary import Answer, Summary
+from minutekeeper.features.summary.summary import UPLOAD_DAY, Answer, Summary, stated_day
+from minutekeeper.features.transcription.audio import recorded_on
 from minutekeeper.features.transcription.source import (
     Source,
     SourceTranscriber,
@@ -48,6 +49,11 @@ class MeetingSource:
     def __post_init__(self) -> None:
         summaries.check_engine(self.summary.engine)
 
+    @property
+    def stated_day(self) -> date | None:
+        """The meeting date the uploader or the recording stated (`summary.stated_day`)."""
+        return stated_day(self.summary.meeting_date, self.summary.meeting_date_from)
+
     def to_params(self) -> dict[str, Any]:
         """JSON-ready job params; files are named relative to the meeting's media folder."""
         day = self.summary.meeting_date
@@ -56,6 +62,7 @@ class MeetingSource:
             "title": self.title,
             "engine": self.summary.engine,
             "meeting_date": day.isoformat() if day else None,
+            "meeting_date_from": self.summary.meeting_date_from,
         }
 
     @classmethod
@@ -67,8 +74,27 @@ class MeetingSource:
             summary=summaries.SummaryRequest(
                 engine=params.get("engine", summaries.DEFAULT_ENGINE),
                 meeting_date=date.fromisoformat(day) if day else None,
+                meeting_date_from=params.get("meeting_date_from") or "given",
             ),
         )
+
+
+def dated(meeting: MeetingSource, *, upload_day: date) -> MeetingSource:
+    """`meeting` with a meeting date to resolve its due dates against: the one given, else
+    the day its recording says it was made (container metadata), else the upload day. The
+    summary says which, so a guessed date is never shown as a given one."""
+    if meeting.summary.meeting_date is not None:
+        return meeting
+    source = meeting.source
+    latest = upload_day + timedelta(days=1)  # a recorder's clock a time zone ahead
+    files = [] if source.is_transcript else source.files
+    made = next((d for f in files if (d := recorded_on(f, latest=latest))), None)
+    summary = replace(
+        meeting.summary,
+        meeting_date=made or upload_day,
+        meeting_date_from="recording" if made else UPLOAD_DAY,
+    )
+    return replace(meeting, summary=summary)
 
 
 def default_title(recording: str | None, tracks: Mapping[str, object]) -> str:
@@ -110,6 +136,12 @@ def summarize_source(
     progress(Stage.PREPARING_MODELS, 0.0)
     embedder, generator = _summarizers(meeting.summary.engine, models)
     transcript = (transcribe or _here(models))(meeting.source, progress=progress)
+    if not transcript.segments:  # silence, noise, an empty subtitle file: no meeting
+        files = ", ".join(str(f) for f in meeting.source.files)
+        raise NoSpeech(
+            f"no speech found in {files} ({transcript.duration:.1f} s of audio): "
+            "nothing to summarize, nothing saved"
+        )
     if max_speakers is not None:
         check_speakers(transcript, limit=max_speakers)
     progress(Stage.SUMMARIZING, 0.0)

@@ -102,7 +102,8 @@ def save_meeting(
         "source": transcript.source[:500],
         "language": transcript.language,
         "duration": transcript.duration,
-        "meeting_date": summary.meeting_date if summary else None,
+        # the stated day only: offers read it as a claim about the words' time
+        "meeting_date": summary.stated_day if summary else None,
         "transcript": transcript_to_dict(transcript),
         "summary": summary_to_dict(summary) if summary else None,
         "created_at": clock(),

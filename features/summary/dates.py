@@ -1,4 +1,6 @@
 """Due dates: find a deadline phrase in a sentence and resolve it against the meeting date.
+Without a meeting date the phrase is kept and its day left open (a date written out in
+full, 2026-12-03, needs no meeting date and is kept as a day).
 
 Calendar phrases ("December 3rd", "in two weeks", "tomorrow") are read by `dateparser`
 (a maintained parser) with the meeting date as its base. Phrases that depend on a convention
@@ -18,6 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+
+from minutekeeper.features.summary.errors import InvalidMeetingDate
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAY = "|".join(WEEKDAYS)
@@ -40,20 +44,36 @@ _WHEN = rf"""
 _LEAD = r"(?:(?:by|before|until|till|on|due|no\s+later\s+than)\s+)?"
 PHRASE = re.compile(rf"\b{_LEAD}(?P<when>{_WHEN})\b", re.IGNORECASE | re.VERBOSE)
 _FRIDAY = 4
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Without a meeting date, a phrase counts when it would resolve to a day from this one.
+_ANY_DAY = date(2024, 1, 1)
+
+
+def parse_day(value: str, *, option: str) -> date:
+    """A meeting date as typed (YYYY-MM-DD); `option` names the field in the refusal."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as error:
+        raise InvalidMeetingDate(f"{option} takes YYYY-MM-DD, not {value!r}") from error
 
 
 @dataclass(frozen=True)
 class Due:
     phrase: str  # as said, e.g. "by Thursday"
-    date: date
+    date: date | None  # None: no meeting date to resolve the phrase against
 
 
-def find_due(text: str, meeting_date: date) -> Due | None:
-    """The first deadline phrase in `text` that resolves to a day, or None."""
+def find_due(text: str, meeting_date: date | None) -> Due | None:
+    """The first deadline phrase in `text` that resolves to a day, or None. Without a
+    meeting date, the first that would: its phrase, its day left open."""
     for match in PHRASE.finditer(text):
-        resolved = resolve(match.group("when"), meeting_date)
-        if resolved is not None:
-            return Due(match.group(0).strip(), resolved)
+        when = match.group("when")
+        resolved = resolve(when, meeting_date or _ANY_DAY)
+        if resolved is None:
+            continue
+        if meeting_date is None and not _ISO_DAY.fullmatch(when):
+            resolved = None
+        return Due(match.group(0).strip(), resolved)
     return None
 
 

@@ -19,6 +19,10 @@ class InvalidModelOutput(SummaryError):
     code = "invalid_model_output"
 
 
+class InvalidMeetingDate(InvalidInput):
+    code = "invalid_meeting_date"
+
+
 class UnsupportedTranscriptLanguage(InvalidInput):
     code = "unsupported_language"
 

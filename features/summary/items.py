@@ -185,9 +185,7 @@ def _due(
     sentence: Sentence, turn: Turn, reply: Turn | None, meeting_date: date | None
 ) -> Due | None:
     """The deadline in the sentence, else in the rest of the turn ("I'll do it by Tuesday"),
-    else in the owner's reply to a request."""
-    if meeting_date is None:
-        return None
+    else in the owner's reply to a request (without a meeting date, its day left open)."""
     after = turn.sentences[turn.sentences.index(sentence) :][:3]
     for candidate in [*after, *(reply.sentences[:2] if reply else ())]:
         if due := find_due(candidate.text, meeting_date):

@@ -289,10 +289,8 @@ class LlmSummarizer:
                 draft.dropped += 1
                 continue
             owner = self._roster.get((action.owner or "").strip().lower())
-            due = None
-            if self._date is not None:
-                sources = [action.due or "", *(cited_text.get(s, "") for s in action.segments)]
-                due = next((d for s in sources if (d := find_due(s, self._date))), None)
+            sources = [action.due or "", *(cited_text.get(s, "") for s in action.segments)]
+            due = next((d for s in sources if (d := find_due(s, self._date))), None)
             kept.append(
                 ActionItem(
                     task=action.task.strip(),

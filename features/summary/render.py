@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from minutekeeper.features.summary.summary import (
+    DATE_SOURCES,
     ActionItem,
     Answer,
     Chapter,
@@ -57,7 +58,7 @@ def to_markdown(
     citation link lands on the words it cites."""
     facts = [f"engine: {summary.engine}"]
     if summary.meeting_date:
-        facts.append(f"meeting date: {summary.meeting_date.isoformat()}")
+        facts.append(f"meeting date: {summary.meeting_date.isoformat()}{_date_from(summary)}")
     if transcript is not None:
         facts.append(f"{clock(transcript.duration)} long, {len(transcript.speakers)} speaker(s)")
     out = [f"# {title}", "", f"_{' · '.join(facts)}_", ""]
@@ -76,6 +77,12 @@ def to_markdown(
     if transcript is not None and transcript.segments:
         out += _transcript(transcript)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _date_from(summary: Summary) -> str:
+    """ " (from the recording)" or " (the upload day)": a date nobody gave is said to be so."""
+    told = summary.meeting_date_from
+    return f" ({DATE_SOURCES[told]})" if told and told != "given" else ""
 
 
 def _transcript(transcript: Transcript) -> list[str]:
@@ -101,6 +108,7 @@ def to_dict(summary: Summary) -> dict[str, Any]:
     return {
         "engine": summary.engine,
         "meeting_date": summary.meeting_date.isoformat() if summary.meeting_date else None,
+        "meeting_date_from": summary.meeting_date_from,
         "overview": [_point(p) for p in summary.overview],
         "key_points": [_point(p) for p in summary.key_points],
         "decisions": [_point(p) for p in summary.decisions],
@@ -195,6 +203,9 @@ def from_dict(data: dict[str, Any], *, where: str = "summary") -> Summary:
         day = date.fromisoformat(data["meeting_date"]) if data.get("meeting_date") else None
     except (TypeError, ValueError) as error:
         raise InvalidSummaryFile(f"{where}: meeting_date: expected YYYY-MM-DD") from error
+    told = data.get("meeting_date_from")
+    if told is not None and told not in DATE_SOURCES:
+        raise InvalidSummaryFile(f"{where}: meeting_date_from: one of {', '.join(DATE_SOURCES)}")
     dropped = data.get("dropped_claims", 0)
     if not isinstance(dropped, int):
         raise InvalidSummaryFile(f"{where}: dropped_claims: expected a whole number")
@@ -207,6 +218,7 @@ def from_dict(data: dict[str, Any], *, where: str = "summary") -> Summary:
         chapters=tuple(chapters),
         engine=str(data.get("engine", "extractive")),
         meeting_date=day,
+        meeting_date_from=told if day else None,
         notes=tuple(str(n) for n in data.get("notes") or []),
         dropped_claims=dropped,
     )

@@ -35,7 +35,13 @@ from minutekeeper.features.summary.llm_engine import (
     SummaryDraft,
     generate_json,
 )
-from minutekeeper.features.summary.summary import ActionItem, Answer, Point, Summary
+from minutekeeper.features.summary.summary import (
+    DATE_SOURCES,
+    ActionItem,
+    Answer,
+    Point,
+    Summary,
+)
 from minutekeeper.features.summary.text import Sentence, sentences
 from minutekeeper.features.summary.writing import ChapterWriter, Written
 from minutekeeper.features.transcription.transcript import Transcript
@@ -55,6 +61,11 @@ Item = TypeVar("Item")
 class SummaryRequest:
     engine: str = DEFAULT_ENGINE
     meeting_date: date | None = None
+    meeting_date_from: str = "given"  # where the date came from: a key of DATE_SOURCES
+
+    def __post_init__(self) -> None:
+        if self.meeting_date_from not in DATE_SOURCES:
+            raise ValueError(f"meeting_date_from: one of {', '.join(DATE_SOURCES)}")
 
 
 def check_engine(
@@ -85,8 +96,21 @@ def summarize_meeting(
     tally: ModelTally | None = None,
 ) -> Summary:
     """The meeting's summary by the requested engine; `tally` counts the model's calls and
-    valid answers (for evaluation)."""
+    valid answers (for evaluation). It says which meeting date resolved its due dates, and
+    where that date came from."""
     request = request or SummaryRequest()
+    summary = _summarize(transcript, embedder, generator, request, tally)
+    dated = request.meeting_date is not None
+    return replace(summary, meeting_date_from=request.meeting_date_from if dated else None)
+
+
+def _summarize(
+    transcript: Transcript,
+    embedder: Embedder,
+    generator: TextGenerator | None,
+    request: SummaryRequest,
+    tally: ModelTally | None,
+) -> Summary:
     check_engine(request.engine, generator, built=True)
     check_language(transcript)
     said = sentences(transcript)
@@ -163,7 +187,7 @@ def _extractive(
     ]  # a task cut out of a garbled sentence may no longer say what the sentence says
     decided = _confirmed(found.decisions, vectors, classifier, DECISION)
     notes: tuple[str, ...] = ()
-    if meeting_date is None and any(a.due_phrase for a in actions):
+    if meeting_date is None and any(a.due_phrase and a.due is None for a in actions):
         notes = ("Due dates are not resolved to days: give the meeting date (--date).",)
     if len(said) < 3:
         notes = (*notes, "The transcript is very short; so is this summary.")

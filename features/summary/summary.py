@@ -38,6 +38,22 @@ class Chapter:
     citations: tuple[Citation, ...]
 
 
+# Where a summary's meeting date came from, as a reader is told it.
+UPLOAD_DAY = "upload"
+DATE_SOURCES = {
+    "given": "given",
+    "recording": "from the recording",
+    UPLOAD_DAY: "the upload day",
+}
+
+
+def stated_day(day: date | None, told: str | None) -> date | None:
+    """A meeting date as a claim about when its words were said (the uploader's, or the
+    recording's own), which only ever makes them older for the consent gate. The upload
+    day, a default to resolve due dates against, is no such claim."""
+    return day if told != UPLOAD_DAY else None
+
+
 @dataclass(frozen=True)
 class Summary:
     overview: tuple[Point, ...]
@@ -48,9 +64,14 @@ class Summary:
     chapters: tuple[Chapter, ...]
     engine: str  # extractive | llm | hybrid (what actually produced it)
     meeting_date: date | None = None
+    meeting_date_from: str | None = None  # a key of DATE_SOURCES; None without a date
     # What the reader should know: a fallback taken, claims dropped by the grounding check.
     notes: tuple[str, ...] = field(default=())
     dropped_claims: int = 0
+
+    @property
+    def stated_day(self) -> date | None:
+        return stated_day(self.meeting_date, self.meeting_date_from)
 
     def items(self) -> tuple[Point | ActionItem | Chapter, ...]:
         """Everything that carries citations, for checks that every item is grounded."""

@@ -8,7 +8,9 @@ clear error rather than transcribed in part.
 from __future__ import annotations
 
 import io
+import re
 import wave
+from datetime import date
 from pathlib import Path
 
 import av
@@ -19,6 +21,12 @@ from minutekeeper.models.asr import SAMPLE_RATE
 
 # Decoding less than this share of the declared duration means the file was cut short.
 _TRUNCATED_BELOW = 0.9
+# Container tags that say when a recording was made (MP4/MOV `creation_time`, the DATE of
+# FLAC/Ogg comments, ID3 and WAV INFO as FFmpeg names them), and their day at the start.
+_MADE_TAGS = ("creation_time", "date", "icrd")
+_DAY_AT_START = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+# Earlier days are a device's unset clock (MP4's epoch is 1904, many recorders' 1970).
+_FIRST_PLAUSIBLE_DAY = date(1990, 1, 1)
 
 
 class AudioBudget:
@@ -59,9 +67,10 @@ def decode(
             planes = _decode_stream(
                 container, stream, split=split_channels, channels=channels, budget=budget
             )
-    except av.error.FFmpegError as error:
+    except av.error.FFmpegError as error:  # its strerror: FFmpeg's words, without the errno
         raise UnreadableAudio(
-            f"{path}: not readable audio: not audio, corrupt or truncated ({error})"
+            f"{path}: not readable audio: not audio, corrupt or truncated "
+            f"({(error.strerror or 'unknown error').lower()})"
         ) from error
     decoded = len(planes[0]) / SAMPLE_RATE
     if declared and decoded < declared * _TRUNCATED_BELOW:
@@ -108,6 +117,31 @@ def probe_seconds(path: Path) -> float:
             return _declared_seconds(container, container.streams.audio[0])
     except (OSError, av.error.FFmpegError):
         return 0.0
+
+
+def recorded_on(path: Path, *, latest: date) -> date | None:
+    """The day the recording says it was made: its container's or audio stream's
+    `creation_time` or DATE tag (read from the header, no decoding), or None when it
+    carries none, or one before 1990 or after `latest` (a clock never set, or wrong). An
+    MP4's time is UTC, so its day is UTC's."""
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            tags = [container.metadata, *(s.metadata for s in container.streams.audio)]
+    except (OSError, av.error.FFmpegError):
+        return None
+    for found in tags:
+        said = {key.lower(): value for key, value in found.items()}
+        for key in _MADE_TAGS:
+            match = _DAY_AT_START.match(said.get(key, "").strip())
+            if match is None:
+                continue
+            try:
+                day = date(*(int(part) for part in match.groups()))
+            except ValueError:
+                continue
+            if _FIRST_PLAUSIBLE_DAY <= day <= latest:
+                return day
+    return None
 
 
 def _declared_seconds(container: av.container.InputContainer, stream: av.AudioStream) -> float:

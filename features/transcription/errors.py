@@ -13,6 +13,18 @@ class InputNotFound(NotFound):
     code = "input_not_found"
 
 
+class UnreadableFile(InvalidInput):
+    """A path that cannot be read as a file: a folder, no permission, a broken link."""
+
+    code = "unreadable_file"
+
+
+class EmptyFile(InvalidInput):
+    """A file of 0 bytes."""
+
+    code = "empty_file"
+
+
 class UnreadableAudio(InvalidInput):
     """Not audio, corrupt or truncated: PyAV could not decode it."""
 
@@ -35,6 +47,12 @@ class InvalidTranscript(InvalidInput):
     """A transcript JSON that does not match the schema; the message names the field."""
 
     code = "invalid_transcript"
+
+
+class InvalidLanguageCode(InvalidInput):
+    """A language option that is no language code at all (the model knows which it has)."""
+
+    code = "invalid_language"
 
 
 class InvalidSpeakerMapping(InvalidInput):

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +17,15 @@ import numpy as np
 
 from minutekeeper.core.progress import Progress, Stage, StageProgress
 from minutekeeper.features.transcription import align, audio, formats, subtitles
-from minutekeeper.features.transcription.errors import InvalidSpeakerMapping
+from minutekeeper.features.transcription.errors import InvalidLanguageCode, InvalidSpeakerMapping
 from minutekeeper.features.transcription.transcript import Segment, Speaker, Transcript, segment_id
 from minutekeeper.models.asr import SAMPLE_RATE, AsrResult, Transcriber
 from minutekeeper.models.diarization import Diarizer, SpeakerTurn
 
 TRANSCRIPT_SUFFIXES = {".json": "json", ".vtt": "vtt", ".srt": "srt"}
+# Whisper's language codes are two or three lowercase letters ("en", "haw"); the model
+# itself says which of them it knows, once loaded.
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,12 @@ class TranscribeRequest:
     diarize: bool = True
     # Speaker label (S1, C1, a track name) -> the person's name, from the meeting roster.
     speaker_names: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.language is not None and not _LANGUAGE_CODE.fullmatch(self.language):
+            raise InvalidLanguageCode(
+                f"unknown language {self.language!r}: give a code such as en or de"
+            )
 
     def hints(self, names: Sequence[str] = ()) -> str | None:
         """Vocabulary hints: the given hotwords plus every roster name."""

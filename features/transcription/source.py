@@ -6,6 +6,8 @@ runs an upload all build a `Source` and call `transcribe_source`, so a rule abou
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +15,12 @@ from typing import Any, Protocol
 
 from minutekeeper.core.progress import Stage, StageProgress
 from minutekeeper.features.transcription.audio import AudioBudget
-from minutekeeper.features.transcription.errors import InvalidSpeakerMapping
+from minutekeeper.features.transcription.errors import (
+    EmptyFile,
+    InputNotFound,
+    InvalidSpeakerMapping,
+    UnreadableFile,
+)
 from minutekeeper.features.transcription.service import (
     TranscribeRequest,
     is_transcript_file,
@@ -26,6 +33,7 @@ from minutekeeper.features.transcription.transcript import Transcript
 from minutekeeper.models.cache import ModelProvider
 
 MAX_TRACKS = 20
+MAX_SPEAKER_NAME = 100  # as many characters as renaming a speaker allows
 
 
 def parse_pairs(values: Iterable[str], *, option: str) -> dict[str, str]:
@@ -40,6 +48,38 @@ def parse_pairs(values: Iterable[str], *, option: str) -> dict[str, str]:
             raise InvalidSpeakerMapping(f"{option} {key.strip()!r} is given twice")
         pairs[key.strip()] = target.strip()
     return pairs
+
+
+def speaker_names(values: Iterable[str], *, option: str) -> dict[str, str]:
+    """`LABEL=NAME` pairs (`S1=Alice`), each label and name 1 to `MAX_SPEAKER_NAME`
+    printable characters; anything else is refused, naming the option as typed."""
+    names = parse_pairs(values, option=option)
+    for label, name in names.items():
+        if any(len(x) > MAX_SPEAKER_NAME or not x.isprintable() for x in (label, name)):
+            raise InvalidSpeakerMapping(
+                f"{option} {label!r}: a label and a name are 1 to {MAX_SPEAKER_NAME} "
+                "printable characters"
+            )
+    return names
+
+
+def check_readable(path: Path, *, name: str | None = None) -> None:
+    """Refuse a path that is no readable, non-empty file, saying why in words (never an
+    errno); `name` is what the user called it (default: the path)."""
+    shown = name or str(path)
+    try:
+        with path.open("rb") as handle:
+            if not handle.read(1):
+                raise EmptyFile(f"{shown}: the file is empty (0 bytes)")
+    except FileNotFoundError as error:
+        raise InputNotFound(f"{shown}: no such file") from error
+    except IsADirectoryError as error:
+        raise UnreadableFile(f"{shown}: is a folder, not a file") from error
+    except PermissionError as error:
+        raise UnreadableFile(f"{shown}: cannot be read: permission denied") from error
+    except OSError as error:  # a loop of links, an I/O error: the system's words for it
+        reason = os.strerror(error.errno or errno.EIO).lower()
+        raise UnreadableFile(f"{shown}: cannot be read: {reason}") from error
 
 
 def named_tracks(named: Iterable[tuple[str, Path]]) -> dict[str, Path]:
@@ -128,6 +168,8 @@ def transcribe_source(
     all of them before the work starts (the preparing-models stage of `progress`).
     `max_audio_s` bounds the audio decoded, summed over tracks and channels (`AudioTooLong`
     as soon as decoding passes it)."""
+    for path in source.files:
+        check_readable(path)
     if source.is_transcript:
         assert source.recording is not None
         return read_transcript(source.recording)

@@ -4,13 +4,15 @@ jobs that survive a restart."""
 from __future__ import annotations
 
 import json
+import wave
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from sqlalchemy import update
 
-from minutekeeper.core.db import table_of
+from minutekeeper.core.db import table_of, utcnow
 from minutekeeper.core.settings import Settings
 from minutekeeper.features.meetings.media import media_folder
 from minutekeeper.jobs import store
@@ -289,3 +291,114 @@ def test_a_question_takes_the_engine_as_the_command_line_does(api: Api) -> None:
     unknown = api.client.post(f"/v1/meetings/{meeting_id}/ask", headers=api.auth(),
                               json={"question": "When?", "engine": "magic"})  # fmt: skip
     assert unknown.status_code == 422
+
+
+def dated_flac(path: Path, day: str) -> Path:
+    """two_speakers.wav as a FLAC whose DATE tag says it was recorded on `day`."""
+    with av.open(str(AUDIO / "two_speakers.wav")) as source, av.open(str(path), "w") as out:
+        out.metadata["DATE"] = day
+        stream = out.add_stream("flac", rate=source.streams.audio[0].rate)
+        for frame in source.decode(audio=0):
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return path
+
+
+def saved(api: Api, accepted: Any, timeout: float = 60) -> dict[str, Any]:
+    assert accepted.status_code == 202, accepted.text
+    job = finished(api, accepted.json()["job"]["id"], timeout=timeout)
+    assert job["status"] == "succeeded", job
+    meeting: dict[str, Any] = api.client.get(
+        f"/v1/meetings/{accepted.json()['meeting_id']}", headers=api.auth()
+    ).json()
+    return meeting
+
+
+def test_the_upload_s_date_speakers_names_and_language_reach_the_saved_meeting(api: Api) -> None:
+    form = {"meeting_date": "2026-11-23", "num_speakers": "2", "language": "en",
+            "speaker": ["S1=Maria Lopez", "S2=Martin"], "hotwords": "Maria, Martin"}  # fmt: skip
+    meeting = saved(api, upload(api, AUDIO / "two_speakers.wav", **form), timeout=110)
+    assert meeting["meeting"]["meeting_date"] == "2026-11-23"
+    assert meeting["summary"]["meeting_date_from"] == "given"
+    named = {s["id"]: s["name"] for s in meeting["transcript"]["speakers"]}
+    assert named == {"S1": "Maria Lopez", "S2": "Martin"}
+    # a language given is used as given, not detected (Whisper is then sure of it)
+    assert meeting["transcript"]["language"] == "en"
+    assert meeting["transcript"]["language_probability"] == 1.0
+    # the names are claims: guests of the tenant, no member, nobody's consent
+    people = api.runtime.service.subjects(api.people["acme", "member"].tenant_id)
+    kinds = {p.display_name: p.kind.value for p in people if p.display_name in named.values()}
+    assert kinds == {"Maria Lopez": "guest", "Martin": "guest"}
+
+
+def test_without_a_date_the_recording_s_own_day_is_used_else_the_upload_day(
+    api: Api, tmp_path: Path
+) -> None:
+    recorded = saved(api, upload(api, dated_flac(tmp_path / "standup.flac", "2026-11-20")),
+                     timeout=110)  # fmt: skip
+    assert recorded["meeting"]["meeting_date"] == "2026-11-20"
+    assert recorded["summary"]["meeting_date_from"] == "recording"
+    subtitles = saved(api, upload(api, EXAMPLES / "meeting.vtt"))
+    today = utcnow().date()
+    assert subtitles["summary"]["meeting_date"] == today.isoformat()
+    assert subtitles["summary"]["meeting_date_from"] == "upload"
+    assert subtitles["meeting"]["meeting_date"] is None  # no day anybody stated
+    # every due phrase is resolved against the upload day, none left without its day
+    actions = subtitles["summary"]["action_items"]
+    assert actions and all(a["due"] for a in actions if a["due_phrase"])
+    md = api.client.get(f"/v1/meetings/{subtitles['meeting']['id']}/summary?format=md",
+                        headers=api.auth()).text  # fmt: skip
+    assert f"meeting date: {today.isoformat()} (the upload day)" in md
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"meeting_date": "2026-13-01"}, "meeting_date takes YYYY-MM-DD, not '2026-13-01'"),
+        ({"meeting_date": "next Tuesday"}, "meeting_date takes YYYY-MM-DD"),
+        ({"num_speakers": "0"}, "num_speakers: Input should be greater than or equal to 1"),
+        ({"num_speakers": "21"}, "num_speakers: Input should be less than or equal to 20"),
+        ({"speaker": ["Alice"]}, "speaker takes NAME=VALUE, not 'Alice'"),
+        ({"speaker": ["S1=" + "A" * 101]}, "1 to 100 printable characters"),
+        ({"speaker": ["S1=Ann\u0000"]}, "1 to 100 printable characters"),
+        ({"language": "klingon"}, "unknown language 'klingon'"),
+    ],
+)
+def test_a_bad_upload_option_is_refused_with_what_is_wrong_and_nothing_is_kept(
+    api: Api, form: dict[str, Any], message: str
+) -> None:
+    reply = upload(api, EXAMPLES / "meeting.vtt", **form)
+    assert reply.status_code == 422, reply.text
+    assert message in reply.json()["error"]["message"]
+    media = api.runtime.settings.resolved_media_dir()
+    assert not media.exists() or list(media.iterdir()) == []
+    with api.runtime.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM jobs").scalar_one() == 0
+
+
+def test_an_empty_file_is_called_empty(api: Api, tmp_path: Path) -> None:
+    (tmp_path / "standup.wav").touch()
+    reply = upload(api, tmp_path / "standup.wav")
+    assert reply.status_code == 422, reply.text
+    error = reply.json()["error"]
+    assert error == {"code": "empty_file", "message": "standup.wav: the file is empty (0 bytes)"}
+
+
+def test_a_recording_without_speech_fails_its_job_saying_so_and_leaves_no_meeting(
+    api: Api, tmp_path: Path
+) -> None:
+    silent = tmp_path / "silent.wav"
+    with wave.open(str(silent), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\0\0" * 16000 * 5)
+    accepted = upload(api, silent)
+    assert accepted.status_code == 202, accepted.text
+    job = finished(api, accepted.json()["job"]["id"], timeout=110)
+    assert job["status"] == "failed" and job["error"]["code"] == "no_speech", job
+    assert job["error"]["message"].startswith("no speech found in recording.wav (5.0 s")
+    with api.runtime.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM meetings").scalar_one() == 0
+    folder = media_folder(api.runtime.settings.resolved_media_dir(), accepted.json()["meeting_id"])
+    assert not folder.exists()

@@ -24,6 +24,7 @@ from tests.live_server import live_server
 from tests.model.tiny_llm import TEMPLATE, tiny_llama
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
+AUDIO = Path(__file__).parents[1] / "fixtures" / "audio"
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--headless",
@@ -211,6 +212,30 @@ def test_a_member_asks_about_a_meeting_and_follows_the_answers_citation(tmp_path
         _ask(page, "   ")
         expect(page.locator("#ask-message")).to_have_text("No answer: the question is empty")
         expect(answer).to_be_hidden()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_the_upload_form_s_date_speakers_and_names_reach_the_meeting_page(tmp_path: Path) -> None:
+    with _signed_in(tmp_path / "data") as page:
+        page.goto("/meetings")
+        day = page.get_by_label("Meeting date")
+        expect(day).to_have_value(re.compile(r"^\d{4}-\d{2}-\d{2}$"))  # today, editable
+        page.locator("#recording").set_input_files(AUDIO / "two_speakers.wav")
+        expect(page.locator("#date-hint")).to_contain_text("The chosen file was last changed on")
+        day.fill("2026-11-23")
+        page.get_by_label("Number of speakers").fill("2")
+        page.get_by_label("Speakers' names (optional)").fill("Maria Lopez, Martin")
+        page.get_by_role("button", name="Upload").click()
+        page.wait_for_url(re.compile(r"/meetings/[0-9a-f-]{36}$"), timeout=180_000)
+        expect(page.locator("p.meta").first).to_contain_text("held 2026-11-23 (given)")
+        names = page.locator("ul.speakers input[name=name]")
+        expect(names).to_have_count(2)
+        assert sorted(names.evaluate_all("(all) => all.map((i) => i.value)")) == [
+            "Maria Lopez",
+            "Martin",
+        ]
 
 
 def _uploaded(client: httpx.Client, vtt: str, title: str) -> str:

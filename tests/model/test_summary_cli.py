@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import wave
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,58 @@ def test_summarize_markdown_links_citations_to_transcript_anchors(
         assert heading in text
     assert "[[00:43]](#s0008)" in text and '<a id="s0008"></a>' in text
     assert "due **2026-11-26** (by Thursday)" in text
+
+
+def test_without_a_date_each_due_phrase_is_kept_and_its_day_left_open(data_dir: Path) -> None:
+    result = mk(data_dir, "summarize", VTT, "--no-transcript", "--no-save")
+    assert result.returncode == 0, result.stderr
+    assert "**Bob**: Send the draft of the sync design document — due by Thursday [[00:43]]" in (
+        result.stdout
+    )
+    assert "Due dates are not resolved to days: give the meeting date (--date)." in result.stdout
+    as_json = mk(data_dir, "summarize", VTT, "--format", "json", "--no-save")
+    first = json.loads(as_json.stdout)["action_items"][0]
+    assert (first["due"], first["due_phrase"]) == (None, "by Thursday")
+
+
+def silent_wav(path: Path, seconds: float) -> Path:
+    """A 16 kHz mono WAV of digital silence."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\0\0" * int(16000 * seconds))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing", "nothing.wav: no such file"),
+        ("folder", "folder.wav: is a folder, not a file"),
+        ("loop", "loop.wav: cannot be read: too many levels of symbolic links"),
+        ("empty", "empty.wav: the file is empty (0 bytes)"),
+        ("silent", "no speech found in {files}/silent.wav (5.0 s of audio)"),
+    ],
+)
+def test_a_file_that_holds_no_meeting_is_named_with_why_and_nothing_is_saved(
+    tmp_path: Path, case: str, message: str
+) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    (files / "folder.wav").mkdir()
+    (files / "loop.wav").symlink_to(files / "loop.wav")
+    (files / "empty.wav").touch()
+    silent_wav(files / "silent.wav", 5.0)
+    name = "nothing" if case == "missing" else case
+    result = mk(tmp_path / "data", "summarize", str(files / f"{name}.wav"))
+    assert result.returncode == 1, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert message.format(files=files) in lines[0] and "Errno" not in lines[0]
+    assert result.stdout == ""
+    listed = mk(tmp_path / "data", "meetings", "list")
+    assert "No meetings yet" in listed.stdout, listed.stdout
 
 
 def test_summarize_a_recording_end_to_end(data_dir: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +12,12 @@ import pytest
 from minutekeeper.features.transcription import audio
 from minutekeeper.features.transcription.errors import (
     AudioTooLong,
+    EmptyFile,
     InputNotFound,
     UnreadableAudio,
+    UnreadableFile,
 )
+from minutekeeper.features.transcription.source import check_readable
 from minutekeeper.models.asr import SAMPLE_RATE
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "audio"
@@ -49,6 +54,36 @@ def test_empty_wav_decodes_to_nothing() -> None:
 def test_unreadable_files_are_refused(name: str, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         audio.decode(FIXTURES / name)
+
+
+def test_ffmpeg_s_refusal_is_said_in_words_without_its_errno() -> None:
+    with pytest.raises(UnreadableAudio) as refused:
+        audio.decode(FIXTURES / "not_audio.wav")
+    assert refused.value.message.endswith("(invalid data found when processing input)")
+    assert "Errno" not in refused.value.message
+
+
+def test_a_file_that_cannot_be_read_is_named_with_the_reason_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    locked = tmp_path / "locked.wav"
+    locked.write_bytes((FIXTURES / "one_speaker.flac").read_bytes())
+    locked.chmod(0)
+    if os.geteuid() == 0:  # root reads it anyway: stand in for the system's refusal
+
+        def refuse(self: Path, *args: object, **kwargs: object) -> None:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+        monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(UnreadableFile) as refused:
+        check_readable(locked, name="locked.wav")
+    assert refused.value.message == "locked.wav: cannot be read: permission denied"
+    monkeypatch.undo()
+    (tmp_path / "empty.wav").touch()
+    with pytest.raises(EmptyFile, match=r"^empty\.wav: the file is empty \(0 bytes\)$"):
+        check_readable(tmp_path / "empty.wav", name="empty.wav")
+    with pytest.raises(UnreadableFile, match="is a folder, not a file"):
+        check_readable(tmp_path)
 
 
 def test_one_budget_is_spent_over_every_file_and_channel_as_it_decodes() -> None:

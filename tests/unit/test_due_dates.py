@@ -62,3 +62,19 @@ def test_next_weekday_falls_in_the_following_calendar_week(day: date, weekday: s
 def test_end_of_next_week_is_a_friday_after_the_meeting(day: date) -> None:
     due = resolve("end of next week", day)
     assert due is not None and due.weekday() == 4 and 5 <= (due - day).days <= 11
+
+
+@pytest.mark.parametrize(
+    ("sentence", "phrase", "due"),
+    [
+        ("I will send the draft by Thursday.", "by Thursday", None),
+        ("Finish it by the end of next week?", "by the end of next week", None),
+        ("Ship it by 2026-12-03.", "by 2026-12-03", date(2026, 12, 3)),  # needs no meeting date
+    ],
+)
+def test_without_a_meeting_date_the_phrase_is_kept_and_its_day_left_open(
+    sentence: str, phrase: str, due: date | None
+) -> None:
+    found = find_due(sentence, None)
+    assert found is not None and (found.phrase, found.date) == (phrase, due)
+    assert find_due("May I ask something?", None) is None

@@ -23,8 +23,10 @@ def test_every_field_survives_the_job_params(tmp_path: Path) -> None:
         Source(recording=tmp_path / "recording.flac", channels_are_speakers=True, request=request),
         Source(tracks={"Ann": tmp_path / "track-01.wav", "Bea": tmp_path / "track-02.wav"}),
     ):
-        meeting = MeetingSource("Planning", source, SummaryRequest("hybrid", date(2026, 11, 23)))
-        assert MeetingSource.from_params(meeting.to_params(), tmp_path) == meeting
+        for told in ("given", "recording", "upload"):
+            summary = SummaryRequest("hybrid", date(2026, 11, 23), meeting_date_from=told)
+            meeting = MeetingSource("Planning", source, summary)
+            assert MeetingSource.from_params(meeting.to_params(), tmp_path) == meeting
 
 
 def test_a_source_is_one_recording_or_one_track_per_person(tmp_path: Path) -> None:

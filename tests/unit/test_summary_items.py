@@ -111,3 +111,10 @@ def test_cleaning_removes_hesitations_but_keeps_the_words() -> None:
     assert (
         clean("Um and I I think uh we should, uh-huh, ship it") == "And I think we should, ship it"
     )
+
+
+def test_without_a_meeting_date_an_action_item_keeps_its_due_phrase() -> None:
+    ((item, _),) = items.action_items(
+        said(("Ben", "I will send the budget draft by Thursday.")), meeting_date=None, roster=ROSTER
+    )
+    assert (item.task, item.due, item.due_phrase) == ("Send the budget draft", None, "by Thursday")

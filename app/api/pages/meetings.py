@@ -16,6 +16,7 @@ from minutekeeper.core.errors import NotFound
 from minutekeeper.features.meetings.errors import AmbiguousMeeting
 from minutekeeper.features.meetings.store import StoredMeeting, list_meetings
 from minutekeeper.features.summary import render as summary_render
+from minutekeeper.features.summary.summary import DATE_SOURCES
 from minutekeeper.features.transcription import formats
 from minutekeeper.runtime import Runtime
 
@@ -61,10 +62,14 @@ def meeting_view(runtime: Runtime, stored: StoredMeeting) -> dict[str, Any]:
     transcript = formats.to_dict(stored.transcript)
     names = formats.display_names(stored.transcript)
     summary = summary_render.to_dict(stored.summary) if stored.summary else None
+    summarized = stored.summary
     return {
         "meeting": info_public(stored.info, runtime),
         "transcript_formats": TRANSCRIPT_DOWNLOADS,
         "summary_formats": SUMMARY_DOWNLOADS,
+        # the day due dates were resolved against, and where it came from
+        "held": summarized.meeting_date if summarized else None,
+        "date_from": DATE_SOURCES.get(summarized.meeting_date_from or "") if summarized else None,
         "sections": _sections(summary) if summary else None,
         "action_text": action_text(summary["action_items"]) if summary else "",
         "notes": summary["notes"] if summary else [],
@@ -105,8 +110,10 @@ def _line(key: str, item: dict[str, Any]) -> dict[str, Any]:
     if key == "action_items":
         text = item["task"]
         extra = [f"owner: {item['owner']}"] if item.get("owner") else []
-        if item.get("due") or item.get("due_phrase"):
-            extra.append(f"due: {item.get('due') or item.get('due_phrase')}")
+        if item.get("due"):
+            extra.append(f"due: {item['due']}")
+        elif item.get("due_phrase"):  # no meeting date: the words, the day left open
+            extra.append(f"due: {item['due_phrase']} (day open)")
         text += f" ({'; '.join(extra)})" if extra else ""
     elif key == "chapters":
         text = item["title"]

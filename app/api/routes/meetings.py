@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,7 +30,7 @@ from minutekeeper.api.schemas import (
     SpeakersUpdate,
 )
 from minutekeeper.consent import Principal
-from minutekeeper.core.db import checkpoint_wal
+from minutekeeper.core.db import checkpoint_wal, utcnow
 from minutekeeper.core.errors import AppError, InvalidInput
 from minutekeeper.features.attribution import renamed
 from minutekeeper.features.guard import require_ai_features
@@ -45,7 +44,12 @@ from minutekeeper.features.meetings.media import (
     media_folder,
     recording_of,
 )
-from minutekeeper.features.meetings.service import MeetingSource, check_speakers, default_title
+from minutekeeper.features.meetings.service import (
+    MeetingSource,
+    check_speakers,
+    dated,
+    default_title,
+)
 from minutekeeper.features.meetings.store import (
     MeetingInfo,
     StoredMeeting,
@@ -55,6 +59,7 @@ from minutekeeper.features.meetings.store import (
 from minutekeeper.features.meetings.store import rename_speakers as rename
 from minutekeeper.features.offers import Provenance
 from minutekeeper.features.summary import render
+from minutekeeper.features.summary.dates import parse_day
 from minutekeeper.features.summary.service import SummaryRequest
 from minutekeeper.features.transcription import audio, formats
 from minutekeeper.features.transcription.service import (
@@ -63,7 +68,12 @@ from minutekeeper.features.transcription.service import (
     is_transcript_file,
     read_transcript,
 )
-from minutekeeper.features.transcription.source import Source, named_tracks, parse_pairs
+from minutekeeper.features.transcription.source import (
+    Source,
+    check_readable,
+    named_tracks,
+    speaker_names,
+)
 from minutekeeper.jobs import tasks
 from minutekeeper.jobs.store import create_job
 from minutekeeper.jobs.tasks import UPLOADED_VIA
@@ -97,15 +107,28 @@ async def upload(
         list[str], Form(description="Each track's person, in order; default: the file name.")
     ] = [],  # noqa: B006
     title: Annotated[str | None, Form(max_length=200)] = None,
-    language: Annotated[str | None, Form(max_length=16)] = None,
+    language: Annotated[
+        str | None, Form(max_length=16, description="Language code; default: detect.")
+    ] = None,
     hotwords: Annotated[
         str | None, Form(max_length=1000, description="Vocabulary hints (names, terms).")
     ] = None,
-    speaker: Annotated[list[str], Form(description="LABEL=NAME, e.g. S1=Alice (repeat).")] = [],  # noqa: B006
+    speaker: Annotated[
+        list[str], Form(description="LABEL=NAME, e.g. S1=Alice (repeat); a claim, not a fact.")
+    ] = [],  # noqa: B006
     engine: Annotated[str | None, Form(description="extractive, llm or hybrid.")] = None,
-    meeting_date: Annotated[date | None, Form(description="For due dates (YYYY-MM-DD).")] = None,
+    meeting_date: Annotated[
+        str | None,
+        Form(
+            max_length=40,
+            description="YYYY-MM-DD, for due dates; default: the day the recording says it "
+            "was made, else the upload day (the summary's `meeting_date_from` says which).",
+        ),
+    ] = None,
     channels_are_speakers: Annotated[bool, Form()] = False,
-    num_speakers: Annotated[int | None, Form(ge=1, le=20)] = None,
+    num_speakers: Annotated[
+        int | None, Form(ge=1, le=20, description="Number of speakers; default: automatic.")
+    ] = None,
     diarize: Annotated[
         bool, Form(description="Find the speakers in a single-channel recording.")
     ] = True,
@@ -118,6 +141,7 @@ async def upload(
     await anyio.to_thread.run_sync(require_ai_features, runtime.service, me.tenant_id)
     if track_name and len(track_name) != len(track):
         raise InvalidInput("give a track_name for every track, or none")
+    day = parse_day(meeting_date, option="meeting_date") if meeting_date else None
     meeting_id = str(uuid.uuid4())
     folder = media_folder(runtime.settings.resolved_media_dir(), meeting_id)
     kept = (
@@ -133,7 +157,7 @@ async def upload(
         hotwords=hotwords,
         num_speakers=num_speakers,
         diarize=diarize,
-        speaker_names=parse_pairs(speaker, option="speaker"),
+        speaker_names=speaker_names(speaker, option="speaker"),
     )
     source = Source(
         recording=kept[recording] if recording is not None else None,
@@ -145,9 +169,7 @@ async def upload(
     meeting = MeetingSource(
         title=title or default_title(uploaded, source.tracks),
         source=source,
-        summary=SummaryRequest(
-            engine=engine or runtime.settings.summary_engine, meeting_date=meeting_date
-        ),
+        summary=SummaryRequest(engine=engine or runtime.settings.summary_engine, meeting_date=day),
     )
     settings = runtime.settings
     try:
@@ -157,13 +179,17 @@ async def upload(
             declared += await _keep(upload_file, target, max_speakers=settings.max_speakers)
         if declared > settings.max_audio_s:  # the files' own claim; decoding counts again
             raise audio.too_long(settings.max_audio_s, f"its files declare {declared:.1f} s")
+        upload_day = utcnow().date()
+        dated_meeting = await anyio.to_thread.run_sync(
+            lambda: dated(meeting, upload_day=upload_day)
+        )
         job = await anyio.to_thread.run_sync(
             lambda: create_job(
                 runtime.engine,
                 tenant_id=me.tenant_id,
                 owner_id=me.subject_id,
                 kind=tasks.MEETING,
-                params={**meeting.to_params(), UPLOADED_VIA: caller.via},
+                params={**dated_meeting.to_params(), UPLOADED_VIA: caller.via},
                 job_id=meeting_id,
             )
         )
@@ -203,6 +229,7 @@ async def _keep(upload: UploadFile, target: Path, *, max_speakers: int) -> float
             shutil.copyfileobj(upload.file, out, COPY_CHUNK)
         shown = Path(upload.filename or target.name).name
         try:
+            check_readable(target, name=shown)  # an empty upload is called empty
             if not is_transcript_file(target):
                 return audio.check_audio(target, name=shown)
             check_speakers(read_transcript(target), limit=max_speakers)  # refused now

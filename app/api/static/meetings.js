@@ -7,6 +7,35 @@
   const sent = document.getElementById("upload-progress");
   const work = document.getElementById("job-progress");
   const message = document.getElementById("upload-message");
+  const day = document.getElementById("meeting_date");
+  const dayHint = document.getElementById("date-hint");
+  const names = document.getElementById("speaker_names");
+  const hint = dayHint.textContent;
+  let dayGiven = false;  // left as pre-filled, the server dates it (the recording's own day)
+
+  function isoDay(when) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}`;
+  }
+
+  day.value = isoDay(new Date());
+  day.addEventListener("input", () => { dayGiven = true; });
+  document.getElementById("recording").addEventListener("change", (event) => {
+    const file = event.target.files[0];
+    dayHint.textContent = file
+      ? `${hint} The chosen file was last changed on ${isoDay(new Date(file.lastModified))}.`
+      : hint;
+  });
+
+  // "Alice, Bob" names S1 and S2 (diarization numbers speakers as they first speak);
+  // "S2=Bob" names one label as it is.
+  function addNames(data) {
+    const given = names.value.split(",").map((n) => n.trim()).filter(Boolean);
+    given.forEach((name, i) => data.append("speaker", name.includes("=") ? name : `S${i + 1}=${name}`));
+    if (given.length && !data.get("num_speakers") && given.every((n) => !n.includes("="))) {
+      data.set("num_speakers", String(given.length));
+    }
+  }
 
   function send(data) {
     return new Promise((resolve, reject) => {
@@ -31,7 +60,11 @@
   async function upload(event) {
     event.preventDefault();
     const data = new FormData(form);
-    if (!data.get("title")) data.delete("title");
+    for (const key of ["title", "num_speakers", "language", "hotwords"]) {
+      if (!String(data.get(key) || "").trim()) data.delete(key);
+    }
+    if (!dayGiven || !day.value) data.delete("meeting_date");
+    addNames(data);
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     state.hidden = false;
