@@ -563,6 +563,8 @@ def test_the_cli_shows_a_persons_requests_but_answers_only_for_a_single_user_own
 ) -> None:
     data = tmp_path / "data"
     assert mk_on(database_url, data, "alice", "consent", "notice", "publish").returncode == 0
+    on = ("consent", "tenant", "set", "--training-sharing", "on")
+    assert mk_on(database_url, data, "alice", *on).returncode == 0  # else nothing is said
     assert (
         mk_on(database_url, data, "alice", "tokens", "create", "--subject", "Bob").returncode == 0
     )
