@@ -130,11 +130,16 @@ def summarize_source(
     max_speakers: int | None = None,
 ) -> Summarized:
     """Transcribe (unless a transcript was given) and summarize; `transcribe` is where
-    (this process by default), `max_speakers` the most speakers a meeting may have. The
-    summary's models are prepared first, so `progress` goes through the stages in order."""
+    (this process by default), `max_speakers` the most speakers a meeting may have.
+
+    The summary's models load once there are words to summarize, so a recording that fails
+    (too long, no speech, out of memory) never costs this process a model; a transcript
+    file has nothing to decode, so they load first, as its `preparing_models` stage."""
     summaries.check_engine(meeting.summary.engine)
-    progress(Stage.PREPARING_MODELS, 0.0)
-    embedder, generator = _summarizers(meeting.summary.engine, models)
+    summarizers = None
+    if meeting.source.is_transcript:
+        progress(Stage.PREPARING_MODELS, 0.0)
+        summarizers = _summarizers(meeting.summary.engine, models)
     transcript = (transcribe or _here(models))(meeting.source, progress=progress)
     if not transcript.segments:  # silence, noise, an empty subtitle file: no meeting
         files = ", ".join(str(f) for f in meeting.source.files)
@@ -145,6 +150,7 @@ def summarize_source(
     if max_speakers is not None:
         check_speakers(transcript, limit=max_speakers)
     progress(Stage.SUMMARIZING, 0.0)
+    embedder, generator = summarizers or _summarizers(meeting.summary.engine, models)
     summary = summaries.summarize_meeting(
         transcript, embedder=embedder, generator=generator, request=meeting.summary
     )
