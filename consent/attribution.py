@@ -239,8 +239,10 @@ def void(
     via: str,
 ) -> list[str]:
     """The words bound by `key` are now attributed to `keep` (or nobody): every other
-    person's confirmation of them is voided and their open requests closed. Returns the
-    subjects whose confirmation was voided."""
+    person's confirmation of them is voided and their open requests closed, the confirmed
+    ones too (an answer about words no longer attributed to them is no longer theirs to
+    give; named again, they are asked again). Returns the subjects whose confirmation was
+    voided."""
     r = AttributionRequestRecord
     conn.execute(
         update(r)
@@ -264,6 +266,13 @@ def void(
                 actor_id=actor.subject_id, actor_role=actor.role.value,
                 state=ConsentState.VOIDED, method="system", scope=key, via=via)  # fmt: skip
         voided.append(subject_id)
+    if voided:
+        conn.execute(
+            update(r)
+            .where(r.tenant_id == tenant_id, r.binding == key, r.subject_id.in_(voided),
+                   r.status == "confirmed")
+            .values(status="voided")
+        )  # fmt: skip
     return voided
 
 
@@ -364,6 +373,31 @@ def requests_of(
         limit=limit,
     )
     return [_request(row) for row in rows]
+
+
+def standing_confirmations(
+    conn: Connection, person: Principal, source_kind: str
+) -> list[AttributionRequest]:
+    """The person's requests about sources of `source_kind` that they answered "that's
+    me" and whose confirmation still stands: the ledger's newest answer on the binding is
+    theirs and `confirmed` (a rename away voids it, a "not me" replaces it)."""
+    r = AttributionRequestRecord
+    rows = conn.execute(
+        select(r).where(
+            r.tenant_id == person.tenant_id,
+            r.subject_id == person.subject_id,
+            r.source_kind == source_kind,
+            r.status == "confirmed",
+        )
+    ).all()
+    if not rows:
+        return []
+    held = states(conn, [person.subject_id], up_to=tail_seq(conn))
+    return [
+        _request(row)
+        for row in rows
+        if held.get((person.subject_id, row.binding)) is ConsentState.CONFIRMED
+    ]
 
 
 def get_request(conn: Connection, person: Principal, request_id: str) -> AttributionRequest:

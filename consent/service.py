@@ -737,6 +737,14 @@ class ConsentService:
         with read_transaction(self.engine) as conn:
             return attribution.get_request(conn, person, request_id)
 
+    def standing_confirmations(
+        self, person: Principal, source_kind: str
+    ) -> list[AttributionRequest]:
+        """The person's requests about sources of `source_kind` whose words they confirmed
+        as theirs, where that confirmation stands now (none voided or taken back since)."""
+        with read_transaction(self.engine) as conn:
+            return attribution.standing_confirmations(conn, person, source_kind)
+
     def open_claims(self, tenant_id: str, source_kind: str, source_id: str) -> int:
         """How many claims about a source still wait for an answer or were refused."""
         with read_transaction(self.engine) as conn:

@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         health,
         jobs,
         meetings,
+        search,
     )
     from minutekeeper.api.sessions import SessionPolicy
     from minutekeeper.core.settings import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         admin.router,
         admin.audit_router,
         meetings.router,
+        search.router,
         jobs.router,
         compose.router,
         exports.router,

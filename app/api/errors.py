@@ -31,6 +31,7 @@ from minutekeeper.core.errors import (
     NotFound,
     without_folders,
 )
+from minutekeeper.features.meetings.errors import NotMeetingOwner
 from minutekeeper.features.summary.errors import SummaryError
 from minutekeeper.features.transcription.errors import AudioTooLong
 from minutekeeper.models.errors import ModelError, ModelUnavailable
@@ -55,6 +56,7 @@ STATUS: dict[type[AppError], int] = {
     Conflict: 409,
     Unauthenticated: 401,
     Forbidden: 403,
+    NotMeetingOwner: 403,
     PayloadTooLarge: 413,
     AudioTooLong: 413,
     UnsupportedMediaType: 415,

@@ -315,6 +315,14 @@ class MeetingInfoPublic(Public):
     created_at: datetime
     summarized: bool
     has_audio: bool = False
+    role: Literal["owner", "participant"] = Field(
+        default="owner",
+        description="owner: you uploaded it; participant: shared with you because you "
+        "confirmed words in it are yours (you read it; only its owner renames or deletes).",
+    )
+    shared_by: str | None = Field(
+        default=None, description="For a participant: the name of the owner who shares it."
+    )
 
 
 class MeetingPublic(BaseModel):
@@ -334,6 +342,28 @@ class QuestionCreate(Strict):
     engine: Literal["extractive", "llm", "hybrid"] | None = Field(
         default=None, description="How to answer; default: the server's summary engine."
     )
+
+
+class SearchHitPublic(BaseModel):
+    """Where a search's words are said: a transcript segment or a summary item."""
+
+    id: str = Field(description="The hit's id (a page's `next_cursor` is its last hit's).")
+    meeting_id: str
+    title: str
+    role: Literal["owner", "participant"]
+    kind: Literal["transcript", "summary"]
+    section: str | None = Field(description="A summary item's section (decisions, ...).")
+    speaker: str | None = Field(description="Who said it; for an action item, its owner.")
+    snippet: str = Field(description="The words around what was found.")
+    highlights: list[tuple[int, int]] = Field(
+        description="[start, end) of each matched word in `snippet`, in characters."
+    )
+    start: float | None = Field(
+        description="Seconds into the meeting: the segment's start, or the moment a summary "
+        "item cites first (null: it cites none)."
+    )
+    at: str | None = Field(description="`start` as m:ss (h:mm:ss past an hour).")
+    link: str = Field(description="The meeting page at that moment.")
 
 
 # --- compose --------------------------------------------------------------------

@@ -108,3 +108,45 @@ def delete(
         f"{deleted.artifacts} training artifact(s) emptied, {deleted.candidates} kept "
         f"example(s) retired; {len(deleted.exports)} export(s) got tombstones"
     )
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help='Words to find; "a quoted phrase" as said.')],
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many hits.")] = 20,
+    cursor: Annotated[
+        str | None, typer.Option(help="Go on after this hit (the line `more:` names).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+) -> None:
+    """Find words in your meetings' transcripts and summaries, and in meetings shared with
+    you (you confirmed words in them are yours): newest meeting first."""
+    from minutekeeper.features.meetings.search import SearchQuery, runs
+    from minutekeeper.features.sharing import role_of, search_meetings
+    from minutekeeper.features.summary.render import clock
+
+    cli = state(ctx)
+    parsed = SearchQuery.parse(query)
+    me = cli.principal()
+    found = search_meetings(cli.service(), me, parsed, after=cursor, limit=limit + 1)
+    hits, more = found[:limit], len(found) > limit
+    if as_json:
+        rows = [
+            {"id": str(h.id), "meeting_id": h.meeting_id, "title": h.title,
+             "role": role_of(me, h.owner_id), "kind": h.kind, "section": h.section,
+             "speaker": h.speaker, "snippet": h.snippet, "start": h.start,
+             "segment_id": h.segment_id}
+            for h in hits
+        ]  # fmt: skip
+        write_output(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", None)
+    elif not hits:
+        typer.echo(f"Nothing found for {query!r}.")
+    for h in [] if as_json else hits:
+        at = clock(h.start) if h.start is not None else "-"
+        said = "".join(
+            typer.style(t, bold=True) if m else t for t, m in runs(h.snippet, h.highlights)
+        )
+        who = f", {h.speaker}" if h.speaker else ""
+        typer.echo(f"{h.meeting_id[:8]}  {at:>8}  {h.title} ({h.kind}{who}): {said}")
+    if more:
+        typer.echo(f"more: --cursor {hits[-1].id}", err=True)

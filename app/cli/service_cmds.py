@@ -73,8 +73,12 @@ def log_config(level: str) -> dict[str, Any]:
 def create(
     ctx: typer.Context,
     subject: Annotated[
-        str, typer.Option(help="The person: a member's name (made a member if new) or id.")
-    ],
+        str | None,
+        typer.Option(
+            help="The person: a member's name (made a member if new) or id; default: the "
+            "local user, the member this command line acts as."
+        ),
+    ] = None,
     role: Annotated[Role, typer.Option(help="member, admin or ml_exporter.")] = Role.MEMBER,
     tenant: Annotated[str | None, typer.Option(help="Tenant name; default: the local one.")] = None,
     name: Annotated[str, typer.Option(help="A label to recognise the token by.")] = "",
@@ -82,13 +86,19 @@ def create(
         int | None, typer.Option(min=1, max=3650, help="Valid for this many days.")
     ] = None,
 ) -> None:
-    """Make a token for a member and print it once (only its hash is kept). A guest (a
-    name heard in a meeting) is refused: an admin makes them a member first."""
+    """Make a token for a member and print it once (only its hash is kept). Without
+    --subject it is the local user's, so signing in with it on the web shows the meetings
+    this command line saved. A guest (a name heard in a meeting) is refused: an admin
+    makes them a member first."""
     from minutekeeper.api.tokens import create_token
 
     cli = state(ctx)
     settings = cli.settings()
-    found, created = _found(ctx, tenant or settings.local_tenant, subject)
+    if subject is None:
+        local = cli.principal(role, tenant=tenant)
+        found, created = cli.service().find_subject(local.tenant_id, local.subject_id), False
+    else:
+        found, created = _found(ctx, tenant or settings.local_tenant, subject)
     shown = found.display_name or found.id
     if found.kind is not SubjectKind.MEMBER:
         raise InvalidInput(_not_a_member(found, tenant))
@@ -102,7 +112,9 @@ def create(
     until = f"{info.expires_at:%Y-%m-%d}" if info.expires_at else "never"
     if created:
         typer.echo(f"{shown} is a new member.", err=True)
-    typer.echo(f"token {info.id} for {shown} ({role.value}), valid until {until}:", err=True)
+    whose = " (the local user, as whom this command line acts)" if subject is None else ""
+    typer.echo(f"token {info.id} for {shown}{whose} ({role.value}), valid until {until}:",
+               err=True)  # fmt: skip
     typer.echo(token)
 
 

@@ -277,7 +277,7 @@ def rows_after(
     *,
     order: Sequence[SortKey],
     id_column: ColumnElement[Any],
-    after: str | None = None,
+    after: str | int | None = None,
     limit: int | None = None,
 ) -> list[Row[Any]]:
     """One page of `query`'s rows in `order` (whose last key must be unique, such as the

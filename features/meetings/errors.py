@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from minutekeeper.core.errors import InvalidInput, NotFound
+from minutekeeper.core.errors import AppError, InvalidInput, NotFound
 
 
 class MeetingNotFound(NotFound):
@@ -32,3 +32,10 @@ class InvalidSpeakerName(InvalidInput):
 
 class NoAudio(NotFound):
     code = "no_audio"
+
+
+class NotMeetingOwner(AppError):
+    """A meeting shared with a person who confirmed speaking in it: they read it, but only
+    its owner renames its speakers or deletes it."""
+
+    code = "forbidden"

@@ -2,7 +2,8 @@
 (a follow-up draft, a question, capture for training) can name a meeting by its id.
 
 Rows are `*Record` and stay in this module; callers get the frozen `StoredMeeting`. Every
-lookup is scoped to one tenant: an id from another tenant reads as "no such meeting".
+lookup is scoped to one tenant: an id from another tenant reads as "no such meeting". Every
+write keeps the meeting's full-text index (`search_index`) in step, in its transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, insert, select
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, String, insert, or_, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +33,7 @@ from minutekeeper.features.meetings.errors import (
     InvalidSpeakerName,
     MeetingNotFound,
 )
+from minutekeeper.features.meetings.search_index import index_meeting, purge_removed, unindex
 from minutekeeper.features.summary.render import from_dict as summary_from_dict
 from minutekeeper.features.summary.render import to_dict as summary_to_dict
 from minutekeeper.features.summary.summary import Summary
@@ -70,6 +72,7 @@ class MeetingInfo:
     meeting_date: date | None
     created_at: datetime
     summarized: bool
+    owner_id: str
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,11 @@ def save_meeting(
 ) -> MeetingInfo:
     """Keep a meeting; `meeting_id` lets a job key its result by its own id (a retried job
     then finds its meeting instead of making a second one)."""
+    meeting_id = meeting_id or str(uuid.uuid4())
+    transcript_dict = transcript_to_dict(transcript)
+    summary_dict = summary_to_dict(summary) if summary else None
     values = {
-        "id": meeting_id or str(uuid.uuid4()),
+        "id": meeting_id,
         "tenant_id": tenant_id,
         "owner_id": owner_id,
         "title": title[:200],
@@ -104,29 +110,43 @@ def save_meeting(
         "duration": transcript.duration,
         # the stated day only: offers read it as a claim about the words' time
         "meeting_date": summary.stated_day if summary else None,
-        "transcript": transcript_to_dict(transcript),
-        "summary": summary_to_dict(summary) if summary else None,
+        "transcript": transcript_dict,
+        "summary": summary_dict,
         "created_at": clock(),
     }
     with row_transaction(engine) as conn:
         conn.execute(insert(MeetingRecord).values(**values))
+        index_meeting(conn, meeting_id, transcript_dict, summary_dict)
     return _info(values, summarized=summary is not None)
 
 
 def find_meeting(
-    engine: Engine, tenant_id: str, ref: str, *, owner_id: str | None = None
+    engine: Engine,
+    tenant_id: str,
+    ref: str,
+    *,
+    owner_id: str | None = None,
+    shared: Collection[str] = (),
 ) -> StoredMeeting:
     """The tenant's meeting with id `ref`, or the only one whose id starts with it; with
-    `owner_id`, only that person's meetings are looked at (others' read as missing)."""
+    `owner_id`, only that person's meetings and those whose ids are in `shared` are
+    looked at (others' read as missing)."""
     with read_transaction(engine) as conn:
-        return lookup(conn, tenant_id, ref, owner_id=owner_id)
+        return lookup(conn, tenant_id, ref, owner_id=owner_id, shared=shared)
 
 
 def remove_meeting(conn: Connection, tenant_id: str, meeting_id: str) -> None:
-    """Delete the meeting's row on the caller's transaction `conn` (its drafts, which refer
-    to it, must go first)."""
+    """Delete the meeting's row and its words' index on the caller's transaction `conn`
+    (its drafts, which refer to it, must go first)."""
     table = table_of(MeetingRecord)
+    unindex(conn, [meeting_id])
     conn.execute(table.delete().where(table.c.id == meeting_id, table.c.tenant_id == tenant_id))
+    purge_removed(conn)
+
+
+def _visible(table: Any, owner_id: str, shared: Collection[str]) -> Any:
+    mine = table.c.owner_id == owner_id
+    return or_(mine, table.c.id.in_(sorted(shared))) if shared else mine
 
 
 def still_saved(conn: Connection, tenant_id: str, meeting_id: str) -> bool:
@@ -140,14 +160,20 @@ def still_saved(conn: Connection, tenant_id: str, meeting_id: str) -> bool:
 
 
 def lookup(
-    conn: Connection, tenant_id: str, ref: str, *, owner_id: str | None, lock: bool = False
+    conn: Connection,
+    tenant_id: str,
+    ref: str,
+    *,
+    owner_id: str | None,
+    shared: Collection[str] = (),
+    lock: bool = False,
 ) -> StoredMeeting:
     """`find_meeting` on the caller's transaction `conn`; with `lock`, the row is locked
     until it ends (PostgreSQL; SQLite's writer holds the whole database)."""
     table = table_of(MeetingRecord)
     query = select(table).where(table.c.tenant_id == tenant_id)
     if owner_id is not None:
-        query = query.where(table.c.owner_id == owner_id)
+        query = query.where(_visible(table, owner_id, shared))
     if lock:
         query = query.with_for_update()
     rows = rows_by_id_or_prefix(conn, query, table.c.id, ref)
@@ -170,6 +196,25 @@ def lookup(
     )
 
 
+def transcripts_of(
+    engine: Engine, tenant_id: str, meeting_ids: Collection[str]
+) -> dict[str, Transcript]:
+    """The transcripts of those of `meeting_ids` that are the tenant's meetings."""
+    if not meeting_ids:
+        return {}
+    table = table_of(MeetingRecord)
+    with read_transaction(engine) as conn:
+        rows = conn.execute(
+            select(table.c.id, table.c.transcript).where(
+                table.c.tenant_id == tenant_id, table.c.id.in_(sorted(meeting_ids))
+            )
+        ).all()
+    return {
+        row.id: transcript_from_dict(row.transcript, where=f"meeting {row.id} transcript")
+        for row in rows
+    }
+
+
 def existing(engine: Engine, meeting_ids: Collection[str]) -> set[str]:
     """Which of `meeting_ids` are saved meetings (of any tenant)."""
     table = table_of(MeetingRecord)
@@ -182,18 +227,20 @@ def list_meetings(
     tenant_id: str,
     *,
     owner_id: str | None = None,
+    shared: Collection[str] = (),
     after: str | None = None,
     limit: int | None = LIST_LIMIT,
 ) -> list[MeetingInfo]:
-    """The tenant's newest meetings first (only `owner_id`'s, when given): those after
-    the meeting `after`, at most `limit` (all with None)."""
+    """The tenant's newest meetings first (only `owner_id`'s and those whose ids are in
+    `shared`, when `owner_id` is given): those after the meeting `after`, at most `limit`
+    (all with None)."""
     table = table_of(MeetingRecord)
     columns = [c for c in table.c if c.name not in ("transcript", "summary")]
     query = select(*columns, table.c.summary.is_not(None).label("summarized")).where(
         table.c.tenant_id == tenant_id
     )
     if owner_id is not None:
-        query = query.where(table.c.owner_id == owner_id)
+        query = query.where(_visible(table, owner_id, shared))
     order = [(table.c.created_at, True), (table.c.id, False)]
     with read_transaction(engine) as conn:
         rows = rows_after(conn, query, order=order, id_column=table.c.id, after=after,
@@ -210,6 +257,7 @@ def _info(values: Mapping[Any, Any], *, summarized: bool) -> MeetingInfo:
         meeting_date=values["meeting_date"],
         created_at=values["created_at"],
         summarized=summarized,
+        owner_id=values["owner_id"],
     )
 
 
@@ -239,6 +287,7 @@ def rename_speakers(
         }
         summary = _renamed_owners(row.summary, old) if row.summary is not None else None
         conn.execute(table.update().where(mine).values(transcript=transcript, summary=summary))
+        index_meeting(conn, meeting_id, transcript, summary)
     return find_meeting(engine, tenant_id, meeting_id)
 
 
@@ -296,5 +345,8 @@ def erase_speaker(
                 .where(table.c.id == row.id)
                 .values(transcript=transcript, summary=None)
             )
+            index_meeting(conn, row.id, transcript, None)
             changed.append(row.id)
+        if changed:
+            purge_removed(conn)
     return changed, words

@@ -3,8 +3,10 @@ in the owner's tenant and in another), from one explicit table.
 
 Semantics: no valid token -> 401 (the health checks and /metrics excepted); a valid token
 of the wrong role -> 403; another tenant's or another member's meeting, job or draft ->
-404, reading exactly like one that does not exist; your own -> 2xx. A route missing from
-the table fails the test, so a new route cannot go unchecked.
+404, reading exactly like one that does not exist; your own -> 2xx. A meeting shared with
+a member who confirmed speaking in it reads for them (2xx), and what only its owner does
+(rename its speakers, delete it) -> 403. A route missing from the table fails the test,
+so a new route cannot go unchecked.
 
 Drafts come from a scripted language model registered as its own backend (`scripted`),
 so compose answers 201 without loading a real model.
@@ -25,6 +27,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from minutekeeper.api.tokens import create_token, revoke_token
+from minutekeeper.consent.domain import Role
 from minutekeeper.core.db import utcnow
 from minutekeeper.core.settings import Settings
 from minutekeeper.features.meetings.media import media_folder
@@ -42,6 +45,9 @@ NAMING_VTT = b"WEBVTT\n\n00:00:00.500 --> 00:00:02.000\n<v acme-member>Are the u
 CALLERS = (
     "anonymous",  # no Authorization header
     "made_up",  # a well-formed token that was never issued
+    # A member the owner named as a speaker of their meeting, who confirmed those words:
+    # the meeting is shared with them (before the owner, who deletes it in the last row).
+    "acme/participant",
     "acme/member",  # the owner
     "acme/member2",  # another member of the same tenant
     "acme/admin",
@@ -65,6 +71,7 @@ class Row:
     ids: dict[str, str] = field(default_factory=dict)
     body: Callable[[Resources], Any] | None = None
     upload: bool = False
+    params: dict[str, str] = field(default_factory=dict)
 
 
 DEFAULT_IDS = {
@@ -79,76 +86,85 @@ DEFAULT_IDS = {
 
 # fmt: off
 TABLE: list[Row] = [
-    #   anon made_up member member2 admin exporter g/member g/admin g/exporter
-    Row("GET", "/health", (200, 200, 200, 200, 200, 200, 200, 200, 200)),
-    Row("GET", "/v1/health", (200, 200, 200, 200, 200, 200, 200, 200, 200)),
-    Row("GET", "/metrics", (200, 200, 200, 200, 200, 200, 200, 200, 200)),
+    #   anon made_up particip. member member2 admin exporter g/member g/admin g/exp.
+    Row("GET", "/health", (200, 200, 200, 200, 200, 200, 200, 200, 200, 200)),
+    Row("GET", "/v1/health", (200, 200, 200, 200, 200, 200, 200, 200, 200, 200)),
+    Row("GET", "/metrics", (200, 200, 200, 200, 200, 200, 200, 200, 200, 200)),
     # consent: anyone with a token, always about themselves
-    Row("GET", "/v1/consent/notice", (401, 401, 200, 200, 200, 200, 200, 200, 200)),
-    Row("POST", "/v1/consent", (401, 401, 201, 201, 201, 201, 201, 201, 201),
+    Row("GET", "/v1/consent/notice", (401, 401, 200, 200, 200, 200, 200, 200, 200, 200)),
+    Row("POST", "/v1/consent", (401, 401, 201, 201, 201, 201, 201, 201, 201, 201),
         body=lambda r: {"decision": "refused"}),
-    Row("GET", "/v1/consent/me", (401, 401, 200, 200, 200, 200, 200, 200, 200)),
-    Row("GET", "/v1/consent/me/history", (401, 401, 200, 200, 200, 200, 200, 200, 200)),
+    Row("GET", "/v1/consent/me", (401, 401, 200, 200, 200, 200, 200, 200, 200, 200)),
+    Row("GET", "/v1/consent/me/history", (401, 401, 200, 200, 200, 200, 200, 200, 200, 200)),
     # admin: each tenant's admin, about their own tenant
-    Row("GET", "/v1/admin/tenant", (401, 401, 403, 403, 200, 403, 403, 200, 403)),
-    Row("PATCH", "/v1/admin/tenant", (401, 401, 403, 403, 200, 403, 403, 200, 403),
+    Row("GET", "/v1/admin/tenant", (401, 401, 403, 403, 403, 200, 403, 403, 200, 403)),
+    Row("PATCH", "/v1/admin/tenant", (401, 401, 403, 403, 403, 200, 403, 403, 200, 403),
         body=lambda r: {"training_sharing_enabled": True}),
     Row("POST", "/v1/admin/notices/{version_id}/translations",
-        (401, 401, 403, 403, 201, 403, 403, 404, 403),
+        (401, 401, 403, 403, 403, 201, 403, 403, 404, 403),
         body=lambda r: {"language": "de", "title": "Titel", "body": "Text."}),
-    Row("POST", "/v1/admin/notices", (401, 401, 403, 403, 201, 403, 403, 201, 403),
+    Row("POST", "/v1/admin/notices", (401, 401, 403, 403, 403, 201, 403, 403, 201, 403),
         body=lambda r: {"title": "Training", "body": "We may keep what you say."}),
-    Row("GET", "/v1/admin/subjects", (401, 401, 403, 403, 200, 403, 403, 200, 403)),
-    Row("GET", "/v1/admin/consent-counts", (401, 401, 403, 403, 200, 403, 403, 200, 403)),
-    Row("GET", "/v1/audit/verify", (401, 401, 403, 403, 200, 403, 403, 200, 403)),
-    # meetings: members and admins; only the uploader sees a meeting
-    Row("POST", "/v1/meetings", (401, 401, 202, 202, 202, 403, 202, 202, 403), upload=True),
-    Row("GET", "/v1/meetings", (401, 401, 200, 200, 200, 403, 200, 200, 403)),
-    Row("GET", "/v1/meetings/{meeting_id}", (401, 401, 200, 404, 404, 403, 404, 404, 403)),
+    Row("GET", "/v1/admin/subjects", (401, 401, 403, 403, 403, 200, 403, 403, 200, 403)),
+    Row("GET", "/v1/admin/consent-counts", (401, 401, 403, 403, 403, 200, 403, 403, 200, 403)),
+    Row("GET", "/v1/audit/verify", (401, 401, 403, 403, 403, 200, 403, 403, 200, 403)),
+    # meetings: members and admins; the uploader sees a meeting, and who confirmed words in it
+    Row("POST", "/v1/meetings", (401, 401, 202, 202, 202, 202, 403, 202, 202, 403), upload=True),
+    Row("GET", "/v1/meetings", (401, 401, 200, 200, 200, 200, 403, 200, 200, 403)),
+    Row("GET", "/v1/meetings/{meeting_id}", (401, 401, 200, 200, 404, 404, 403, 404, 404, 403)),
     Row("GET", "/v1/meetings/{meeting_id}/transcript",
-        (401, 401, 200, 404, 404, 403, 404, 404, 403)),
+        (401, 401, 200, 200, 404, 404, 403, 404, 404, 403)),
     Row("GET", "/v1/meetings/{meeting_id}/summary",
-        (401, 401, 200, 404, 404, 403, 404, 404, 403)),
-    Row("GET", "/v1/meetings/{meeting_id}/audio", (401, 401, 200, 404, 404, 403, 404, 404, 403)),
+        (401, 401, 200, 200, 404, 404, 403, 404, 404, 403)),
+    Row("GET", "/v1/meetings/{meeting_id}/audio",
+        (401, 401, 200, 200, 404, 404, 403, 404, 404, 403)),
     Row("PATCH", "/v1/meetings/{meeting_id}/speakers",
-        (401, 401, 200, 404, 404, 403, 404, 404, 403),
+        (401, 401, 403, 200, 404, 404, 403, 404, 404, 403),
         body=lambda r: {"names": {r.speaker: "Alicia"}}),
-    Row("POST", "/v1/meetings/{meeting_id}/ask", (401, 401, 200, 404, 404, 403, 404, 404, 403),
+    Row("POST", "/v1/meetings/{meeting_id}/ask",
+        (401, 401, 200, 200, 404, 404, 403, 404, 404, 403),
         body=lambda r: {"question": "What was decided about the release?"}),
+    # search: in the meetings the caller sees (no one's 404: what is not theirs is not found)
+    Row("GET", "/v1/search", (401, 401, 200, 200, 200, 200, 403, 200, 200, 403),
+        params={"q": "release"}),
     # jobs: anyone with a token, only the job's starter sees it
-    Row("GET", "/v1/jobs/{job_id}", (401, 401, 200, 404, 404, 404, 404, 404, 404)),
-    Row("GET", "/v1/jobs/{job_id}", (401, 401, 404, 404, 404, 200, 404, 404, 404),
+    Row("GET", "/v1/jobs/{job_id}", (401, 401, 404, 200, 404, 404, 404, 404, 404, 404)),
+    Row("GET", "/v1/jobs/{job_id}", (401, 401, 404, 404, 404, 404, 200, 404, 404, 404),
         ids={"job_id": "export_job"}),
-    Row("GET", "/v1/jobs/{job_id}/events", (401, 401, 200, 404, 404, 404, 404, 404, 404)),
-    Row("GET", "/v1/jobs/{job_id}/events", (401, 401, 404, 404, 404, 200, 404, 404, 404),
+    Row("GET", "/v1/jobs/{job_id}/events", (401, 401, 404, 200, 404, 404, 404, 404, 404, 404)),
+    Row("GET", "/v1/jobs/{job_id}/events", (401, 401, 404, 404, 404, 404, 200, 404, 404, 404),
         ids={"job_id": "export_job"}),
     # compose: members and admins; a draft is its author's only
-    Row("POST", "/v1/compose", (401, 401, 201, 201, 201, 403, 201, 201, 403),
+    Row("POST", "/v1/compose", (401, 401, 201, 201, 201, 201, 403, 201, 201, 403),
         body=lambda r: {"thread": THREAD}),
-    Row("POST", "/v1/compose", (401, 401, 201, 404, 404, 403, 404, 404, 403),
+    Row("POST", "/v1/compose", (401, 401, 404, 201, 404, 404, 403, 404, 404, 403),
         body=lambda r: {"mode": "followup", "meeting_id": r.meeting}),
-    Row("GET", "/v1/compose/{draft_id}", (401, 401, 200, 404, 404, 403, 404, 404, 403)),
+    Row("GET", "/v1/compose/{draft_id}", (401, 401, 404, 200, 404, 404, 403, 404, 404, 403)),
     # attribution requests: only the person named sees or answers theirs
-    Row("GET", "/v1/attributions", (401, 401, 200, 200, 200, 200, 200, 200, 200)),
-    Row("GET", "/v1/attributions/{request_id}", (401, 401, 200, 404, 404, 404, 404, 404, 404)),
+    Row("GET", "/v1/attributions", (401, 401, 200, 200, 200, 200, 200, 200, 200, 200)),
+    Row("GET", "/v1/attributions/{request_id}",
+        (401, 401, 404, 200, 404, 404, 404, 404, 404, 404)),
     Row("GET", "/v1/attributions/{request_id}/items/{item_id}/audio",
-        (401, 401, 200, 404, 404, 404, 404, 404, 404)),
+        (401, 401, 404, 200, 404, 404, 404, 404, 404, 404)),
     Row("POST", "/v1/attributions/{request_id}/answer",
-        (401, 401, 200, 404, 404, 403, 404, 404, 403),
+        (401, 401, 404, 200, 404, 404, 403, 404, 404, 403),
         body=lambda r: {"answers": {r.attribution_item: "me"}}),
-    Row("POST", "/v1/compose/{draft_id}/feedback", (401, 401, 201, 404, 404, 403, 404, 404, 403),
+    Row("POST", "/v1/compose/{draft_id}/feedback",
+        (401, 401, 404, 201, 404, 404, 403, 404, 404, 403),
         body=lambda r: {"sent_text": "Yes, they are ready.", "rating": 4}),
     # exports: the ML exporter of the export's tenant
-    Row("GET", "/v1/exports", (401, 401, 403, 403, 403, 200, 403, 403, 200)),
-    Row("GET", "/v1/exports/{export_id}", (401, 401, 403, 403, 403, 200, 403, 403, 404)),
+    Row("GET", "/v1/exports", (401, 401, 403, 403, 403, 403, 200, 403, 403, 200)),
+    Row("GET", "/v1/exports/{export_id}", (401, 401, 403, 403, 403, 403, 200, 403, 403, 404)),
     Row("GET", "/v1/exports/{export_id}/tombstones",
-        (401, 401, 403, 403, 403, 200, 403, 403, 404)),
-    Row("GET", "/v1/exports/{export_id}/download", (401, 401, 403, 403, 403, 200, 403, 403, 404)),
+        (401, 401, 403, 403, 403, 403, 200, 403, 403, 404)),
+    Row("GET", "/v1/exports/{export_id}/download",
+        (401, 401, 403, 403, 403, 403, 200, 403, 403, 404)),
     # last: a new export version must not change what the rows above read
-    Row("POST", "/v1/exports", (401, 401, 403, 403, 403, 202, 403, 403, 202),
+    Row("POST", "/v1/exports", (401, 401, 403, 403, 403, 403, 202, 403, 403, 202),
         body=lambda r: {}),
-    # very last: only its owner deletes a meeting (gone for every caller after them)
-    Row("DELETE", "/v1/meetings/{meeting_id}", (401, 401, 204, 404, 404, 403, 404, 404, 403)),
+    # very last: only its owner deletes a meeting (a participant is refused; it is gone for
+    # every caller after its owner)
+    Row("DELETE", "/v1/meetings/{meeting_id}", (401, 401, 403, 204, 404, 404, 403, 404, 404, 403)),
 ]
 # fmt: on
 
@@ -185,8 +201,10 @@ def finished(api: Api, job_id: str, caller: str, timeout: float = 90) -> dict[st
 
 
 def build_resources(api: Api, *, meeting: bool = True, rest: bool = True) -> Resources:
-    """The acme member's meeting and draft, and the acme ML exporter's export job and
-    export; what is left out (`meeting`, `rest`) is a random id that names nothing."""
+    """The acme member's meeting (shared with the participant, who confirmed words in it)
+    and draft, and the acme ML exporter's export job and export; what is left out
+    (`meeting`, `rest`) is a random id that names nothing."""
+    api.add_person("acme", "participant", Role.MEMBER, name="acme-participant")
     member, exporter = api.auth("acme", "member"), api.auth("acme", "ml_exporter")
     names = ("meeting", "draft", "export_job", "export", "attribution", "attribution_item")
     found = {name: str(uuid.uuid4()) for name in names}
@@ -228,7 +246,23 @@ def build_resources(api: Api, *, meeting: bool = True, rest: bool = True) -> Res
         shutil.copy(RECORDING, folder / "recording.wav")
         got = api.client.get(f"/v1/meetings/{found['meeting']}", headers=member).json()
         found["speaker"] = got["transcript"]["speakers"][0]["id"]
+        share_with_participant(api, found["meeting"], got["transcript"]["speakers"][1]["id"])
     return Resources(**found)
+
+
+def share_with_participant(api: Api, meeting_id: str, label: str) -> None:
+    """The member names speaker `label` of their meeting after the participant, who
+    confirms the words are theirs: the meeting is shared with them from then on."""
+    renamed = api.client.patch(f"/v1/meetings/{meeting_id}/speakers",
+                               json={"names": {label: "acme-participant"}},
+                               headers=api.auth("acme", "member"))  # fmt: skip
+    assert renamed.status_code == 200, renamed.text
+    participant = api.auth("acme", "participant")
+    (request,) = api.client.get("/v1/attributions", headers=participant).json()["items"]
+    answers = {"answers": {item["id"]: "me" for item in request["items"]}}
+    answered = api.client.post(f"/v1/attributions/{request['id']}/answer", json=answers,
+                               headers=participant)  # fmt: skip
+    assert answered.json()["status"] == "confirmed", answered.text
 
 
 def path_of(row: Row, resources: Resources, **override: str) -> str:
@@ -242,7 +276,7 @@ def call(api: Api, row: Row, path: str, headers: dict[str, str], resources: Reso
         files = {"recording": ("tiny.vtt", TINY_VTT, "text/vtt")}
         return api.client.request(row.method, path, headers=headers, files=files)
     body = row.body(resources) if row.body is not None else None
-    return api.client.request(row.method, path, headers=headers, json=body)
+    return api.client.request(row.method, path, headers=headers, json=body, params=row.params)
 
 
 def api_routes(app: FastAPI) -> set[tuple[str, str]]:
@@ -430,6 +464,11 @@ def test_a_member_never_reads_another_tenants_meetings(api: Api) -> None:
             "/v1/compose", headers=headers, json={"mode": "followup", "meeting_id": meeting}
         )
         assert followup.status_code == 404, f"compose followup as globex/{role}"
+        found = api.client.get("/v1/search", params={"q": "release"}, headers=headers)
+        assert found.status_code == 200 and found.json()["items"] == [], f"search as {role}"
+    # In its own tenant the words are there, for the owner to find.
+    mine = api.client.get("/v1/search", params={"q": "release"}, headers=api.auth())
+    assert {hit["meeting_id"] for hit in mine.json()["items"]} == {meeting}
 
 
 def test_an_expired_or_revoked_token_is_refused_on_every_route(api: Api) -> None:

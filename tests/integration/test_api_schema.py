@@ -319,6 +319,8 @@ NUL_PROBES: list[tuple[str, str, str, dict[str, str] | None, Any]] = [
     ("ml_exporter", "GET", f"/v1/exports/{NUL_IN_PATH}/download", None, None),
     ("admin", "GET", "/v1/admin/subjects", {"cursor": NUL}, None),
     ("member", "GET", "/v1/meetings", {"cursor": NUL}, None),
+    ("member", "GET", "/v1/search", {"q": NUL}, None),
+    ("member", "GET", "/v1/search", {"q": "release", "cursor": NUL}, None),
     ("member", "GET", "/v1/attributions", {"cursor": NUL}, None),
     ("ml_exporter", "GET", "/v1/exports", {"cursor": NUL}, None),
 ]

@@ -120,7 +120,7 @@ def _browser_steps(page: Page, token: str) -> None:
     page.goto("/")
     page.get_by_label("Token").fill(token)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/consent")
+    page.wait_for_url("**/meetings")  # where signing in lands
     page.get_by_role("link", name="My consent").click()
     expect(page.get_by_role("heading", name="My consent", exact=True)).to_be_visible()
     expect(page.locator("#notice-title")).to_be_visible()  # a published notice to read

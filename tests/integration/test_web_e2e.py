@@ -1,6 +1,7 @@
 """The web pages in a real browser against a real server: sign in, give consent, upload the
 example recording and follow it to its summary, click a citation to read and hear that
-moment, withdraw; delete a meeting from its page once the visitor confirms; sign in and out (a
+moment, withdraw; search the meetings and land on a hit's moment; delete a meeting from its
+page once the visitor confirms; sign in and out (a
 session cookie scripts cannot read, ended by signing out) and a sign-in form posted from
 another site, refused; the API docs at /docs, rendered from this server alone. Headless
 Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
@@ -8,6 +9,7 @@ Chromium (Debian's /usr/bin/chromium) driven by Playwright."""
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -334,6 +336,47 @@ def test_a_draft_that_failed_its_checks_leads_with_what_it_misses(tmp_path: Path
         expect(message).not_to_have_class(re.compile(r"\b(ok|warning)\b"))
         expect(page.locator("#draft")).to_have_value(re.compile("Bob"))
         expect(page.locator("#draft-notes")).to_contain_text("The model's best draft ")
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"needs Chromium at {CHROMIUM}")
+def test_a_member_searches_their_meetings_and_lands_on_the_moment(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    with live_server(data_dir) as server:
+        alice = server.token("member", "Alice")
+        as_alice = {"Authorization": f"Bearer {alice}"}
+        with httpx.Client(base_url=server.url, timeout=30, headers=as_alice) as client:
+            meeting_id = _uploaded(client, MEETING_VTT, "Beta planning")
+        # A subtitle upload keeps no recording: put one beside it, to hear the moment.
+        shutil.copy(AUDIO / "two_speakers.wav", data_dir / "media" / meeting_id / "recording.wav")
+        with _page_signed_in(server.url, alice) as page:
+            page.get_by_role("link", name="Meetings").click()
+            page.wait_for_url("**/meetings")
+            page.get_by_label("Words said in your meetings").fill("design Thursday")
+            page.get_by_role("button", name="Search").click()
+            page.wait_for_url(re.compile(r"/meetings\?q=design\+Thursday$"))
+            hit = page.locator('ol.search-results li.hit[data-kind="transcript"]')
+            expect(hit).to_have_count(1)
+            expect(hit).to_contain_text("I will send the design by Thursday")
+            expect(hit.locator("mark")).to_have_text(["design", "Thursday"])
+            hit.get_by_role("link", name="Beta planning at 00:04").click()
+            page.wait_for_url(re.compile(rf"/meetings/{meeting_id}#s0002$"))
+            segment = page.locator("li.segment#s0002")
+            expect(segment).to_have_class(re.compile(r"\bis-cited\b"))
+            expect(segment).to_be_in_viewport()
+            expect(segment).to_contain_text("I will send the design by Thursday.")
+            page.wait_for_function(
+                "Math.abs(document.getElementById('player').currentTime - 4.0) < 0.5",
+                timeout=STEP_MS,
+            )
+            assert page.locator(".segment.is-cited").count() == 1
+            # Words nobody said: the page says so.
+            page.get_by_role("link", name="← Your meetings").click()
+            page.get_by_label("Words said in your meetings").fill("zimbrel")
+            page.get_by_role("button", name="Search").click()
+            expect(
+                page.get_by_text("Nothing found for “zimbrel” in your meetings.")
+            ).to_be_visible()
 
 
 def _delete_from_its_page(page: Page, client: httpx.Client, meeting_id: str) -> list[str]:

@@ -251,12 +251,59 @@ def test_no_page_shows_another_members_meeting(api: Api) -> None:
     words = said["transcript"]["segments"][0]["text"]
     for tenant, person in (("acme", "member2"), ("acme", "admin"), ("globex", "member")):
         sign_in(api, person, tenant)
-        for path in ("/meetings", "/compose", f"/meetings/{meeting_id}", "/consent"):
+        searched = f"/meetings?q={words.split()[0]}"
+        for path in ("/meetings", "/compose", f"/meetings/{meeting_id}", "/consent", searched):
             page = api.client.get(path)
             assert "Secret roadmap" not in page.text and words not in page.text, (person, path)
             assert meeting_id not in page.text, (person, path)
         missing = api.client.get(f"/meetings/{meeting_id}")
         assert missing.status_code == 404 and "No such meeting" in missing.text
+
+
+def test_the_meetings_page_searches_and_links_each_hit_to_its_moment(api: Api) -> None:
+    meeting_id = _own_meeting(api, "Roadmap review")
+    sign_in(api)
+    page = api.client.get("/meetings", params={"q": "calendar sync"}).text
+    hits = re.findall(r'<li class="hit" data-kind="(\w+)">\s*<a class="hit-link" '
+                      r'href="([^"]+)">([^<]+)</a>', page)  # fmt: skip
+    assert hits and {kind for kind, _, _ in hits} == {"summary", "transcript"}
+    assert all(href.startswith(f"/meetings/{meeting_id}#s") for _, href, _ in hits)
+    assert ("transcript", f"/meetings/{meeting_id}#s0004", "Roadmap review at 00:18") in hits
+    assert "<mark>calendar</mark> <mark>sync</mark>" in page
+    assert 'value="calendar sync"' in page  # the box keeps what was typed
+    for typed, says in (("!?", "no words to search for"), ("nothing here", "Nothing found")):
+        shown = api.client.get("/meetings", params={"q": typed})
+        assert shown.status_code == 200 and says in shown.text, typed
+    markup = api.client.get("/meetings", params={"q": '<b>calendar</b> "sync'}).text
+    assert "<b>calendar</b>" not in markup and "&lt;b&gt;calendar&lt;/b&gt;" in markup
+
+
+def test_a_meeting_shared_with_a_participant_shows_without_the_owners_controls(
+    api: Api,
+) -> None:
+    meeting_id = _own_meeting(api, "Roadmap review")
+    owner = api.auth("acme", "member")
+    meeting = api.client.get(f"/v1/meetings/{meeting_id}", headers=owner).json()
+    label = meeting["transcript"]["speakers"][1]["id"]
+    renamed = api.client.patch(f"/v1/meetings/{meeting_id}/speakers",
+                               json={"names": {label: "acme-member2"}}, headers=owner)  # fmt: skip
+    assert renamed.status_code == 200, renamed.text
+    sign_in(api, "member2")
+    assert meeting_id not in api.client.get("/meetings").text  # named, not yet confirmed
+    assert api.client.get(f"/meetings/{meeting_id}").status_code == 404
+    (request,) = api.client.get("/v1/attributions").json()["items"]
+    body = {"answers": {item["id"]: "me" for item in request["items"]}}
+    answered = api.client.post(f"/v1/attributions/{request['id']}/answer", json=body,
+                               headers=SAME_ORIGIN)  # fmt: skip
+    assert answered.json()["status"] == "confirmed", answered.text
+    listing = api.client.get("/meetings").text
+    assert f'href="/meetings/{meeting_id}">Roadmap review</a>' in listing
+    assert "shared by acme-member" in listing
+    page = api.client.get(f"/meetings/{meeting_id}")
+    assert page.status_code == 200 and "Shared with you by acme-member" in page.text
+    assert "<h3>Decisions</h3>" in page.text and 'id="ask-form"' in page.text
+    assert 'class="rename' not in page.text and 'id="delete-meeting"' not in page.text
+    assert "Roadmap review" in api.client.get("/meetings", params={"q": "calendar"}).text
 
 
 def test_my_consent_before_any_notice_says_so_and_offers_nothing_to_give(api: Api) -> None:

@@ -1,6 +1,8 @@
-"""Meetings: the visitor's own meetings and an upload form; a meeting's summary with every
-citation linked to its transcript moment, the transcript, the recording and speaker names.
-Another member's meeting reads as missing, as it does in the API."""
+"""Meetings: the visitor's own meetings and those shared with them, a search over their
+words (`?q=`, each hit a link to its moment) and an upload form; a meeting's summary with
+every citation linked to its transcript moment, the transcript, the recording and speaker
+names. Another member's meeting reads as missing, as it does in the API; one shared with
+the visitor reads without the owner's controls (rename, delete)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from minutekeeper.api.deps import get_runtime
 from minutekeeper.api.pages.web import MemberViewer, not_found, render
-from minutekeeper.api.routes.meetings import info_public, own_meeting
-from minutekeeper.core.errors import NotFound
+from minutekeeper.api.routes.meetings import info_public, seen_meeting
+from minutekeeper.api.routes.search import hit_public
+from minutekeeper.consent import Principal
+from minutekeeper.core.errors import InvalidInput, NotFound
 from minutekeeper.features.meetings.errors import AmbiguousMeeting
-from minutekeeper.features.meetings.store import StoredMeeting, list_meetings
+from minutekeeper.features.meetings.search import SearchQuery, runs
+from minutekeeper.features.meetings.store import StoredMeeting
+from minutekeeper.features.sharing import owner_names, search_meetings, visible_meetings
 from minutekeeper.features.summary import render as summary_render
 from minutekeeper.features.summary.summary import DATE_SOURCES
 from minutekeeper.features.transcription import formats
@@ -34,37 +40,63 @@ SECTIONS = (
 )
 
 
+SEARCH_PAGE = 20  # hits a page of search results shows
+
+
 @router.get("/meetings", response_class=HTMLResponse)
-def meetings_page(request: Request, who: MemberViewer) -> Response:
+def meetings_page(
+    request: Request, who: MemberViewer, q: str | None = None, cursor: str | None = None
+) -> Response:
     runtime = get_runtime(request)
     me = who.principal
-    found = list_meetings(runtime.engine, me.tenant_id, owner_id=me.subject_id)
-    meetings = [info_public(info, runtime) for info in found]
+    found = visible_meetings(runtime.service, me)
+    names = owner_names(runtime.service, me, [info.owner_id for info in found])
+    meetings = [info_public(info, runtime, me, names) for info in found]
     limit_mb = runtime.settings.upload_max_bytes // (1 << 20)
-    return render(request, "meetings.html", who, meetings=meetings, limit_mb=limit_mb)
+    search = _search(runtime, me, q, cursor) if q is not None else None
+    return render(request, "meetings.html", who, meetings=meetings, limit_mb=limit_mb,
+                  q=q or "", search=search)  # fmt: skip
+
+
+def _search(runtime: Runtime, me: Principal, q: str, cursor: str | None) -> dict[str, Any]:
+    """A page of hits for `q` in what `me` sees, each with its snippet's matched runs and
+    a link to its moment; or the reason the query cannot be searched."""
+    try:
+        query = SearchQuery.parse(q)
+        found = search_meetings(runtime.service, me, query, after=cursor, limit=SEARCH_PAGE + 1)
+    except InvalidInput as error:
+        return {"error": error.message, "hits": [], "more": None}
+    hits = [hit_public(hit, me) for hit in found[:SEARCH_PAGE]]
+    more = hits[-1].id if len(found) > SEARCH_PAGE else None
+    return {
+        "error": None,
+        "hits": [{"hit": h, "runs": runs(h.snippet, h.highlights)} for h in hits],
+        "more": more,
+    }
 
 
 @router.get("/meetings/{meeting_id}", response_class=HTMLResponse)
 def meeting_page(meeting_id: str, request: Request, who: MemberViewer) -> Response:
     runtime = get_runtime(request)
     try:
-        stored = own_meeting(runtime, who.principal, meeting_id)
+        stored = seen_meeting(runtime, who.principal, meeting_id)
     except (NotFound, AmbiguousMeeting):
         return not_found(request, who, "meeting")
     if stored.info.id != meeting_id:  # the API takes an id prefix; a page's address is exact
         return not_found(request, who, "meeting")
-    return render(request, "meeting.html", who, **meeting_view(runtime, stored))
+    return render(request, "meeting.html", who, **meeting_view(runtime, stored, who.principal))
 
 
-def meeting_view(runtime: Runtime, stored: StoredMeeting) -> dict[str, Any]:
-    """What the meeting page shows: the info, the summary's sections (each line with its
-    citations), the speakers with their shown names, and the transcript's segments."""
+def meeting_view(runtime: Runtime, stored: StoredMeeting, me: Principal) -> dict[str, Any]:
+    """What the meeting page shows `me`: the info (theirs, or shared with them), the
+    summary's sections (each line with its citations), the speakers with their shown
+    names, and the transcript's segments."""
     transcript = formats.to_dict(stored.transcript)
     names = formats.display_names(stored.transcript)
     summary = summary_render.to_dict(stored.summary) if stored.summary else None
     summarized = stored.summary
     return {
-        "meeting": info_public(stored.info, runtime),
+        "meeting": info_public(stored.info, runtime, me),
         "transcript_formats": TRANSCRIPT_DOWNLOADS,
         "summary_formats": SUMMARY_DOWNLOADS,
         # the day due dates were resolved against, and where it came from

@@ -1,12 +1,15 @@
 """`/v1/meetings`: upload a recording, per-person tracks or a subtitle file (a job makes
 the transcript and summary), then read them as JSON or Markdown, play the recording, name
 the speakers, ask questions, and delete it. A meeting is visible to the member who uploaded
-it only; another tenant's or member's meeting reads as missing."""
+it and to each member who confirmed that words in it are theirs (`features.sharing`), who
+read it but do not rename or delete it; another tenant's or member's meeting reads as
+missing."""
 
 from __future__ import annotations
 
 import shutil
 import uuid
+from contextlib import suppress
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,11 +56,17 @@ from minutekeeper.features.meetings.service import (
 from minutekeeper.features.meetings.store import (
     MeetingInfo,
     StoredMeeting,
-    find_meeting,
-    list_meetings,
 )
 from minutekeeper.features.meetings.store import rename_speakers as rename
 from minutekeeper.features.offers import Provenance
+from minutekeeper.features.sharing import (
+    OWNER,
+    owned_meeting,
+    owner_names,
+    role_of,
+    visible_meeting,
+    visible_meetings,
+)
 from minutekeeper.features.summary import render
 from minutekeeper.features.summary.dates import parse_day
 from minutekeeper.features.summary.service import SummaryRequest
@@ -84,15 +93,29 @@ router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 COPY_CHUNK = 1 << 20
 
 
-def info_public(info: MeetingInfo, runtime: Runtime) -> MeetingInfoPublic:
+def info_public(
+    info: MeetingInfo,
+    runtime: Runtime,
+    me: Principal,
+    names: dict[str, str] | None = None,
+) -> MeetingInfoPublic:
+    """The listing of a meeting as `me` sees it: theirs, or shared with them by its owner
+    (named from `names`, owner id -> name, when given)."""
     has_audio = recording_of(runtime.settings.resolved_media_dir(), info.id) is not None
-    return MeetingInfoPublic.model_validate(info).model_copy(update={"has_audio": has_audio})
+    role = role_of(me, info.owner_id)
+    shared_by = None
+    if role != OWNER:
+        names = names or owner_names(runtime.service, me, [info.owner_id])
+        shared_by = names[info.owner_id]
+    return MeetingInfoPublic.model_validate(info).model_copy(
+        update={"has_audio": has_audio, "role": role, "shared_by": shared_by}
+    )
 
 
-def own_meeting(runtime: Runtime, me: Principal, meeting_id: str) -> StoredMeeting:
-    """The caller's meeting by id or id prefix; anyone else's is never looked at, so it
+def seen_meeting(runtime: Runtime, me: Principal, meeting_id: str) -> StoredMeeting:
+    """The caller's meeting, or one shared with them, by id or id prefix; anyone else's
     reads exactly like one that does not exist."""
-    return find_meeting(runtime.engine, me.tenant_id, meeting_id, owner_id=me.subject_id)
+    return visible_meeting(runtime.service, me, meeting_id)
 
 
 @router.post("", response_model=MeetingAccepted, status_code=202)
@@ -242,17 +265,19 @@ async def _keep(upload: UploadFile, target: Path, *, max_speakers: int) -> float
 
 @router.get("", response_model=Page[MeetingInfoPublic])
 def list_mine(runtime: RuntimeDep, me: Member, paging: Paging) -> Any:
-    """Your meetings, newest first, a page at a time."""
-    found = list_meetings(runtime.engine, me.tenant_id, owner_id=me.subject_id,
-                          after=paging.cursor, limit=paging.fetch)  # fmt: skip
-    return page_of([info_public(info, runtime) for info in found], paging, lambda m: m.id)
+    """Your meetings and those shared with you (`role`, `shared_by`), newest first, a page
+    at a time."""
+    found = visible_meetings(runtime.service, me, after=paging.cursor, limit=paging.fetch)
+    names = owner_names(runtime.service, me, [info.owner_id for info in found])
+    listed = [info_public(info, runtime, me, names) for info in found]
+    return page_of(listed, paging, lambda m: m.id)
 
 
 @router.get("/{meeting_id}", response_model=MeetingPublic)
 def get_meeting(meeting_id: str, runtime: RuntimeDep, me: Member) -> Any:
-    stored = own_meeting(runtime, me, meeting_id)
+    stored = seen_meeting(runtime, me, meeting_id)
     return MeetingPublic(
-        meeting=info_public(stored.info, runtime),
+        meeting=info_public(stored.info, runtime, me),
         transcript=formats.to_dict(stored.transcript),
         summary=render.to_dict(stored.summary) if stored.summary else None,
     )
@@ -297,7 +322,7 @@ def get_transcript(
     download: Download = False,
 ) -> PlainTextResponse:
     """The speaker-attributed transcript as JSON, Markdown, text, WebVTT or SRT."""
-    stored = own_meeting(runtime, me, meeting_id)
+    stored = seen_meeting(runtime, me, meeting_id)
     body = formats.render(stored.transcript, "text" if format == "md" else format)
     return _answer(body, format, title=stored.info.title, what="transcript", download=download)
 
@@ -315,7 +340,7 @@ def get_summary(
     download: Download = False,
 ) -> PlainTextResponse:
     """The summary, every line citing segment ids and times, as JSON or Markdown."""
-    stored = own_meeting(runtime, me, meeting_id)
+    stored = seen_meeting(runtime, me, meeting_id)
     if stored.summary is None:
         raise MeetingNotFound(f"meeting {meeting_id} has no summary (yet)")
     body = render.render(stored.summary, format, stored.transcript if format == "md" else None)
@@ -329,7 +354,7 @@ def get_summary(
 )
 def get_audio(meeting_id: str, runtime: RuntimeDep, me: Member) -> FileResponse:
     """The uploaded recording (byte ranges supported, so a player can seek)."""
-    stored = own_meeting(runtime, me, meeting_id)
+    stored = seen_meeting(runtime, me, meeting_id)
     path = recording_of(runtime.settings.resolved_media_dir(), stored.info.id)
     if path is None or path.suffix.lower() not in AUDIO_SUFFIXES:
         raise MeetingNotFound(f"meeting {meeting_id} has no recording kept")
@@ -343,12 +368,13 @@ def rename_speakers(
 ) -> Any:
     """Name the speakers (e.g. {"S2": "Bob"}). A name is a claim: a member named is asked
     to confirm those words are theirs, and whoever the label named before no longer holds
-    them (what was kept on their confirmation is withdrawn at once)."""
+    them (what was kept on their confirmation is withdrawn at once). Only the meeting's
+    owner renames (403 for a person it is shared with)."""
     me = caller.principal
     names = {sid.strip(): name.strip() for sid, name in body.names.items()}
     if not names or any(not n or len(n) > 100 for n in names.values()):
         raise InvalidInput("give each speaker a name of 1 to 100 characters")
-    before = own_meeting(runtime, me, meeting_id)
+    before = owned_meeting(runtime.service, me, meeting_id)
     after = rename(runtime.engine, me.tenant_id, before.info.id, names)
     renamed(runtime.service, before, after, renamer=me, via=caller.via)
     return get_meeting(after.info.id, runtime, me)
@@ -359,7 +385,11 @@ def delete_meeting(meeting_id: str, runtime: RuntimeDep, me: Member) -> Response
     """Delete your meeting (its whole id) and everything kept of it: the recording, the
     transcript and summary, the drafts written from it, and what was kept of it for
     training (its records in published exports get tombstones, reason `deleted`). Refused
-    (409) while its upload's job still runs. It cannot be undone."""
+    (409) while its upload's job still runs; refused (403) to a person it is shared with.
+    It cannot be undone."""
+    # Missing (or its upload's job still runs) is `delete_meeting`'s to say.
+    with suppress(MeetingNotFound):
+        owned_meeting(runtime.service, me, meeting_id, exact=True)
     deleted = runtime.delete_meeting(me.tenant_id, meeting_id, owner_id=me.subject_id,
                                      actor_id=me.subject_id, exact=True)  # fmt: skip
     forget_answers(runtime.engine, deleted.people, deleted.words, why=DELETED_ANSWER)
@@ -378,7 +408,7 @@ def ask(
 ) -> Any:
     """Answer a question from the meeting, citing where it was said."""
     require_ai_features(runtime.service, me.tenant_id)
-    stored = own_meeting(runtime, me, meeting_id)
+    stored = seen_meeting(runtime, me, meeting_id)
     engine = body.engine or runtime.settings.summary_engine
     answered = meetings.ask(stored.transcript, body.question, engine=engine, models=runtime.models)
     background.add_task(
