@@ -3,6 +3,7 @@ said in words (`NAME=FILE`, `LABEL=NAME`), never as a Python annotation (`<list[
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +34,19 @@ def command_paths() -> Iterator[tuple[str, ...]]:
 
 
 PATHS = list(command_paths())
+
+
+@pytest.fixture(autouse=True)
+def _model_logger_left_as_found() -> Iterator[None]:
+    """`main` points the embedded models' notices at stderr for the rest of the process, as
+    a command wants; in this shared test process that would hide them from other tests'
+    log capture (tests/model/test_embedded_llm.py), so each test here puts the logger back."""
+    logger = logging.getLogger("minutekeeper.models.embedded_llm")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
 
 
 def help_text(path: tuple[str, ...], capsys: pytest.CaptureFixture[str]) -> str:
