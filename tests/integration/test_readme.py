@@ -126,7 +126,8 @@ def _browser_steps(page: Page, token: str) -> None:
     expect(page.locator("#notice-title")).to_be_visible()  # a published notice to read
     page.get_by_role("button", name="Give consent").click()
     expect(page.locator(STATE)).to_have_text("given", timeout=STEP_MS)
-    expect(page.locator("#decide-message")).to_contain_text("Consent given")
+    said = re.compile(r"^Consent given: recorded \d.*, in the receipt below\.$")
+    expect(page.locator("#decide-message")).to_have_text(said)
     page.reload()  # recorded on the server, not only shown
     expect(page.locator(STATE)).to_have_text("given")
     page.get_by_role("link", name="Meetings").click()

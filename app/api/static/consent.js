@@ -28,7 +28,8 @@
         override_gpc: Boolean(overriding),
       });
       await refresh();
-      mk.say(message, `${names[event.state] || event.state}: recorded as entry ${event.seq}.`, "ok");
+      const when = new Date(event.recorded_at).toLocaleString();
+      mk.say(message, `${names[event.state] || event.state}: recorded ${when}, in the receipt below.`, "ok");
     } catch (error) {
       mk.say(message, `Not recorded: ${error.message}`, "error");
       if (error.code === "gpc_signalled") {
