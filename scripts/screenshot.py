@@ -33,6 +33,7 @@ from tests.live_server import live_server  # noqa: E402
 
 # As scripts/example.sh summarizes the example meeting.
 FIELDS = {"title": "Planning call", "meeting_date": "2026-11-23",
+          "hotwords": "Tallyloop, diarization, Grafana",
           "speaker": ["S1=Alice", "S2=Bob", "S3=Carol"]}  # fmt: skip
 SIZE_GOAL = 200_000
 
@@ -94,7 +95,7 @@ def shoot(url: str, token: str, meeting: str, out: Path, width: int, height: int
             page.goto("/signin")
             page.get_by_label("Token").fill(token)
             page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url("**/consent")
+            page.wait_for_url("**/meetings")  # where signing in lands
             page.goto(f"/meetings/{meeting}")
             expect(page.get_by_role("heading", name="Decisions")).to_be_visible()
             out.parent.mkdir(parents=True, exist_ok=True)
